@@ -17,6 +17,7 @@ into the batch, `(batch_size * num_frames, ...)`, frames of one video adjacent (
 """
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -519,6 +520,23 @@ class XCLIPModel(XCLIPPreTrainedModel):
         self.mit = XCLIPMultiframeIntegrationTransformer(vision_config)
         self.prompts_generator = XCLIPPromptGenerator(config)
         self.post_init()
+
+    @classmethod
+    def from_clip(cls, source: str | os.PathLike, num_frames: int = 8, **config_overrides: Any) -> "XCLIPModel":
+        """Builds X-CLIP from CLIP weights, as the original starts every training run.
+
+        The CLIP parts (both towers, projections, logit scale) are copied exactly; X-CLIP's own parts (message
+        layers, a 1-layer MIT, a 2-layer prompt generator with alpha 0.1) are initialised as the original does.
+
+        Args:
+            source: a transformers CLIP folder or Hub id (`openai/clip-vit-base-patch16` layout), or OpenAI's
+                original CLIP file (TorchScript archive or state dict).
+            num_frames: frames per video.
+            config_overrides: other `XCLIPConfig`/`XCLIPVisionConfig` fields, e.g. `drop_path_rate`.
+        """
+        from ..conversion import xclip_from_clip
+
+        return xclip_from_clip(source, num_frames=num_frames, model_class=cls, **config_overrides)
 
     @can_return_tuple
     def get_text_features(
