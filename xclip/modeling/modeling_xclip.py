@@ -331,6 +331,12 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
         "attentions": OutputRecorder(CLIPAttention, index=1, layer_name="self_attn"),
     }
 
+    def _initialize_weights(self, module: nn.Module, is_custom_code: bool = False) -> None:
+        # transformers skips, for code outside its tree, modules that own no parameters themselves (attention, MLP,
+        # encoder layers), which is where the rules below live. Every rule uses `transformers.initialization`, which
+        # leaves loaded weights untouched, so that shortcut is not needed here.
+        super()._initialize_weights(module, is_custom_code=False)
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """CLIP parts follow transformers' CLIP initialisation (OpenAI's scheme); X-CLIP's own parts follow the

@@ -1,0 +1,331 @@
+"""The model against transformers' built-in x_clip port (our reference), and its own guarantees."""
+
+import pytest
+import torch
+import transformers
+from torch import nn
+
+import xclip
+from xclip import XCLIPConfig, XCLIPModel, XCLIPTextConfig, XCLIPVisionConfig, XCLIPVisionModel
+
+VOCAB = 1000
+EOT = VOCAB - 1  # the end-of-text id is the largest, as in CLIP's vocabulary
+
+# Tiny geometries that differ in every axis the architecture has: patch and image size, frames, widths and heads
+# of each tower, MIT and prompt-generator depth and heads.
+GEOMETRIES = {
+    "p8-f4": dict(image_size=32, patch_size=8, num_frames=4, vision=(64, 4, 2), text=(48, 4, 2), proj=64,
+                  mit=(1, 4), prompt=(2, 4)),
+    "p16-f8": dict(image_size=48, patch_size=16, num_frames=8, vision=(48, 3, 2), text=(32, 2, 1), proj=32,
+                   mit=(2, 2), prompt=(1, 2)),
+    "p4-f1": dict(image_size=16, patch_size=4, num_frames=1, vision=(32, 2, 3), text=(32, 4, 2), proj=48,
+                  mit=(1, 3), prompt=(3, 6)),
+    "p8-f2-noprompt": dict(image_size=24, patch_size=8, num_frames=2, vision=(64, 8, 1), text=(64, 8, 1), proj=32,
+                           mit=(1, 1), prompt=(0, 4)),
+}
+
+
+def make_config(geometry: str = "p8-f4", **overrides) -> XCLIPConfig:
+    g = GEOMETRIES[geometry]
+    (v_width, v_heads, v_layers), (t_width, t_heads, t_layers) = g["vision"], g["text"]
+    return XCLIPConfig(
+        projection_dim=g["proj"],
+        prompt_layers=g["prompt"][0],
+        prompt_num_attention_heads=g["prompt"][1],
+        text_config=dict(vocab_size=VOCAB, hidden_size=t_width, intermediate_size=2 * t_width,
+                         num_attention_heads=t_heads, num_hidden_layers=t_layers),
+        vision_config=dict(hidden_size=v_width, intermediate_size=2 * v_width, num_attention_heads=v_heads,
+                           num_hidden_layers=v_layers, image_size=g["image_size"], patch_size=g["patch_size"],
+                           num_frames=g["num_frames"], mit_hidden_size=g["proj"], mit_intermediate_size=3 * g["proj"],
+                           mit_num_hidden_layers=g["mit"][0], mit_num_attention_heads=g["mit"][1]),
+        **overrides,
+    )
+
+
+def make_model(geometry: str = "p8-f4", seed: int = 0, attn: str = "sdpa", **overrides) -> XCLIPModel:
+    torch.manual_seed(seed)
+    config = make_config(geometry, **overrides)
+    config._attn_implementation = attn
+    model = XCLIPModel(config).eval()
+    # Random init leaves the prompt generator almost inert (alpha 0.1, small weights); make every path count.
+    with torch.no_grad():
+        model.prompts_generator.alpha.normal_(0.5, 0.2)
+    return model
+
+
+def make_videos(config: XCLIPConfig, batch_size: int = 2, num_frames: int | None = None, size: int | None = None,
+                seed: int = 1) -> torch.Tensor:
+    vc = config.vision_config
+    generator = torch.Generator().manual_seed(seed)
+    shape = (batch_size, num_frames or vc.num_frames, 3, size or vc.image_size, size or vc.image_size)
+    return torch.randn(shape, generator=generator)
+
+
+def make_labels(lengths=(3, 6, 2), pad_to: int | None = None, pad_id: int = 0, seed: int = 2):
+    """Token batches shaped like tokenised label sets: start token, words, end-of-text, padding."""
+    generator = torch.Generator().manual_seed(seed)
+    width = pad_to or max(lengths) + 2
+    input_ids = torch.full((len(lengths), width), pad_id)
+    attention_mask = torch.zeros_like(input_ids)
+    for row, length in enumerate(lengths):
+        words = torch.randint(1, EOT - 1, (length,), generator=generator)
+        input_ids[row, : length + 2] = torch.cat([torch.tensor([EOT - 1]), words, torch.tensor([EOT])])
+        attention_mask[row, : length + 2] = 1
+    return input_ids, attention_mask
+
+
+def load_into(model_class, source: nn.Module, tmp_path, attn: str):
+    source.save_pretrained(tmp_path)
+    loaded, info = model_class.from_pretrained(tmp_path, output_loading_info=True, attn_implementation=attn)
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"], info
+    return loaded.eval()
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("geometry", list(GEOMETRIES))
+def test_matches_transformers_both_ways(geometry, attn, tmp_path):
+    ours = make_model(geometry, attn=attn)
+    theirs = load_into(transformers.XCLIPModel, ours, tmp_path / "ours", attn)
+    videos = make_videos(ours.config)
+    input_ids, attention_mask = make_labels()
+    with torch.no_grad():
+        expected = theirs(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos)
+        got = ours(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos)
+        assert (got.logits_per_video - expected.logits_per_video).abs().max() <= 1e-5
+        assert (got.video_embeds - expected.video_embeds).abs().max() <= 1e-5
+        assert (got.text_embeds - expected.text_embeds).abs().max() <= 1e-5
+
+        # and their checkpoint loads into ours with the same outputs
+        back = load_into(XCLIPModel, theirs, tmp_path / "theirs", attn)
+        again = back(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos)
+        assert (again.logits_per_video - expected.logits_per_video).abs().max() <= 1e-5
+
+
+def test_eager_and_sdpa_agree_and_switch_everywhere():
+    model = make_model("p8-f4", attn="sdpa")
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()
+    with torch.no_grad():
+        sdpa = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+        model.set_attn_implementation("eager")
+        # the switch reaches the MIT and the prompt generator, which are not sub-models of their own
+        seen = {m.config._attn_implementation for m in model.modules() if hasattr(m, "is_causal")}
+        assert seen == {"eager"}
+        eager = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+    assert (sdpa - eager).abs().max() <= 1e-5
+
+
+def test_cached_text_embeds_equal_full_forward():
+    model = make_model()
+    videos, (input_ids, attention_mask) = make_videos(model.config, batch_size=3), make_labels()
+    with torch.no_grad():
+        full = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos)
+        text_embeds = model.get_text_features(input_ids=input_ids, attention_mask=attention_mask).pooler_output
+        cached = model(pixel_values=videos, text_embeds=text_embeds)
+    assert text_embeds.shape == (3, model.config.projection_dim)
+    assert cached.text_model_output is None
+    torch.testing.assert_close(cached.logits_per_video, full.logits_per_video, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("pad_id", [0, EOT])  # the original pads with 0, transformers' tokenizer with end-of-text
+def test_pad_to_longest_equals_pad_to_77(pad_id):
+    model = make_model()
+    videos = make_videos(model.config)
+    short_ids, short_mask = make_labels(pad_id=pad_id)
+    long_ids, long_mask = make_labels(pad_to=77, pad_id=pad_id)
+    assert short_ids.shape[1] < 77
+    with torch.no_grad():
+        short = model(input_ids=short_ids, attention_mask=short_mask, pixel_values=videos).logits_per_video
+        long = model(input_ids=long_ids, attention_mask=long_mask, pixel_values=videos).logits_per_video
+        # the causal mask alone makes padding invisible to the pooled end-of-text token, as in the original
+        no_mask = model(input_ids=long_ids, pixel_values=videos).logits_per_video
+    torch.testing.assert_close(short, long, rtol=0, atol=1e-5)
+    torch.testing.assert_close(no_mask, long, rtol=0, atol=1e-5)
+
+
+def test_videos_are_independent_of_each_other():
+    model = make_model()
+    videos, (input_ids, attention_mask) = make_videos(model.config, batch_size=3), make_labels()
+    with torch.no_grad():
+        batched = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+        single = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos[1:2]).logits_per_video
+    torch.testing.assert_close(batched[1:2], single, rtol=0, atol=1e-5)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    grads = []
+    for checkpointing in (False, True):
+        model = make_model("p16-f8").train()
+        if checkpointing:
+            # transformers 5.23 renamed it; the GPU image's 5.17 only has the old name
+            enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+            enable()
+            assert all(layer.gradient_checkpointing for layer in model.vision_model.encoder.layers)
+        videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()
+        labels = torch.tensor([2, 0])
+        loss = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos, labels=labels).loss
+        loss.backward()
+        grads.append({name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    assert any("message_attn" in name for name in grads[0])
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_loss_is_cross_entropy_over_class_texts():
+    model = make_model()
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()
+    labels = torch.tensor([1, 2])
+    out = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos, labels=labels)
+    torch.testing.assert_close(out.loss, nn.functional.cross_entropy(out.logits_per_video, labels))
+    assert model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).loss is None
+
+
+def test_bf16_forward_runs_and_stays_close():
+    model = make_model()
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()
+    with torch.no_grad():
+        reference = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+        model.to(torch.bfloat16)
+        low = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos.bfloat16())
+    assert low.logits_per_video.dtype == torch.bfloat16
+    assert torch.isfinite(low.logits_per_video).all()
+    assert (low.logits_per_video.float() - reference).abs().max() < 0.5  # logits are scaled by ~14-100
+
+
+def test_wrong_frame_count_names_both_counts_and_the_opt_in():
+    model = make_model("p8-f4")
+    input_ids, attention_mask = make_labels()
+    with pytest.raises(ValueError, match=r"6 frames.*trained with 4.*interpolate_pos_encoding=True"):
+        model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=make_videos(model.config, num_frames=6))
+    with pytest.raises(ValueError, match=r"40x40.*32x32.*interpolate_pos_encoding=True"):
+        model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=make_videos(model.config, size=40))
+    with pytest.raises(ValueError, match="batch_size, num_frames, channels, height, width"):
+        model(input_ids=input_ids, pixel_values=torch.randn(4, 3, 32, 32))
+
+
+@pytest.mark.parametrize("num_frames,size", [(6, 32), (4, 48), (2, 40)])
+def test_interpolate_pos_encoding_accepts_other_frame_counts_and_sizes(num_frames, size):
+    model = make_model("p8-f4")
+    input_ids, attention_mask = make_labels()
+    videos = make_videos(model.config, num_frames=num_frames, size=size)
+    with torch.no_grad():
+        out = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos,
+                    interpolate_pos_encoding=True)
+    assert out.logits_per_video.shape == (2, 3)
+    assert torch.isfinite(out.logits_per_video).all()
+    # at the trained geometry, interpolation is the identity
+    videos = make_videos(model.config)
+    with torch.no_grad():
+        plain = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos)
+        same = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos,
+                     interpolate_pos_encoding=True)
+    torch.testing.assert_close(same.logits_per_video, plain.logits_per_video)
+
+
+def test_video_features_follow_transformers_conventions():
+    model = make_model()
+    videos = make_videos(model.config)
+    with torch.no_grad():
+        features = model.get_video_features(pixel_values=videos)
+        full = model(pixel_values=videos, text_embeds=torch.randn(3, model.config.projection_dim))
+    assert features.pooler_output.shape == (2, model.config.projection_dim)
+    normalised = features.pooler_output / features.pooler_output.norm(dim=-1, keepdim=True)
+    torch.testing.assert_close(normalised, full.video_embeds)
+
+
+def test_vision_model_takes_videos_or_folded_frames():
+    config = make_config().vision_config
+    torch.manual_seed(0)
+    model = XCLIPVisionModel(config).eval()
+    videos = torch.randn(2, config.num_frames, 3, config.image_size, config.image_size)
+    with torch.no_grad():
+        five_d = model(pixel_values=videos)
+        four_d = model(pixel_values=videos.flatten(0, 1))
+    torch.testing.assert_close(five_d.pooler_output, four_d.pooler_output)
+    assert five_d.last_hidden_state.shape[:2] == (2 * config.num_frames, (config.image_size // config.patch_size) ** 2 + 1)
+    with pytest.raises(ValueError, match="folded"):
+        model(pixel_values=torch.randn(config.num_frames + 1, 3, config.image_size, config.image_size))
+
+
+def test_hidden_states_and_attentions_can_be_recorded():
+    model = make_model(attn="eager")
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()
+    with torch.no_grad():
+        out = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos,
+                    output_hidden_states=True, output_attentions=True)
+    vision = out.vision_model_output
+    layers = model.config.vision_config.num_hidden_layers
+    assert len(vision.hidden_states) == layers + 1
+    # frame attention sees every patch, the class token and the message token
+    tokens = (model.config.vision_config.image_size // model.config.vision_config.patch_size) ** 2 + 2
+    assert vision.attentions[0].shape[-2:] == (tokens, tokens)
+
+
+def test_save_and_load_round_trip_in_safetensors(tmp_path):
+    model = make_model("p16-f8")
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists() and (tmp_path / "config.json").exists()
+    loaded = load_into(XCLIPModel, model, tmp_path, "sdpa")
+    for (name, expected), (_, got) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0, msg=name)
+    auto = transformers.AutoModel.from_pretrained(tmp_path)
+    assert type(auto) is XCLIPModel and type(auto.config) is XCLIPConfig
+
+
+def test_config_json_is_shared_with_transformers():
+    ours = make_config("p16-f8")
+    theirs = transformers.XCLIPConfig.from_dict(ours.to_dict())
+    assert theirs.vision_config.num_frames == 8 and theirs.vision_config.patch_size == 16
+    back = XCLIPConfig.from_dict(theirs.to_dict())
+    assert back.to_dict()["vision_config"] == ours.to_dict()["vision_config"]
+    defaults_ours, defaults_theirs = XCLIPConfig().to_dict(), transformers.XCLIPConfig().to_dict()
+    for key in ("text_config", "vision_config"):
+        defaults_ours[key].pop("transformers_version", None), defaults_theirs[key].pop("transformers_version", None)
+        assert {k: v for k, v in defaults_ours[key].items() if k != "model_type"} == {
+            k: v for k, v in defaults_theirs[key].items() if k != "model_type"}
+    for field in ("projection_dim", "prompt_layers", "prompt_alpha", "prompt_num_attention_heads", "logit_scale_init_value"):
+        assert defaults_ours[field] == defaults_theirs[field]
+
+
+@pytest.mark.parametrize(
+    "build,message",
+    [
+        (lambda: XCLIPConfig(projection_dim=256), r"mit_hidden_size.*\(512\).*projection_dim.*\(256\)"),
+        (lambda: XCLIPConfig(prompt_num_attention_heads=7), r"projection_dim.*\(512\).*prompt_num_attention_heads.*\(7\)"),
+        (lambda: XCLIPVisionConfig(hidden_size=100), r"hidden_size.*\(100\).*num_attention_heads.*\(12\)"),
+        (lambda: XCLIPVisionConfig(mit_num_attention_heads=5), r"mit_hidden_size.*\(512\).*mit_num_attention_heads.*\(5\)"),
+        (lambda: XCLIPVisionConfig(image_size=225), r"image_size.*\(225\).*patch_size.*\(32\)"),
+        (lambda: XCLIPVisionConfig(num_frames=0), r"num_frames"),
+        (lambda: XCLIPTextConfig(hidden_size=30, num_attention_heads=8), r"hidden_size.*\(30\).*num_attention_heads.*\(8\)"),
+        (lambda: XCLIPConfig(vision_config={"hidden_size": 70}), r"hidden_size.*\(70\)"),
+    ],
+)
+def test_inconsistent_geometry_fails_at_construction(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_original_initialisation_of_xclip_parts():
+    torch.manual_seed(0)
+    model = XCLIPModel(XCLIPConfig())  # full-size B/32 geometry: the statistics need real widths
+    alpha = model.prompts_generator.alpha
+    assert torch.all(alpha == 0.1)
+    assert model.logit_scale.item() == pytest.approx(2.6592)
+    assert model.prompts_visual_projection.std().item() == pytest.approx(1.0, abs=0.02)
+    # MIT and prompt generator: truncated normal 0.02 weights, zero biases
+    fc1 = model.mit.encoder.layers[0].mlp.fc1
+    assert fc1.weight.std().item() == pytest.approx(0.02, abs=0.002)
+    assert torch.all(fc1.bias == 0)
+    cross = model.prompts_generator.decoder[0].cross_attn
+    assert cross.q_proj.weight.std().item() == pytest.approx(0.02, abs=0.002) and torch.all(cross.proj.bias == 0)
+    # packed-attention Xavier bound over the [3d, d] matrix, as nn.MultiheadAttention
+    d = model.config.vision_config.hidden_size
+    message_q = model.vision_model.encoder.layers[0].message_attn.q_proj
+    bound = (6 / (4 * d)) ** 0.5
+    assert message_q.weight.abs().max() <= bound and message_q.weight.abs().max() > 0.9 * bound
+    assert torch.all(message_q.bias == 0)
+
+
+def test_registered_with_auto_classes():
+    assert transformers.AutoConfig.for_model("xclip").__class__ is XCLIPConfig
+    assert xclip.XCLIPModel is XCLIPModel
