@@ -1,0 +1,312 @@
+"""XCLIPVideoProcessor against an independent re-implementation of the original test pipeline, and its input contract.
+
+The reference below follows the original X-CLIP (mmaction2 pipeline, mmcv/OpenCV resize) step by step in NumPy and
+OpenCV: segment-centre frame indices, short-side resize with mmcv's rounding, floored centre-crop offsets,
+normalisation on the 0-255 scale. OpenCV rounds resized frames to uint8, the processor keeps float32: the measured
+difference is below one uint8 level, which `ONE_LEVEL` bounds in normalised units.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import AutoVideoProcessor
+
+from xclip.modeling import XCLIPConfig
+from xclip.processing import XCLIPVideoProcessor, short_side_for_crop
+from xclip.processing.spatial import short_side_resize_shape
+from xclip.video import VideoDecodeError, read_frames, sample_multi_clip_indices
+from xclip.video.synthetic import write_video
+
+MEAN_255 = np.array([123.675, 116.28, 103.53], dtype=np.float32)
+STD_255 = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+# One uint8 level in normalised units, for the channel with the smallest std.
+ONE_LEVEL = 1.0 / STD_255.min()
+
+
+def random_video(num_frames=20, height=272, width=360, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (num_frames, height, width, 3), dtype=np.uint8)
+
+
+def constant_frames_video(values, height=40, width=56) -> np.ndarray:
+    """Frame t is filled with `values[t]`: decoded pixel values reveal which frames were sampled."""
+    values = np.asarray(values, dtype=np.uint8)
+    return np.broadcast_to(values[:, None, None, None], (len(values), height, width, 3)).copy()
+
+
+def sampled_values(pixel_values: torch.Tensor) -> list[int]:
+    """Undo normalisation of `[..., T, 3, S, S]` and read back each frame's constant value."""
+    red = pixel_values[..., 0, :, :].mean(dim=(-1, -2)) * STD_255[0] + MEAN_255[0]
+    return red.round().to(torch.int64).flatten().tolist()
+
+
+def original_test_pipeline(video: np.ndarray, num_frames=8, crop=224, short_side=256) -> np.ndarray:
+    """The original single-view test transform, with OpenCV as mmcv uses it. Returns `[T, 3, crop, crop]`."""
+    cv2 = pytest.importorskip("cv2")
+    total = len(video)
+    average = total / num_frames
+    indices = [int(i * average + average / 2) for i in range(num_frames)]
+    height, width = video.shape[1:3]
+    new_height, new_width = short_side_resize_shape(height, width, short_side)
+    out = []
+    for index in indices:
+        frame = cv2.resize(video[index], (new_width, new_height), interpolation=cv2.INTER_LINEAR)
+        top, left = (new_height - crop) // 2, (new_width - crop) // 2
+        frame = frame[top : top + crop, left : left + crop].astype(np.float32)
+        out.append(((frame - MEAN_255) / STD_255).transpose(2, 0, 1))
+    return np.stack(out)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fidelity to the original
+
+
+@pytest.mark.parametrize(
+    "num_frames, height, width",
+    [(20, 272, 360), (5, 720, 1280), (9, 144, 176), (30, 300, 257)],
+    ids=["landscape", "720p-downscale", "qcif-upscale-rounding", "portrait-odd-offsets"],
+)
+def test_matches_original_test_pipeline_within_one_uint8_level(num_frames, height, width):
+    video = random_video(num_frames, height, width, seed=height)
+    expected = original_test_pipeline(video)
+    actual = XCLIPVideoProcessor()(video, return_tensors="np").pixel_values[0]
+    assert actual.shape == expected.shape == (8, 3, 224, 224)
+    # Measured: at most 0.79 of a uint8 level (OpenCV rounds to uint8, we keep float), 0.0139 after normalisation.
+    # A geometric mistake (size rounding, crop offset, antialiasing) shows up as tens of levels.
+    assert np.abs(actual - expected).max() <= ONE_LEVEL
+
+
+def test_336_model_resizes_to_384_then_crops_336():
+    video = random_video(12, 300, 400, seed=3)
+    processor = XCLIPVideoProcessor.for_image_size(336, num_frames=8)
+    assert short_side_for_crop(336) == 384 and short_side_for_crop(224) == 256
+    actual = processor(video, return_tensors="np").pixel_values[0]
+    expected = original_test_pipeline(video, crop=336, short_side=384)
+    assert actual.shape == (8, 3, 336, 336)
+    assert np.abs(actual - expected).max() <= ONE_LEVEL
+
+
+def test_antialias_false_is_the_opencv_choice():
+    """PIL's (antialiased) bilinear would be far from what the original computed; ours is within a level."""
+    cv2 = pytest.importorskip("cv2")
+    frame = random_video(1, 720, 1280, seed=5)[0]
+    reference = cv2.resize(frame, (455, 256), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    pil = np.asarray(Image.fromarray(frame).resize((455, 256), Image.BILINEAR)).astype(np.float32)
+    processor = XCLIPVideoProcessor(do_center_crop=False, do_normalize=False, do_rescale=False, num_frames=1)
+    ours = processor(frame[None], return_tensors="np").pixel_values[0, 0].transpose(1, 2, 0)
+    assert np.abs(ours - reference).max() < 1.0
+    assert np.abs(pil - reference).max() > 50
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Frame sampling
+
+
+def test_longer_video_is_sampled_at_segment_centres():
+    video = constant_frames_video(np.arange(40) * 5)
+    pixel_values = XCLIPVideoProcessor(num_frames=8)(video).pixel_values
+    assert sampled_values(pixel_values) == [5 * int(i * 5 + 2.5) for i in range(8)]
+
+
+def test_shorter_video_repeats_frames_with_the_same_formula():
+    video = constant_frames_video([10, 20, 30])
+    pixel_values = XCLIPVideoProcessor(num_frames=8)(video).pixel_values
+    average = 3 / 8
+    assert sampled_values(pixel_values) == [[10, 20, 30][int(i * average + average / 2)] for i in range(8)]
+
+
+def test_do_sample_frames_false_rejects_a_wrong_frame_count():
+    video = random_video(num_frames=5, height=32, width=32)
+    with pytest.raises(ValueError, match=r"has 5 frames.*num_frames=8.*do_sample_frames=False"):
+        XCLIPVideoProcessor(num_frames=8)(video, do_sample_frames=False)
+
+
+def test_do_sample_frames_false_keeps_frames_in_order():
+    video = constant_frames_video([7, 3, 9, 1])
+    pixel_values = XCLIPVideoProcessor(num_frames=4)(video, do_sample_frames=False).pixel_values
+    assert sampled_values(pixel_values) == [7, 3, 9, 1]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Multi-view testing
+
+
+def test_multi_view_layout_is_crop_major_then_clip():
+    """Three crops x two clips: view v is crop v // 2 of clip v % 2; crops are left, right, centre."""
+    num_frames, num_clips, total = 4, 2, 24
+    height, width = 224, 448  # short side already 224: three-crop needs no resize, so values stay exact
+    video = np.zeros((total, height, width, 3), dtype=np.uint8)
+    video[..., 0] = (np.arange(total) * 10)[:, None, None]  # red = frame index
+    video[..., 1] = (np.arange(width) // 2)[None, None, :]  # green = column // 2
+    pixel_values = XCLIPVideoProcessor(num_frames=num_frames)(video, num_clips=num_clips, num_crops=3).pixel_values
+    assert pixel_values.shape == (1, 6, num_frames, 3, 224, 224)
+
+    pixels = pixel_values[0] * torch.tensor(STD_255)[:, None, None] + torch.tensor(MEAN_255)[:, None, None]
+    clips = sample_multi_clip_indices(total, num_frames, num_clips)
+    for view in range(6):
+        crop, clip = divmod(view, num_clips)
+        frame_indices = (pixels[view, :, 0, 0, 0] / 10).round().long().tolist()
+        assert frame_indices == clips[clip].tolist()
+        left = int(pixels[view, 0, 1, 0, 0].round()) * 2
+        assert left == [0, 224, 112][crop]
+
+
+def test_three_crop_resizes_the_short_side_to_the_crop_size():
+    video = random_video(8, 300, 500, seed=7)
+    pixel_values = XCLIPVideoProcessor(num_frames=8, num_crops=3)(video).pixel_values
+    assert pixel_values.shape == (1, 3, 8, 3, 224, 224)
+    # The centre crop of the 3-crop views must equal a plain resize-to-224 + centre crop.
+    centre = XCLIPVideoProcessor(num_frames=8, size={"shortest_edge": 224})(video).pixel_values[0]
+    torch.testing.assert_close(pixel_values[0, 2], centre)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Input kinds
+
+
+@pytest.fixture
+def video_file(tmp_path):
+    frames = random_video(num_frames=12, height=48, width=64, seed=11)
+    return write_video(tmp_path / "clip.mp4", frames, fps=12)
+
+
+def test_every_input_kind_gives_the_same_pixel_values(video_file):
+    video = read_frames(video_file, list(range(12)))  # [T, H, W, 3] uint8, exactly what the path decodes to
+    processor = XCLIPVideoProcessor(num_frames=8)
+    expected = processor(video).pixel_values
+    assert expected.shape == (1, 8, 3, 224, 224)
+    channels_first = video.transpose(0, 3, 1, 2)
+    inputs = {
+        "path str": str(video_file),
+        "path Path": video_file,
+        "numpy THWC": video,
+        "numpy TCHW": channels_first,
+        "torch THWC": torch.from_numpy(video),
+        "torch TCHW": torch.from_numpy(channels_first),
+        "float 0-255": video.astype(np.float32),
+        "5-D batch": video[None],
+        "list of one video": [video],
+        "list of PIL": [Image.fromarray(frame) for frame in video],
+        "list of HWC arrays": list(video),
+        "list of CHW tensors": list(torch.from_numpy(channels_first)),
+        "BGR view reversed twice": video[..., ::-1][..., ::-1],
+    }
+    for name, value in inputs.items():
+        torch.testing.assert_close(processor(value).pixel_values, expected, msg=name)
+    unit = torch.from_numpy(video).float() / 255
+    torch.testing.assert_close(processor(unit, do_rescale=False).pixel_values, expected, msg="float [0, 1]")
+
+
+def test_batches_of_mixed_kinds(video_file):
+    other = random_video(num_frames=30, height=100, width=80, seed=12)
+    processor = XCLIPVideoProcessor(num_frames=8)
+    batch = processor([video_file, other]).pixel_values
+    assert batch.shape == (2, 8, 3, 224, 224)
+    torch.testing.assert_close(batch[0], processor(video_file).pixel_values[0])
+    torch.testing.assert_close(batch[1], processor(other).pixel_values[0])
+
+
+def test_grayscale_and_rgba_frames_become_rgb():
+    video = random_video(8, 32, 40, seed=13)
+    processor = XCLIPVideoProcessor(num_frames=8, size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    gray = video[..., :1]
+    torch.testing.assert_close(
+        processor(gray).pixel_values, processor(np.repeat(gray, 3, axis=-1)).pixel_values
+    )
+    opaque = np.concatenate([video, np.full_like(video[..., :1], 255)], axis=-1)
+    torch.testing.assert_close(processor(opaque).pixel_values, processor(video).pixel_values)
+    with pytest.raises(ValueError, match="do_convert_rgb"):
+        processor(gray, do_convert_rgb=False)
+
+
+def test_a_single_pil_image_is_a_one_frame_video():
+    frame = random_video(1, 64, 64, seed=14)[0]
+    pixel_values = XCLIPVideoProcessor(num_frames=4)(Image.fromarray(frame)).pixel_values
+    assert pixel_values.shape == (1, 4, 3, 224, 224)
+    assert torch.equal(pixel_values[0, 0], pixel_values[0, 3])
+
+
+def test_return_tensors():
+    video = random_video(8, 32, 32)
+    processor = XCLIPVideoProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    assert isinstance(processor(video, return_tensors="np").pixel_values, np.ndarray)
+    pixel_values = processor(video, return_tensors="pt").pixel_values
+    assert isinstance(pixel_values, torch.Tensor) and pixel_values.dtype == torch.float32
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Errors
+
+
+@pytest.mark.parametrize(
+    "videos, match",
+    [
+        (np.zeros((32, 32, 3), np.uint8), r"4-D array \[T, H, W, C\]"),
+        ([], "empty list"),
+        (np.zeros((8, 3, 5, 3), np.uint8), "input_data_format"),
+        (np.zeros((8, 32, 32, 5), np.uint8), "no channel axis"),
+        ([np.zeros((32, 32, 3), np.uint8), np.zeros((16, 16, 3), np.uint8)], "differ in shape"),
+        (np.zeros((0, 32, 32, 3), np.uint8), "no frames"),
+    ],
+    ids=["3-D array", "empty", "ambiguous channels", "five channels", "ragged frames", "zero frames"],
+)
+def test_bad_inputs_raise_clear_errors(videos, match):
+    with pytest.raises(ValueError, match=match):
+        XCLIPVideoProcessor()(videos)
+
+
+def test_ambiguous_channel_axis_is_resolved_by_input_data_format():
+    video = np.random.default_rng(0).integers(0, 256, (8, 3, 5, 3), dtype=np.uint8)  # THWC with H=3 or TCHW?
+    processor = XCLIPVideoProcessor(size={"shortest_edge": 3}, crop_size={"height": 3, "width": 3})
+    last = processor(video, input_data_format="channels_last").pixel_values
+    first = processor(video.transpose(0, 3, 1, 2), input_data_format="channels_first").pixel_values
+    torch.testing.assert_close(last, first)
+
+
+def test_missing_file_names_the_file(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(VideoDecodeError, match="nope.mp4"):
+        XCLIPVideoProcessor()(missing)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(num_frame=16), TypeError, "num_frame"),
+        (dict(fps=2), ValueError, "fps"),
+        (dict(num_crops=2), ValueError, "num_crops"),
+        (dict(num_clips=0), ValueError, "num_clips"),
+        (dict(crop_size={"height": 512, "width": 512}), ValueError, "larger than the frames"),
+    ],
+)
+def test_bad_options_raise(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        XCLIPVideoProcessor()(random_video(8, 32, 32), **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Configuration
+
+
+def test_save_and_load_round_trip(tmp_path):
+    processor = XCLIPVideoProcessor.for_image_size(112, num_frames=4, num_clips=2, num_crops=3)
+    saved = processor.save_pretrained(tmp_path)
+    assert [path.rsplit("/", 1)[-1] for path in saved] == ["video_preprocessor_config.json"]
+    config = json.loads((tmp_path / "video_preprocessor_config.json").read_text())
+    assert config["video_processor_type"] == "XCLIPVideoProcessor"
+    assert (config["num_frames"], config["num_clips"], config["num_crops"]) == (4, 2, 3)
+    assert config["size"] == {"shortest_edge": 128} and config["crop_size"] == {"height": 112, "width": 112}
+    video = random_video(20, 140, 200, seed=21)
+    for loaded in (XCLIPVideoProcessor.from_pretrained(tmp_path), AutoVideoProcessor.from_pretrained(tmp_path)):
+        assert type(loaded) is XCLIPVideoProcessor
+        torch.testing.assert_close(loaded(video).pixel_values, processor(video).pixel_values)
+
+
+def test_for_model_reads_image_size_and_frames_from_the_config():
+    config = XCLIPConfig(vision_config=dict(image_size=336, patch_size=14, num_frames=16))
+    processor = XCLIPVideoProcessor.for_model(config)
+    assert processor.num_frames == 16
+    assert processor.crop_size.height == processor.crop_size.width == 336
+    assert processor.size.shortest_edge == 384

@@ -1,0 +1,32 @@
+"""X-CLIP inputs: the CLIP tokenizer (offline), the test-time video processor, the processor, training transforms.
+
+Importing this package registers the classes with transformers' Auto classes for `XCLIPConfig` (overriding
+transformers' built-in registrations for `model_type="xclip"`), so `AutoTokenizer` and `AutoVideoProcessor` load
+folders saved by these classes, and `AutoProcessor` resolves an `XCLIPConfig` to `XCLIPProcessor`.
+"""
+
+from transformers import AutoProcessor, AutoTokenizer, AutoVideoProcessor
+
+from ..modeling.configuration_xclip import XCLIPConfig
+from .processing_xclip import XCLIPProcessor, build_processor
+from .tokenization_xclip import CLIP_CONTEXT_LENGTH, XCLIPTokenizer, clean_clip_text, load_clip_tokenizer
+from .transforms import XCLIPTrainTransform
+from .video_processing_xclip import XCLIPVideoProcessor, XCLIPVideoProcessorKwargs, short_side_for_crop
+
+
+AutoTokenizer.register(XCLIPConfig, tokenizer_class=XCLIPTokenizer, exist_ok=True)
+AutoVideoProcessor.register(XCLIPConfig, XCLIPVideoProcessor, exist_ok=True)
+AutoProcessor.register(XCLIPConfig, XCLIPProcessor, exist_ok=True)
+
+__all__ = [
+    "CLIP_CONTEXT_LENGTH",
+    "XCLIPProcessor",
+    "XCLIPTokenizer",
+    "XCLIPTrainTransform",
+    "XCLIPVideoProcessor",
+    "XCLIPVideoProcessorKwargs",
+    "build_processor",
+    "clean_clip_text",
+    "load_clip_tokenizer",
+    "short_side_for_crop",
+]

@@ -1,0 +1,106 @@
+"""`XCLIPProcessor`: the CLIP tokenizer for class texts and the X-CLIP video processor, saved and loaded together."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from transformers.image_processing_utils import BatchFeature
+from transformers.processing_utils import ProcessorMixin, TextKwargs
+
+from .tokenization_xclip import XCLIPTokenizer, load_clip_tokenizer
+from .video_inputs import VideoFrames
+from .video_processing_xclip import XCLIPVideoProcessor
+
+
+__all__ = ["XCLIPProcessor", "build_processor"]
+
+# X-CLIP scores a video against every class text at once: pad to the longest text, not to 77, and cut texts longer
+# than the 77-token context (keeping <|endoftext|>, where the text features are pooled) instead of failing later.
+_TEXT_DEFAULTS = {"padding": True, "truncation": True}
+
+
+class XCLIPProcessor(ProcessorMixin):
+    r"""
+    Tokenizer plus video processor for [`XCLIPModel`]: texts become `input_ids`/`attention_mask`, videos
+    `pixel_values`.
+
+    `save_pretrained` writes the tokenizer (`tokenizer.json`, `tokenizer_config.json`) and `processor_config.json`,
+    which nests the video processor's settings; `XCLIPProcessor.from_pretrained` reads them back offline.
+
+    Args:
+        tokenizer ([`XCLIPTokenizer`] or any CLIP tokenizer):
+            Usually `load_clip_tokenizer()`.
+        video_processor ([`XCLIPVideoProcessor`]):
+            The model's test-time video preprocessing.
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> processor = build_processor(image_size=224, num_frames=8)
+    >>> inputs = processor(text=["playing guitar", "riding a bike"], videos=np.zeros((40, 240, 320, 3), np.uint8))
+    >>> inputs["input_ids"].shape, inputs["pixel_values"].shape
+    (torch.Size([2, 6]), torch.Size([1, 8, 3, 224, 224]))
+    ```
+    """
+
+    def __init__(self, tokenizer: XCLIPTokenizer, video_processor: XCLIPVideoProcessor, **kwargs):
+        super().__init__(tokenizer, video_processor, **kwargs)
+
+    def __call__(
+        self,
+        text: Union[str, list[str], None] = None,
+        videos: Optional[VideoFrames] = None,
+        return_tensors: Optional[str] = "pt",
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """
+        Tokenize `text` and/or preprocess `videos`.
+
+        Keyword arguments go to the tokenizer (`padding`, `truncation`, `max_length`, ...) or to the video processor
+        (`num_frames`, `num_clips`, `num_crops`, `do_sample_frames`, ...) by name; `text_kwargs={...}` and
+        `videos_kwargs={...}` pass them explicitly. Texts are padded to the longest one and truncated to 77 tokens
+        unless `padding`/`truncation` say otherwise.
+
+        Returns:
+            `BatchFeature` with `input_ids` and `attention_mask` `[num_texts, longest]` when `text` is given, and
+            `pixel_values` `[B, T, 3, S, S]` (or `[B, V, T, 3, S, S]` with several views) when `videos` is given.
+        """
+        if text is None and videos is None:
+            raise ValueError(f"{type(self).__name__} needs `text`, `videos` or both.")
+        text_kwargs, videos_kwargs = self._split_kwargs(kwargs)
+        data = {}
+        if text is not None:
+            data.update(self.tokenizer(text, return_tensors=return_tensors, **{**_TEXT_DEFAULTS, **text_kwargs}))
+        if videos is not None:
+            data.update(self.video_processor(videos, return_tensors=return_tensors, **videos_kwargs))
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _split_kwargs(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Route flat keyword arguments to the tokenizer or the video processor; reject unknown ones."""
+        text_names = set(TextKwargs.__annotations__)
+        video_names = set(self.video_processor.valid_kwargs.__annotations__)
+        text_kwargs = dict(kwargs.pop("text_kwargs", None) or {})
+        videos_kwargs = dict(kwargs.pop("videos_kwargs", None) or {})
+        unknown = sorted(set(kwargs) - text_names - video_names)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword arguments {unknown}. Tokenizer arguments: "
+                f"{sorted(text_names)}; video processor arguments: {sorted(video_names)}."
+            )
+        text_kwargs.update({name: value for name, value in kwargs.items() if name in text_names})
+        videos_kwargs.update({name: value for name, value in kwargs.items() if name in video_names})
+        return text_kwargs, videos_kwargs
+
+
+def build_processor(image_size: int = 224, num_frames: int = 8) -> XCLIPProcessor:
+    """
+    The processor of an X-CLIP model with `image_size` crops and `num_frames` frames, built offline.
+
+    Tokenizer from [`load_clip_tokenizer`]; video processor with crop `image_size` and test short side
+    `int(256 / 224 * image_size)` (256 for 224, 384 for 336), as the original evaluates.
+    """
+    return XCLIPProcessor(
+        tokenizer=load_clip_tokenizer(),
+        video_processor=XCLIPVideoProcessor.for_image_size(image_size=image_size, num_frames=num_frames),
+    )

@@ -1,0 +1,234 @@
+"""The original X-CLIP training augmentation, as one transform on a decoded clip.
+
+Order and parameters follow the original's mmaction2-style train pipeline: resize the short side to
+`int(256 / 224 * S)` -> `MultiScaleCrop` (one crop per clip) -> resize to `S x S` -> horizontal flip (p 0.5, per clip)
+-> colour jitter (p 0.8 per clip; brightness 0.4, contrast 0.4, saturation 0.2, hue 0.1) -> grayscale (p 0.2, per
+clip) -> ImageNet normalisation. Frame sampling happens before, in `xclip.video.sample_segment_indices`.
+
+Colour jitter quirk: the original applies torchvision's `ColorJitter` frame by frame, so when a clip is jittered
+every frame gets its own factors and its own order of the four adjustments. That is the default here
+(`jitter_per_frame=True`); `jitter_per_frame=False` draws one set of factors per clip instead.
+
+All random draws come from the generator passed to `__call__` (a `np.random.Generator` or a `torch.Generator`), so a
+seeded generator makes the output reproducible. Decisions are drawn in a fixed order (crop size, crop position, flip,
+jitter, grayscale, then the jitter factors), so changing one probability does not shift the draws of earlier stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional, Union
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as tvF
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+from . import spatial
+from .video_processing_xclip import short_side_for_crop
+
+
+__all__ = ["CropBox", "XCLIPTrainTransform"]
+
+Generator = Union[np.random.Generator, torch.Generator, None]
+CropBox = tuple[int, int, int, int]  # (top, left, height, width)
+
+# Crop sizes this close to the output size are snapped to it, as mmaction2's MultiScaleCrop does (`< 3` pixels).
+_SNAP_PIXELS = 3
+
+
+class _RandomSource:
+    """Uniform draws from a NumPy or torch generator, so the transform works with either."""
+
+    def __init__(self, generator: Generator):
+        self.generator = np.random.default_rng() if generator is None else generator
+        if not isinstance(self.generator, (np.random.Generator, torch.Generator)):
+            raise TypeError(
+                f"generator must be a np.random.Generator or a torch.Generator, got {type(generator).__name__}."
+            )
+
+    def uniform(self, low: float = 0.0, high: float = 1.0) -> float:
+        if isinstance(self.generator, np.random.Generator):
+            unit = float(self.generator.random())
+        else:
+            unit = float(torch.rand((), generator=self.generator))
+        return low + (high - low) * unit
+
+    def integer(self, high: int) -> int:
+        """A uniform integer in `[0, high)`."""
+        if isinstance(self.generator, np.random.Generator):
+            return int(self.generator.integers(high))
+        return int(torch.randint(high, (), generator=self.generator))
+
+    def permutation(self, size: int) -> list[int]:
+        if isinstance(self.generator, np.random.Generator):
+            return self.generator.permutation(size).tolist()
+        return torch.randperm(size, generator=self.generator).tolist()
+
+
+class XCLIPTrainTransform:
+    """
+    Training augmentation of the original X-CLIP for one clip (see the module docstring for the stages).
+
+    Args:
+        image_size (`int`, defaults to 224): Output side `S`; the short side is first resized to
+            `int(256 / 224 * S)`.
+        scales (`Sequence[float]`, defaults to `(1, 0.875, 0.75, 0.66)`): Crop sides as fractions of the short side.
+        max_wh_scale_gap (`int`, defaults to 1): Largest index gap between the width and height scales of a crop.
+        flip_prob (`float`, defaults to 0.5): Probability of mirroring the clip horizontally.
+        color_jitter_prob (`float`, defaults to 0.8): Probability of colour-jittering the clip.
+        brightness, contrast, saturation (`float`, default to 0.4, 0.4, 0.2): Jitter factors are drawn from
+            `[max(0, 1 - x), 1 + x]`.
+        hue (`float`, defaults to 0.1): Hue shift drawn from `[-hue, hue]`.
+        jitter_per_frame (`bool`, defaults to `True`): Draw jitter factors for every frame (the original's
+            behaviour) rather than once per clip.
+        grayscale_prob (`float`, defaults to 0.2): Probability of turning the clip into 3-channel grayscale.
+        image_mean, image_std (`Sequence[float]`, default to ImageNet's): Normalisation of the [0, 1] frames.
+
+    Example:
+
+    ```python
+    >>> transform = XCLIPTrainTransform(image_size=224)
+    >>> clip = np.zeros((8, 240, 320, 3), dtype=np.uint8)
+    >>> transform(clip, generator=np.random.default_rng(0)).shape
+    torch.Size([8, 3, 224, 224])
+    ```
+    """
+
+    def __init__(
+        self,
+        image_size: int = 224,
+        scales: Sequence[float] = (1.0, 0.875, 0.75, 0.66),
+        max_wh_scale_gap: int = 1,
+        flip_prob: float = 0.5,
+        color_jitter_prob: float = 0.8,
+        brightness: float = 0.4,
+        contrast: float = 0.4,
+        saturation: float = 0.2,
+        hue: float = 0.1,
+        jitter_per_frame: bool = True,
+        grayscale_prob: float = 0.2,
+        image_mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+        image_std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    ):
+        for name, probability in (
+            ("flip_prob", flip_prob),
+            ("color_jitter_prob", color_jitter_prob),
+            ("grayscale_prob", grayscale_prob),
+        ):
+            if not 0.0 <= probability <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {probability}.")
+        if not 0.0 <= hue <= 0.5:
+            raise ValueError(f"hue must be in [0, 0.5], got {hue}.")
+        if not scales or any(not 0.0 < scale <= 1.0 for scale in scales):
+            raise ValueError(f"scales must be fractions in (0, 1], got {tuple(scales)}.")
+        self.image_size = image_size
+        self.short_side = short_side_for_crop(image_size)
+        self.scales = tuple(scales)
+        self.max_wh_scale_gap = max_wh_scale_gap
+        self.flip_prob = flip_prob
+        self.color_jitter_prob = color_jitter_prob
+        self.brightness = brightness
+        self.contrast = contrast
+        self.saturation = saturation
+        self.hue = hue
+        self.jitter_per_frame = jitter_per_frame
+        self.grayscale_prob = grayscale_prob
+        self.image_mean = list(image_mean)
+        self.image_std = list(image_std)
+
+    def __call__(self, clip: Union[np.ndarray, torch.Tensor], generator: Generator = None) -> torch.Tensor:
+        """
+        Augment one clip.
+
+        Args:
+            clip: `[T, H, W, 3]` uint8 RGB frames (NumPy array or torch tensor, any device).
+            generator: Source of randomness; a fresh NumPy generator when omitted.
+
+        Returns:
+            `torch.Tensor` float32 of shape `[T, 3, S, S]`, normalised.
+        """
+        frames = self._to_unit_float(clip)  # [T, 3, H, W] in [0, 1]
+        random = _RandomSource(generator)
+
+        frames = spatial.resize_short_side(frames, self.short_side)
+        top, left, height, width = self._crop_box(*frames.shape[-2:], random)
+        flip = random.uniform() < self.flip_prob
+        jitter = random.uniform() < self.color_jitter_prob
+        grayscale = random.uniform() < self.grayscale_prob
+
+        frames = spatial.crop(frames, top, left, height, width)
+        frames = spatial.resize(frames, (self.image_size, self.image_size)).clamp_(0.0, 1.0)
+        if flip:
+            frames = tvF.horizontal_flip(frames)
+        if jitter:
+            frames = self._color_jitter(frames, random)
+        if grayscale:
+            frames = tvF.rgb_to_grayscale(frames, num_output_channels=3)
+        return tvF.normalize(frames, mean=self.image_mean, std=self.image_std)
+
+    def sample_crop_box(self, height: int, width: int, generator: Generator = None) -> CropBox:
+        """
+        Draw mmaction2's `MultiScaleCrop` box (fixed offsets, not random ones) for a `height x width` frame.
+
+        Crop sides are `int(short_side * scale)`; width and height scales differ by at most `max_wh_scale_gap`
+        positions in `scales`; a side within 3 pixels of the output size snaps to it. The box sits at one of five
+        positions: the four corners or the centre, on a grid of steps `(W - w) // 4`, `(H - h) // 4`.
+
+        Returns:
+            `(top, left, crop_height, crop_width)`.
+        """
+        return self._crop_box(height, width, _RandomSource(generator))
+
+    def _crop_box(self, height: int, width: int, random: _RandomSource) -> CropBox:
+        sides = [int(min(height, width) * scale) for scale in self.scales]
+        candidates = [
+            (crop_height, crop_width)
+            for i, crop_height in enumerate(sides)
+            for j, crop_width in enumerate(sides)
+            if abs(i - j) <= self.max_wh_scale_gap
+        ]
+        crop_height, crop_width = candidates[random.integer(len(candidates))]
+        if abs(crop_height - self.image_size) < _SNAP_PIXELS:
+            crop_height = self.image_size
+        if abs(crop_width - self.image_size) < _SNAP_PIXELS:
+            crop_width = self.image_size
+        step_y, step_x = (height - crop_height) // 4, (width - crop_width) // 4
+        offsets = [(0, 0), (0, 4 * step_x), (4 * step_y, 0), (4 * step_y, 4 * step_x), (2 * step_y, 2 * step_x)]
+        top, left = offsets[random.integer(len(offsets))]
+        return top, left, crop_height, crop_width
+
+    def _color_jitter(self, frames: torch.Tensor, random: _RandomSource) -> torch.Tensor:
+        if not self.jitter_per_frame:
+            return self._jitter_once(frames, random)
+        return torch.stack([self._jitter_once(frame, random) for frame in frames])
+
+    def _jitter_once(self, frames: torch.Tensor, random: _RandomSource) -> torch.Tensor:
+        """torchvision `ColorJitter` with factors drawn from `random`: four adjustments in a random order."""
+        factors = {
+            "brightness": random.uniform(max(0.0, 1 - self.brightness), 1 + self.brightness),
+            "contrast": random.uniform(max(0.0, 1 - self.contrast), 1 + self.contrast),
+            "saturation": random.uniform(max(0.0, 1 - self.saturation), 1 + self.saturation),
+            "hue": random.uniform(-self.hue, self.hue),
+        }
+        adjustments = [
+            lambda x: tvF.adjust_brightness(x, factors["brightness"]),
+            lambda x: tvF.adjust_contrast(x, factors["contrast"]),
+            lambda x: tvF.adjust_saturation(x, factors["saturation"]),
+            lambda x: tvF.adjust_hue(x, factors["hue"]),
+        ]
+        for index in random.permutation(len(adjustments)):
+            frames = adjustments[index](frames)
+        return frames
+
+    @staticmethod
+    def _to_unit_float(clip: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+        """`[T, H, W, 3]` uint8 -> `[T, 3, H, W]` float32 in [0, 1]."""
+        tensor = torch.from_numpy(np.ascontiguousarray(clip)) if isinstance(clip, np.ndarray) else clip
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"clip must be a NumPy array or a torch tensor, got {type(clip).__name__}.")
+        if tensor.ndim != 4 or tensor.shape[-1] != 3 or tensor.shape[0] == 0:
+            raise ValueError(f"clip must be [T, H, W, 3] RGB frames with T >= 1, got shape {tuple(tensor.shape)}.")
+        if tensor.dtype != torch.uint8:
+            raise ValueError(f"clip must be uint8 (as decoded), got {tensor.dtype}.")
+        return tensor.permute(0, 3, 1, 2).float().div_(255.0)

@@ -1,0 +1,213 @@
+"""Every way a caller may hand videos to the processor, turned into one list of videos that can read frames by index.
+
+Accepted, for one video: a file path; a `[T, H, W, C]` or `[T, C, H, W]` NumPy array or torch tensor; a list of
+frames (PIL images, or `[H, W, C]`/`[C, H, W]`/`[H, W]` arrays); a single PIL image (a one-frame video). For a
+batch: a list of any of these, or a 5-D array `[B, T, ...]`. Frames read from a video are channels-first tensors
+`[n, C, H, W]` in the input's dtype (uint8 from files).
+
+The channel axis is inferred (size 1, 3 or 4 last, or else right after the frame axis). When both positions are
+possible (e.g. `[T, 3, H, 3]`), pass `input_data_format="channels_last"` or `"channels_first"`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import PIL.Image
+import torch
+from transformers.image_utils import ChannelDimension
+
+from ..video import probe, read_frames
+
+
+__all__ = ["ArrayVideo", "FileVideo", "VideoFrames", "as_video_batch"]
+
+_CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
+
+VideoFrames = Union[
+    str,
+    os.PathLike,
+    np.ndarray,
+    torch.Tensor,
+    PIL.Image.Image,
+    list,
+    tuple,
+]
+
+
+@dataclass
+class FileVideo:
+    """A video file, decoded lazily with `xclip.video`: only the sampled frames are ever decoded."""
+
+    path: Path
+    _num_frames: Optional[int] = field(default=None, repr=False)
+
+    @property
+    def description(self) -> str:
+        return f"video file {os.fspath(self.path)!r}"
+
+    @property
+    def num_frames(self) -> int:
+        if self._num_frames is None:
+            self._num_frames = probe(self.path).num_frames
+        return self._num_frames
+
+    def read(self, indices: np.ndarray) -> torch.Tensor:
+        """Decode the frames at `indices` (any order, repeats allowed) as uint8 `[len(indices), 3, H, W]`."""
+        # Each distinct frame is decoded once, in increasing order, and then gathered into the requested order.
+        unique_indices, positions = np.unique(indices, return_inverse=True)
+        frames = torch.from_numpy(read_frames(self.path, unique_indices.tolist()))
+        return frames[torch.from_numpy(positions.reshape(-1))].permute(0, 3, 1, 2)
+
+
+@dataclass
+class ArrayVideo:
+    """A video already in memory as channels-first frames `[T, C, H, W]` (any numeric dtype, any device)."""
+
+    frames: torch.Tensor
+    description: str
+
+    @property
+    def num_frames(self) -> int:
+        return self.frames.shape[0]
+
+    def read(self, indices: np.ndarray) -> torch.Tensor:
+        """The frames at `indices` as `[len(indices), C, H, W]`."""
+        return self.frames[torch.as_tensor(indices, dtype=torch.long, device=self.frames.device)]
+
+
+def _channel_dimension(input_data_format: Union[str, ChannelDimension, None]) -> Optional[ChannelDimension]:
+    if input_data_format is None:
+        return None
+    try:
+        return ChannelDimension(input_data_format)
+    except ValueError:
+        raise ValueError(
+            f"input_data_format must be 'channels_first' or 'channels_last', got {input_data_format!r}."
+        ) from None
+
+
+def _as_tensor(array: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+    if isinstance(array, torch.Tensor):
+        return array
+    # Views with negative strides (e.g. `frames[..., ::-1]` for BGR -> RGB) cannot be shared with torch.
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _to_channels_first(
+    tensor: torch.Tensor, channel_format: Optional[ChannelDimension], what: str
+) -> torch.Tensor:
+    """Move the channel axis of `[..., H, W, C]` or `[..., C, H, W]` (the last 3 axes) to `[..., C, H, W]`."""
+    last_possible = tensor.shape[-1] in _CHANNEL_COUNTS
+    first_possible = tensor.shape[-3] in _CHANNEL_COUNTS
+    if channel_format is None:
+        if last_possible and first_possible:
+            raise ValueError(
+                f"Cannot tell where the channel axis of {what} with shape {tuple(tensor.shape)} is; pass "
+                "input_data_format='channels_last' or 'channels_first'."
+            )
+        if last_possible:
+            channel_format = ChannelDimension.LAST
+        elif first_possible:
+            channel_format = ChannelDimension.FIRST
+        else:
+            raise ValueError(
+                f"{what} with shape {tuple(tensor.shape)} has no channel axis of size 1, 3 or 4 "
+                "(expected [..., H, W, C] or [..., C, H, W])."
+            )
+    channels = tensor.shape[-1] if channel_format == ChannelDimension.LAST else tensor.shape[-3]
+    if channels not in _CHANNEL_COUNTS:
+        raise ValueError(
+            f"{what} with shape {tuple(tensor.shape)} has {channels} channels along its {channel_format.value} axis; "
+            "expected 1, 3 or 4."
+        )
+    return tensor.movedim(-1, -3) if channel_format == ChannelDimension.LAST else tensor
+
+
+def _is_frame(item: Any) -> bool:
+    """Whether `item` is a single frame (an image), as opposed to a whole video."""
+    if isinstance(item, PIL.Image.Image):
+        return True
+    return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim in (2, 3)
+
+
+def _frame_to_tensor(frame: Any, channel_format: Optional[ChannelDimension], what: str) -> torch.Tensor:
+    """One frame as a channels-first tensor `[C, H, W]`."""
+    if isinstance(frame, PIL.Image.Image):
+        # Palette, CMYK, 16-bit and alpha modes all have a well-defined RGB rendering in PIL.
+        return torch.from_numpy(np.array(frame.convert("RGB"))).permute(2, 0, 1)
+    tensor = _as_tensor(frame)
+    if tensor.ndim == 2:
+        return tensor.unsqueeze(0)
+    return _to_channels_first(tensor, channel_format, what)
+
+
+def _frames_to_video(frames: list, channel_format: Optional[ChannelDimension], what: str) -> ArrayVideo:
+    tensors = [_frame_to_tensor(frame, channel_format, f"frame {index} of {what}") for index, frame in enumerate(frames)]
+    for index, tensor in enumerate(tensors[1:], start=1):
+        if tensor.shape != tensors[0].shape:
+            raise ValueError(
+                f"Frames of {what} differ in shape: frame 0 is {tuple(tensors[0].shape)} (CxHxW) but frame {index} "
+                f"is {tuple(tensor.shape)}."
+            )
+    return ArrayVideo(torch.stack(tensors), f"{what} (list of {len(frames)} frames)")
+
+
+def _to_video(item: Any, channel_format: Optional[ChannelDimension], what: str) -> Union[FileVideo, ArrayVideo]:
+    if isinstance(item, (str, os.PathLike)):
+        return FileVideo(Path(item))
+    if isinstance(item, PIL.Image.Image):
+        return _frames_to_video([item], channel_format, what)
+    if isinstance(item, (np.ndarray, torch.Tensor)):
+        if item.ndim != 4:
+            raise ValueError(
+                f"{what} must be a 4-D array [T, H, W, C] or [T, C, H, W], got shape {tuple(item.shape)}; wrap a "
+                "single frame as a one-element list."
+            )
+        frames = _to_channels_first(_as_tensor(item), channel_format, what)
+        if frames.shape[0] == 0:
+            raise ValueError(f"{what} has no frames (shape {tuple(item.shape)}).")
+        return ArrayVideo(frames, f"{what} (array of shape {tuple(item.shape)})")
+    if isinstance(item, (list, tuple)):
+        if not item:
+            raise ValueError(f"{what} is an empty list of frames.")
+        if not all(_is_frame(frame) for frame in item):
+            kinds = sorted({type(frame).__name__ for frame in item})
+            raise ValueError(
+                f"{what} mixes frames with other inputs ({', '.join(kinds)}); a video given as a list must hold only "
+                "PIL images or 2-D/3-D arrays."
+            )
+        return _frames_to_video(list(item), channel_format, what)
+    raise TypeError(
+        f"{what} has unsupported type {type(item).__name__}; expected a path, an array/tensor, a PIL image or a list "
+        "of frames."
+    )
+
+
+def as_video_batch(
+    videos: VideoFrames, input_data_format: Union[str, ChannelDimension, None] = None
+) -> list[Union[FileVideo, ArrayVideo]]:
+    """
+    Interpret `videos` as one video or a batch of videos (see the module docstring for what is accepted).
+
+    Args:
+        videos: One video or a batch of videos.
+        input_data_format: Where the channel axis of array inputs is, when it cannot be inferred.
+
+    Returns:
+        One `FileVideo` or `ArrayVideo` per video, in input order.
+    """
+    channel_format = _channel_dimension(input_data_format)
+    if isinstance(videos, (np.ndarray, torch.Tensor)) and videos.ndim == 5:
+        return [_to_video(video, channel_format, f"video {index} of the batch") for index, video in enumerate(videos)]
+    if isinstance(videos, (list, tuple)):
+        if not videos:
+            raise ValueError("Got an empty list of videos.")
+        if not all(_is_frame(item) for item in videos):
+            # A list that is not one video's frames is a batch: one entry per video.
+            return [_to_video(video, channel_format, f"video {index} of the batch") for index, video in enumerate(videos)]
+    return [_to_video(videos, channel_format, "the video")]

@@ -1,0 +1,292 @@
+"""Test-time video preprocessing of the original X-CLIP, as a transformers video processor.
+
+Per video: sample `num_frames` segment centres (`num_clips` evenly offset clips for multi-view testing), convert to
+RGB, resize the short side to 256 (`int(256 / 224 * crop)`, 384 for 336-pixel models) with OpenCV-style bilinear
+interpolation, centre-crop 224, scale to [0, 1] and normalise with the ImageNet mean and std (not CLIP's). The 3-crop
+test instead resizes the short side to the crop size and takes three squares along the long side.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as tvF
+from transformers.image_processing_utils import BatchFeature
+from transformers.image_utils import (
+    IMAGENET_DEFAULT_MEAN,
+    IMAGENET_DEFAULT_STD,
+    PILImageResampling,
+    pil_torch_interpolation_mapping,
+)
+from transformers.processing_utils import Unpack, VideosKwargs
+from transformers.utils import TensorType, logging
+from transformers.video_processing_utils import BaseVideoProcessor
+
+from ..video import sample_multi_clip_indices
+from . import spatial
+from .video_inputs import ArrayVideo, FileVideo, VideoFrames, as_video_batch
+
+
+__all__ = ["XCLIPVideoProcessor", "XCLIPVideoProcessorKwargs", "short_side_for_crop"]
+
+logger = logging.get_logger(__name__)
+
+# transformers' generic video options that X-CLIP's fixed pipeline does not implement, with the one value accepted.
+_UNSUPPORTED_KWARGS = {"fps": None, "video_metadata": None, "return_metadata": False, "do_pad": False}
+
+
+def short_side_for_crop(image_size: int) -> int:
+    """The original's test-time short side for a crop of `image_size`: `int(256 / 224 * image_size)` (224 -> 256)."""
+    return int(256 / 224 * image_size)
+
+
+class XCLIPVideoProcessorKwargs(VideosKwargs, total=False):
+    """
+    transformers' video keyword arguments plus X-CLIP's multi-view test options.
+
+    Attributes:
+        num_clips (`int`, *optional*, defaults to 1):
+            Temporal clips per video (4 in the original's 4x3-view test). Clip `c` takes frame
+            `int(i * L + (c + 0.5) / num_clips * L)` of segment `i` (`L = total / num_frames`); one clip is the single
+            segment-centre sampling.
+        num_crops (`int`, *optional*, defaults to 1):
+            1 for the centre crop, 3 for the original's 3-crop test (short side resized to the crop size, then the
+            left/top, right/bottom and centre squares along the long side).
+    """
+
+    num_clips: Optional[int]
+    num_crops: Optional[int]
+
+
+class XCLIPVideoProcessor(BaseVideoProcessor):
+    r"""
+    Video processor reproducing the original X-CLIP test pipeline; returns `pixel_values` for `XCLIPModel`.
+
+    It subclasses transformers' `BaseVideoProcessor` for its configuration handling (`save_pretrained` writes
+    `video_preprocessor_config.json`, `from_pretrained`/`AutoVideoProcessor` read it back, call-time keyword arguments
+    override saved ones) but replaces its `preprocess`: the base class samples frames uniformly over the video, loads
+    paths through torchcodec, and resizes/crops with torchvision's rounding, whereas X-CLIP needs segment-centre
+    sampling, multi-clip/3-crop views, decoding through `xclip.video`, and mmcv's rounding of sizes and crop offsets.
+
+    Accepted `videos` (see `xclip.processing.video_inputs`): a path, a `[T, H, W, C]` or `[T, C, H, W]` NumPy array
+    or torch tensor (uint8, or float on the 0-255 scale like uint8; pass `do_rescale=False` for frames already in
+    [0, 1]), a list of PIL images or arrays (one video), or a batch: a list of any of these or a 5-D array. Every form
+    of the same frames gives the same `pixel_values`.
+
+    Frame count: with `do_sample_frames=True` (default) each video is sampled to `num_frames` segment centres, with
+    repetition when it is shorter. With `do_sample_frames=False` the frames are used as given, and a video whose
+    frame count is not `num_frames * num_clips` is rejected with a `ValueError`.
+
+    Args:
+        num_frames (`int`, *optional*, defaults to 8):
+            Frames per clip; the model's `vision_config.num_frames`.
+        size (`dict[str, int]`, *optional*, defaults to `{"shortest_edge": 256}`):
+            Resize target: `shortest_edge` keeps the aspect ratio; `height` and `width` resize to that exact size.
+        crop_size (`dict[str, int]`, *optional*, defaults to `{"height": 224, "width": 224}`):
+            Centre-crop size; the model's `vision_config.image_size`.
+        resample (`PILImageResampling`, *optional*, defaults to `BILINEAR`):
+            Interpolation; applied without antialiasing, like the original's OpenCV resize.
+        image_mean, image_std (`list[float]`, *optional*, default to ImageNet's):
+            Normalisation after scaling by `rescale_factor` (1/255).
+        num_clips (`int`, *optional*, defaults to 1), num_crops (`int`, *optional*, defaults to 1):
+            Multi-view testing, see [`XCLIPVideoProcessorKwargs`].
+
+    Returns from `__call__`:
+        `BatchFeature` with `pixel_values` of shape `[batch, num_frames, 3, crop, crop]`, or
+        `[batch, num_crops * num_clips, num_frames, 3, crop, crop]` when there are several views; view `v` is crop
+        `v // num_clips` of clip `v % num_clips` (crop-major, as in the original's evaluation).
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> processor = XCLIPVideoProcessor()
+    >>> video = np.zeros((32, 240, 320, 3), dtype=np.uint8)
+    >>> processor(video, return_tensors="pt").pixel_values.shape
+    torch.Size([1, 8, 3, 224, 224])
+    ```
+    """
+
+    resample = PILImageResampling.BILINEAR
+    image_mean = list(IMAGENET_DEFAULT_MEAN)
+    image_std = list(IMAGENET_DEFAULT_STD)
+    size = {"shortest_edge": 256}
+    default_to_square = False
+    crop_size = {"height": 224, "width": 224}
+    do_resize = True
+    do_center_crop = True
+    do_rescale = True
+    rescale_factor = 1 / 255
+    do_normalize = True
+    do_convert_rgb = True
+    do_sample_frames = True
+    num_frames = 8
+    num_clips = 1
+    num_crops = 1
+    valid_kwargs = XCLIPVideoProcessorKwargs
+    model_input_names = ["pixel_values"]
+
+    def __init__(self, **kwargs: Unpack[XCLIPVideoProcessorKwargs]) -> None:
+        super().__init__(**kwargs)
+
+    @classmethod
+    def for_image_size(cls, image_size: int = 224, num_frames: int = 8, **kwargs) -> "XCLIPVideoProcessor":
+        """The original's test preprocessing for `image_size` crops: short side `int(256 / 224 * image_size)`."""
+        return cls(
+            num_frames=num_frames,
+            size={"shortest_edge": short_side_for_crop(image_size)},
+            crop_size={"height": image_size, "width": image_size},
+            **kwargs,
+        )
+
+    @classmethod
+    def for_model(cls, config: Any, **kwargs) -> "XCLIPVideoProcessor":
+        """The processor matching a model: crop and frame count from `config.vision_config` (or a vision config)."""
+        vision_config = getattr(config, "vision_config", config)
+        return cls.for_image_size(vision_config.image_size, vision_config.num_frames, **kwargs)
+
+    def preprocess(self, videos: VideoFrames, **kwargs: Unpack[XCLIPVideoProcessorKwargs]) -> BatchFeature:
+        """
+        Sample, resize, crop and normalise a video or a batch of videos (see the class docstring).
+
+        Returns:
+            `BatchFeature` with `pixel_values`: `[B, T, 3, S, S]`, or `[B, V, T, 3, S, S]` for `V > 1` views.
+        """
+        options = self._resolve_options(kwargs)
+        batch = as_video_batch(videos, input_data_format=options["input_data_format"])
+        pixel_values = torch.stack([self._process_video(video, options) for video in batch])
+        if pixel_values.shape[1] == 1:
+            pixel_values = pixel_values.squeeze(1)
+        return_tensors = options["return_tensors"]
+        if return_tensors is not None and TensorType(return_tensors) == TensorType.NUMPY:
+            pixel_values = pixel_values.cpu().numpy()
+        return BatchFeature(data={"pixel_values": pixel_values}, tensor_type=return_tensors)
+
+    def _resolve_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Call-time keyword arguments over the processor's own settings, validated."""
+        valid_names = set(self.valid_kwargs.__annotations__) | {"return_tensors"}
+        unknown = sorted(set(kwargs) - valid_names)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword arguments {unknown}; valid ones are "
+                f"{sorted(valid_names)}."
+            )
+        for name, accepted in _UNSUPPORTED_KWARGS.items():
+            if kwargs.get(name) not in (None, accepted):
+                raise ValueError(
+                    f"{type(self).__name__} does not support `{name}={kwargs[name]!r}`: X-CLIP samples `num_frames` "
+                    "segment centres per clip and returns fixed-size crops."
+                )
+        options = {name: kwargs.get(name, getattr(self, name, None)) for name in valid_names}
+        options.update(
+            self._standardize_kwargs(
+                size=options["size"],
+                crop_size=options["crop_size"],
+                default_to_square=self.default_to_square,
+                image_mean=options["image_mean"],
+                image_std=options["image_std"],
+            )
+        )
+        for name in ("num_frames", "num_clips"):
+            if not isinstance(options[name], int) or options[name] < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {options[name]!r}.")
+        if options["num_crops"] not in (1, 3):
+            raise ValueError(f"`num_crops` must be 1 (centre crop) or 3 (three crops), got {options['num_crops']!r}.")
+        crop_size = options["crop_size"]
+        if options["num_crops"] == 3 and crop_size.height != crop_size.width:
+            raise ValueError(f"`num_crops=3` takes square crops, but crop_size is {crop_size.height}x{crop_size.width}.")
+        if options["resample"] not in pil_torch_interpolation_mapping:
+            raise ValueError(f"Unsupported `resample` {options['resample']!r}; use a PILImageResampling value.")
+        return options
+
+    def _process_video(self, video: Union[FileVideo, ArrayVideo], options: dict[str, Any]) -> torch.Tensor:
+        """One video -> `[V, T, 3, S, S]` float32, views crop-major."""
+        num_frames, num_clips = options["num_frames"], options["num_clips"]
+        frames = self._sample(video, num_frames, num_clips, options["do_sample_frames"])
+        if options["device"] is not None:
+            frames = frames.to(options["device"])
+        frames = self._to_rgb_float(frames, video, options)
+        views = self._spatial_views(frames, video, options)  # [num_crops, num_clips * T, 3, S, S]
+        if options["do_rescale"] or options["do_normalize"]:
+            views = self._rescale_and_normalize(views, options)
+        num_crops = views.shape[0]
+        return views.reshape(num_crops * num_clips, num_frames, *views.shape[2:])
+
+    @staticmethod
+    def _sample(
+        video: Union[FileVideo, ArrayVideo], num_frames: int, num_clips: int, do_sample_frames: bool
+    ) -> torch.Tensor:
+        """`[num_clips * num_frames, C, H, W]` frames, clip-major."""
+        total = video.num_frames
+        if do_sample_frames:
+            return video.read(sample_multi_clip_indices(total, num_frames, num_clips).reshape(-1))
+        expected = num_frames * num_clips
+        if total != expected:
+            clips = f" x num_clips={num_clips}" if num_clips > 1 else ""
+            raise ValueError(
+                f"{video.description} has {total} frames, but the processor expects num_frames={num_frames}{clips} "
+                f"= {expected}: with do_sample_frames=False frames are used as given. Pass do_sample_frames=True to "
+                f"sample {num_frames} frames per clip from it, or set num_frames to the count you want to run (the "
+                "model must accept it)."
+            )
+        return video.read(np.arange(total))
+
+    def _to_rgb_float(
+        self, frames: torch.Tensor, video: Union[FileVideo, ArrayVideo], options: dict[str, Any]
+    ) -> torch.Tensor:
+        """Three-channel float32 frames on the input's scale (0-255 for uint8)."""
+        if frames.is_floating_point() and options["do_rescale"] and frames.numel() and frames.max() <= 1.0:
+            logger.warning_once(
+                "Float video frames are all within [0, 1] but do_rescale=True will divide them by 255 again; pass "
+                "do_rescale=False if the frames are already scaled."
+            )
+        if frames.shape[1] != 3:
+            if not options["do_convert_rgb"]:
+                raise ValueError(
+                    f"{video.description} has {frames.shape[1]} channels; pass do_convert_rgb=True to convert "
+                    "grayscale or RGBA frames to RGB."
+                )
+            frames = self.convert_to_rgb(frames)
+        return frames.float()
+
+    @staticmethod
+    def _spatial_views(
+        frames: torch.Tensor, video: Union[FileVideo, ArrayVideo], options: dict[str, Any]
+    ) -> torch.Tensor:
+        """`[n, 3, H, W]` frames -> `[num_crops, n, 3, h, w]` resized and cropped views."""
+        interpolation = pil_torch_interpolation_mapping[options["resample"]]
+        size, crop_size = options["size"], options["crop_size"]
+        if options["num_crops"] == 3:
+            crop = crop_size.height
+            if options["do_resize"]:
+                frames = spatial.resize_short_side(frames, crop, interpolation)
+            height, width = frames.shape[-2:]
+            offsets = spatial.three_crop_offsets(height, width, crop)
+            return torch.stack([spatial.crop(frames, top, left, crop, crop) for top, left in offsets])
+        if options["do_resize"]:
+            if size.shortest_edge is not None:
+                frames = spatial.resize_short_side(frames, size.shortest_edge, interpolation)
+            elif size.height is not None and size.width is not None:
+                frames = spatial.resize(frames, (size.height, size.width), interpolation)
+            else:
+                raise ValueError(f"`size` must have 'shortest_edge' or 'height' and 'width', got {size}.")
+        if options["do_center_crop"]:
+            height, width = frames.shape[-2:]
+            if crop_size.height > height or crop_size.width > width:
+                raise ValueError(
+                    f"crop_size {crop_size.height}x{crop_size.width} is larger than the frames of "
+                    f"{video.description} after resizing ({height}x{width})."
+                )
+            top, left = spatial.center_crop_offset(height, width, crop_size.height, crop_size.width)
+            frames = spatial.crop(frames, top, left, crop_size.height, crop_size.width)
+        return frames.unsqueeze(0)
+
+    @staticmethod
+    def _rescale_and_normalize(views: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
+        if options["do_rescale"]:
+            views = views * options["rescale_factor"]
+        if options["do_normalize"]:
+            views = tvF.normalize(views, mean=list(options["image_mean"]), std=list(options["image_std"]))
+        return views
