@@ -1,0 +1,404 @@
+"""Throughput and memory of xclip's X-CLIP against transformers' built-in port, in one run with the same weights.
+
+Cases, per geometry (B/32 8f, B/16 8f, B/16 32f, L/14 8f; 224 px):
+- zero-shot evaluation over N class texts: the peer runs its full forward as its documentation shows (texts
+  padded to 77 tokens and re-encoded for every batch, bf16 autocast); xclip encodes the labels once and runs
+  bf16 weights through `torch.compile` (several compile modes can be compared);
+- the video path alone (`get_video_features`), for the peer also in the "savvy user" setting (bf16 weights +
+  torch.compile);
+- a training step: the peer with everything trainable and all class texts re-encoded each step; xclip with the
+  original recipe (frozen text tower and logit scale, label features cached), both AdamW and bf16 autocast.
+
+Reports clips/s, peak GPU memory and MFU (model FLOPs over the measured bf16 matrix-product rate of the same card),
+writes JSON, and appends a markdown table with machine and versions to BENCHMARKS.md.
+
+    python scripts/benchmark_model.py                       # GPU, all geometries and cases
+    python scripts/benchmark_model.py --tiny --device cpu   # smoke test with tiny shapes (CI)
+"""
+
+import argparse
+import contextlib
+import json
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import transformers
+
+import xclip
+from xclip import XCLIPConfig, XCLIPModel
+
+
+@dataclass(frozen=True)
+class Geometry:
+    name: str
+    patch: int
+    frames: int
+    vision: tuple[int, int, int]  # width, layers, heads
+    text: tuple[int, int, int]
+    projection: int
+    gmac_per_view: float  # the paper's figure, multiply-accumulates per 224 px view
+    batch: dict = field(default_factory=dict)  # per case
+    image_size: int = 224
+
+
+GEOMETRIES = {
+    "b32-8": Geometry("B/32 8f", 32, 8, (768, 12, 12), (512, 12, 8), 512, 39, {"zero_shot": 64, "video": 64, "train": 32}),
+    "b16-8": Geometry("B/16 8f", 16, 8, (768, 12, 12), (512, 12, 8), 512, 145, {"zero_shot": 32, "video": 64, "train": 16}),
+    "b16-32": Geometry("B/16 32f", 16, 32, (768, 12, 12), (512, 12, 8), 512, 571, {"zero_shot": 8, "video": 8, "train": 4}),
+    "l14-8": Geometry("L/14 8f", 14, 8, (1024, 24, 16), (768, 12, 12), 768, 658, {"zero_shot": 16, "video": 16, "train": 8}),
+    "tiny": Geometry("tiny", 8, 4, (64, 2, 4), (48, 2, 4), 64, 0.01, {"zero_shot": 2, "video": 2, "train": 2}, 32),
+}
+
+
+def build_config(geometry: Geometry) -> XCLIPConfig:
+    (v_width, v_layers, v_heads), (t_width, t_layers, t_heads) = geometry.vision, geometry.text
+    heads = geometry.projection // 64 if geometry.projection >= 64 else 4
+    return XCLIPConfig(
+        projection_dim=geometry.projection,
+        prompt_num_attention_heads=heads,
+        text_config=dict(hidden_size=t_width, intermediate_size=4 * t_width, num_hidden_layers=t_layers,
+                         num_attention_heads=t_heads),
+        vision_config=dict(hidden_size=v_width, intermediate_size=4 * v_width, num_hidden_layers=v_layers,
+                           num_attention_heads=v_heads, patch_size=geometry.patch, image_size=geometry.image_size,
+                           num_frames=geometry.frames, mit_hidden_size=geometry.projection,
+                           mit_intermediate_size=4 * geometry.projection, mit_num_attention_heads=heads),
+    )
+
+
+def build_models(geometry: Geometry, device: torch.device) -> tuple[XCLIPModel, transformers.XCLIPModel]:
+    """Ours with random weights, and transformers' port holding exactly the same weights (fp32, sdpa)."""
+    torch.manual_seed(0)
+    config = build_config(geometry)
+    with device:  # initialise on the device: full-size random init on CPU takes longer than the measurement
+        ours = XCLIPModel(config)
+        theirs = transformers.XCLIPModel(transformers.XCLIPConfig.from_dict(config.to_dict()))
+    missing, unexpected = theirs.load_state_dict(ours.state_dict(), strict=False)
+    if [key for key in missing if not key.endswith("position_ids")] or unexpected:
+        raise RuntimeError(f"weights do not transfer to transformers' port: {missing} {unexpected}")
+    for model in (ours, theirs):
+        model.set_attn_implementation("sdpa")
+    return ours.to(device).eval(), theirs.to(device).eval()
+
+
+def class_texts(num_classes: int, vocab_size: int, context: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Label-like token ids padded to `context` with zeros (the original tokenizer), 2-6 words each."""
+    generator = torch.Generator().manual_seed(seed)
+    input_ids = torch.zeros(num_classes, context, dtype=torch.long)
+    attention_mask = torch.zeros_like(input_ids)
+    lengths = torch.randint(2, 7, (num_classes,), generator=generator)
+    for row, length in enumerate(lengths.tolist()):
+        words = torch.randint(1, vocab_size - 2, (length,), generator=generator)
+        input_ids[row, : length + 2] = torch.cat([torch.tensor([vocab_size - 2]), words, torch.tensor([vocab_size - 1])])
+        attention_mask[row, : length + 2] = 1
+    return input_ids, attention_mask
+
+
+def trim_padding(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    longest = int(attention_mask.sum(1).max())
+    return input_ids[:, :longest], attention_mask[:, :longest]
+
+
+class Timer:
+    """Times a callable on the device: warm-ups, then the mean and spread of timed calls."""
+
+    def __init__(self, device: torch.device, warmup: int, iters: int):
+        self.device, self.warmup, self.iters = device, warmup, iters
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def __call__(self, fn) -> dict:
+        first = time.perf_counter()
+        fn()
+        self.sync()
+        first_call_s = time.perf_counter() - first
+        for _ in range(self.warmup - 1):
+            fn()
+        self.sync()
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        times = []
+        for _ in range(self.iters):
+            start = time.perf_counter()
+            fn()
+            self.sync()
+            times.append(time.perf_counter() - start)
+        peak = torch.cuda.max_memory_allocated() / 2**30 if self.device.type == "cuda" else None
+        return {"ms": 1e3 * statistics.mean(times), "ms_stdev": 1e3 * statistics.pstdev(times),
+                "first_call_s": first_call_s, "peak_gib": peak}
+
+
+def measure_matmul_tflops(device: torch.device) -> float | None:
+    """The card's dense bf16 matrix-product rate on random data: the MFU denominator."""
+    if device.type != "cuda":
+        return None
+    a, b = (torch.randn(8192, 8192, device=device, dtype=torch.bfloat16) for _ in range(2))
+    timing = Timer(device, warmup=3, iters=10)(lambda: a @ b)
+    return 2 * 8192**3 / (timing["ms"] / 1e3) / 1e12
+
+
+def autocast(device: torch.device):
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def compiled(fn, mode: str):
+    """`fn` under torch.compile: `none`, `default`, a torch.compile mode, or `gemm-autotune` (Triton GEMM templates
+    with fused epilogues and CUDA graphs, without max-autotune's slower pointwise tuning)."""
+    if mode == "none":
+        return fn
+    if mode == "gemm-autotune":
+        return torch.compile(fn, options={"max_autotune_gemm": True, "triton.cudagraphs": True})
+    return torch.compile(fn, mode=None if mode == "default" else mode)
+
+
+def record(results: list, geometry: Geometry, case: str, variant: str, batch: int, timing: dict, tflops: float | None,
+           **extra) -> None:
+    clips_per_s = batch / (timing["ms"] / 1e3)
+    mfu = clips_per_s * 2 * geometry.gmac_per_view * 1e9 / (tflops * 1e12) if tflops else None
+    if case == "train" and mfu is not None:
+        mfu *= 3  # forward + backward of the video path
+    row = dict(geometry=geometry.name, case=case, variant=variant, batch=batch, clips_per_s=clips_per_s, mfu=mfu,
+               **timing, **extra)
+    results.append(row)
+    peak = f"{row['peak_gib']:.1f} GiB" if row["peak_gib"] is not None else "-"
+    print(f"  {case:9s} {variant:42s} batch {batch:3d}  {clips_per_s:9.1f} clips/s  {timing['ms']:8.2f} ms  {peak}",
+          flush=True)
+
+
+def zero_shot_case(geometry, ours, theirs, args, timer, tflops, results, modes=("default",), **_) -> None:
+    batch = geometry.batch["zero_shot"]
+    vision = ours.config.vision_config
+    videos = torch.randn(batch, geometry.frames, 3, vision.image_size, vision.image_size, device=args.device)
+    ids77, mask77 = (t.to(args.device) for t in class_texts(args.num_classes, ours.config.text_config.vocab_size, 77))
+
+    with torch.inference_mode(), autocast(args.device):
+        timing = timer(lambda: theirs(input_ids=ids77, attention_mask=mask77, pixel_values=videos))
+    record(results, geometry, "zero_shot", "transformers (bf16 autocast, texts each batch)", batch, timing, tflops)
+
+    ours_bf16 = ours.to(torch.bfloat16)
+    videos_bf16 = videos.to(torch.bfloat16)
+    with torch.inference_mode():
+        text_timing = timer(lambda: ours_bf16.get_text_features(*trim_padding(ids77, mask77)))
+        text_embeds = ours_bf16.get_text_features(*trim_padding(ids77, mask77)).pooler_output
+    results.append(dict(geometry=geometry.name, case="text_encode", variant=f"xclip, {args.num_classes} labels once",
+                        **text_timing))
+    for mode in modes:
+        torch._dynamo.reset()
+        forward = compiled(ours_bf16, mode)
+        with torch.inference_mode():
+            timing = timer(lambda: forward(pixel_values=videos_bf16, text_embeds=text_embeds))
+        record(results, geometry, "zero_shot", f"xclip (bf16, labels cached, compile={mode})", batch, timing, tflops)
+    ours.float()
+
+
+def video_case(geometry, ours, theirs, args, timer, tflops, results, savvy_peer=False, mode="default", **_) -> None:
+    batch = geometry.batch["video"]
+    vision = ours.config.vision_config
+    videos = torch.randn(batch, geometry.frames, 3, vision.image_size, vision.image_size, device=args.device)
+    with torch.inference_mode(), autocast(args.device):
+        timing = timer(lambda: theirs.get_video_features(pixel_values=videos))
+    record(results, geometry, "video", "transformers (bf16 autocast)", batch, timing, tflops)
+
+    videos_bf16 = videos.to(torch.bfloat16)
+    for label, model in (("transformers", theirs), ("xclip", ours)):
+        if label == "transformers" and not savvy_peer:
+            continue
+        model.to(torch.bfloat16)
+        torch._dynamo.reset()
+        features = compiled(model.get_video_features, mode)
+        with torch.inference_mode():
+            timing = timer(lambda: features(pixel_values=videos_bf16))
+        record(results, geometry, "video", f"{label} (bf16 weights, compile={mode})", batch, timing, tflops)
+        model.float()
+
+
+def train_case(geometry, ours, theirs, args, timer, tflops, results, mode="default", **_) -> None:
+    batch = geometry.batch["train"]
+    vision = ours.config.vision_config
+    videos = torch.randn(batch, geometry.frames, 3, vision.image_size, vision.image_size, device=args.device)
+    labels = torch.randint(0, args.num_classes, (batch,), device=args.device)
+    ids77, mask77 = (t.to(args.device) for t in class_texts(args.num_classes, ours.config.text_config.vocab_size, 77))
+
+    def step_fn(model, optimizer, **inputs):
+        def step():
+            with autocast(args.device):
+                logits = model(pixel_values=videos, **inputs).logits_per_video
+                loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        return step
+
+    theirs.train()
+    optimizer = torch.optim.AdamW(theirs.parameters(), lr=1e-6, betas=(0.9, 0.98))
+    timing = timer(step_fn(theirs, optimizer, input_ids=ids77, attention_mask=mask77))
+    record(results, geometry, "train", "transformers (all trainable, texts each step)", batch, timing, tflops)
+    del optimizer
+    theirs.eval()
+
+    # The original recipe: text tower and logit scale frozen, label features computed once.
+    with torch.no_grad():
+        text_embeds = ours.get_text_features(*trim_padding(ids77, mask77)).pooler_output
+    for name, parameter in ours.named_parameters():
+        parameter.requires_grad_(name.startswith(("vision_model.", "visual_projection", "mit.", "prompts")))
+    ours.train()
+    optimizer = torch.optim.AdamW([p for p in ours.parameters() if p.requires_grad], lr=1e-6, betas=(0.9, 0.98),
+                                  fused=args.device.type == "cuda")
+    torch._dynamo.reset()
+    timing = timer(step_fn(compiled(ours, mode), optimizer, text_embeds=text_embeds))
+    record(results, geometry, "train", f"xclip (frozen text, cached labels, compile={mode})", batch, timing, tflops)
+    ours.eval()
+    ours.requires_grad_(True)
+
+
+def check_parity(geometry, ours, theirs, args) -> dict:
+    """fp32 logits of both implementations on this device, and ours in bf16 against fp32."""
+    vision = ours.config.vision_config
+    videos = torch.randn(2, geometry.frames, 3, vision.image_size, vision.image_size, device=args.device)
+    ids, mask = (t.to(args.device) for t in class_texts(8, ours.config.text_config.vocab_size, 77))
+    with torch.inference_mode():
+        reference = theirs(input_ids=ids, attention_mask=mask, pixel_values=videos).logits_per_video.float()
+        fp32 = ours(input_ids=ids, attention_mask=mask, pixel_values=videos).logits_per_video.float()
+        low = ours.to(torch.bfloat16)(input_ids=ids, attention_mask=mask, pixel_values=videos.bfloat16())
+    ours.float()
+    return {"max_abs_diff_fp32": (fp32 - reference).abs().max().item(),
+            "max_abs_diff_bf16_vs_fp32": (low.logits_per_video.float() - reference).abs().max().item()}
+
+
+def environment(device: torch.device, tflops: float | None) -> dict:
+    env = {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+           "xclip": xclip.__version__, "platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
+           "device": str(device), "bf16_matmul_tflops": tflops}
+    if device.type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(device)
+        env["cuda"] = torch.version.cuda
+    return env
+
+
+def markdown_table(env: dict, results: list, command: str) -> str:
+    machine = env.get("gpu", env["cpu"])
+    lines = [
+        f"### {machine}, {time.strftime('%Y-%m-%d')}",
+        "",
+        f"torch {env['torch']}, transformers {env['transformers']}, xclip {env['xclip']}, Python {env['python']}; "
+        f"measured bf16 matmul: {env['bf16_matmul_tflops'] or 0:.0f} TFLOP/s. Command: `{command}`",
+        "",
+        "| geometry | case | variant | batch | clips/s | vs peer | ms/batch | peak GiB | MFU | first call s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    peer = {(r["geometry"], r["case"]): r["clips_per_s"] for r in results
+            if "clips_per_s" in r and r["variant"].startswith("transformers (") and "compile" not in r["variant"]}
+    for r in results:
+        if "clips_per_s" not in r:
+            continue
+        base = peer.get((r["geometry"], r["case"]))
+        ratio = f"{r['clips_per_s'] / base:.2f}x" if base else "-"
+        peak = f"{r['peak_gib']:.1f}" if r.get("peak_gib") is not None else "-"
+        mfu = f"{100 * r['mfu']:.0f}%" if r.get("mfu") is not None else "-"
+        lines.append(f"| {r['geometry']} | {r['case']} | {r['variant']} | {r['batch']} | {r['clips_per_s']:,.0f} | "
+                     f"{ratio} | {r['ms']:.1f} | {peak} | {mfu} | {r['first_call_s']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+# The GPU plan, most important first: a time-limited lease skips whatever is left when --time-budget runs out.
+GPU_PLAN = [
+    ("b16-8", "zero_shot", {"modes": ("default", "gemm-autotune")}),
+    ("b16-8", "train", {}),
+    ("b32-8", "zero_shot", {"modes": ("default", "gemm-autotune")}),
+    ("b16-8", "video", {"savvy_peer": True}),
+    ("b32-8", "video", {"savvy_peer": True}),
+    ("b32-8", "train", {}),
+    ("b16-32", "zero_shot", {}),
+    ("l14-8", "zero_shot", {}),
+    ("l14-8", "train", {}),
+    ("b16-32", "video", {}),
+    ("l14-8", "video", {}),
+]
+CASES = {"zero_shot": zero_shot_case, "video": video_case, "train": train_case}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--only", nargs="+", metavar="GEOMETRY:CASE",
+                        help=f"run these instead of the GPU plan; geometries {sorted(GEOMETRIES)}, cases {sorted(CASES)}")
+    parser.add_argument("--num-classes", type=int, default=400)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--time-budget", type=float, default=float("inf"),
+                        help="seconds; cases not started by then are skipped (for time-limited GPU leases)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="tiny random shapes without compilation: a smoke test that runs on CPU")
+    parser.add_argument("--output", type=Path, default=Path("outputs/benchmark_model.json"))
+    parser.add_argument("--markdown", type=Path, default=Path("BENCHMARKS.md"),
+                        help="append the results table here ('' to skip)")
+    args = parser.parse_args(argv)
+    args.device = torch.device(args.device)
+    if args.tiny:
+        args.num_classes, args.warmup, args.iters = 5, 1, 2
+        args.plan = [("tiny", case, {"modes": ("none",), "mode": "none"}) for case in CASES]
+    elif args.only:
+        args.plan = []
+        for item in args.only:
+            geometry, _, case = item.partition(":")
+            if geometry not in GEOMETRIES or case not in CASES:
+                parser.error(f"--only {item!r}: expected GEOMETRY:CASE with GEOMETRY in {sorted(GEOMETRIES)} and "
+                             f"CASE in {sorted(CASES)}")
+            args.plan.append((geometry, case, {}))
+    else:
+        args.plan = GPU_PLAN
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    start = time.monotonic()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    tflops = measure_matmul_tflops(args.device)
+    env = environment(args.device, tflops)
+    print(f"{env.get('gpu', env['cpu'])}: bf16 matmul {tflops or 0:.0f} TFLOP/s", flush=True)
+    timer = Timer(args.device, args.warmup, args.iters)
+    report = {"environment": env, "parity": {}, "results": [], "skipped": [], "errors": []}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    built = {}  # the models of the geometry in use; rebuilding costs seconds, holding several costs memory
+    for key, case, options in args.plan:
+        geometry = GEOMETRIES[key]
+        if time.monotonic() - start > args.time_budget:
+            report["skipped"].append(f"{geometry.name} {case}")
+            continue
+        if key not in built:
+            built.clear()
+            if args.device.type == "cuda":
+                torch.cuda.empty_cache()
+            built[key] = build_models(geometry, args.device)
+            report["parity"][geometry.name] = check_parity(geometry, *built[key], args)
+            print(f"{geometry.name}: parity {report['parity'][geometry.name]}", flush=True)
+        try:
+            CASES[case](geometry, *built[key], args, timer, tflops, report["results"], **options)
+        except Exception as error:  # one failed case must not lose the lease's other measurements
+            report["errors"].append(f"{geometry.name} {case}: {type(error).__name__}: {error}")
+            print(f"  {case} failed: {report['errors'][-1]}", flush=True)
+            built.clear()
+        report["elapsed_s"] = time.monotonic() - start
+        args.output.write_text(json.dumps(report, indent=2))
+
+    table = markdown_table(env, report["results"], "python " + " ".join(sys.argv))
+    print(table)
+    for key in ("skipped", "errors"):
+        if report[key]:
+            print(f"{key}:", *report[key], sep="\n  ")
+    if str(args.markdown) and not args.tiny:
+        with open(args.markdown, "a") as handle:
+            handle.write("\n" + table)
+    return report
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
