@@ -1,0 +1,159 @@
+"""Bad input to the converter: a one-line error naming the file and the problem, exit code 1, nothing written."""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from xclip.conversion import ConversionError, convert_original_checkpoint, load_original_state_dict
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "convert_original_checkpoint.py"
+FIXTURE = REPO.parent / "shared" / "fixtures" / "original_tiny.pth"
+
+needs_fixture = pytest.mark.skipif(
+    not FIXTURE.exists(), reason=f"needs the original-format fixture {FIXTURE} (the shared folder next to the repo)"
+)
+
+
+def load_cli():
+    spec = importlib.util.spec_from_file_location("convert_original_checkpoint", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fixture_weights() -> dict[str, torch.Tensor]:
+    return load_original_state_dict(FIXTURE)
+
+
+def edited_fixture(edit: Callable[[dict[str, torch.Tensor]], None]) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        weights = fixture_weights()
+        edit(weights)
+        torch.save({"model": weights}, path)
+
+    return write
+
+
+def resnet_state_dict(path: Path) -> None:
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
+
+
+def clip_only(path: Path) -> None:
+    weights = fixture_weights()
+    torch.save({name: tensor for name, tensor in weights.items() if not name.startswith(("mit.", "prompts_"))}, path)
+
+
+FILE_CASES = {
+    "random-bytes": (lambda path: path.write_bytes(os.urandom(4096)), "not a readable PyTorch checkpoint"),
+    "text-file": (lambda path: path.write_text("epoch,accuracy\n1,80.4\n"), "not a readable PyTorch checkpoint"),
+    "empty-file": (lambda path: path.write_bytes(b""), "empty file"),
+    "truncated": (lambda path: path.write_bytes(FIXTURE.read_bytes()[:200_000]), "or truncated"),
+    "a-list": (lambda path: torch.save([torch.zeros(2)], path), "no state dict found"),
+    "resnet": (resnet_state_dict, "not an X-CLIP state dict: .*'conv1.weight'"),
+    "clip-only": (clip_only, "use.*from_clip|from_clip instead"),
+    "wrong-shape": (
+        edited_fixture(lambda w: w.update({"visual.transformer.resblocks.1.mlp.c_fc.weight": torch.zeros(767, 192)})),
+        r"1 weight\(s\) with the wrong shape: 'visual.transformer.resblocks.1.mlp.c_fc.weight' has shape \[767, 192\], "
+        r"the model needs \[768, 192\]",
+    ),
+    "wrong-qkv-shape": (
+        edited_fixture(lambda w: w.update({"mit.resblocks.0.attn.in_proj_weight": torch.zeros(383, 128)})),
+        r"'mit.resblocks.0.attn.in_proj_weight' has shape \[383, 128\], expected 3 \* width rows",
+    ),
+    "missing-weight": (
+        edited_fixture(lambda w: w.pop("visual.ln_post.bias")),
+        r"1 model weight\(s\) not in the checkpoint: 'vision_model.post_layernorm.bias'",
+    ),
+    "extra-weight": (
+        edited_fixture(lambda w: w.update({"visual.head.weight": torch.zeros(3)})),
+        r"1 checkpoint weight\(s\) with no place in the model: 'visual.head.weight'",
+    ),
+    "non-tensor-entry": (
+        edited_fixture(lambda w: w.update({"logit_scale": 4.6})),
+        "entry 'logit_scale' is a float, not a tensor",
+    ),
+}
+
+
+@needs_fixture
+@pytest.mark.parametrize("case", list(FILE_CASES))
+def test_bad_checkpoint_gives_one_line_error_and_writes_nothing(case, tmp_path, capsys):
+    write, message = FILE_CASES[case]
+    checkpoint = tmp_path / f"{case}.pth"
+    write(checkpoint)
+
+    exit_code = load_cli().main(["--checkpoint", str(checkpoint), "--output", str(tmp_path / "out")])
+
+    stderr = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in stderr if line.startswith("error: ")]
+    assert exit_code == 1
+    assert len(errors) == 1 and "Traceback" not in "\n".join(stderr)
+    assert errors[0].startswith(f"error: {checkpoint}: ")
+    assert re.search(message, errors[0]), errors[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [checkpoint.name]
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(ConversionError, match=r"nowhere\.pth: no such file$"):
+        convert_original_checkpoint(tmp_path / "nowhere.pth", tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_fixture
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name\nabseiling\n", "expected a CSV with an 'id,name' header"),
+        ("id,name\n0,a\n2,b\n", "line 3 has id '2', expected 1"),
+        ("id,name\n0,a\n1,\n", "line 3 has an empty class name"),
+        ("id,name\n0,a\n1,a\n", "line 3 repeats the class name 'a'"),
+        ("id,name\n", "no classes"),
+    ],
+    ids=["no-header", "wrong-id", "empty-name", "duplicate", "no-rows"],
+)
+def test_bad_labels_file_is_named_before_any_work(content, message, tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text(content)
+    with pytest.raises(ConversionError, match=f"labels.csv: {message}"):
+        convert_original_checkpoint(FIXTURE, tmp_path / "out", labels_csv=labels)
+    assert not (tmp_path / "out").exists()
+
+
+@needs_fixture
+def test_heads_that_do_not_divide_the_width(tmp_path, capsys):
+    exit_code = load_cli().main(["--checkpoint", str(FIXTURE), "--output", str(tmp_path / "out"), "--vision-heads", "5"])
+    assert exit_code == 1
+    assert "vision_heads=5 does not divide vision_width=192" in capsys.readouterr().err
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    (tmp_path / "out").write_text("")
+    with pytest.raises(ConversionError, match="exists and is not a folder"):
+        convert_original_checkpoint(FIXTURE, tmp_path / "out")
+
+
+def test_command_line_prints_no_traceback(tmp_path):
+    checkpoint = tmp_path / "notes.pth"
+    checkpoint.write_text("not a checkpoint\n")
+
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--checkpoint", str(checkpoint), "--output", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: {checkpoint}: not a readable PyTorch checkpoint")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

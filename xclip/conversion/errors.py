@@ -1,0 +1,30 @@
+"""The one error type of `xclip.conversion`, and how its messages list names."""
+
+import re
+from collections.abc import Iterable
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class ConversionError(ValueError):
+    """A checkpoint, CLIP source, labels file or output folder that cannot be converted.
+
+    The message is a single line that names the file and the problem, so command-line tools can print it as is.
+    """
+
+
+def format_names(names: Iterable[str], limit: int = 5) -> str:
+    """`'a', 'b', 'c' and 4 more`: a bounded, one-line list of names for an error message."""
+    names = list(names)
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def describe_error(error: BaseException) -> str:
+    """A one-line description of a library's exception, preferring torch's own diagnosis to its advice paragraphs."""
+    message = _ANSI_ESCAPE.sub("", str(error)).strip()
+    diagnosis = re.search(r"WeightsUnpickler error:\s*([^\n]+)", message)
+    if diagnosis:
+        return diagnosis.group(1).split(". ")[0].strip()
+    first_line = message.splitlines()[0] if message else ""
+    return f"{type(error).__name__}: {first_line}"[:240].rstrip(": ")

@@ -1,0 +1,66 @@
+"""Writing a model folder all at once: built in a hidden staging folder next to it, then renamed into place.
+
+A failure at any step leaves the output path as it was (absent, or the previous folder when overwriting) and no
+staging folder behind.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ConversionError
+
+__all__ = ["check_output_folder", "staged_output_folder"]
+
+
+def check_output_folder(output_dir: str | os.PathLike, overwrite: bool) -> None:
+    """Fails early, before any heavy work, when `output_dir` cannot be written."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConversionError(f"{output_dir}: exists and is not a folder")
+    if output_dir.is_dir() and any(output_dir.iterdir()) and not overwrite:
+        raise ConversionError(f"{output_dir}: folder exists and is not empty; pass overwrite=True (--overwrite)")
+
+
+@contextmanager
+def staged_output_folder(output_dir: str | os.PathLike, overwrite: bool) -> Iterator[Path]:
+    """Yields an empty staging folder; when the block succeeds, it becomes `output_dir`."""
+    output_dir = Path(output_dir)
+    check_output_folder(output_dir, overwrite)
+    try:
+        output_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = _unique_sibling(output_dir, "partial")
+        staging.mkdir()  # not tempfile.mkdtemp: that makes it private (0700), and it becomes the output folder
+    except OSError as error:
+        raise ConversionError(f"{output_dir}: cannot create the output folder ({error})") from error
+    try:
+        yield staging
+        try:
+            _move_into_place(staging, output_dir)
+        except OSError as error:
+            raise ConversionError(f"{output_dir}: cannot move the converted model into place ({error})") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # already gone after a successful move
+
+
+def _move_into_place(staging: Path, output_dir: Path) -> None:
+    if not output_dir.exists():
+        staging.rename(output_dir)
+        return
+    # rename() cannot replace a non-empty folder: park the old one, move the new one in, then delete the old one.
+    previous = _unique_sibling(output_dir, "old")
+    output_dir.rename(previous)
+    try:
+        staging.rename(output_dir)
+    except OSError:
+        previous.rename(output_dir)  # if even this fails, the previous folder stays parked rather than deleted
+        raise
+    shutil.rmtree(previous)
+
+
+def _unique_sibling(output_dir: Path, purpose: str) -> Path:
+    """A hidden, unused path next to `output_dir`: renames stay on one file system, hence atomic."""
+    return output_dir.parent / f".{output_dir.name}.{uuid.uuid4().hex[:12]}.{purpose}"
