@@ -329,3 +329,20 @@ def test_original_initialisation_of_xclip_parts():
 def test_registered_with_auto_classes():
     assert transformers.AutoConfig.for_model("xclip").__class__ is XCLIPConfig
     assert xclip.XCLIPModel is XCLIPModel
+
+
+def test_lora_adapters_on_frame_attention_take_effect():
+    from peft import LoraConfig, get_peft_model
+
+    model = make_model()
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()
+    with torch.no_grad():
+        base = model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+    adapted = get_peft_model(model, LoraConfig(r=4, target_modules=r".*vision_model.*\.(q_proj|k_proj|v_proj)",
+                                               init_lora_weights=False))
+    with torch.no_grad():
+        with_adapters = adapted(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+        merged = adapted.merge_and_unload()
+        after_merge = merged(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+    assert (with_adapters - base).abs().max() > 1e-3  # the fused q/k/v product must not bypass the adapters
+    torch.testing.assert_close(after_merge, with_adapters, rtol=0, atol=1e-4)

@@ -117,7 +117,8 @@ class XCLIPAttention(CLIPAttention):
     """CLIP attention computing queries, keys and values in one matrix product.
 
     The weights stay the separate `q_proj`/`k_proj`/`v_proj` of CLIP's checkpoints; concatenating them per call is
-    a few MB, while the frame encoder's input is read once instead of three times.
+    a few MB, while the frame encoder's input is read once instead of three times. When a projection is not a plain
+    `nn.Linear` (a PEFT adapter wraps it, say), its own forward must run, so CLIP's three products are used.
     """
 
     def forward(
@@ -125,8 +126,10 @@ class XCLIPAttention(CLIPAttention):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """`hidden_states`: `(batch, seq_len, embed_dim)` -> `(batch, seq_len, embed_dim)` and the attention weights
         (eager only)."""
-        input_shape = hidden_states.shape[:-1]
         projections = (self.q_proj, self.k_proj, self.v_proj)
+        if any(type(projection) is not nn.Linear for projection in projections):
+            return super().forward(hidden_states, attention_mask, **kwargs)
+        input_shape = hidden_states.shape[:-1]
         weight = torch.cat([projection.weight for projection in projections])
         bias = torch.cat([projection.bias for projection in projections])
         # (batch, seq_len, 3, num_heads, head_dim) -> three (batch, num_heads, seq_len, head_dim)
