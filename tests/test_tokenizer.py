@@ -8,8 +8,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from xclip.processing import XCLIPTokenizer, clean_clip_text, load_clip_tokenizer
-from xclip.processing import tokenization_xclip
+from xclip.processing import XCLIPTokenizer, clean_clip_text, load_clip_tokenizer, tokenization_xclip
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BOS, EOS = 49406, 49407

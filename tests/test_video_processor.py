@@ -279,6 +279,7 @@ def test_missing_file_names_the_file(tmp_path):
         (dict(num_crops=2), ValueError, "num_crops"),
         (dict(num_clips=0), ValueError, "num_clips"),
         (dict(crop_size={"height": 512, "width": 512}), ValueError, "larger than the frames"),
+        (dict(data_format="channels_last"), ValueError, "data_format"),
     ],
 )
 def test_bad_options_raise(kwargs, error, match):
@@ -310,3 +311,13 @@ def test_for_model_reads_image_size_and_frames_from_the_config():
     assert processor.num_frames == 16
     assert processor.crop_size.height == processor.crop_size.width == 336
     assert processor.size.shortest_edge == 384
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_device_matches_cpu():
+    video = random_video(16, 360, 480, seed=31)
+    processor = XCLIPVideoProcessor(num_frames=8)
+    on_gpu = processor(video, device="cuda", num_clips=2, num_crops=3).pixel_values
+    assert on_gpu.device.type == "cuda"
+    torch.testing.assert_close(on_gpu.cpu(), processor(video, num_clips=2, num_crops=3).pixel_values, atol=1e-4, rtol=0)

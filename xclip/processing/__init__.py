@@ -13,7 +13,6 @@ from .tokenization_xclip import CLIP_CONTEXT_LENGTH, XCLIPTokenizer, clean_clip_
 from .transforms import XCLIPTrainTransform
 from .video_processing_xclip import XCLIPVideoProcessor, XCLIPVideoProcessorKwargs, short_side_for_crop
 
-
 AutoTokenizer.register(XCLIPConfig, tokenizer_class=XCLIPTokenizer, exist_ok=True)
 AutoVideoProcessor.register(XCLIPConfig, XCLIPVideoProcessor, exist_ok=True)
 AutoProcessor.register(XCLIPConfig, XCLIPProcessor, exist_ok=True)

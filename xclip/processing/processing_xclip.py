@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 from transformers.image_processing_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin, TextKwargs
@@ -10,7 +10,6 @@ from transformers.processing_utils import ProcessorMixin, TextKwargs
 from .tokenization_xclip import XCLIPTokenizer, load_clip_tokenizer
 from .video_inputs import VideoFrames
 from .video_processing_xclip import XCLIPVideoProcessor
-
 
 __all__ = ["XCLIPProcessor", "build_processor"]
 
@@ -49,9 +48,9 @@ class XCLIPProcessor(ProcessorMixin):
 
     def __call__(
         self,
-        text: Union[str, list[str], None] = None,
-        videos: Optional[VideoFrames] = None,
-        return_tensors: Optional[str] = "pt",
+        text: str | list[str] | None = None,
+        videos: VideoFrames | None = None,
+        return_tensors: str | None = "pt",
         **kwargs: Any,
     ) -> BatchFeature:
         """
@@ -66,9 +65,9 @@ class XCLIPProcessor(ProcessorMixin):
             `BatchFeature` with `input_ids` and `attention_mask` `[num_texts, longest]` when `text` is given, and
             `pixel_values` `[B, T, 3, S, S]` (or `[B, V, T, 3, S, S]` with several views) when `videos` is given.
         """
+        text_kwargs, videos_kwargs = self._split_kwargs(kwargs)
         if text is None and videos is None:
             raise ValueError(f"{type(self).__name__} needs `text`, `videos` or both.")
-        text_kwargs, videos_kwargs = self._split_kwargs(kwargs)
         data = {}
         if text is not None:
             data.update(self.tokenizer(text, return_tensors=return_tensors, **{**_TEXT_DEFAULTS, **text_kwargs}))

@@ -19,7 +19,6 @@ import torch
 import torchvision.transforms.v2.functional as tvF
 from torchvision.transforms import InterpolationMode
 
-
 __all__ = [
     "center_crop_offset",
     "crop",

@@ -23,7 +23,6 @@ import ftfy
 from transformers import CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-
 __all__ = ["CLIP_CONTEXT_LENGTH", "XCLIPTokenizer", "clean_clip_text", "load_clip_tokenizer"]
 
 CLIP_CONTEXT_LENGTH = 77

@@ -17,7 +17,6 @@ jitter, grayscale, then the jitter factors), so changing one probability does no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -27,10 +26,9 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from . import spatial
 from .video_processing_xclip import short_side_for_crop
 
-
 __all__ = ["CropBox", "XCLIPTrainTransform"]
 
-Generator = Union[np.random.Generator, torch.Generator, None]
+Generator = np.random.Generator | torch.Generator | None
 CropBox = tuple[int, int, int, int]  # (top, left, height, width)
 
 # Crop sizes this close to the output size are snapped to it, as mmaction2's MultiScaleCrop does (`< 3` pixels).
@@ -137,7 +135,7 @@ class XCLIPTrainTransform:
         self.image_mean = list(image_mean)
         self.image_std = list(image_std)
 
-    def __call__(self, clip: Union[np.ndarray, torch.Tensor], generator: Generator = None) -> torch.Tensor:
+    def __call__(self, clip: np.ndarray | torch.Tensor, generator: Generator = None) -> torch.Tensor:
         """
         Augment one clip.
 
@@ -222,7 +220,7 @@ class XCLIPTrainTransform:
         return frames
 
     @staticmethod
-    def _to_unit_float(clip: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+    def _to_unit_float(clip: np.ndarray | torch.Tensor) -> torch.Tensor:
         """`[T, H, W, 3]` uint8 -> `[T, 3, H, W]` float32 in [0, 1]."""
         tensor = torch.from_numpy(np.ascontiguousarray(clip)) if isinstance(clip, np.ndarray) else clip
         if not isinstance(tensor, torch.Tensor):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 import PIL.Image
@@ -23,20 +23,11 @@ from transformers.image_utils import ChannelDimension
 
 from ..video import probe, read_frames
 
-
 __all__ = ["ArrayVideo", "FileVideo", "VideoFrames", "as_video_batch"]
 
 _CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
 
-VideoFrames = Union[
-    str,
-    os.PathLike,
-    np.ndarray,
-    torch.Tensor,
-    PIL.Image.Image,
-    list,
-    tuple,
-]
+VideoFrames = str | os.PathLike | np.ndarray | torch.Tensor | PIL.Image.Image | list | tuple
 
 
 @dataclass
@@ -44,7 +35,7 @@ class FileVideo:
     """A video file, decoded lazily with `xclip.video`: only the sampled frames are ever decoded."""
 
     path: Path
-    _num_frames: Optional[int] = field(default=None, repr=False)
+    _num_frames: int | None = field(default=None, repr=False)
 
     @property
     def description(self) -> str:
@@ -80,7 +71,7 @@ class ArrayVideo:
         return self.frames[torch.as_tensor(indices, dtype=torch.long, device=self.frames.device)]
 
 
-def _channel_dimension(input_data_format: Union[str, ChannelDimension, None]) -> Optional[ChannelDimension]:
+def _channel_dimension(input_data_format: str | ChannelDimension | None) -> ChannelDimension | None:
     if input_data_format is None:
         return None
     try:
@@ -91,7 +82,7 @@ def _channel_dimension(input_data_format: Union[str, ChannelDimension, None]) ->
         ) from None
 
 
-def _as_tensor(array: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+def _as_tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
     if isinstance(array, torch.Tensor):
         return array
     # Views with negative strides (e.g. `frames[..., ::-1]` for BGR -> RGB) cannot be shared with torch.
@@ -99,7 +90,7 @@ def _as_tensor(array: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
 
 
 def _to_channels_first(
-    tensor: torch.Tensor, channel_format: Optional[ChannelDimension], what: str
+    tensor: torch.Tensor, channel_format: ChannelDimension | None, what: str
 ) -> torch.Tensor:
     """Move the channel axis of `[..., H, W, C]` or `[..., C, H, W]` (the last 3 axes) to `[..., C, H, W]`."""
     last_possible = tensor.shape[-1] in _CHANNEL_COUNTS
@@ -135,7 +126,7 @@ def _is_frame(item: Any) -> bool:
     return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim in (2, 3)
 
 
-def _frame_to_tensor(frame: Any, channel_format: Optional[ChannelDimension], what: str) -> torch.Tensor:
+def _frame_to_tensor(frame: Any, channel_format: ChannelDimension | None, what: str) -> torch.Tensor:
     """One frame as a channels-first tensor `[C, H, W]`."""
     if isinstance(frame, PIL.Image.Image):
         # Palette, CMYK, 16-bit and alpha modes all have a well-defined RGB rendering in PIL.
@@ -146,8 +137,10 @@ def _frame_to_tensor(frame: Any, channel_format: Optional[ChannelDimension], wha
     return _to_channels_first(tensor, channel_format, what)
 
 
-def _frames_to_video(frames: list, channel_format: Optional[ChannelDimension], what: str) -> ArrayVideo:
-    tensors = [_frame_to_tensor(frame, channel_format, f"frame {index} of {what}") for index, frame in enumerate(frames)]
+def _frames_to_video(frames: list, channel_format: ChannelDimension | None, what: str) -> ArrayVideo:
+    tensors = [
+        _frame_to_tensor(frame, channel_format, f"frame {index} of {what}") for index, frame in enumerate(frames)
+    ]
     for index, tensor in enumerate(tensors[1:], start=1):
         if tensor.shape != tensors[0].shape:
             raise ValueError(
@@ -157,7 +150,7 @@ def _frames_to_video(frames: list, channel_format: Optional[ChannelDimension], w
     return ArrayVideo(torch.stack(tensors), f"{what} (list of {len(frames)} frames)")
 
 
-def _to_video(item: Any, channel_format: Optional[ChannelDimension], what: str) -> Union[FileVideo, ArrayVideo]:
+def _to_video(item: Any, channel_format: ChannelDimension | None, what: str) -> FileVideo | ArrayVideo:
     if isinstance(item, (str, os.PathLike)):
         return FileVideo(Path(item))
     if isinstance(item, PIL.Image.Image):
@@ -189,8 +182,8 @@ def _to_video(item: Any, channel_format: Optional[ChannelDimension], what: str) 
 
 
 def as_video_batch(
-    videos: VideoFrames, input_data_format: Union[str, ChannelDimension, None] = None
-) -> list[Union[FileVideo, ArrayVideo]]:
+    videos: VideoFrames, input_data_format: str | ChannelDimension | None = None
+) -> list[FileVideo | ArrayVideo]:
     """
     Interpret `videos` as one video or a batch of videos (see the module docstring for what is accepted).
 
@@ -209,5 +202,7 @@ def as_video_batch(
             raise ValueError("Got an empty list of videos.")
         if not all(_is_frame(item) for item in videos):
             # A list that is not one video's frames is a batch: one entry per video.
-            return [_to_video(video, channel_format, f"video {index} of the batch") for index, video in enumerate(videos)]
+            return [
+                _to_video(video, channel_format, f"video {index} of the batch") for index, video in enumerate(videos)
+            ]
     return [_to_video(videos, channel_format, "the video")]

@@ -8,15 +8,17 @@ test instead resizes the short side to the crop size and takes three squares alo
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as tvF
+from transformers import PretrainedConfig
 from transformers.image_processing_utils import BatchFeature
 from transformers.image_utils import (
     IMAGENET_DEFAULT_MEAN,
     IMAGENET_DEFAULT_STD,
+    ChannelDimension,
     PILImageResampling,
     pil_torch_interpolation_mapping,
 )
@@ -28,13 +30,18 @@ from ..video import sample_multi_clip_indices
 from . import spatial
 from .video_inputs import ArrayVideo, FileVideo, VideoFrames, as_video_batch
 
-
 __all__ = ["XCLIPVideoProcessor", "XCLIPVideoProcessorKwargs", "short_side_for_crop"]
 
 logger = logging.get_logger(__name__)
 
 # transformers' generic video options that X-CLIP's fixed pipeline does not implement, with the one value accepted.
-_UNSUPPORTED_KWARGS = {"fps": None, "video_metadata": None, "return_metadata": False, "do_pad": False}
+_UNSUPPORTED_KWARGS = {
+    "fps": None,
+    "video_metadata": None,
+    "return_metadata": False,
+    "do_pad": False,
+    "data_format": ChannelDimension.FIRST,
+}
 
 
 def short_side_for_crop(image_size: int) -> int:
@@ -56,8 +63,8 @@ class XCLIPVideoProcessorKwargs(VideosKwargs, total=False):
             left/top, right/bottom and centre squares along the long side).
     """
 
-    num_clips: Optional[int]
-    num_crops: Optional[int]
+    num_clips: int | None
+    num_crops: int | None
 
 
 class XCLIPVideoProcessor(BaseVideoProcessor):
@@ -94,7 +101,8 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
             Multi-view testing, see [`XCLIPVideoProcessorKwargs`].
 
     Returns from `__call__`:
-        `BatchFeature` with `pixel_values` of shape `[batch, num_frames, 3, crop, crop]`, or
+        `BatchFeature` with float32 `pixel_values` (a torch tensor, or NumPy with `return_tensors="np"`) of shape
+        `[batch, num_frames, 3, crop, crop]`, or
         `[batch, num_crops * num_clips, num_frames, 3, crop, crop]` when there are several views; view `v` is crop
         `v // num_clips` of clip `v % num_clips` (crop-major, as in the original's evaluation).
 
@@ -132,7 +140,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         super().__init__(**kwargs)
 
     @classmethod
-    def for_image_size(cls, image_size: int = 224, num_frames: int = 8, **kwargs) -> "XCLIPVideoProcessor":
+    def for_image_size(cls, image_size: int = 224, num_frames: int = 8, **kwargs) -> XCLIPVideoProcessor:
         """The original's test preprocessing for `image_size` crops: short side `int(256 / 224 * image_size)`."""
         return cls(
             num_frames=num_frames,
@@ -142,7 +150,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         )
 
     @classmethod
-    def for_model(cls, config: Any, **kwargs) -> "XCLIPVideoProcessor":
+    def for_model(cls, config: PretrainedConfig, **kwargs) -> XCLIPVideoProcessor:
         """The processor matching a model: crop and frame count from `config.vision_config` (or a vision config)."""
         vision_config = getattr(config, "vision_config", config)
         return cls.for_image_size(vision_config.image_size, vision_config.num_frames, **kwargs)
@@ -176,15 +184,15 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         for name, accepted in _UNSUPPORTED_KWARGS.items():
             if kwargs.get(name) not in (None, accepted):
                 raise ValueError(
-                    f"{type(self).__name__} does not support `{name}={kwargs[name]!r}`: X-CLIP samples `num_frames` "
-                    "segment centres per clip and returns fixed-size crops."
+                    f"{type(self).__name__} does not support `{name}={kwargs[name]!r}`: X-CLIP's test pipeline "
+                    "samples `num_frames` segment centres per clip and returns channels-first fixed-size crops."
                 )
         options = {name: kwargs.get(name, getattr(self, name, None)) for name in valid_names}
         options.update(
             self._standardize_kwargs(
                 size=options["size"],
                 crop_size=options["crop_size"],
-                default_to_square=self.default_to_square,
+                default_to_square=options["default_to_square"],
                 image_mean=options["image_mean"],
                 image_std=options["image_std"],
             )
@@ -196,12 +204,14 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
             raise ValueError(f"`num_crops` must be 1 (centre crop) or 3 (three crops), got {options['num_crops']!r}.")
         crop_size = options["crop_size"]
         if options["num_crops"] == 3 and crop_size.height != crop_size.width:
-            raise ValueError(f"`num_crops=3` takes square crops, but crop_size is {crop_size.height}x{crop_size.width}.")
+            raise ValueError(
+                f"`num_crops=3` takes square crops, but crop_size is {crop_size.height}x{crop_size.width}."
+            )
         if options["resample"] not in pil_torch_interpolation_mapping:
             raise ValueError(f"Unsupported `resample` {options['resample']!r}; use a PILImageResampling value.")
         return options
 
-    def _process_video(self, video: Union[FileVideo, ArrayVideo], options: dict[str, Any]) -> torch.Tensor:
+    def _process_video(self, video: FileVideo | ArrayVideo, options: dict[str, Any]) -> torch.Tensor:
         """One video -> `[V, T, 3, S, S]` float32, views crop-major."""
         num_frames, num_clips = options["num_frames"], options["num_clips"]
         frames = self._sample(video, num_frames, num_clips, options["do_sample_frames"])
@@ -216,7 +226,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
 
     @staticmethod
     def _sample(
-        video: Union[FileVideo, ArrayVideo], num_frames: int, num_clips: int, do_sample_frames: bool
+        video: FileVideo | ArrayVideo, num_frames: int, num_clips: int, do_sample_frames: bool
     ) -> torch.Tensor:
         """`[num_clips * num_frames, C, H, W]` frames, clip-major."""
         total = video.num_frames
@@ -234,7 +244,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         return video.read(np.arange(total))
 
     def _to_rgb_float(
-        self, frames: torch.Tensor, video: Union[FileVideo, ArrayVideo], options: dict[str, Any]
+        self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
     ) -> torch.Tensor:
         """Three-channel float32 frames on the input's scale (0-255 for uint8)."""
         if frames.is_floating_point() and options["do_rescale"] and frames.numel() and frames.max() <= 1.0:
@@ -253,7 +263,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
 
     @staticmethod
     def _spatial_views(
-        frames: torch.Tensor, video: Union[FileVideo, ArrayVideo], options: dict[str, Any]
+        frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
     ) -> torch.Tensor:
         """`[n, 3, H, W]` frames -> `[num_crops, n, 3, h, w]` resized and cropped views."""
         interpolation = pil_torch_interpolation_mapping[options["resample"]]

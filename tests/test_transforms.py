@@ -1,0 +1,149 @@
+"""XCLIPTrainTransform: determinism, output contract, and that each stage does what the original's does."""
+
+import numpy as np
+import pytest
+import torch
+
+from xclip.processing import XCLIPTrainTransform, spatial
+
+MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
+STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+ONLY_GEOMETRY = dict(flip_prob=0.0, color_jitter_prob=0.0, grayscale_prob=0.0)
+
+
+def clip(num_frames=4, height=120, width=160, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (num_frames, height, width, 3), dtype=np.uint8)
+
+
+def still_clip(num_frames=4, height=120, width=160, seed=0) -> np.ndarray:
+    """Every frame identical: differences between output frames can only come from per-frame randomness."""
+    return np.repeat(clip(1, height, width, seed), num_frames, axis=0)
+
+
+def test_output_shape_dtype_and_range():
+    out = XCLIPTrainTransform(image_size=64)(clip(), generator=np.random.default_rng(0))
+    assert out.shape == (4, 3, 64, 64) and out.dtype == torch.float32
+    lowest, highest = (0 - MEAN) / STD, (1 - MEAN) / STD
+    assert torch.all(out >= lowest - 1e-5) and torch.all(out <= highest + 1e-5)
+
+
+@pytest.mark.parametrize("make_generator", [np.random.default_rng, lambda seed: torch.Generator().manual_seed(seed)])
+def test_a_seeded_generator_makes_it_deterministic(make_generator):
+    transform = XCLIPTrainTransform(image_size=48)
+    first = transform(clip(), generator=make_generator(7))
+    assert torch.equal(first, transform(clip(), generator=make_generator(7)))
+    assert not torch.equal(first, transform(clip(), generator=make_generator(8)))
+
+
+def test_torch_input_equals_numpy_input():
+    transform = XCLIPTrainTransform(image_size=48)
+    frames = clip()
+    assert torch.equal(
+        transform(frames, generator=np.random.default_rng(1)),
+        transform(torch.from_numpy(frames), generator=np.random.default_rng(1)),
+    )
+
+
+def test_geometry_is_resize_multiscale_crop_resize():
+    transform = XCLIPTrainTransform(image_size=64, **ONLY_GEOMETRY)
+    frames = clip(height=120, width=160)
+    out = transform(frames, generator=np.random.default_rng(3))
+
+    expected = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
+    expected = spatial.resize_short_side(expected, 73)  # int(256 / 224 * 64)
+    top, left, height, width = transform.sample_crop_box(*expected.shape[-2:], np.random.default_rng(3))
+    expected = spatial.resize(spatial.crop(expected, top, left, height, width), (64, 64)).clamp(0, 1)
+    torch.testing.assert_close(out, (expected - MEAN) / STD)
+
+
+def test_crop_boxes_follow_multiscale_crop():
+    transform = XCLIPTrainTransform(image_size=224)
+    height, width = 256, 341  # a 4:3 clip after the short-side resize to 256
+    sides = [256, 224, 192, 168]  # int(256 * scale) for scales (1, .875, .75, .66)
+    rng = np.random.default_rng(0)
+    boxes = [transform.sample_crop_box(height, width, rng) for _ in range(400)]
+    seen_positions = set()
+    for top, left, crop_height, crop_width in boxes:
+        assert abs(sides.index(crop_height) - sides.index(crop_width)) <= 1
+        step_y, step_x = (height - crop_height) // 4, (width - crop_width) // 4
+        position = (top, left)
+        corners = [(0, 0), (0, 4 * step_x), (4 * step_y, 0), (4 * step_y, 4 * step_x), (2 * step_y, 2 * step_x)]
+        assert position in corners
+        seen_positions.add(corners.index(position))
+    assert seen_positions == set(range(5))
+    assert {(h, w) for _, _, h, w in boxes} == {
+        (h, w) for i, h in enumerate(sides) for j, w in enumerate(sides) if abs(i - j) <= 1
+    }
+
+
+def test_crop_sides_within_three_pixels_snap_to_the_output_size():
+    transform = XCLIPTrainTransform(image_size=170, scales=(0.66,))  # int(256 * 0.66) = 168, 2 px from 170
+    assert transform.sample_crop_box(256, 300, np.random.default_rng(0))[2:] == (170, 170)
+    transform = XCLIPTrainTransform(image_size=171, scales=(0.66,))  # 3 px away: kept
+    assert transform.sample_crop_box(256, 300, np.random.default_rng(0))[2:] == (168, 168)
+
+
+def test_flip_mirrors_every_frame():
+    frames = clip()
+    unflipped = XCLIPTrainTransform(image_size=48, **ONLY_GEOMETRY)(frames, generator=np.random.default_rng(4))
+    flipped = XCLIPTrainTransform(image_size=48, **{**ONLY_GEOMETRY, "flip_prob": 1.0})(
+        frames, generator=np.random.default_rng(4)
+    )
+    assert torch.equal(flipped, unflipped.flip(-1))
+
+
+def test_grayscale_makes_channels_equal():
+    transform = XCLIPTrainTransform(
+        image_size=48, **{**ONLY_GEOMETRY, "grayscale_prob": 1.0}, image_mean=(0, 0, 0), image_std=(1, 1, 1)
+    )
+    out = transform(clip(), generator=np.random.default_rng(5))
+    assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 1], out[:, 2])
+    assert out.std() > 0
+
+
+def test_color_jitter_is_drawn_per_frame_by_default():
+    still = still_clip()
+    settings = {**ONLY_GEOMETRY, "color_jitter_prob": 1.0}
+    per_frame = XCLIPTrainTransform(image_size=48, **settings)(still, generator=np.random.default_rng(6))
+    assert all(not torch.allclose(per_frame[0], frame) for frame in per_frame[1:])
+    per_clip = XCLIPTrainTransform(image_size=48, jitter_per_frame=False, **settings)(
+        still, generator=np.random.default_rng(6)
+    )
+    assert all(torch.equal(per_clip[0], frame) for frame in per_clip[1:])
+    plain = XCLIPTrainTransform(image_size=48, **ONLY_GEOMETRY)(still, generator=np.random.default_rng(6))
+    assert not torch.allclose(per_clip, plain)
+
+
+def test_one_crop_per_clip():
+    out = XCLIPTrainTransform(image_size=48, **ONLY_GEOMETRY)(still_clip(), generator=np.random.default_rng(9))
+    assert all(torch.equal(out[0], frame) for frame in out[1:])
+
+
+@pytest.mark.parametrize(
+    "frames, error, match",
+    [
+        (np.zeros((4, 32, 32), np.uint8), ValueError, r"\[T, H, W, 3\]"),
+        (np.zeros((4, 32, 32, 3), np.float32), ValueError, "uint8"),
+        ([[0]], TypeError, "NumPy array or a torch tensor"),
+    ],
+)
+def test_bad_clips_raise(frames, error, match):
+    with pytest.raises(error, match=match):
+        XCLIPTrainTransform()(frames)
+
+
+def test_bad_settings_raise():
+    with pytest.raises(ValueError, match="flip_prob"):
+        XCLIPTrainTransform(flip_prob=1.5)
+    with pytest.raises(TypeError, match="generator"):
+        XCLIPTrainTransform(image_size=32)(clip(), generator=42)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_clip_matches_cpu():
+    transform = XCLIPTrainTransform(image_size=64, color_jitter_prob=1.0, flip_prob=1.0)
+    frames = torch.from_numpy(clip())
+    on_gpu = transform(frames.cuda(), generator=np.random.default_rng(2))
+    assert on_gpu.device.type == "cuda"
+    torch.testing.assert_close(on_gpu.cpu(), transform(frames, generator=np.random.default_rng(2)), atol=1e-3, rtol=0)
