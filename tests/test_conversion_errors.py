@@ -130,7 +130,8 @@ def test_bad_labels_file_is_named_before_any_work(content, message, tmp_path):
 
 @needs_fixture
 def test_heads_that_do_not_divide_the_width(tmp_path, capsys):
-    exit_code = load_cli().main(["--checkpoint", str(FIXTURE), "--output", str(tmp_path / "out"), "--vision-heads", "5"])
+    arguments = ["--checkpoint", str(FIXTURE), "--output", str(tmp_path / "out"), "--vision-heads", "5"]
+    exit_code = load_cli().main(arguments)
     assert exit_code == 1
     assert "vision_heads=5 does not divide vision_width=192" in capsys.readouterr().err
 

@@ -18,7 +18,9 @@ ARCHITECTURES = {
     "ViT-B/32": dict(vision_width=768, vision_layers=12, patch=32, image_size=224, text_width=512, embed_dim=512),
     "ViT-B/16": dict(vision_width=768, vision_layers=12, patch=16, image_size=224, text_width=512, embed_dim=512),
     "ViT-L/14": dict(vision_width=1024, vision_layers=24, patch=14, image_size=224, text_width=768, embed_dim=768),
-    "ViT-L/14@336px": dict(vision_width=1024, vision_layers=24, patch=14, image_size=336, text_width=768, embed_dim=768),
+    "ViT-L/14@336px": dict(
+        vision_width=1024, vision_layers=24, patch=14, image_size=336, text_width=768, embed_dim=768
+    ),
 }
 
 

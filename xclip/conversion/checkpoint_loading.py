@@ -9,6 +9,7 @@ arbitrary objects.
 import logging
 import os
 import pickle
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,7 +63,10 @@ def load_openai_clip_state_dict(checkpoint: str | os.PathLike) -> dict[str, torc
     path = Path(checkpoint)
     if _is_torchscript_archive(path):
         try:
-            state_dict = torch.jit.load(path, map_location="cpu").state_dict()
+            with warnings.catch_warnings():
+                # torch deprecates TorchScript, but OpenAI's CLIP files exist only in that format.
+                warnings.filterwarnings("ignore", message=".*torch.jit.load.* is deprecated", category=FutureWarning)
+                state_dict = torch.jit.load(path, map_location="cpu").state_dict()
         except Exception as error:  # TorchScript reports corrupt archives with several exception types
             raise ConversionError(f"{path}: unreadable TorchScript archive ({describe_error(error)})") from error
     else:

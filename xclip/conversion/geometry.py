@@ -309,7 +309,9 @@ def _require_xclip(shapes: Mapping[str, tuple[int, ...]]) -> None:
 
 
 def _shapes_of(state_dict: Mapping[str, ShapeLike]) -> dict[str, tuple[int, ...]]:
-    return {name: tuple(value.shape if isinstance(value, torch.Tensor) else value) for name, value in state_dict.items()}
+    return {
+        name: tuple(value.shape if isinstance(value, torch.Tensor) else value) for name, value in state_dict.items()
+    }
 
 
 def _dims(shapes: Mapping[str, tuple[int, ...]], name: str, layout: str) -> tuple[int, ...]:

@@ -1,12 +1,13 @@
 """Original X-CLIP weight names -> this package's (= transformers' `x_clip`) names, in one table.
 
-Three things change besides the names:
+Two things change besides the names:
 
 - `nn.MultiheadAttention` packs q, k and v into one `in_proj` matrix (rows `[0:d]`, `[d:2d]`, `[2d:3d]`); ours are
   three projections.
 - `visual.proj` and `text_projection` are applied as `x @ P` (`[in, out]`); ours are `nn.Linear` weights
   (`[out, in]`), so they are transposed. `prompts_visual_proj` stays an `x @ P` parameter on both sides.
-- Nothing else: every other tensor is copied as is.
+
+Every other tensor is copied as is.
 
 Every original weight must find its place and every model weight must be filled, with the right shape; otherwise
 `ConversionError` lists what is left over, missing or mis-shaped.
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 import torch
-from torch import nn
 from accelerate import init_empty_weights
+from torch import nn
 from transformers import initialization as init
 
 from ..modeling import XCLIPConfig, XCLIPModel
@@ -56,7 +57,11 @@ KEY_TABLE: KeyTable = (
     ("token_embedding.weight", "text_model.embeddings.token_embedding.weight", COPY),
     ("positional_embedding", "text_model.embeddings.position_embedding.weight", COPY),
     ("transformer.resblocks.{n}.ln_1.{p}", "text_model.encoder.layers.{n}.layer_norm1.{p}", COPY),
-    ("transformer.resblocks.{n}.attn.in_proj_{p}", "text_model.encoder.layers.{n}.self_attn.{qkv}_proj.{p}", SPLIT_QKV),
+    (
+        "transformer.resblocks.{n}.attn.in_proj_{p}",
+        "text_model.encoder.layers.{n}.self_attn.{qkv}_proj.{p}",
+        SPLIT_QKV,
+    ),
     ("transformer.resblocks.{n}.attn.out_proj.{p}", "text_model.encoder.layers.{n}.self_attn.out_proj.{p}", COPY),
     ("transformer.resblocks.{n}.ln_2.{p}", "text_model.encoder.layers.{n}.layer_norm2.{p}", COPY),
     ("transformer.resblocks.{n}.mlp.c_fc.{p}", "text_model.encoder.layers.{n}.mlp.fc1.{p}", COPY),
@@ -86,7 +91,11 @@ KEY_TABLE: KeyTable = (
         "vision_model.encoder.layers.{n}.self_attn.{qkv}_proj.{p}",
         SPLIT_QKV,
     ),
-    ("visual.transformer.resblocks.{n}.attn.out_proj.{p}", "vision_model.encoder.layers.{n}.self_attn.out_proj.{p}", COPY),
+    (
+        "visual.transformer.resblocks.{n}.attn.out_proj.{p}",
+        "vision_model.encoder.layers.{n}.self_attn.out_proj.{p}",
+        COPY,
+    ),
     ("visual.transformer.resblocks.{n}.ln_2.{p}", "vision_model.encoder.layers.{n}.layer_norm2.{p}", COPY),
     ("visual.transformer.resblocks.{n}.mlp.c_fc.{p}", "vision_model.encoder.layers.{n}.mlp.fc1.{p}", COPY),
     ("visual.transformer.resblocks.{n}.mlp.c_proj.{p}", "vision_model.encoder.layers.{n}.mlp.fc2.{p}", COPY),
@@ -264,12 +273,14 @@ def map_weights(
     complaints = []
     problems = list(dict.fromkeys(problems))  # a packed q/k/v matrix reports once, not three times
     if problems:
-        complaints.append(f"{len(problems)} weight(s) with the wrong shape: " + "; ".join(problems[:5]))
+        complaints.append(f"{len(problems)} weight(s) with the wrong shape: " + ", ".join(problems[:5]))
     if missing:
         complaints.append(f"{len(missing)} model weight(s) not in the checkpoint: {format_names(missing)}")
     if left_over:
         left_over = sorted(set(left_over))
-        complaints.append(f"{len(left_over)} checkpoint weight(s) with no place in the model: {format_names(left_over)}")
+        complaints.append(
+            f"{len(left_over)} checkpoint weight(s) with no place in the model: {format_names(left_over)}"
+        )
     if complaints:
         raise ConversionError("; ".join(complaints))
     return mapped
