@@ -213,7 +213,9 @@ class XCLIPVisionEncoder(nn.Module):
     def __init__(self, config: XCLIPVisionConfig):
         super().__init__()
         self.config = config
-        drop_path_rates = torch.linspace(0, config.drop_path_rate, config.num_hidden_layers).tolist()
+        # The original's linear stochastic-depth schedule, from 0 at the first layer to the rate at the last.
+        last = max(config.num_hidden_layers - 1, 1)
+        drop_path_rates = [config.drop_path_rate * layer / last for layer in range(config.num_hidden_layers)]
         self.layers = nn.ModuleList([XCLIPVisionEncoderLayer(config, rate) for rate in drop_path_rates])
 
     def forward(self, inputs_embeds: torch.Tensor, num_frames: int, **kwargs: Any) -> BaseModelOutput:
