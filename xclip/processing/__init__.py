@@ -1,8 +1,10 @@
 """X-CLIP inputs: the CLIP tokenizer (offline), the test-time video processor, the processor, training transforms.
 
-Importing this package registers the classes with transformers' Auto classes for `XCLIPConfig` (overriding
-transformers' built-in registrations for `model_type="xclip"`), so `AutoTokenizer` and `AutoVideoProcessor` load
-folders saved by these classes, and `AutoProcessor` resolves an `XCLIPConfig` to `XCLIPProcessor`.
+Importing this package registers the classes with transformers' Auto classes for `XCLIPConfig` (`exist_ok=True`,
+over transformers' own registrations for `model_type="xclip"`), so that `AutoTokenizer`, `AutoVideoProcessor` and
+`AutoProcessor.from_pretrained` load folders saved by these classes into them. `AutoProcessor` finds
+`XCLIPProcessor` by the class name saved in `processor_config.json`: transformers' name table has no processor entry
+for "xclip", so the registered class wins over transformers' own `XCLIPProcessor` (tests/test_processor.py checks it).
 """
 
 from transformers import AutoProcessor, AutoTokenizer, AutoVideoProcessor

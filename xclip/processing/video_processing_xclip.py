@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchvision.transforms.v2.functional as tvF
 from transformers import PretrainedConfig
 from transformers.image_processing_utils import BatchFeature
 from transformers.image_utils import (
@@ -219,8 +218,14 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
             frames = frames.to(options["device"])
         frames = self._to_rgb_float(frames, video, options)
         views = self._spatial_views(frames, video, options)  # [num_crops, num_clips * T, 3, S, S]
-        if options["do_rescale"] or options["do_normalize"]:
-            views = self._rescale_and_normalize(views, options)
+        views = self.rescale_and_normalize(
+            views,
+            options["do_rescale"],
+            options["rescale_factor"],
+            options["do_normalize"],
+            options["image_mean"],
+            options["image_std"],
+        )
         num_crops = views.shape[0]
         return views.reshape(num_crops * num_clips, num_frames, *views.shape[2:])
 
@@ -292,11 +297,3 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
             top, left = spatial.center_crop_offset(height, width, crop_size.height, crop_size.width)
             frames = spatial.crop(frames, top, left, crop_size.height, crop_size.width)
         return frames.unsqueeze(0)
-
-    @staticmethod
-    def _rescale_and_normalize(views: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
-        if options["do_rescale"]:
-            views = views * options["rescale_factor"]
-        if options["do_normalize"]:
-            views = tvF.normalize(views, mean=list(options["image_mean"]), std=list(options["image_std"]))
-        return views
