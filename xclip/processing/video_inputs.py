@@ -2,8 +2,8 @@
 
 Accepted, for one video: a file path; a `[T, H, W, C]` or `[T, C, H, W]` NumPy array or torch tensor; a list of
 frames (PIL images, or `[H, W, C]`/`[C, H, W]`/`[H, W]` arrays); a single PIL image (a one-frame video). For a
-batch: a list of any of these, or a 5-D array `[B, T, ...]`. Frames read from a video are channels-first tensors
-`[n, C, H, W]` in the input's dtype (uint8 from files).
+batch: a list of any of these, or a 5-D array `[B, T, ...]`. Each video reads the frames an `IndexChooser` picks
+from its frame count, as channels-first tensors `[n, C, H, W]` in the input's dtype (uint8 from files).
 
 The channel axis is inferred (size 1, 3 or 4 last, or else right after the frame axis). When both positions are
 possible (e.g. `[T, 3, H, 3]`), pass `input_data_format="channels_last"` or `"channels_first"`.
@@ -12,7 +12,8 @@ possible (e.g. `[T, 3, H, 3]`), pass `input_data_format="channels_last"` or `"ch
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,53 +22,46 @@ import PIL.Image
 import torch
 from transformers.image_utils import ChannelDimension
 
-from ..video import probe, read_frames
+from ..video import VideoReader
 
-__all__ = ["ArrayVideo", "FileVideo", "VideoFrames", "as_video_batch"]
+__all__ = ["ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_batch"]
 
 _CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
 
 VideoFrames = str | os.PathLike | np.ndarray | torch.Tensor | PIL.Image.Image | list | tuple
 
 
-@dataclass
+# Given a video's frame count, the indices of the frames to read (or an error if the count does not fit).
+IndexChooser = Callable[[int], np.ndarray]
+
+
+@dataclass(frozen=True)
 class FileVideo:
-    """A video file, decoded lazily with `xclip.video`: only the sampled frames are ever decoded."""
+    """A video file, decoded with `xclip.video`: opened once, and only the chosen frames are decoded."""
 
     path: Path
-    _num_frames: int | None = field(default=None, repr=False)
 
     @property
     def description(self) -> str:
         return f"video file {os.fspath(self.path)!r}"
 
-    @property
-    def num_frames(self) -> int:
-        if self._num_frames is None:
-            self._num_frames = probe(self.path).num_frames
-        return self._num_frames
-
-    def read(self, indices: np.ndarray) -> torch.Tensor:
-        """Decode the frames at `indices` (any order, repeats allowed) as uint8 `[len(indices), 3, H, W]`."""
-        # Each distinct frame is decoded once, in increasing order, and then gathered into the requested order.
-        unique_indices, positions = np.unique(indices, return_inverse=True)
-        frames = torch.from_numpy(read_frames(self.path, unique_indices.tolist()))
-        return frames[torch.from_numpy(positions.reshape(-1))].permute(0, 3, 1, 2)
+    def read_frames(self, choose_indices: IndexChooser) -> torch.Tensor:
+        """The frames `choose_indices(num_frames)` picks (any order, repeats allowed) as uint8 `[n, 3, H, W]`."""
+        with VideoReader(self.path) as reader:
+            frames = reader.read(choose_indices(reader.info.num_frames))
+        return torch.from_numpy(frames).permute(0, 3, 1, 2)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ArrayVideo:
     """A video already in memory as channels-first frames `[T, C, H, W]` (any numeric dtype, any device)."""
 
     frames: torch.Tensor
     description: str
 
-    @property
-    def num_frames(self) -> int:
-        return self.frames.shape[0]
-
-    def read(self, indices: np.ndarray) -> torch.Tensor:
-        """The frames at `indices` as `[len(indices), C, H, W]`."""
+    def read_frames(self, choose_indices: IndexChooser) -> torch.Tensor:
+        """The frames `choose_indices(T)` picks, as `[n, C, H, W]`."""
+        indices = choose_indices(self.frames.shape[0])
         return self.frames[torch.as_tensor(indices, dtype=torch.long, device=self.frames.device)]
 
 

@@ -234,19 +234,22 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         video: FileVideo | ArrayVideo, num_frames: int, num_clips: int, do_sample_frames: bool
     ) -> torch.Tensor:
         """`[num_clips * num_frames, C, H, W]` frames, clip-major."""
-        total = video.num_frames
-        if do_sample_frames:
-            return video.read(sample_multi_clip_indices(total, num_frames, num_clips).reshape(-1))
-        expected = num_frames * num_clips
-        if total != expected:
-            clips = f" x num_clips={num_clips}" if num_clips > 1 else ""
-            raise ValueError(
-                f"{video.description} has {total} frames, but the processor expects num_frames={num_frames}{clips} "
-                f"= {expected}: with do_sample_frames=False frames are used as given. Pass do_sample_frames=True to "
-                f"sample {num_frames} frames per clip from it, or set num_frames to the count you want to run (the "
-                "model must accept it)."
-            )
-        return video.read(np.arange(total))
+
+        def choose_indices(total: int) -> np.ndarray:
+            if do_sample_frames:
+                return sample_multi_clip_indices(total, num_frames, num_clips).reshape(-1)
+            expected = num_frames * num_clips
+            if total != expected:
+                clips = f" x num_clips={num_clips}" if num_clips > 1 else ""
+                raise ValueError(
+                    f"{video.description} has {total} frames, but the processor expects num_frames={num_frames}"
+                    f"{clips} = {expected}: with do_sample_frames=False frames are used as given. Pass "
+                    f"do_sample_frames=True to sample {num_frames} frames per clip from it, or set num_frames to the "
+                    "count you want to run (the model must accept it)."
+                )
+            return np.arange(total)
+
+        return video.read_frames(choose_indices)
 
     def _to_rgb_float(
         self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
