@@ -1,0 +1,177 @@
+"""Annotation files in the original X-CLIP's formats: labels CSV, `path label` video lists, folder and tar roots."""
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from xclip.data import (
+    AnnotationError,
+    VideoRecord,
+    read_label_names,
+    read_video_list,
+    write_label_names,
+    write_video_list,
+)
+from xclip.video import TarMember
+
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- labels CSV
+
+
+def test_label_names_are_read_in_row_order_and_verbatim(tmp_path):
+    csv_path = write(tmp_path / "labels.csv", 'id,name\n0,ApplyEyeMakeup\n1,brush hair\n2,"a, quoted name"\n')
+    assert read_label_names(csv_path) == ["ApplyEyeMakeup", "brush hair", "a, quoted name"]
+
+
+def test_label_names_round_trip(tmp_path):
+    names = ["ApplyEyeMakeup", "passing American football (not in game)", "with, comma"]
+    assert read_label_names(write_label_names(names, tmp_path / "out" / "labels.csv")) == names
+
+
+@pytest.mark.parametrize(
+    "dataset, count, first, last",
+    [
+        ("kinetics_400", 400, "abseiling", "zumba"),
+        ("kinetics_600", 600, "abseiling", "zumba"),
+        ("hmdb_51", 51, "brush hair", None),
+        ("ucf_101", 101, "ApplyEyeMakeup", "YoYo"),
+    ],
+)
+def test_shared_label_files(dataset, count, first, last):
+    csv_path = SHARED / "labels" / f"{dataset}_labels.csv"
+    if not csv_path.exists():
+        pytest.skip(f"{csv_path} is not available (the shared reference folder is absent)")
+    names = read_label_names(csv_path)
+    assert len(names) == count and names[0] == first
+    assert last is None or names[-1] == last
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("id,name\n0,a\n1,b,extra\n", 3, "expected 2 comma-separated fields"),
+        ("id,name\n0,a\n1,\n", 3, "empty class name"),
+        ("id,name\n0,a\n1,b\n2,a\n", 4, "already appears on line 2"),
+        ("id,label\n0,a\n", 1, "header must name the columns"),
+    ],
+)
+def test_malformed_labels_csv_names_file_and_line(tmp_path, text, line, message):
+    csv_path = write(tmp_path / "bad.csv", text)
+    with pytest.raises(AnnotationError, match=message) as caught:
+        read_label_names(csv_path)
+    assert caught.value.line == line
+    assert str(csv_path) in str(caught.value) and f"line {line}" in str(caught.value)
+
+
+@pytest.mark.parametrize("text, message", [("", "empty"), ("id,name\n", "no classes")])
+def test_empty_labels_csv(tmp_path, text, message):
+    with pytest.raises(AnnotationError, match=message):
+        read_label_names(write(tmp_path / "empty.csv", text))
+
+
+def test_missing_labels_csv(tmp_path):
+    with pytest.raises(AnnotationError, match="labels CSV not found"):
+        read_label_names(tmp_path / "nope.csv")
+
+
+def test_id_column_mismatch_warns_but_orders_by_row(tmp_path, caplog):
+    csv_path = write(tmp_path / "labels.csv", "id,name\n1,b\n0,a\n")
+    assert read_label_names(csv_path) == ["b", "a"]
+    assert "numbered by row" in caplog.text
+
+
+# ------------------------------------------------------------------------------------------------ video lists
+
+
+def test_video_list_joins_paths_with_the_root(tmp_path):
+    list_file = write(tmp_path / "train.txt", "class_a/v1.mp4 0\n\nclass_b/v2.mp4   2\n")
+    records = read_video_list(list_file, tmp_path, num_classes=3)
+    assert [(record.source, record.label, record.line, record.relative_path) for record in records] == [
+        (tmp_path / "class_a/v1.mp4", 0, 1, "class_a/v1.mp4"),
+        (tmp_path / "class_b/v2.mp4", 2, 3, "class_b/v2.mp4"),
+    ]
+
+
+def test_missing_videos_are_not_checked_at_start_up(tmp_path):
+    # Individual files are only opened when loaded (stat-ing millions of files would stall start-up).
+    records = read_video_list(write(tmp_path / "val.txt", "not_there.mp4 0\n"), tmp_path, num_classes=1)
+    assert records[0].source == tmp_path / "not_there.mp4"
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("a.mp4 0\nb.mp4 3\n", 2, r"label 3 is outside \[0, 3\)"),
+        ("a.mp4 0\nb.mp4 -1\n", 2, r"label -1 is outside \[0, 3\)"),
+        ("a.mp4 0\nb.mp4 one\n", 2, "'one' is not an integer"),
+        ("a.mp4\n", 1, "got 1 field"),
+        ("my video.mp4 1\n", 1, "paths cannot contain spaces"),
+    ],
+)
+def test_bad_video_list_line_names_file_and_line(tmp_path, text, line, message):
+    list_file = write(tmp_path / "train.txt", text)
+    with pytest.raises(AnnotationError, match=message) as caught:
+        read_video_list(list_file, tmp_path, num_classes=3)
+    assert caught.value.line == line and f"'{list_file}', line {line}" in str(caught.value)
+
+
+def test_empty_or_missing_video_list(tmp_path):
+    with pytest.raises(AnnotationError, match="no entries"):
+        read_video_list(write(tmp_path / "empty.txt", "\n\n"), tmp_path, num_classes=3)
+    with pytest.raises(AnnotationError, match="video list not found"):
+        read_video_list(tmp_path / "nope.txt", tmp_path, num_classes=3)
+
+
+def test_missing_video_folder_fails_at_start_up(tmp_path):
+    list_file = write(tmp_path / "train.txt", "a.mp4 0\n")
+    with pytest.raises(FileNotFoundError, match=r"video folder \(DATA.ROOT\) .*does not exist"):
+        read_video_list(list_file, tmp_path / "videos", num_classes=1)
+
+
+def test_tar_root_reads_members_at_the_archive_root(tmp_path):
+    (tmp_path / "v1.mp4").write_bytes(b"x")
+    with tarfile.open(tmp_path / "train.tar", "w") as archive:
+        archive.add(tmp_path / "v1.mp4", arcname="v1.mp4")
+    records = read_video_list(write(tmp_path / "train.txt", "v1.mp4 0\n"), tmp_path / "train.tar", num_classes=1)
+    assert records[0].source == TarMember(str(tmp_path / "train.tar"), "v1.mp4")
+
+
+def test_tar_root_with_subfolders_uses_one_archive_per_folder(tmp_path):
+    # Original convention: ROOT "<dir>/videos.tar" + "class_a/v1.mp4" -> member "v1.mp4" of "<dir>/videos/class_a.tar".
+    (tmp_path / "videos").mkdir()
+    for name in ("class_a", "class_b"):
+        with tarfile.open(tmp_path / "videos" / f"{name}.tar", "w"):
+            pass
+    list_file = write(tmp_path / "train.txt", "class_a/v1.mp4 0\nclass_b/v2.mp4 1\n")
+    records = read_video_list(list_file, tmp_path / "videos.tar", num_classes=2)
+    assert [record.source for record in records] == [
+        TarMember(str(tmp_path / "videos" / "class_a.tar"), "v1.mp4"),
+        TarMember(str(tmp_path / "videos" / "class_b.tar"), "v2.mp4"),
+    ]
+
+
+def test_missing_or_compressed_tar_fails_at_start_up(tmp_path):
+    list_file = write(tmp_path / "train.txt", "v1.mp4 0\n")
+    with pytest.raises(FileNotFoundError, match="tar archive .*train.tar' does not exist"):
+        read_video_list(list_file, tmp_path / "train.tar", num_classes=1)
+    with tarfile.open(tmp_path / "train.tar", "w:gz"):
+        pass
+    with pytest.raises(ValueError, match="not an uncompressed tar archive"):
+        read_video_list(list_file, tmp_path / "train.tar", num_classes=1)
+
+
+def test_video_list_round_trip(tmp_path):
+    records = read_video_list(write(tmp_path / "train.txt", "a/1.mp4 1\nb/2.mp4 0\n"), tmp_path, num_classes=2)
+    copy = read_video_list(write_video_list(records, tmp_path / "copy.txt"), tmp_path, num_classes=2)
+    assert [(r.relative_path, r.label) for r in copy] == [("a/1.mp4", 1), ("b/2.mp4", 0)]
+    with pytest.raises(ValueError, match="no relative path"):
+        write_video_list([VideoRecord(tmp_path / "a.mp4", 0)], tmp_path / "bad.txt")

@@ -1,0 +1,245 @@
+"""VideoClipDataset: item format, determinism per (seed, epoch, index), unreadable videos, tar roots, HF datasets."""
+
+import logging
+import tarfile
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from xclip.data import VideoClipDataset, VideoRecord, from_hf_dataset, read_video_list
+from xclip.processing import XCLIPVideoProcessor
+from xclip.video.synthetic import moving_texture_frames, write_video
+
+
+NUM_FRAMES = 4
+IMAGE_SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    """Four tiny H.264 videos (12 frames, 64x48) with different content, and an undecodable file."""
+    folder = tmp_path_factory.mktemp("videos")
+    paths = [
+        write_video(folder / f"video{index}.mp4", moving_texture_frames(12, 48, 64, seed=index), fps=12)
+        for index in range(4)
+    ]
+    corrupt = folder / "corrupt.mp4"
+    corrupt.write_bytes(b"this is not a video" * 100)
+    return {"folder": folder, "paths": paths, "corrupt": corrupt}
+
+
+def records_of(paths, labels):
+    return [VideoRecord(path, label) for path, label in zip(paths, labels)]
+
+
+def train_dataset(records, **options):
+    return VideoClipDataset(records, num_frames=NUM_FRAMES, training=True, image_size=IMAGE_SIZE, **options)
+
+
+def eval_dataset(records, **options):
+    return VideoClipDataset(records, num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE, **options)
+
+
+def test_training_item_format(videos):
+    item = train_dataset(records_of(videos["paths"], [0, 1, 2, 3]))[2]
+    assert item["pixel_values"].shape == (NUM_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE)
+    assert item["pixel_values"].dtype == torch.float32
+    assert item["labels"].dtype == torch.int64 and item["labels"].item() == 2
+    assert (item["index"], item["replaced"], item["valid"]) == (2, 0, 1)
+
+
+def test_multi_view_evaluation_matches_the_video_processor(videos):
+    dataset = eval_dataset(records_of(videos["paths"], [0, 1, 2, 3]), num_clips=2, num_crops=3)
+    item = dataset[1]
+    assert item["pixel_values"].shape == (6, NUM_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE)
+    processor = XCLIPVideoProcessor.for_image_size(IMAGE_SIZE, NUM_FRAMES)
+    expected = processor(str(videos["paths"][1]), num_clips=2, num_crops=3, return_tensors="pt").pixel_values[0]
+    torch.testing.assert_close(item["pixel_values"], expected, rtol=0, atol=0)
+
+
+def test_single_view_evaluation_is_deterministic_across_epochs(videos):
+    dataset = eval_dataset(records_of(videos["paths"], [0, 1, 2, 3]))
+    first = dataset[0]["pixel_values"]
+    dataset.set_epoch(5)
+    assert first.shape == (NUM_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE)
+    assert torch.equal(dataset[0]["pixel_values"], first)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_dense_sampling(videos, training):
+    dataset = VideoClipDataset(
+        records_of(videos["paths"], [0, 1, 2, 3]),
+        num_frames=NUM_FRAMES,
+        training=training,
+        image_size=IMAGE_SIZE,
+        sampling="dense",
+        frame_interval=2,
+    )
+    assert dataset[0]["pixel_values"].shape == (NUM_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def test_training_draws_depend_on_seed_epoch_and_index_only(videos):
+    records = records_of(videos["paths"][:1] * 2, [0, 0])  # the same video twice
+    dataset = train_dataset(records, seed=3)
+    first, again = dataset[0]["pixel_values"], dataset[0]["pixel_values"]
+    assert torch.equal(first, again)
+    assert not torch.equal(first, dataset[1]["pixel_values"])  # same video, other index: other draws
+    dataset.set_epoch(1)
+    assert not torch.equal(first, dataset[0]["pixel_values"])
+    dataset.set_epoch(0)
+    assert torch.equal(first, dataset[0]["pixel_values"])
+    assert not torch.equal(first, train_dataset(records, seed=4)[0]["pixel_values"])
+
+
+def test_items_are_identical_with_dataloader_workers_and_after_set_epoch(videos):
+    dataset = train_dataset(records_of(videos["paths"], [0, 1, 2, 3]), seed=11)
+    expected = {}
+    for epoch in (0, 1):
+        dataset.set_epoch(epoch)
+        expected[epoch] = torch.stack([dataset[index]["pixel_values"] for index in range(len(dataset))])
+    # Persistent workers are created once: the epoch must reach them through shared memory.
+    loader = DataLoader(dataset, batch_size=2, num_workers=2, persistent_workers=True)
+    for epoch in (0, 1):
+        dataset.set_epoch(epoch)
+        batches = list(loader)
+        torch.testing.assert_close(torch.cat([batch["pixel_values"] for batch in batches]), expected[epoch])
+        assert torch.cat([batch["index"] for batch in batches]).tolist() == [0, 1, 2, 3]
+
+
+def test_unreadable_training_video_is_replaced_by_the_next_readable_one(videos, caplog):
+    paths = videos["paths"]
+    missing = videos["folder"] / "missing.mp4"
+    records = records_of([paths[0], missing, videos["corrupt"], paths[3]], [0, 1, 2, 3])
+    dataset = train_dataset(records)
+    with caplog.at_level(logging.WARNING, logger="xclip.data"):
+        item = dataset[1]
+    # Both bad videos are skipped; the replacement keeps its own label, so labels never shift.
+    assert (item["labels"].item(), item["replaced"], item["valid"], item["index"]) == (3, 1, 1, 1)
+    assert "missing.mp4" in caplog.text and "file not found" in caplog.text and "corrupt.mp4" in caplog.text
+    # Same draws as if position 1 held the replacement video: the per-item generator is untouched by failures.
+    reference = train_dataset(records_of([paths[0], paths[3]], [0, 3]))
+    reference_item = reference[1]
+    assert torch.equal(item["pixel_values"], reference_item["pixel_values"])
+
+    loader = DataLoader(dataset, batch_size=2, num_workers=2)
+    batches = list(loader)
+    assert sum(int(batch["replaced"].sum()) for batch in batches) == 2
+    assert torch.cat([batch["labels"] for batch in batches]).tolist() == [0, 3, 3, 3]
+
+
+def test_replacement_wraps_around_and_gives_up_on_a_dataset_without_readable_videos(videos):
+    records = records_of([videos["paths"][0], videos["corrupt"]], [0, 1])
+    assert train_dataset(records)[1]["labels"].item() == 0  # wraps to the start of the list
+    with pytest.raises(RuntimeError, match="no readable video among 2 consecutive videos"):
+        train_dataset(records_of([videos["corrupt"]] * 2, [0, 1]))[0]
+
+
+def test_evaluation_never_substitutes_an_unreadable_video(videos, caplog):
+    records = records_of([videos["paths"][0], videos["corrupt"], videos["paths"][2]], [0, 1, 2])
+    dataset = eval_dataset(records, num_clips=2)
+    with caplog.at_level(logging.WARNING, logger="xclip.data"):
+        batches = list(DataLoader(dataset, batch_size=3))
+    batch = batches[0]
+    assert batch["valid"].tolist() == [1, 0, 1]
+    assert batch["replaced"].tolist() == [0, 0, 0]
+    assert batch["labels"].tolist() == [0, 1, 2]
+    assert batch["pixel_values"].shape == (3, 2, NUM_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE)
+    assert torch.count_nonzero(batch["pixel_values"][1]) == 0
+    assert "excluded from the metrics" in caplog.text
+
+
+def test_videos_in_a_tar_root_load_like_the_files(videos, tmp_path):
+    with tarfile.open(tmp_path / "val.tar", "w") as archive:
+        for path in videos["paths"][:2]:
+            archive.add(path, arcname=path.name)
+    list_file = tmp_path / "val.txt"
+    list_file.write_text("".join(f"{path.name} {label}\n" for label, path in enumerate(videos["paths"][:2])))
+    from_tar = eval_dataset(read_video_list(list_file, tmp_path / "val.tar", num_classes=2))
+    from_folder = eval_dataset(read_video_list(list_file, videos["folder"], num_classes=2))
+    for index in range(2):
+        assert torch.equal(from_tar[index]["pixel_values"], from_folder[index]["pixel_values"])
+        assert from_tar[index]["valid"] == 1
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"training": True, "num_clips": 4}, "evaluation options"),
+        ({"training": False, "num_crops": 2}, "num_crops must be 1"),
+        ({"training": False, "sampling": "uniform"}, "sampling must be"),
+        ({"training": False, "frame_interval": 4}, "only applies to sampling='dense'"),
+        ({"training": False, "num_frames": 0}, "num_frames must be a positive integer"),
+    ],
+)
+def test_invalid_options(videos, options, message):
+    options = {"num_frames": NUM_FRAMES, **options}
+    with pytest.raises(ValueError, match=message):
+        VideoClipDataset(records_of(videos["paths"], [0, 1, 2, 3]), **options)
+
+
+# ------------------------------------------------------------------------------------- Hugging Face datasets
+
+
+def test_hf_dataset_of_paths_bytes_and_frames_gives_the_same_items(videos):
+    datasets = pytest.importorskip("datasets")
+    paths, labels = videos["paths"][:3], [2, 0, 1]
+    features = datasets.Features(
+        {"video": datasets.Value("string"), "label": datasets.ClassLabel(names=["a", "b", "c"])}
+    )
+    by_path = datasets.Dataset.from_dict({"video": [str(path) for path in paths], "label": labels}, features=features)
+    by_bytes = datasets.Dataset.from_dict({"clip": [path.read_bytes() for path in paths], "y": labels})
+    reference = train_dataset(records_of(paths, labels), seed=5)
+
+    for hf_dataset, columns in ((by_path, {}), (by_bytes, {"video_column": "clip", "label_column": "y"})):
+        dataset = from_hf_dataset(
+            hf_dataset, **columns, num_frames=NUM_FRAMES, training=True, image_size=IMAGE_SIZE, seed=5
+        )
+        assert len(dataset) == 3
+        for index in range(3):
+            item, expected = dataset[index], reference[index]
+            assert item["labels"].item() == labels[index]
+            assert torch.equal(item["pixel_values"], expected["pixel_values"])
+
+
+def test_hf_dataset_of_decoded_frames(videos):
+    datasets = pytest.importorskip("datasets")
+    frames = moving_texture_frames(6, 40, 56, seed=9)
+    hf_dataset = datasets.Dataset.from_dict({"video": [frames], "label": [0]})
+    item = from_hf_dataset(hf_dataset, num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE)[0]
+    expected = XCLIPVideoProcessor.for_image_size(IMAGE_SIZE, NUM_FRAMES)(frames, return_tensors="pt").pixel_values[0]
+    assert item["valid"] == 1
+    torch.testing.assert_close(item["pixel_values"], expected, rtol=0, atol=0)
+
+
+def test_hf_video_feature_is_decoded_with_pyav(videos):
+    datasets = pytest.importorskip("datasets")
+    hf_dataset = datasets.Dataset.from_dict({"video": [str(videos["paths"][0])], "label": [0]})
+    try:
+        hf_dataset = hf_dataset.cast_column("video", datasets.Video())
+    except ImportError as error:  # some datasets versions need torchcodec even to declare the feature
+        pytest.skip(f"datasets.Video is unavailable here: {error}")
+    item = from_hf_dataset(hf_dataset, num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE)[0]
+    expected = eval_dataset(records_of(videos["paths"][:1], [0]))[0]
+    assert torch.equal(item["pixel_values"], expected["pixel_values"])
+
+
+def test_hf_dataset_label_errors(videos):
+    datasets = pytest.importorskip("datasets")
+    hf_dataset = datasets.Dataset.from_dict({"video": [str(videos["paths"][0])] * 2, "label": [0, 5]})
+    with pytest.raises(ValueError, match=r"Row 1 of column 'label' has label 5, outside \[0, 3\)"):
+        from_hf_dataset(hf_dataset, num_classes=3, num_frames=NUM_FRAMES, training=True)
+    with pytest.raises(KeyError, match="no column 'clip'"):
+        from_hf_dataset(hf_dataset, video_column="clip", num_frames=NUM_FRAMES, training=True)
+    with pytest.raises(ValueError, match="integer class indices"):
+        from_hf_dataset(
+            datasets.Dataset.from_dict({"video": ["a.mp4"], "label": [0.5]}), num_frames=NUM_FRAMES, training=True
+        )
+
+
+def test_hf_dataset_unreadable_row_is_reported(videos):
+    datasets = pytest.importorskip("datasets")
+    hf_dataset = datasets.Dataset.from_dict({"video": [str(videos["corrupt"])], "label": [0]})
+    item = from_hf_dataset(hf_dataset, num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE)[0]
+    assert item["valid"] == 0 and np.count_nonzero(item["pixel_values"].numpy()) == 0

@@ -1,0 +1,274 @@
+"""`VideoClipDataset`: labelled videos decoded, sampled and preprocessed as the original X-CLIP does.
+
+Training items are one clip of `num_frames` frames (TSN segment sampling with a random frame per segment, or dense
+sampling), augmented with `XCLIPTrainTransform`. Evaluation items are the original's test views: segment centres,
+optionally several clips and three crops, preprocessed by `XCLIPVideoProcessor`.
+
+Randomness: every item draws from its own generator seeded with `(seed, epoch, index)`, so an item does not depend
+on which DataLoader worker builds it, in which order, or whether training was interrupted and resumed. Call
+`set_epoch(epoch)` before each epoch; the epoch is kept in shared memory, so it also reaches persistent workers.
+
+Unreadable videos (missing, corrupt, not a video) never stop a run, and are handled differently in the two modes:
+
+- training: the video is replaced by the next readable video of the list (lists are usually grouped by class, so
+  the replacement is most often of the same class), with the replacement's own label, so labels never shift. The
+  item says `replaced=1`; sum it over batches to count replacements across worker processes.
+- evaluation: a video is never replaced, since scoring another video in its place would bias the accuracy. The item
+  says `valid=0` and carries zeros as `pixel_values`; the evaluation loop excludes such items from the metrics and
+  reports their count as `num_unreadable`. Every video is therefore either evaluated exactly once or reported.
+
+Each unreadable video is logged once per process with the file and the cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, get_worker_info
+
+from ..processing import XCLIPTrainTransform, XCLIPVideoProcessor
+from ..video import (
+    VideoDecodeError,
+    VideoReader,
+    sample_dense_indices,
+    sample_multi_clip_indices,
+    sample_segment_indices,
+)
+from .video_list import VideoRecord
+
+
+logger = logging.getLogger(__name__)
+
+TrainTransform = Callable[..., torch.Tensor]
+"""`transform(clip [T, H, W, 3] uint8, generator=np.random.Generator) -> [T, 3, S, S]` float, like
+`XCLIPTrainTransform`."""
+
+# Consecutive unreadable videos tolerated while looking for a replacement; more means a systematic problem (wrong
+# DATA.ROOT, unmounted disk) that should stop training rather than train on a handful of videos.
+DEFAULT_MAX_REPLACEMENTS = 100
+
+
+class VideoClipDataset(Dataset):
+    """
+    A map-style dataset of labelled videos giving X-CLIP inputs.
+
+    Args:
+        records: The videos and labels, e.g. from `read_video_list` (any sequence of `VideoRecord`).
+        num_frames: Frames per clip (`T`), the model's frame count (`DATA.NUM_FRAMES`).
+        training: Training items (random sampling and augmentation) or evaluation items (deterministic views).
+        transform: Training augmentation; defaults to `XCLIPTrainTransform(image_size)`. Called as
+            `transform(clip, generator=rng)` with `clip` uint8 `[T, H, W, 3]`; returns `[T, 3, S, S]`.
+        video_processor: Evaluation preprocessing; defaults to `XCLIPVideoProcessor.for_image_size(image_size,
+            num_frames)`. Its crop size sets `S`; the frame count and views come from this dataset.
+        image_size: Crop side `S` of the default transform and processor (`DATA.INPUT_SIZE`).
+        num_clips: Evaluation clips per video (`TEST.NUM_CLIP`).
+        num_crops: Evaluation crops per clip, 1 or 3 (`TEST.NUM_CROP`).
+        sampling: `"segment"` (the original's TSN sampling) or `"dense"` (`num_frames` frames every
+            `frame_interval` frames, the paper's ablation).
+        frame_interval: Frame step of dense sampling; defaults to `64 // num_frames` as in the paper.
+        random_clips: Evaluate clips sampled at random like the original's multi-clip test, instead of evenly
+            offset deterministic clips.
+        seed: Base seed of the per-item generators.
+        max_replacements: Consecutive unreadable training videos tolerated before giving up.
+        decode_threads: Decoder threads per video; by default 1 inside DataLoader workers (the workers already use
+            the cores) and FFmpeg's choice in the main process.
+
+    Items are dictionaries:
+
+    - `pixel_values`: float32 `[T, 3, S, S]`, or `[V, T, 3, S, S]` for `V = num_crops * num_clips > 1` evaluation
+      views (crop-major, as `XCLIPVideoProcessor` orders them);
+    - `labels`: int64 scalar tensor, the label of the video actually used;
+    - `index`: the requested position in `records`;
+    - `replaced`: 1 when a training item stands in for an unreadable video, else 0;
+    - `valid`: 0 for an unreadable evaluation video (then `pixel_values` is zeros and must be ignored), else 1.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[VideoRecord],
+        *,
+        num_frames: int,
+        training: bool,
+        transform: Optional[TrainTransform] = None,
+        video_processor: Optional[XCLIPVideoProcessor] = None,
+        image_size: int = 224,
+        num_clips: int = 1,
+        num_crops: int = 1,
+        sampling: Literal["segment", "dense"] = "segment",
+        frame_interval: Optional[int] = None,
+        random_clips: bool = False,
+        seed: int = 0,
+        max_replacements: int = DEFAULT_MAX_REPLACEMENTS,
+        decode_threads: Optional[int] = None,
+    ):
+        if len(records) == 0:
+            raise ValueError("VideoClipDataset needs at least one video record.")
+        for name, value in (("num_frames", num_frames), ("num_clips", num_clips), ("image_size", image_size)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if num_crops not in (1, 3):
+            raise ValueError(f"num_crops must be 1 (centre crop) or 3 (three crops), got {num_crops!r}.")
+        if training and (num_clips, num_crops) != (1, 1):
+            raise ValueError(
+                f"Training items are single clips; num_clips={num_clips} and num_crops={num_crops} are evaluation "
+                "options."
+            )
+        if sampling not in ("segment", "dense"):
+            raise ValueError(f"sampling must be 'segment' or 'dense', got {sampling!r}.")
+        if sampling == "segment" and frame_interval is not None:
+            raise ValueError("frame_interval only applies to sampling='dense'.")
+        if sampling == "dense":
+            frame_interval = frame_interval if frame_interval is not None else max(1, 64 // num_frames)
+            if not isinstance(frame_interval, int) or frame_interval < 1:
+                raise ValueError(f"frame_interval must be a positive integer, got {frame_interval!r}.")
+        if seed < 0:
+            raise ValueError(f"seed must be non-negative, got {seed}.")
+
+        self.records = records
+        self.num_frames = num_frames
+        self.training = training
+        self.num_clips = num_clips
+        self.num_crops = num_crops
+        self.sampling = sampling
+        self.frame_interval = frame_interval
+        self.random_clips = random_clips
+        self.seed = seed
+        self.max_replacements = max_replacements
+        self.decode_threads = decode_threads
+        if training:
+            self.transform = transform if transform is not None else XCLIPTrainTransform(image_size=image_size)
+            self.video_processor = None
+        else:
+            self.transform = None
+            self.video_processor = (
+                video_processor
+                if video_processor is not None
+                else XCLIPVideoProcessor.for_image_size(image_size, num_frames)
+            )
+        # Shared memory: DataLoader workers (persistent ones included) see the epoch set in the main process.
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+        self._reported_unreadable: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose random draws `__getitem__` makes (call it before iterating each epoch)."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be non-negative, got {epoch}.")
+        self._epoch.fill_(epoch)
+
+    def generator(self, index: int) -> np.random.Generator:
+        """The random generator of item `index` in the current epoch."""
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self.records):
+            raise IndexError(f"index {index} is out of range for a dataset of {len(self.records)} videos")
+        rng = self.generator(index)
+        return self._training_item(index, rng) if self.training else self._evaluation_item(index, rng)
+
+    def _training_item(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
+        for attempt in range(min(self.max_replacements, len(self.records) - 1) + 1):
+            position = (index + attempt) % len(self.records)
+            record = self.records[position]
+            try:
+                clip = self._read_clip(record, rng)
+            except VideoDecodeError as error:
+                self._report_unreadable(position, record, error, "training uses the next readable video instead")
+                continue
+            pixel_values = self.transform(clip, generator=rng)
+            return _item(pixel_values, record.label, index, replaced=attempt > 0, valid=True)
+        raise RuntimeError(
+            f"Found no readable video among {attempt + 1} consecutive videos from position {index} of the list "
+            f"(first: {self.records[index].describe()}); check DATA.ROOT and the video files."
+        )
+
+    def _evaluation_item(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
+        record = self.records[index]
+        try:
+            clips = self._read_clip(record, rng)
+        except VideoDecodeError as error:
+            self._report_unreadable(index, record, error, "it is excluded from the metrics and counted as unreadable")
+            return _item(torch.zeros(self._evaluation_shape()), record.label, index, replaced=False, valid=False)
+        pixel_values = self.video_processor(
+            clips,
+            num_frames=self.num_frames,
+            num_clips=self.num_clips,
+            num_crops=self.num_crops,
+            do_sample_frames=False,
+            input_data_format="channels_last",
+            return_tensors="pt",
+        ).pixel_values[0]
+        return _item(pixel_values, record.label, index, replaced=False, valid=True)
+
+    def _read_clip(self, record: VideoRecord, rng: np.random.Generator) -> np.ndarray:
+        """The sampled frames of `record`: uint8 `[num_clips * T, H, W, 3]`, clip-major."""
+        if isinstance(record.source, np.ndarray):
+            frames = _checked_frames(record)
+            return frames[self._sample_indices(len(frames), rng).reshape(-1)]
+        with VideoReader(record.source, num_threads=self._decode_threads()) as reader:
+            return reader.read(self._sample_indices(reader.info.num_frames, rng).reshape(-1))
+
+    def _sample_indices(self, total_frames: int, rng: np.random.Generator) -> np.ndarray:
+        """`[num_clips, T]` frame indices."""
+        if self.sampling == "dense":
+            return sample_dense_indices(
+                total_frames,
+                self.num_frames,
+                self.frame_interval,
+                num_clips=self.num_clips,
+                training=self.training or self.random_clips,
+                rng=rng,
+            )
+        if self.training:
+            return sample_segment_indices(total_frames, self.num_frames, training=True, rng=rng)[None]
+        return sample_multi_clip_indices(
+            total_frames, self.num_frames, self.num_clips, random=self.random_clips, rng=rng
+        )
+
+    def _decode_threads(self) -> int:
+        if self.decode_threads is not None:
+            return self.decode_threads
+        return 1 if get_worker_info() is not None else 0
+
+    def _evaluation_shape(self) -> tuple[int, ...]:
+        crop_size = self.video_processor.crop_size
+        clip_shape = (self.num_frames, 3, crop_size["height"], crop_size["width"])
+        views = self.num_clips * self.num_crops
+        return clip_shape if views == 1 else (views, *clip_shape)
+
+    def _report_unreadable(self, position: int, record: VideoRecord, error: VideoDecodeError, consequence: str) -> None:
+        if position in self._reported_unreadable:
+            return
+        self._reported_unreadable.add(position)
+        line = f", line {record.line} of the video list" if record.line is not None else ""
+        logger.warning("Unreadable video (position %d%s): %s; %s.", position, line, error, consequence)
+
+
+def _checked_frames(record: VideoRecord) -> np.ndarray:
+    frames = record.source
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise VideoDecodeError(
+            record.describe(),
+            f"decoded frames must be a non-empty uint8 array [T, H, W, 3], got {frames.dtype} {tuple(frames.shape)}",
+        )
+    return frames
+
+
+def _item(pixel_values: torch.Tensor, label: int, index: int, *, replaced: bool, valid: bool) -> dict[str, Any]:
+    return {
+        "pixel_values": pixel_values,
+        "labels": torch.tensor(label, dtype=torch.int64),
+        "index": index,
+        "replaced": int(replaced),
+        "valid": int(valid),
+    }

@@ -1,0 +1,23 @@
+"""The error raised for a malformed annotation file (video list or labels CSV), naming the file and the line."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Union
+
+
+class AnnotationError(ValueError):
+    """An annotation file that cannot be used: missing, malformed, or naming a label that does not exist.
+
+    Attributes:
+        path: The annotation file.
+        line: The 1-based line number of the problem, or `None` when it concerns the whole file.
+        problem: What is wrong, without the location.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike], problem: str, line: Optional[int] = None):
+        self.path = os.fspath(path)
+        self.line = line
+        self.problem = problem
+        location = f"{self.path!r}" if line is None else f"{self.path!r}, line {line}"
+        super().__init__(f"{location}: {problem}")

@@ -1,0 +1,134 @@
+"""Training and evaluating on a Hugging Face `datasets.Dataset` with a video column and a label column.
+
+The video column may hold, per row:
+
+- a path (`str` or `os.PathLike`), relative paths being joined with `root` when given;
+- a `datasets.Video` value: the column is read with `decode=False` (`{"path", "bytes"}` dictionaries) and decoded
+  here with PyAV, so no torchcodec is needed and sampling is exactly the original's;
+- encoded bytes;
+- decoded frames: a uint8 array, tensor or nested list `[T, H, W, 3]`, or a list of PIL images.
+
+Rows are converted to `VideoRecord`s lazily, one at a time, so a dataset that embeds its videos is not loaded into
+memory at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import PIL.Image
+
+from .dataset import VideoClipDataset
+from .video_list import RecordSource, VideoRecord
+
+
+class HFVideoRecords(Sequence):
+    """The rows of a Hugging Face dataset as `VideoRecord`s, converted on access.
+
+    Args:
+        dataset: A `datasets.Dataset`.
+        video_column: Column holding the videos (see the module docstring for the accepted values).
+        label_column: Column holding integer class indices.
+        root: Folder that relative video paths are joined with.
+    """
+
+    def __init__(self, dataset: Any, video_column: str, label_column: str, root: Union[str, os.PathLike, None] = None):
+        import datasets
+
+        for column in (video_column, label_column):
+            if column not in dataset.column_names:
+                raise KeyError(f"The dataset has no column {column!r}; its columns are {dataset.column_names}.")
+        dataset = dataset.select_columns([video_column, label_column])
+        feature = dataset.features[video_column]
+        if isinstance(feature, datasets.Video) and feature.decode:
+            dataset = dataset.cast_column(video_column, datasets.Video(decode=False))
+        self.dataset = dataset
+        self.video_column = video_column
+        self.label_column = label_column
+        self.root = Path(root) if root is not None else None
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> VideoRecord:
+        row = self.dataset[int(index)]
+        return VideoRecord(self._source(row[self.video_column], index), int(row[self.label_column]))
+
+    def _source(self, value: Any, index: int) -> RecordSource:
+        if isinstance(value, dict):
+            # A `datasets.Video(decode=False)` value: embedded bytes win over a path that may be repository-relative.
+            if value.get("bytes"):
+                return value["bytes"]
+            value = value.get("path")
+        if isinstance(value, (str, os.PathLike)):
+            path = Path(value)
+            return self.root / path if self.root is not None and not path.is_absolute() else path
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return bytes(value)
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], PIL.Image.Image):
+            return np.stack([np.asarray(image.convert("RGB")) for image in value])
+        if value is not None and not isinstance(value, dict):
+            frames = np.asarray(value)
+            if frames.ndim == 4:
+                return frames.astype(np.uint8, copy=False) if np.issubdtype(frames.dtype, np.integer) else frames
+        raise TypeError(
+            f"Row {index} of column {self.video_column!r} holds {type(value).__name__}; expected a path, a "
+            "datasets.Video value, bytes, or frames [T, H, W, 3]."
+        )
+
+
+def hf_label_names(dataset: Any, label_column: str = "label") -> Optional[list[str]]:
+    """The class names of a `datasets.ClassLabel` label column, or `None` when the column has no names."""
+    import datasets
+
+    feature = dataset.features.get(label_column)
+    return list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
+
+
+def from_hf_dataset(
+    dataset: Any,
+    video_column: str = "video",
+    label_column: str = "label",
+    *,
+    num_classes: Optional[int] = None,
+    root: Union[str, os.PathLike, None] = None,
+    **dataset_kwargs: Any,
+) -> VideoClipDataset:
+    """Wrap a Hugging Face dataset as a `VideoClipDataset` (same items as for a video list).
+
+    Args:
+        dataset: A `datasets.Dataset`.
+        video_column: Column holding the videos.
+        label_column: Column holding integer class indices.
+        num_classes: Number of classes; defaults to that of a `ClassLabel` column. Labels are checked against it.
+        root: Folder that relative video paths are joined with.
+        **dataset_kwargs: `VideoClipDataset` options (`num_frames` and `training` are required).
+
+    Raises:
+        KeyError: A column is missing.
+        ValueError: A label is not an integer or is outside `[0, num_classes)`.
+    """
+    records = HFVideoRecords(dataset, video_column, label_column, root)
+    names = hf_label_names(dataset, label_column)
+    if num_classes is None and names is not None:
+        num_classes = len(names)
+    _check_labels(np.asarray(records.dataset[label_column]), label_column, num_classes)
+    return VideoClipDataset(records, **dataset_kwargs)
+
+
+def _check_labels(labels: np.ndarray, label_column: str, num_classes: Optional[int]) -> None:
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"Column {label_column!r} must hold integer class indices, got {labels.dtype}.")
+    upper = num_classes if num_classes is not None else np.inf
+    bad_rows = np.flatnonzero((labels < 0) | (labels >= upper))
+    if bad_rows.size:
+        row = int(bad_rows[0])
+        allowed = f"[0, {num_classes})" if num_classes is not None else "non-negative"
+        raise ValueError(
+            f"Row {row} of column {label_column!r} has label {int(labels[row])}, outside {allowed} "
+            f"({bad_rows.size} such row(s))."
+        )

@@ -1,0 +1,80 @@
+"""The Kinetics-400 / Kinetics-600 class correspondence, for the Kinetics-600 zero-shot protocol.
+
+Kinetics-600 shares 380 classes with Kinetics-400 and adds 220 new ones, but 12 of the shared classes carry another
+name in Kinetics-600. Comparing the names of the original X-CLIP's `kinetics_400_labels.csv` and
+`kinetics_600_labels.csv` literally therefore leaves 232 "new" classes instead of 220 (users of other label lists
+report 221, original issue #128). `K400_TO_K600_RENAMES` lists the 12 pairs:
+
+- "passing American football (not in game)" differs in case only; `normalise_class_name` (case- and
+  whitespace-insensitive) would match it on its own;
+- the other eleven are real renames: a spelling fix ("dying hair" -> "dyeing hair"), a reworded name ("tying tie"
+  -> "tying necktie"), or a qualifier added when Kinetics-600 split a class ("hugging" -> "hugging (not baby)"
+  next to the new "hugging baby").
+
+The pairs were found by comparing the two CSVs: each is the only plausible Kinetics-600 counterpart of a
+Kinetics-400 name that Kinetics-600 does not contain. The other 20 such Kinetics-400 names (e.g. "drinking beer",
+"vault") have no counterpart: Kinetics-600 dropped them. With the mapping, `kinetics600_novel_classes` gives exactly
+the 220 classes of the protocol on the original's label files; as a cross-check, the one public re-creation of the
+160-class subsets (ViFi-CLIP's) uses none of the 12 renamed names.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Union
+
+from .labels import read_label_names
+
+
+logger = logging.getLogger(__name__)
+
+K400_TO_K600_RENAMES: dict[str, str] = {
+    "baby waking up": "waking up",
+    "balloon blowing": "inflating balloons",
+    "changing wheel": "changing wheel (not on bike)",
+    "cooking sausages": "cooking sausages (not on barbeque)",
+    "dying hair": "dyeing hair",
+    "garbage collecting": "person collecting garbage",
+    "hugging": "hugging (not baby)",
+    "making bed": "making the bed",
+    "opening bottle": "opening bottle (not wine)",
+    "passing American football (not in game)": "passing american football (not in game)",
+    "throwing ball": "throwing ball (not baseball or American football)",
+    "tying tie": "tying necktie",
+}
+"""Kinetics-400 class name -> the name of the same class in Kinetics-600 (as spelled in the original's CSVs)."""
+
+KINETICS600_NUM_NOVEL_CLASSES = 220
+"""Kinetics-600 classes that are not Kinetics-400 classes (ER-ZSAR; X-CLIP's zero-shot protocol)."""
+
+
+def normalise_class_name(name: str) -> str:
+    """Case- and whitespace-insensitive form of a class name, for matching names across label lists."""
+    return " ".join(name.casefold().split())
+
+
+def kinetics600_novel_classes(k400_csv: Union[str, os.PathLike], k600_csv: Union[str, os.PathLike]) -> list[str]:
+    """The Kinetics-600 classes that are not Kinetics-400 classes, renamed classes taken into account.
+
+    Args:
+        k400_csv: The Kinetics-400 labels CSV (`id,name`).
+        k600_csv: The Kinetics-600 labels CSV.
+
+    Returns:
+        The new classes' Kinetics-600 names, in Kinetics-600 order (220 for the original's label files).
+    """
+    k400_names = read_label_names(k400_csv)
+    k600_names = read_label_names(k600_csv)
+    known = {normalise_class_name(name) for name in k400_names}
+    renamed = [K400_TO_K600_RENAMES[name] for name in k400_names if name in K400_TO_K600_RENAMES]
+    known.update(normalise_class_name(name) for name in renamed)
+    novel = [name for name in k600_names if normalise_class_name(name) not in known]
+    if len(k400_names) == 400 and len(k600_names) == 600 and len(novel) != KINETICS600_NUM_NOVEL_CLASSES:
+        logger.warning(
+            "Found %d Kinetics-600 classes that are not Kinetics-400 classes instead of %d: the label files spell "
+            "classes differently from the original X-CLIP's; extend K400_TO_K600_RENAMES.",
+            len(novel),
+            KINETICS600_NUM_NOVEL_CLASSES,
+        )
+    return novel

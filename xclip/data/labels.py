@@ -1,0 +1,96 @@
+"""Class names in the original X-CLIP's labels CSV (`labels/kinetics_400_labels.csv` and its siblings).
+
+The file has a header `id,name` and one row per class. As in the original (which reads it with pandas), class `k` is
+the `k`-th row and the `name` is the text given to CLIP exactly as written: UCF-101's CamelCase names such as
+`"ApplyEyeMakeup"` stay as they are, and no prompt template is added.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Union
+
+from .errors import AnnotationError
+from .files import write_text_atomically
+
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, os.PathLike]
+
+
+def read_label_names(csv_path: PathLike) -> list[str]:
+    """Read the class names of a labels CSV, in class-index order.
+
+    Args:
+        csv_path: A CSV file with a header holding a `name` column (normally `id,name`) and one row per class.
+
+    Returns:
+        The class names; `names[k]` is the text of class `k`.
+
+    Raises:
+        AnnotationError: The file is missing, has no `name` column or no rows, a row has the wrong number of fields
+            or an empty name, or two rows share a name (their classes could never be told apart).
+    """
+    path = Path(csv_path)
+    if not path.is_file():
+        raise AnnotationError(path, "labels CSV not found" if not path.exists() else "is not a file")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise AnnotationError(path, "the labels CSV is empty; expected a header 'id,name' and one row per class")
+    header = [column.strip() for column in rows[0]]
+    if "name" not in header:
+        raise AnnotationError(path, f"the header must name the columns 'id,name', got {','.join(rows[0])!r}", line=1)
+    name_column = header.index("name")
+    id_column = header.index("id") if "id" in header else None
+
+    names: list[str] = []
+    first_line_of: dict[str, int] = {}
+    mismatched_ids: list[int] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue  # blank line
+        if len(row) != len(header):
+            raise AnnotationError(
+                path, f"expected {len(header)} comma-separated fields ({','.join(header)}), got {len(row)}: {row}", line
+            )
+        name = row[name_column]
+        if not name.strip():
+            raise AnnotationError(path, "empty class name", line)
+        if name in first_line_of:
+            raise AnnotationError(path, f"class name {name!r} already appears on line {first_line_of[name]}", line)
+        if id_column is not None and row[id_column].strip() != str(len(names)):
+            mismatched_ids.append(line)
+        first_line_of[name] = line
+        names.append(name)
+    if not names:
+        raise AnnotationError(path, "the labels CSV has a header but no classes")
+    if mismatched_ids:
+        # The original orders classes by row and ignores the id column; a mismatch usually means a hand-edited file.
+        logger.warning(
+            "%s: the id column differs from the row position on %d line(s) (first: line %d); classes are numbered "
+            "by row, as in the original X-CLIP.",
+            path,
+            len(mismatched_ids),
+            mismatched_ids[0],
+        )
+    return names
+
+
+def write_label_names(names: Sequence[str], csv_path: PathLike) -> Path:
+    """Write class names as a labels CSV (`id,name`, class `k` on row `k`) that `read_label_names` reads back.
+
+    Returns:
+        `csv_path` as a `Path`.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "name"])
+    writer.writerows(enumerate(names))
+    return write_text_atomically(csv_path, buffer.getvalue())

@@ -1,0 +1,175 @@
+"""Video lists in the original X-CLIP's format: one `<relative_video_path> <label>` per line, joined with `DATA.ROOT`.
+
+Paths are split from labels on whitespace, so they cannot contain spaces (as in the original). `DATA.ROOT` is either a
+folder of videos or, when it contains `".tar"`, the original's tar convention: every `".tar"` is removed from the root,
+and the video `dir/name.mp4` is the member `name.mp4` at the root of the uncompressed archive `dir.tar` (see
+`xclip.video.resolve_video_source`).
+
+Everything that can be checked cheaply is checked when the list is read, so a bad list fails at start-up rather than
+hours into training: the list's syntax, every label against the number of classes, and the video folder (or the tar
+archives, which are few). Individual video files are not checked here, because stat-ing millions of files on a network
+file system takes long; a missing or corrupt video is an unreadable video when it is loaded (see `VideoClipDataset`).
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from ..video import TarMember, VideoSource, resolve_video_source
+from .errors import AnnotationError
+from .files import write_text_atomically
+
+
+PathLike = Union[str, os.PathLike]
+RecordSource = Union[VideoSource, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class VideoRecord:
+    """One labelled video of a dataset.
+
+    Attributes:
+        source: Where the video is: a file path, a `TarMember`, encoded bytes, or already decoded frames as a uint8
+            array `[T, H, W, 3]` (from a Hugging Face dataset).
+        label: Class index in `[0, num_classes)`.
+        line: 1-based line of the video list this record comes from, for messages; `None` for other origins.
+        relative_path: The path as written in the video list, used to write lists back (few-shot lists, class
+            subsets); `None` when the record does not come from a list.
+    """
+
+    source: RecordSource
+    label: int
+    line: Optional[int] = None
+    relative_path: Optional[str] = None
+
+    def describe(self) -> str:
+        """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""
+        if isinstance(self.source, np.ndarray):
+            name = f"<decoded frames {tuple(self.source.shape)}>"
+        elif isinstance(self.source, (bytes, bytearray, memoryview)):
+            name = f"<{len(self.source)} bytes in memory>"
+        elif isinstance(self.source, (str, os.PathLike)):
+            name = repr(os.fspath(self.source))
+        else:
+            name = str(self.source)
+        return name if self.line is None else f"{name} (line {self.line})"
+
+
+def parse_video_list(list_file: PathLike) -> Iterator[tuple[str, int, int]]:
+    """Yield `(relative_path, label, line)` for every entry of a video list; blank lines are skipped.
+
+    Raises:
+        AnnotationError: The file is missing, or a line is not `<path> <integer label>`.
+    """
+    path = Path(list_file)
+    if not path.is_file():
+        raise AnnotationError(path, "video list not found" if not path.exists() else "is not a file")
+    with path.open(encoding="utf-8") as handle:
+        for line, text in enumerate(handle, start=1):
+            fields = text.split()
+            if not fields:
+                continue
+            if len(fields) != 2:
+                raise AnnotationError(
+                    path,
+                    f"expected '<relative_video_path> <label>' (two fields separated by whitespace; paths cannot "
+                    f"contain spaces), got {len(fields)} field(s): {text.strip()!r}",
+                    line,
+                )
+            relative_path, label_text = fields
+            try:
+                label = int(label_text)
+            except ValueError:
+                raise AnnotationError(path, f"the label {label_text!r} is not an integer class index", line) from None
+            yield relative_path, label, line
+
+
+def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> list[VideoRecord]:
+    """Read a video list and locate its videos under `root` (a folder, or the original's tar convention).
+
+    Args:
+        list_file: The list (`DATA.TRAIN_FILE` / `DATA.VAL_FILE`), one `<relative_video_path> <label>` per line.
+        root: The video folder (`DATA.ROOT`); with `".tar"` in it, videos are read from tar archives.
+        num_classes: Number of classes (rows of the labels CSV); every label must be in `[0, num_classes)`.
+
+    Returns:
+        One `VideoRecord` per entry, in file order.
+
+    Raises:
+        AnnotationError: The list is missing, malformed, empty, or names a label outside `[0, num_classes)`.
+        FileNotFoundError: The video folder, or a tar archive the list needs, does not exist.
+        ValueError: A tar archive is compressed or not a tar archive.
+    """
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be positive, got {num_classes}")
+    records = []
+    for relative_path, label, line in parse_video_list(list_file):
+        if not 0 <= label < num_classes:
+            raise AnnotationError(
+                list_file,
+                f"label {label} is outside [0, {num_classes}): the labels CSV (DATA.LABEL_LIST) has {num_classes} "
+                "classes",
+                line,
+            )
+        records.append(VideoRecord(resolve_video_source(root, relative_path), label, line, relative_path))
+    if not records:
+        raise AnnotationError(list_file, "the video list has no entries")
+    check_video_root(root, records)
+    return records
+
+
+def check_video_root(root: PathLike, records: Iterable[VideoRecord]) -> None:
+    """Check that the folder, or each distinct tar archive, that `records` are read from exists.
+
+    Raises:
+        FileNotFoundError: The video folder or an archive is missing.
+        ValueError: An archive is compressed or not a tar archive.
+    """
+    if ".tar" not in os.fspath(root):
+        folder = Path(root)
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"The video folder (DATA.ROOT) {os.fspath(folder)!r} "
+                f"{'is not a folder' if folder.exists() else 'does not exist'}."
+            )
+        return
+    archives = sorted({os.fspath(record.source.tar_path) for record in records if isinstance(record.source, TarMember)})
+    for archive in archives:
+        if not os.path.isfile(archive):
+            raise FileNotFoundError(
+                f"The tar archive {archive!r} does not exist. DATA.ROOT {os.fspath(root)!r} contains '.tar', so videos "
+                "are read from '<folder>.tar' archives with the videos at the archive root, as in the original X-CLIP."
+            )
+        try:
+            # Opening reads only the first header: cheap, and it rejects compressed or non-tar files early.
+            with tarfile.open(archive, mode="r:"):
+                pass
+        except tarfile.TarError as error:
+            raise ValueError(
+                f"{archive!r} is not an uncompressed tar archive ({error}); videos are read in place, which needs an "
+                "uncompressed tar ('tar -cf', not '-czf')."
+            ) from None
+
+
+def write_video_list(records: Sequence[VideoRecord], list_file: PathLike) -> Path:
+    """Write records in the original list format (`<relative_video_path> <label>` per line), atomically.
+
+    Raises:
+        ValueError: A record has no `relative_path` (it did not come from a video list).
+
+    Returns:
+        `list_file` as a `Path`.
+    """
+    lines = []
+    for record in records:
+        if record.relative_path is None:
+            raise ValueError(f"Cannot write {record.describe()} to a video list: it has no relative path.")
+        lines.append(f"{record.relative_path} {record.label}\n")
+    return write_text_atomically(list_file, "".join(lines))
