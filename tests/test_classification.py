@@ -1,0 +1,168 @@
+"""XCLIPForVideoClassification: a closed-set classifier whose logits are X-CLIP's for its stored label set."""
+
+import pytest
+import torch
+from safetensors import safe_open
+from transformers import AutoModelForVideoClassification
+
+from test_modeling import make_config
+from xclip import XCLIPConfig, XCLIPModel
+from xclip.modeling.modeling_xclip_classification import (
+    XCLIPForVideoClassification,
+    aggregate_view_logits,
+    format_label_texts,
+)
+from xclip.processing import build_processor
+
+LABELS = ["riding a bike", "playing guitar", "cooking", "walking the dog"]
+CLIP_VOCAB_SIZE = 49408
+
+
+def make_xclip(seed: int = 0) -> XCLIPModel:
+    """A tiny random X-CLIP (32 px, 4 frames) with CLIP's vocabulary, so the real CLIP tokenizer drives it."""
+    config = make_config("p8-f4")
+    config.text_config.vocab_size = CLIP_VOCAB_SIZE
+    torch.manual_seed(seed)
+    model = XCLIPModel(config).eval()
+    with torch.no_grad():  # random init leaves the prompt generator almost inert; make it count
+        model.prompts_generator.alpha.normal_(0.5, 0.2)
+    return model
+
+
+def make_processor(model: XCLIPModel):
+    vision_config = model.config.vision_config
+    return build_processor(image_size=vision_config.image_size, num_frames=vision_config.num_frames)
+
+
+def register_classifier() -> None:
+    """What `import xclip` registers for the classifier (explicit, so these tests run before it does)."""
+    AutoModelForVideoClassification.register(XCLIPConfig, XCLIPForVideoClassification, exist_ok=True)
+
+
+def random_videos(config: XCLIPConfig, batch_size: int = 3, num_views: int | None = None) -> torch.Tensor:
+    vision_config = config.vision_config
+    shape = (vision_config.num_frames, 3, vision_config.image_size, vision_config.image_size)
+    views = () if num_views is None else (num_views,)
+    return torch.randn((batch_size, *views, *shape), generator=torch.Generator().manual_seed(7))
+
+
+@pytest.fixture(scope="module")
+def xclip_and_processor():
+    model = make_xclip()
+    return model, make_processor(model)
+
+
+@pytest.fixture(scope="module")
+def classifier(xclip_and_processor):
+    model, processor = xclip_and_processor
+    return XCLIPForVideoClassification.from_xclip(model, processor, LABELS, hypothesis_template="a video of {}.")
+
+
+def reference_logits(model, processor, videos, texts) -> torch.Tensor:
+    with torch.no_grad():
+        return model(pixel_values=videos, **processor(text=texts)).logits_per_video
+
+
+def test_logits_equal_xclip_logits_for_the_same_texts(xclip_and_processor, classifier):
+    model, processor = xclip_and_processor
+    videos = random_videos(model.config)
+    expected = reference_logits(model, processor, videos, [f"a video of {label}." for label in LABELS])
+    with torch.no_grad():
+        got = classifier(pixel_values=videos).logits
+    assert got.shape == (3, len(LABELS))
+    assert (got - expected).abs().max() <= 1e-5
+    assert classifier.config.id2label == dict(enumerate(LABELS))
+    assert classifier.config.label2id == {label: index for index, label in enumerate(LABELS)}
+    assert classifier.config.num_labels == len(LABELS)
+    assert classifier.x_clip is model  # weights shared, not copied
+
+
+def test_saved_classifier_reloads_and_its_backbone_loads_into_xclip(xclip_and_processor, classifier, tmp_path):
+    register_classifier()
+    model, processor = xclip_and_processor
+    classifier.save_pretrained(tmp_path)
+    with safe_open(tmp_path / "model.safetensors", "pt") as checkpoint:
+        keys = set(checkpoint.keys())
+    assert "label_embeds" in keys
+    assert keys - {"label_embeds"} == {f"x_clip.{key}" for key in model.state_dict()}
+
+    videos = random_videos(model.config)
+    with torch.no_grad():
+        expected = classifier(pixel_values=videos).logits
+        reloaded = AutoModelForVideoClassification.from_pretrained(tmp_path).eval()
+        assert type(reloaded) is XCLIPForVideoClassification
+        assert reloaded.config.id2label == dict(enumerate(LABELS))
+        assert (reloaded(pixel_values=videos).logits - expected).abs().max() <= 1e-6
+
+        backbone, info = XCLIPModel.from_pretrained(tmp_path, output_loading_info=True)
+        assert not info["missing_keys"] and not info["mismatched_keys"]
+        assert info["unexpected_keys"] == {"label_embeds"}
+        texts = [f"a video of {label}." for label in LABELS]
+        assert (reference_logits(backbone.eval(), processor, videos, texts) - expected).abs().max() <= 1e-5
+
+
+def test_several_views_average_the_per_view_probabilities(xclip_and_processor, classifier):
+    model, _ = xclip_and_processor
+    videos = random_videos(model.config, batch_size=2, num_views=3)
+    with torch.no_grad():
+        logits = classifier(pixel_values=videos).logits
+        per_view = torch.stack([classifier(pixel_values=videos[:, view]).logits for view in range(3)], dim=1)
+    expected_probs = per_view.softmax(-1).sum(1) / 3  # the original sums the views' softmax; normalised here
+    assert logits.shape == (2, len(LABELS))
+    assert (logits.softmax(-1) - expected_probs).abs().max() <= 1e-6
+    # the logits are log-probabilities already
+    assert (logits.exp().sum(-1) - 1).abs().max() <= 1e-5
+
+
+def test_one_view_aggregates_to_its_own_softmax():
+    view_logits = torch.tensor([[[2.0, 0.5, -1.0]]])
+    assert torch.allclose(aggregate_view_logits(view_logits).softmax(-1), view_logits[:, 0].softmax(-1))
+
+
+def test_loss_is_cross_entropy_and_label_ids_are_checked(xclip_and_processor, classifier):
+    model, _ = xclip_and_processor
+    videos = random_videos(model.config)
+    labels = torch.tensor([0, 3, 1])
+    with torch.no_grad():
+        output = classifier(pixel_values=videos, labels=labels)
+        assert torch.allclose(output.loss, torch.nn.functional.cross_entropy(output.logits, labels))
+        with pytest.raises(ValueError, match=r"Label id 4 is out of range: this classifier has 4 classes"):
+            classifier(pixel_values=videos, labels=torch.tensor([0, 4, 1]))
+
+
+def test_wrong_video_shape_is_a_clear_error(classifier):
+    with pytest.raises(ValueError, match=r"pixel_values must be .* got shape \(4, 3, 32, 32\)"):
+        classifier(pixel_values=torch.zeros(4, 3, 32, 32))
+
+
+def test_set_labels_replaces_the_classes(xclip_and_processor):
+    model, processor = xclip_and_processor
+    classifier = XCLIPForVideoClassification.from_xclip(model, processor, LABELS)
+    classifier.set_labels(processor, ["cooking", "swimming"])
+    videos = random_videos(model.config)
+    with torch.no_grad():
+        got = classifier(pixel_values=videos).logits
+    assert classifier.config.id2label == {0: "cooking", 1: "swimming"}
+    assert (got - reference_logits(model, processor, videos, ["cooking", "swimming"])).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize(
+    ("labels", "template", "message"),
+    [
+        ([], "{}", "Got no labels"),
+        (["run", ""], "{}", "Label 1 is ''"),
+        (["run", "jump", "run"], "{}", "Label 2 repeats 'run' \\(first given as label 0\\)"),
+        ("run,jump", "{}", "Labels must be a list of strings"),
+        (["run"], "a video", "exactly one '\\{\\}'"),
+        (["run"], "{} and {}", "exactly one '\\{\\}'"),
+        (["run"], "{label}", "exactly one '\\{\\}'"),
+    ],
+)
+def test_bad_labels_and_templates_are_rejected(labels, template, message):
+    with pytest.raises(ValueError, match=message):
+        format_label_texts(labels, template)
+
+
+def test_format_label_texts_fills_the_template():
+    assert format_label_texts(["run", "jump"]) == ["run", "jump"]
+    assert format_label_texts(["run"], "a video of {}.") == ["a video of run."]

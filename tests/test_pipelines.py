@@ -1,0 +1,263 @@
+"""The X-CLIP pipelines: zero-shot video classification, and video classification of saved X-CLIP classifiers."""
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+from transformers import pipeline
+
+from test_classification import LABELS, make_processor, make_xclip, register_classifier
+from xclip.modeling.modeling_xclip_classification import XCLIPForVideoClassification
+from xclip.pipelines import register_pipelines
+from xclip.video import VideoDecodeError, read_frames
+from xclip.video.synthetic import moving_texture_frames, write_video
+
+NUM_FRAMES = 4  # the tiny model's frame count
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    register_classifier()
+    register_pipelines()
+
+
+@pytest.fixture(scope="module")
+def model_and_processor():
+    model = make_xclip()
+    return model, make_processor(model)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, model_and_processor):
+    folder = tmp_path_factory.mktemp("xclip")
+    model, processor = model_and_processor
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    """Three different small H.264 videos of 20 frames."""
+    folder = tmp_path_factory.mktemp("videos")
+    return [
+        str(write_video(folder / f"video{seed}.mp4", moving_texture_frames(20, 48, 64, seed=seed))) for seed in range(3)
+    ]
+
+
+@pytest.fixture(scope="module")
+def zero_shot(model_dir):
+    return pipeline("zero-shot-video-classification", model=str(model_dir))
+
+
+def scores_by_label(predictions: list[dict]) -> dict[str, float]:
+    return {prediction["label"]: prediction["score"] for prediction in predictions}
+
+
+def assert_same_predictions(got: list[dict], expected: list[dict], atol: float = 1e-5) -> None:
+    assert [prediction["label"] for prediction in got] == [prediction["label"] for prediction in expected]
+    assert np.allclose([p["score"] for p in got], [p["score"] for p in expected], atol=atol, rtol=0)
+
+
+def test_scores_are_sorted_normalised_and_equal_the_models_softmax(zero_shot, model_and_processor, videos):
+    predictions = zero_shot(videos[0], candidate_labels=LABELS)
+    assert all(set(prediction) == {"label", "score"} for prediction in predictions)
+    assert sorted(prediction["label"] for prediction in predictions) == sorted(LABELS)
+    scores = [prediction["score"] for prediction in predictions]
+    assert scores == sorted(scores, reverse=True)
+    assert abs(sum(scores) - 1) <= 1e-6
+
+    model, processor = model_and_processor
+    with torch.no_grad():
+        inputs = processor(text=LABELS, videos=videos[0])
+        expected = model(**inputs).logits_per_video[0].softmax(-1)
+    got = scores_by_label(predictions)
+    assert np.allclose([got[label] for label in LABELS], expected.numpy(), atol=1e-6)
+
+
+def test_top_k_keeps_the_best_labels(zero_shot, videos):
+    everything = zero_shot(videos[0], candidate_labels=LABELS)
+    assert zero_shot(videos[0], candidate_labels=LABELS, top_k=2) == everything[:2]
+
+
+def test_hypothesis_template_changes_the_encoded_text_only(zero_shot, videos):
+    templated = zero_shot(videos[0], candidate_labels=LABELS, hypothesis_template="a video of {}.")
+    spelled_out = zero_shot(videos[0], candidate_labels=[f"a video of {label}." for label in LABELS])
+    assert [p["label"] for p in templated] == [p["label"][len("a video of ") : -1] for p in spelled_out]
+    assert np.allclose([p["score"] for p in templated], [p["score"] for p in spelled_out], atol=1e-6)
+    assert scores_by_label(templated) != scores_by_label(zero_shot(videos[0], candidate_labels=LABELS))
+
+
+def test_comma_separated_labels(zero_shot, videos):
+    assert zero_shot(videos[0], candidate_labels="riding a bike, cooking") == zero_shot(
+        videos[0], candidate_labels=["riding a bike", "cooking"]
+    )
+
+
+def test_every_input_form_of_one_video_gives_the_same_scores(zero_shot, videos):
+    path = videos[1]
+    expected = zero_shot(path, candidate_labels=LABELS)
+    frames = read_frames(path, list(range(20)))  # [20, 48, 64, 3], the decoded video
+    inputs = {
+        "file URL": f"file://{path}",
+        "array": frames,
+        "tensor": torch.from_numpy(frames),
+        "channels-first tensor": torch.from_numpy(frames).permute(0, 3, 1, 2),
+        "list of PIL frames": [PIL.Image.fromarray(frame) for frame in frames],
+        "list of arrays": list(frames),
+    }
+    for form, video in inputs.items():
+        got = zero_shot(video, candidate_labels=LABELS)
+        assert isinstance(got[0], dict), form
+        assert_same_predictions(got, expected, atol=1e-6)
+
+
+def test_short_videos_repeat_frames_and_long_ones_are_resampled(zero_shot):
+    frames = moving_texture_frames(8, 48, 64, seed=5)
+    # segment centres of 4 segments: 2 frames -> 0, 0, 1, 1; 8 frames -> 1, 3, 5, 7
+    assert_same_predictions(
+        zero_shot(frames[:2], candidate_labels=LABELS),
+        zero_shot(frames[[0, 0, 1, 1]], candidate_labels=LABELS),
+        atol=1e-6,
+    )
+    assert_same_predictions(
+        zero_shot(frames, candidate_labels=LABELS), zero_shot(frames[[1, 3, 5, 7]], candidate_labels=LABELS), atol=1e-6
+    )
+    one_frame = zero_shot(frames[:1], candidate_labels=LABELS)
+    assert abs(sum(p["score"] for p in one_frame) - 1) <= 1e-6
+
+
+def test_batches_equal_one_by_one(zero_shot, videos):
+    one_by_one = [zero_shot(video, candidate_labels=LABELS) for video in videos]
+    for batch_size in (1, 2, 3):
+        batched = zero_shot(videos, candidate_labels=LABELS, batch_size=batch_size)
+        assert len(batched) == len(videos)
+        for got, expected in zip(batched, one_by_one):
+            assert_same_predictions(got, expected)
+    # a 5-D array is a batch too
+    arrays = np.stack([read_frames(video, list(range(20))) for video in videos])
+    for got, expected in zip(zero_shot(arrays, candidate_labels=LABELS, batch_size=2), one_by_one):
+        assert_same_predictions(got, expected)
+
+
+def test_labels_are_encoded_once_per_label_set(model_dir, videos):
+    classifier = pipeline("zero-shot-video-classification", model=str(model_dir))
+    encoded_batches = []
+    classifier.model.text_model.register_forward_hook(lambda module, args, output: encoded_batches.append(1))
+
+    classifier(videos, candidate_labels=LABELS)
+    assert len(encoded_batches) == 1  # three videos, one text encoding
+    classifier(videos[0], candidate_labels=LABELS, batch_size=2)
+    assert len(encoded_batches) == 1  # cached across calls
+    classifier(videos[0], candidate_labels=LABELS, hypothesis_template="a video of {}.")
+    assert len(encoded_batches) == 2  # another template is another set of texts
+    classifier(videos[0], candidate_labels=LABELS[:2])
+    assert len(encoded_batches) == 3
+    classifier.clear_label_cache()
+    classifier(videos[0], candidate_labels=LABELS)
+    assert len(encoded_batches) == 4
+
+
+def test_several_views_average_the_per_view_probabilities(zero_shot, model_and_processor, videos):
+    predictions = zero_shot(videos[2], candidate_labels=LABELS, num_clips=2, num_crops=3)
+    assert abs(sum(p["score"] for p in predictions) - 1) <= 1e-6
+
+    model, processor = model_and_processor
+    with torch.no_grad():
+        views = processor(videos=videos[2], num_clips=2, num_crops=3).pixel_values[0]  # [6, T, 3, S, S]
+        assert views.shape[:2] == (6, NUM_FRAMES)
+        probs = model(pixel_values=views, **processor(text=LABELS)).logits_per_video.softmax(-1)
+    expected = probs.sum(0) / 6
+    got = scores_by_label(predictions)
+    assert np.allclose([got[label] for label in LABELS], expected.numpy(), atol=1e-6)
+
+
+def test_bfloat16(model_dir, videos):
+    classifier = pipeline("zero-shot-video-classification", model=str(model_dir), dtype=torch.bfloat16)
+    assert classifier.model.dtype == torch.bfloat16
+    predictions = classifier(videos[0], candidate_labels=LABELS)
+    assert abs(sum(p["score"] for p in predictions) - 1) <= 1e-3
+
+
+def test_a_folder_without_processor_files_uses_the_models_geometry(tmp_path, model_and_processor, zero_shot, videos):
+    model, _ = model_and_processor
+    model.save_pretrained(tmp_path)
+    bare = pipeline("zero-shot-video-classification", model=str(tmp_path))
+    assert bare.video_processor.num_frames == NUM_FRAMES
+    assert bare.video_processor.crop_size.height == model.config.vision_config.image_size
+    assert_same_predictions(
+        bare(videos[0], candidate_labels=LABELS), zero_shot(videos[0], candidate_labels=LABELS), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "needs `candidate_labels`"),
+        ({"candidate_labels": []}, "Got no labels"),
+        ({"candidate_labels": ["run", "run"]}, "repeats 'run'"),
+        ({"candidate_labels": LABELS, "top_k": 0}, "top_k must be a positive integer"),
+        ({"candidate_labels": LABELS, "hypothesis_template": "a video"}, "exactly one"),
+    ],
+)
+def test_bad_arguments_are_rejected_before_decoding(zero_shot, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        zero_shot("never-decoded.mp4", **kwargs)
+
+
+def test_unreadable_videos_name_the_file(zero_shot, tmp_path):
+    with pytest.raises(VideoDecodeError, match="missing.mp4"):
+        zero_shot(str(tmp_path / "missing.mp4"), candidate_labels=LABELS)
+    with pytest.raises(VideoDecodeError, match=r"missing\.mp4.*download failed"):
+        zero_shot(f"file://{tmp_path}/missing.mp4", candidate_labels=LABELS)
+    with pytest.raises(ValueError, match="empty list of videos"):
+        zero_shot([], candidate_labels=LABELS)
+
+
+# --- pipeline("video-classification") on a saved XCLIPForVideoClassification ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(tmp_path_factory, model_and_processor):
+    folder = tmp_path_factory.mktemp("classifier")
+    model, processor = model_and_processor
+    XCLIPForVideoClassification.from_xclip(model, processor, LABELS).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def test_video_classification_pipeline_runs_a_saved_classifier(classifier_dir, zero_shot, videos):
+    classifier = pipeline("video-classification", model=str(classifier_dir))
+    assert isinstance(classifier.model, XCLIPForVideoClassification)
+    predictions = classifier(videos[0], top_k=len(LABELS))
+    # the stored classes score exactly as zero-shot classification with the same labels
+    assert_same_predictions(predictions, zero_shot(videos[0], candidate_labels=LABELS))
+    assert classifier(videos[0], top_k=2) == predictions[:2]
+
+    batched = classifier(videos, top_k=len(LABELS), batch_size=2)
+    for got, video in zip(batched, videos):
+        assert_same_predictions(got, classifier(video, top_k=len(LABELS)))
+
+    views = classifier(videos[2], top_k=len(LABELS), num_clips=2, num_crops=3)
+    assert_same_predictions(views, zero_shot(videos[2], candidate_labels=LABELS, num_clips=2, num_crops=3))
+
+
+def test_video_classification_keeps_transformers_behaviour_for_other_models():
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor
+    from transformers.pipelines.video_classification import VideoClassificationPipeline
+
+    config = VideoMAEConfig(
+        image_size=16, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=64, num_labels=3,
+    )
+    torch.manual_seed(0)
+    model = VideoMAEForVideoClassification(config).eval()
+    video_processor = VideoMAEVideoProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
+    video = np.random.default_rng(0).integers(0, 256, (10, 20, 24, 3), dtype=np.uint8)
+
+    ours = pipeline("video-classification", model=model, video_processor=video_processor)
+    theirs = VideoClassificationPipeline(model=model, video_processor=video_processor)
+    assert type(ours).__name__ == "XCLIPVideoClassificationPipeline"
+    assert ours(video) == theirs(video)
+    with pytest.raises(ValueError, match="options of X-CLIP classifiers, not of VideoMAEForVideoClassification"):
+        ours(video, num_clips=2)

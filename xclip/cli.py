@@ -1,0 +1,257 @@
+"""The `xclip` command: classify videos against label strings, convert original checkpoints, train.
+
+    xclip classify bikes.mp4 cooking.mp4 --labels "riding a bike,cooking,playing guitar" --model DIR_OR_HUB_ID
+    xclip classify clips/*.mp4 --labels-file kinetics_400_labels.csv --model DIR --top-k 5 --json
+    xclip convert --checkpoint k400_32_8.pth --output xclip-base-patch32   # scripts/convert_original_checkpoint.py
+    xclip train ...                                                         # xclip.training
+
+Problems with the input (a missing or unreadable video, no labels, a model that cannot be loaded) end the command
+with a one-line `error: ...` on stderr and exit status 1; usage errors exit with status 2.
+"""
+
+import argparse
+import contextlib
+import importlib
+import json
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "read_label_file"]
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+# Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
+FORWARDED_COMMANDS = ("convert", "train")
+_CONVERT_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_original_checkpoint.py"
+_URL_SCHEMES = ("http://", "https://", "file://")
+
+
+class CommandError(Exception):
+    """A problem with the command's input, reported as one line without a traceback."""
+
+
+def read_label_file(path: str | os.PathLike) -> list[str]:
+    """Class names from a file: the original's `id,name` CSV (`.csv`), or one label per line (anything else).
+
+    In a text file, blank lines and lines starting with `#` are skipped.
+
+    Raises:
+        CommandError: the file is missing or unreadable, or malformed (see `xclip.conversion.read_labels_csv`).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        from .conversion import read_labels_csv
+
+        try:
+            return read_labels_csv(path)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such labels file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"{path}: unreadable labels file ({error})") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _labels_from_args(args: argparse.Namespace) -> list[str]:
+    from .modeling.modeling_xclip_classification import check_labels
+
+    if args.labels_file is not None:
+        labels, source = read_label_file(args.labels_file), str(args.labels_file)
+    else:
+        labels, source = [label.strip() for label in args.labels.split(",") if label.strip()], "--labels"
+    if not labels:
+        raise CommandError(f"{source} gives no labels; pass at least one class name")
+    try:
+        return check_labels(labels)
+    except ValueError as error:
+        raise CommandError(f"{source}: {error}") from None
+
+
+def _check_videos(videos: Sequence[str]) -> None:
+    """Fail before loading the model when a local video is missing."""
+    for video in videos:
+        if video.startswith(_URL_SCHEMES):
+            continue
+        path = Path(video)
+        if not path.exists():
+            raise CommandError(f"video {video!r}: no such file")
+        if not path.is_file():
+            raise CommandError(f"video {video!r}: not a file")
+
+
+def _check_model_source(model: str) -> None:
+    """A model that names a local path must be a folder; anything else is left to the Hub lookup."""
+    path = Path(model).expanduser()
+    looks_like_path = path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1 or path.exists()
+    if looks_like_path and not path.is_dir():
+        raise CommandError(f"model {model!r}: no such folder")
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's message (library errors often add hints on further lines)."""
+    message = str(error).strip()
+    return message.splitlines()[0] if message else type(error).__name__
+
+
+def _load_pipeline(args: argparse.Namespace) -> Any:
+    from transformers import pipeline
+
+    from .pipelines import register_pipelines
+
+    register_pipelines()
+    try:
+        return pipeline("zero-shot-video-classification", model=args.model, device=args.device, dtype=args.dtype)
+    except (OSError, ValueError, TypeError) as error:
+        raise CommandError(f"cannot load model {args.model!r}: {_first_line(error)}") from None
+
+
+def _format_table(video: str, predictions: list[dict[str, Any]]) -> str:
+    rows = [f"{prediction['score']:8.2%}  {prediction['label']}" for prediction in predictions]
+    return "\n".join([video, *rows])
+
+
+def _classify(args: argparse.Namespace) -> int:
+    labels = _labels_from_args(args)
+    _check_videos(args.videos)
+    _check_model_source(args.model)
+    classifier = _load_pipeline(args)
+    results = classifier(
+        list(args.videos),
+        candidate_labels=labels,
+        hypothesis_template=args.template,
+        top_k=args.top_k,
+        num_clips=args.num_clips,
+        num_crops=args.num_crops,
+        batch_size=args.batch_size,
+    )
+    if args.json:
+        records = [{"video": video, "predictions": predictions} for video, predictions in zip(args.videos, results)]
+        print(json.dumps(records, indent=2))
+    else:
+        print("\n\n".join(_format_table(video, predictions) for video, predictions in zip(args.videos, results)))
+    return EXIT_OK
+
+
+def _convert_main() -> Callable[[list[str]], Any]:
+    # The conversion command line lives in scripts/ (a source checkout), next to the package.
+    if not _CONVERT_SCRIPT.is_file():
+        raise CommandError(f"xclip convert needs {_CONVERT_SCRIPT}, which this installation does not have")
+    return runpy.run_path(str(_CONVERT_SCRIPT), run_name="xclip_convert")["main"]
+
+
+def _train_main() -> Callable[[list[str]], Any]:
+    try:
+        return importlib.import_module("xclip.training").main
+    except (ImportError, AttributeError) as error:
+        raise CommandError(f"xclip train is unavailable: xclip.training has no main() ({error})") from None
+
+
+def _forward(command: str, argv: list[str]) -> int:
+    entry_point = _convert_main() if command == "convert" else _train_main()
+    result = entry_point(argv)
+    # Entry points return an exit status, or (training) what they computed.
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xclip", description="X-CLIP video recognition (ECCV 2022).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{classify,convert,train}")
+
+    classify = commands.add_parser(
+        "classify",
+        help="score videos against label strings (zero-shot)",
+        description="Score each video against the labels; prints a table per video, or JSON.",
+    )
+    classify.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or http(s)/file URLs")
+    label_source = classify.add_mutually_exclusive_group(required=True)
+    label_source.add_argument("--labels", help='comma-separated labels, e.g. "riding a bike,cooking"')
+    label_source.add_argument(
+        "--labels-file",
+        type=Path,
+        help="an 'id,name' CSV (the original's label lists) or a text file with one label per line",
+    )
+    classify.add_argument("--model", required=True, help="X-CLIP model folder or Hub id")
+    classify.add_argument("--top-k", type=_positive_int, help="show only the K best labels (default: all)")
+    classify.add_argument("--json", action="store_true", help="print JSON: [{video, predictions: [{label, score}]}]")
+    classify.add_argument(
+        "--template", default="{}", help='text encoded for a label, e.g. "a video of {}." (default: the label itself)'
+    )
+    classify.add_argument("--num-clips", type=_positive_int, default=1, help="temporal clips per video (default 1)")
+    classify.add_argument(
+        "--num-crops", type=int, choices=(1, 3), default=1, help="spatial crops per clip: 1 (centre) or 3"
+    )
+    classify.add_argument("--batch-size", type=_positive_int, default=1, help="videos per model call (default 1)")
+    classify.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: the first GPU if any, else cpu)")
+    classify.add_argument(
+        "--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"), help="model dtype"
+    )
+    classify.add_argument("--verbose", action="store_true", help="show transformers' warnings and progress bars")
+
+    # add_help=False: `xclip convert --help` shows the forwarded program's help.
+    commands.add_parser("convert", add_help=False, help="convert an original X-CLIP checkpoint (see --help)")
+    commands.add_parser("train", add_help=False, help="train or fine-tune X-CLIP (see --help)")
+    return parser
+
+
+@contextlib.contextmanager
+def _quiet_libraries(quiet: bool) -> Iterator[None]:
+    """Silence transformers' load reports and progress bars (and xclip's notices) unless --verbose; restored after,
+    since `main` may run inside another program."""
+    if not quiet:
+        yield
+        return
+    from transformers.utils import logging as transformers_logging
+
+    verbosity, progress_bars = transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled()
+    xclip_logger = logging.getLogger("xclip")
+    xclip_level = xclip_logger.level
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    xclip_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if progress_bars:
+            transformers_logging.enable_progress_bar()
+        xclip_logger.setLevel(xclip_level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `xclip` command with `argv` (the process's arguments when None); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command not in FORWARDED_COMMANDS and unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    try:
+        if args.command in FORWARDED_COMMANDS:
+            return _forward(args.command, unknown)
+        with _quiet_libraries(quiet=not args.verbose):
+            return _classify(args)
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+    except (ValueError, OSError, ImportError) as error:
+        # Bad input found while running: an unreadable video (VideoDecodeError names it), a malformed template...
+        print(f"error: {_first_line(error)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Closed-set video classification with X-CLIP: a label set's text embeddings frozen into the checkpoint.
+
+X-CLIP has no classification head: a class is its text, and the logits are the scaled cosine similarities between a
+video and the class texts after the video-specific prompt generator (`XCLIPModel.forward`).
+`XCLIPForVideoClassification` encodes the texts of a fixed label set once and stores them, with `id2label`, so the
+saved folder behaves like any transformers video classifier (`AutoModelForVideoClassification`,
+`pipeline("video-classification")`).
+
+The helpers here are shared with the zero-shot pipeline and the command line: `check_labels` and
+`format_label_texts` validate labels and fill the hypothesis template, `encode_label_texts` turns the texts into text
+embeddings, and `video_logits`/`aggregate_view_logits` score one view or merge the views of the original's
+multi-view test.
+"""
+
+import copy
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from accelerate import init_empty_weights
+from torch import nn
+from transformers.modeling_outputs import ImageClassifierOutput
+
+from .configuration_xclip import XCLIPConfig
+from .modeling_xclip import XCLIPModel, XCLIPOutput, XCLIPPreTrainedModel
+
+__all__ = [
+    "XCLIPForVideoClassification",
+    "aggregate_view_logits",
+    "check_hypothesis_template",
+    "check_labels",
+    "encode_label_texts",
+    "format_label_texts",
+    "video_logits",
+]
+
+
+def check_labels(labels: Sequence[str]) -> list[str]:
+    """`labels` as a list, checked: at least one, each a non-empty string, no repeats.
+
+    Raises:
+        ValueError: naming the first bad label.
+    """
+    if isinstance(labels, str) or not isinstance(labels, Sequence):
+        raise ValueError(f"Labels must be a list of strings, got {type(labels).__name__}.")
+    if not labels:
+        raise ValueError("Got no labels: pass at least one class name.")
+    seen: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"Label {index} is {label!r}; every label must be a non-empty string.")
+        if label in seen:
+            raise ValueError(f"Label {index} repeats {label!r} (first given as label {seen[label]}).")
+        seen[label] = index
+    return list(labels)
+
+
+def check_hypothesis_template(hypothesis_template: str) -> str:
+    """`hypothesis_template`, checked to hold exactly one `{}` field (where the label goes) and no other field.
+
+    Raises:
+        ValueError: it does not.
+    """
+    if (
+        not isinstance(hypothesis_template, str)
+        or hypothesis_template.count("{}") != 1
+        or "{" in hypothesis_template.replace("{}", "")
+    ):
+        raise ValueError(
+            f"hypothesis_template must contain exactly one '{{}}' where the label goes, got {hypothesis_template!r}."
+        )
+    return hypothesis_template
+
+
+def format_label_texts(labels: Sequence[str], hypothesis_template: str = "{}") -> list[str]:
+    """The texts X-CLIP encodes for `labels`: `hypothesis_template.format(label)` for each.
+
+    The original uses the raw class names (template `"{}"`); a template such as `"a video of {}."` is a common
+    zero-shot variant.
+
+    Raises:
+        ValueError: see `check_labels` and `check_hypothesis_template`.
+    """
+    template = check_hypothesis_template(hypothesis_template)
+    return [template.format(label) for label in check_labels(labels)]
+
+
+@torch.no_grad()
+def encode_label_texts(model: XCLIPModel, tokenizer: Any, texts: Sequence[str]) -> torch.Tensor:
+    """Text embeddings of class texts, as `XCLIPModel.forward` takes them in `text_embeds`.
+
+    The model runs in eval mode (its mode is restored afterwards) so that dropout cannot change the stored classes.
+
+    Args:
+        model: the X-CLIP model.
+        tokenizer: a CLIP tokenizer, or a processor that tokenizes `text=` (`XCLIPProcessor`).
+        texts: `K` class texts, already formatted (see `format_label_texts`).
+
+    Returns:
+        `(K, projection_dim)` embeddings on the model's device, in its dtype.
+    """
+    tokens = tokenizer(text=list(texts), padding=True, truncation=True, return_tensors="pt")
+    was_training = model.training
+    model.eval()
+    try:
+        embeds = model.get_text_features(
+            input_ids=tokens["input_ids"].to(model.device),
+            attention_mask=tokens["attention_mask"].to(model.device),
+        ).pooler_output
+    finally:
+        model.train(was_training)
+    return embeds
+
+
+def aggregate_view_logits(view_logits: torch.Tensor) -> torch.Tensor:
+    """Merge the views of one video as the original's multi-view test does: softmax per view, summed.
+
+    Returned as the log of the normalised sum, so `softmax` of the result gives the summed probabilities divided by
+    the number of views (they sum to 1), its `argmax`/`topk` rank classes as the original does, and cross-entropy on
+    it is the negative log of the mean view probability.
+
+    Args:
+        view_logits: `(batch_size, num_views, num_classes)`.
+
+    Returns:
+        `(batch_size, num_classes)` log-probabilities, in float32.
+    """
+    log_probs = view_logits.float().log_softmax(dim=-1)
+    return torch.logsumexp(log_probs, dim=1) - math.log(view_logits.shape[1])
+
+
+def video_logits(
+    model: XCLIPModel, pixel_values: torch.Tensor, text_embeds: torch.Tensor, **kwargs: Any
+) -> tuple[torch.Tensor, XCLIPOutput]:
+    """Class logits of videos given one view or several views per video.
+
+    Args:
+        model: the X-CLIP model.
+        pixel_values: `(batch_size, num_frames, 3, S, S)`, or `(batch_size, num_views, num_frames, 3, S, S)`.
+        text_embeds: class text embeddings `(num_classes, projection_dim)` (`encode_label_texts`).
+        kwargs: passed to `XCLIPModel.forward` (e.g. `interpolate_pos_encoding`).
+
+    Returns:
+        `(batch_size, num_classes)` logits (`logits_per_video`; for several views, `aggregate_view_logits` of
+        them), and the model's output (over `batch_size * num_views` videos).
+
+    Raises:
+        ValueError: `pixel_values` has neither shape.
+    """
+    if pixel_values.ndim not in (5, 6):
+        raise ValueError(
+            "pixel_values must be (batch_size, num_frames, 3, height, width) or, with several views per video, "
+            f"(batch_size, num_views, num_frames, 3, height, width); got shape {tuple(pixel_values.shape)}."
+        )
+    has_views = pixel_values.ndim == 6
+    outputs = model(
+        pixel_values=pixel_values.flatten(0, 1) if has_views else pixel_values, text_embeds=text_embeds, **kwargs
+    )
+    logits = outputs.logits_per_video
+    if has_views:
+        logits = aggregate_view_logits(logits.view(pixel_values.shape[0], -1, logits.shape[-1]))
+    return logits, outputs
+
+
+class XCLIPForVideoClassification(XCLIPPreTrainedModel):
+    """X-CLIP as a closed-set video classifier: the class texts of `config.id2label` are encoded once and stored.
+
+    The X-CLIP weights live under `x_clip.` (the model's `base_model_prefix`, as in transformers' head models), so
+    `XCLIPModel.from_pretrained` loads the backbone of a saved classifier, and a classifier folder reloads with
+    `AutoModelForVideoClassification`. The text embeddings of the classes are the buffer `label_embeds`
+    `(num_labels, projection_dim)`, saved in the checkpoint; the text encoder is kept so that `set_labels` can
+    replace the classes.
+
+    Logits are exactly `XCLIPModel`'s `logits_per_video` for the same class texts; with several views per video
+    (`(batch_size, num_views, num_frames, 3, S, S)` from `XCLIPVideoProcessor(num_clips=..., num_crops=...)`) they
+    are merged by `aggregate_view_logits`: the log of the mean view probability.
+
+    Example:
+
+    ```python
+    >>> from xclip import XCLIPForVideoClassification, XCLIPModel, XCLIPProcessor
+    >>> model = XCLIPModel.from_pretrained("microsoft/xclip-base-patch32")
+    >>> processor = XCLIPProcessor.from_pretrained("microsoft/xclip-base-patch32")
+    >>> classifier = XCLIPForVideoClassification.from_xclip(model, processor, ["playing guitar", "riding a bike"])
+    >>> classifier.save_pretrained("xclip-guitar-or-bike"); processor.save_pretrained("xclip-guitar-or-bike")
+    >>> from transformers import pipeline
+    >>> pipeline("video-classification", model="xclip-guitar-or-bike")("video.mp4")
+    [{'score': 0.93, 'label': 'playing guitar'}, {'score': 0.07, 'label': 'riding a bike'}]
+    ```
+    """
+
+    config: XCLIPConfig
+    main_input_name = "pixel_values"
+    input_modalities = ("video",)
+
+    def __init__(self, config: XCLIPConfig):
+        super().__init__(config)
+        self.x_clip = XCLIPModel(config)
+        self.register_buffer("label_embeds", torch.zeros(config.num_labels, config.projection_dim))
+        self.post_init()
+
+    @classmethod
+    def from_xclip(
+        cls,
+        model: XCLIPModel,
+        processor: Any,
+        labels: Sequence[str],
+        hypothesis_template: str = "{}",
+    ) -> "XCLIPForVideoClassification":
+        """A classifier over `labels` on top of `model`, whose weights it shares (no copy).
+
+        Args:
+            model: the X-CLIP model.
+            processor: its `XCLIPProcessor`, or just the CLIP tokenizer.
+            labels: class names, stored as `config.id2label` in this order.
+            hypothesis_template: how a label becomes the encoded text; `"{}"` (the original's choice) encodes the
+                label itself.
+        """
+        config = copy.deepcopy(model.config)
+        config.architectures = [cls.__name__]
+        # The X-CLIP that __init__ builds is replaced by `model` at once: build it without allocating weights.
+        with init_empty_weights():
+            classifier = cls(config)
+        classifier.x_clip = model
+        classifier.label_embeds = torch.empty(0, device=model.device)
+        classifier.set_labels(processor, labels, hypothesis_template)
+        return classifier
+
+    def set_labels(self, processor: Any, labels: Sequence[str], hypothesis_template: str = "{}") -> None:
+        """Replace the classes: encode the texts of `labels` and update `id2label`/`label2id`.
+
+        Args:
+            processor: an `XCLIPProcessor` or a CLIP tokenizer.
+            labels: class names, in class-index order.
+            hypothesis_template: as in `from_xclip`.
+        """
+        texts = format_label_texts(labels, hypothesis_template)
+        self.label_embeds = encode_label_texts(self.x_clip, processor, texts)
+        self.config.id2label = dict(enumerate(labels))
+        self.config.label2id = {label: index for index, label in enumerate(labels)}
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        labels: torch.LongTensor | None = None,
+        interpolate_pos_encoding: bool = False,
+        **kwargs: Any,
+    ) -> ImageClassifierOutput:
+        """
+        Args:
+            pixel_values: videos `(batch_size, num_frames, 3, height, width)`, or several views per video
+                `(batch_size, num_views, num_frames, 3, height, width)`.
+            labels: class index of every video `(batch_size,)`; adds the cross-entropy loss.
+            interpolate_pos_encoding: accept another frame count or frame size (see `XCLIPModel.forward`).
+
+        Returns:
+            `ImageClassifierOutput` with `logits` `(batch_size, num_labels)`: `XCLIPModel`'s logits for one view;
+            for several views, the log of the mean view probability (see `aggregate_view_logits`). `hidden_states`
+            and `attentions` are the frame encoder's, when requested.
+        """
+        num_labels = self.label_embeds.shape[0]
+        if labels is not None and labels.numel() and (labels.min() < 0 or labels.max() >= num_labels):
+            bad = labels[(labels < 0) | (labels >= num_labels)][0].item()
+            raise ValueError(
+                f"Label id {bad} is out of range: this classifier has {num_labels} classes (0..{num_labels - 1})."
+            )
+        logits, outputs = video_logits(
+            self.x_clip, pixel_values, self.label_embeds, interpolate_pos_encoding=interpolate_pos_encoding, **kwargs
+        )
+
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits.float(), labels.to(logits.device))
+        vision_outputs = outputs.vision_model_output
+        return ImageClassifierOutput(
+            loss=loss,
+            logits=logits,
+            hidden_states=vision_outputs.hidden_states,
+            attentions=vision_outputs.attentions,
+        )

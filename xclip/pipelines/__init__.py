@@ -1,0 +1,55 @@
+"""X-CLIP in transformers' `pipeline()`: zero-shot video classification, and video classification for X-CLIP
+classifiers.
+
+After `register_pipelines()` (which `import xclip` calls):
+
+- `pipeline("zero-shot-video-classification", model=...)` takes videos and `candidate_labels` and returns sorted
+  `{"label", "score"}` lists (`ZeroShotVideoClassificationPipeline`);
+- `pipeline("video-classification", model=...)` also runs saved `XCLIPForVideoClassification` folders
+  (`XCLIPVideoClassificationPipeline`, which leaves other models to transformers' implementation).
+"""
+
+import logging
+
+from transformers import AutoModel
+from transformers.pipelines import PIPELINE_REGISTRY
+
+from .video_classification import XCLIPVideoClassificationPipeline
+from .zero_shot_video_classification import ZeroShotVideoClassificationPipeline
+
+__all__ = [
+    "VIDEO_CLASSIFICATION_TASK",
+    "XCLIPVideoClassificationPipeline",
+    "ZERO_SHOT_VIDEO_CLASSIFICATION_TASK",
+    "ZeroShotVideoClassificationPipeline",
+    "register_pipelines",
+]
+
+logger = logging.getLogger(__name__)
+
+ZERO_SHOT_VIDEO_CLASSIFICATION_TASK = "zero-shot-video-classification"
+VIDEO_CLASSIFICATION_TASK = "video-classification"
+
+
+def register_pipelines() -> None:
+    """Register the X-CLIP pipelines with transformers' pipeline registry; calling it again changes nothing.
+
+    Also imports `xclip.processing` when PyAV is installed, which registers X-CLIP's tokenizer and video processor
+    with the Auto classes that `pipeline()` loads a model folder's components with.
+    """
+    try:
+        from .. import processing  # noqa: F401
+    except ImportError as error:
+        logger.debug("X-CLIP's processors are not registered (%s); the pipelines will need PyAV to run.", error)
+
+    tasks = PIPELINE_REGISTRY.supported_tasks
+    if tasks.get(ZERO_SHOT_VIDEO_CLASSIFICATION_TASK, {}).get("impl") is not ZeroShotVideoClassificationPipeline:
+        PIPELINE_REGISTRY.register_pipeline(
+            ZERO_SHOT_VIDEO_CLASSIFICATION_TASK,
+            pipeline_class=ZeroShotVideoClassificationPipeline,
+            pt_model=AutoModel,
+            type="multimodal",
+        )
+    # Only the implementation changes (transformers' default model and model classes stay); `register_pipeline`
+    # would also log an "overwriting" warning at every import.
+    tasks[VIDEO_CLASSIFICATION_TASK] = {**tasks[VIDEO_CLASSIFICATION_TASK], "impl": XCLIPVideoClassificationPipeline}

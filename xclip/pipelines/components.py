@@ -1,0 +1,54 @@
+"""The tokenizer and video processor an X-CLIP pipeline runs with, when the pipeline factory found none.
+
+`transformers.pipeline` loads them from the model folder through `AutoTokenizer`/`AutoVideoProcessor` (which know
+X-CLIP's classes once `xclip.processing` is imported) and passes `None` for a folder that has no processor files, such
+as a bare `model.save_pretrained` output. X-CLIP's preprocessing is fully determined by the model's geometry and the
+original's test recipe, and its tokenizer is OpenAI CLIP's, so both can be rebuilt offline.
+"""
+
+import logging
+from typing import Any
+
+from transformers import PreTrainedModel
+
+__all__ = ["resolve_tokenizer", "resolve_video_processor"]
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any:
+    """`video_processor`, or the original's test preprocessing for `model`'s frame count and crop size.
+
+    Raises:
+        TypeError: `video_processor` is not an `XCLIPVideoProcessor` (the pipelines use its multi-view options).
+    """
+    from ..processing import XCLIPVideoProcessor
+
+    if video_processor is None:
+        vision_config = model.config.vision_config
+        logger.warning(
+            "No video processor found with %s; using X-CLIP's test preprocessing for %d frames of %d px.",
+            model.name_or_path or type(model).__name__,
+            vision_config.num_frames,
+            vision_config.image_size,
+        )
+        return XCLIPVideoProcessor.for_model(model.config)
+    if not isinstance(video_processor, XCLIPVideoProcessor):
+        raise TypeError(
+            f"X-CLIP pipelines need an xclip.processing.XCLIPVideoProcessor, got {type(video_processor).__name__}."
+        )
+    return video_processor
+
+
+def resolve_tokenizer(model: PreTrainedModel, tokenizer: Any) -> Any:
+    """`tokenizer`, or OpenAI CLIP's tokenizer built offline (`load_clip_tokenizer`) when there is none.
+
+    A tokenizer without a vocabulary counts as none: `AutoTokenizer` builds one, holding only the special tokens,
+    for a folder that has no tokenizer files, and it would map every label to the same ids.
+    """
+    if tokenizer is not None and len(tokenizer) > len(set(tokenizer.all_special_tokens)):
+        return tokenizer
+    from ..processing import load_clip_tokenizer
+
+    logger.info("No tokenizer found with %s; using the CLIP tokenizer.", model.name_or_path or type(model).__name__)
+    return load_clip_tokenizer()

@@ -1,0 +1,87 @@
+"""`pipeline("video-classification")` for X-CLIP classifiers, with transformers' behaviour kept for every other model.
+
+transformers' `VideoClassificationPipeline` reads the frame count from `model.config.num_frames` (X-CLIP keeps it in
+`config.vision_config`), takes only paths and URLs, and has no multi-view test. This subclass fills those gaps for
+`XCLIPForVideoClassification` and defers to transformers' implementation for any other model, so registering it
+for the task (`xclip.pipelines.register_pipelines`) changes nothing for VideoMAE, TimeSformer and the like.
+"""
+
+from typing import Any
+
+import torch
+from transformers import PreTrainedModel
+from transformers.pipelines.video_classification import VideoClassificationPipeline
+
+from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification
+from .batching import VideoBatchingMixin
+from .components import resolve_video_processor
+from .video_inputs import is_video_batch, video_to_pixel_values
+
+__all__ = ["XCLIPVideoClassificationPipeline"]
+
+
+class XCLIPVideoClassificationPipeline(VideoBatchingMixin, VideoClassificationPipeline):
+    """
+    transformers' video classification pipeline, extended to [`XCLIPForVideoClassification`].
+
+    For an X-CLIP classifier: videos may be paths, URLs, `[T, H, W, C]` arrays, lists of frames or lists of videos;
+    each is sampled to the model's frame count; `num_clips=`/`num_crops=` score several views per video (the scores
+    are the mean of the per-view softmax probabilities, the original's multi-view test). `top_k` (default 5) and
+    `function_to_apply` work as in transformers. Other models run through transformers' implementation unchanged.
+
+    Example:
+
+    ```python
+    >>> import xclip
+    >>> from transformers import pipeline
+    >>> classifier = pipeline("video-classification", model="path/to/xclip-classifier")
+    >>> classifier("video.mp4", top_k=2, num_clips=4, num_crops=3)
+    [{'score': 0.87, 'label': 'playing guitar'}, {'score': 0.05, 'label': 'playing ukulele'}]
+    ```
+    """
+
+    def __init__(self, model: PreTrainedModel, video_processor: Any = None, **kwargs: Any):
+        self._is_xclip = isinstance(model, XCLIPForVideoClassification)
+        if self._is_xclip:
+            video_processor = resolve_video_processor(model, video_processor)
+        super().__init__(model=model, video_processor=video_processor, **kwargs)
+
+    def __call__(self, inputs: Any, **kwargs: Any) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+        if not self._is_xclip:
+            return super().__call__(inputs, **kwargs)
+        if is_video_batch(inputs):
+            return super().__call__(list(inputs), **kwargs)
+        return super().__call__([inputs], **kwargs)[0]
+
+    def _sanitize_parameters(
+        self, num_clips: int | None = None, num_crops: int | None = None, **kwargs: Any
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        preprocess_params, forward_params, postprocess_params = super()._sanitize_parameters(**kwargs)
+        views = {"num_clips": num_clips, "num_crops": num_crops}
+        views = {name: value for name, value in views.items() if value is not None}
+        if views and not self._is_xclip:
+            raise ValueError(
+                f"num_clips and num_crops are options of X-CLIP classifiers, not of {type(self.model).__name__}."
+            )
+        if self._is_xclip and "frame_sampling_rate" in preprocess_params:
+            raise ValueError(
+                "X-CLIP samples the model's frame count at segment centres over the whole video; frame_sampling_rate "
+                "does not apply (use num_clips for more temporal coverage)."
+            )
+        preprocess_params.update(views)
+        return preprocess_params, forward_params, postprocess_params
+
+    def preprocess(
+        self, video: Any, num_clips: int = 1, num_crops: int = 1, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
+        if not self._is_xclip:
+            return super().preprocess(video, **kwargs)
+        pixel_values = video_to_pixel_values(
+            self.video_processor,
+            video,
+            num_frames=kwargs.get("num_frames") or self.model.config.vision_config.num_frames,
+            num_clips=num_clips,
+            num_crops=num_crops,
+            dtype=self.dtype,
+        )
+        return {"pixel_values": pixel_values}

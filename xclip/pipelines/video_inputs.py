@@ -1,0 +1,116 @@
+"""What the X-CLIP pipelines accept as videos, and how one video becomes `pixel_values`.
+
+One video: a path, an `http(s)://` or `file://` URL, a `[T, H, W, C]`/`[T, C, H, W]` array or tensor, or a list of
+frames (PIL images or 2-D/3-D arrays). Several videos: a list of those, or a 5-D array. Frame sampling, resizing and
+cropping are the model's `XCLIPVideoProcessor`'s, which decodes files with `xclip.video` (PyAV); everything that
+needs PyAV is imported when a video is processed, so importing the pipelines works without it.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import PIL.Image
+import torch
+
+__all__ = ["URL_SCHEMES", "is_video_batch", "local_video", "video_to_pixel_values"]
+
+URL_SCHEMES = ("http://", "https://", "file://")
+_DOWNLOAD_TIMEOUT_S = 60
+
+
+def _is_frame(item: Any) -> bool:
+    # Mirrors the video processor's rule (xclip.processing.video_inputs), which cannot be imported without PyAV.
+    if isinstance(item, PIL.Image.Image):
+        return True
+    return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim in (2, 3)
+
+
+def is_video_batch(videos: Any) -> bool:
+    """Whether `videos` is several videos (a list of videos, a 5-D array) rather than one (a list of frames is one).
+
+    Raises:
+        ValueError: `videos` is an empty list.
+    """
+    if isinstance(videos, (np.ndarray, torch.Tensor)):
+        return videos.ndim == 5
+    if isinstance(videos, (list, tuple)):
+        if not videos:
+            raise ValueError("Got an empty list of videos.")
+        return not all(_is_frame(item) for item in videos)
+    return False
+
+
+@contextlib.contextmanager
+def local_video(video: Any) -> Iterator[Any]:
+    """A URL downloaded to a temporary file (deleted on exit); any other video is yielded unchanged.
+
+    Raises:
+        VideoDecodeError: the download failed.
+    """
+    if not (isinstance(video, str) and video.startswith(URL_SCHEMES)):
+        yield video
+        return
+    from ..video import VideoDecodeError
+
+    # Keep the URL's extension: it tells FFmpeg the container when the stream itself is ambiguous.
+    suffix = Path(urllib.parse.urlparse(video).path).suffix
+    with tempfile.TemporaryDirectory(prefix="xclip-video-") as folder:
+        path = Path(folder) / f"video{suffix}"
+        try:
+            with urllib.request.urlopen(video, timeout=_DOWNLOAD_TIMEOUT_S) as response, path.open("wb") as file:
+                shutil.copyfileobj(response, file)
+        except (OSError, ValueError) as error:  # urllib's URLError/HTTPError are OSErrors
+            raise VideoDecodeError(video, f"download failed ({error})") from None
+        yield os.fspath(path)
+
+
+def video_to_pixel_values(
+    video_processor: Any,
+    video: Any,
+    *,
+    num_frames: int,
+    num_clips: int = 1,
+    num_crops: int = 1,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Sample and preprocess one video for the model.
+
+    The video is always sampled to `num_frames` frames per clip (segment centres, with repetition when it has fewer
+    frames), whatever its length.
+
+    Args:
+        video_processor: an `XCLIPVideoProcessor`.
+        video: one video (see the module docstring).
+        num_frames: the model's frame count, `config.vision_config.num_frames`.
+        num_clips, num_crops: views for the original's multi-view test (4 clips x 3 crops in the paper).
+        dtype: the model's dtype.
+
+    Returns:
+        `(1, num_frames, 3, S, S)`, or `(1, num_clips * num_crops, num_frames, 3, S, S)` with several views.
+
+    Raises:
+        ValueError: `video` is not one video (e.g. a nested list of videos).
+    """
+    with local_video(video) as local:
+        pixel_values = video_processor(
+            local,
+            num_frames=num_frames,
+            do_sample_frames=True,
+            num_clips=num_clips,
+            num_crops=num_crops,
+            return_tensors="pt",
+        )["pixel_values"]
+    if pixel_values.shape[0] != 1:
+        raise ValueError(
+            f"Each input must be one video (a path, URL, 4-D array or list of frames); one input held "
+            f"{pixel_values.shape[0]} videos. Pass a flat list of videos instead."
+        )
+    return pixel_values.to(dtype) if dtype is not None else pixel_values
