@@ -1,0 +1,99 @@
+"""Training input pipeline throughput: decode (PyAV, TSN training sampling) + the original's augmentation, in
+DataLoader workers, on Kinetics-like videos (10 s, 340p, 30 fps, H.264) that the script generates.
+
+The number to compare is the training step's clips/s (scripts/benchmark_model.py): the loader must sustain it.
+
+    python scripts/benchmark_input_pipeline.py --workers 16 --frames 8
+    python scripts/benchmark_input_pipeline.py --quick          # smoke test
+"""
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from xclip.processing import XCLIPTrainTransform
+from xclip.video import VideoReader, sample_segment_indices
+from xclip.video.synthetic import moving_texture_frames, write_video
+
+
+class TrainClips(Dataset):
+    """Decodes `num_frames` TSN-sampled frames of a video and augments them: what a training step consumes."""
+
+    def __init__(self, paths: list[Path], num_frames: int, image_size: int, length: int):
+        self.paths, self.num_frames, self.length = paths, num_frames, length
+        self.transform = XCLIPTrainTransform(image_size=image_size)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        rng = np.random.default_rng(index)
+        with VideoReader(self.paths[index % len(self.paths)], num_threads=1) as reader:
+            indices = sample_segment_indices(reader.info.num_frames, self.num_frames, training=True, rng=rng)
+            frames = reader.read(indices)
+        return self.transform(frames, generator=rng)
+
+
+def make_videos(folder: Path, count: int, seconds: float, height: int, width: int, fps: int) -> list[Path]:
+    paths = []
+    for seed in range(count):
+        path = folder / f"kinetics_like_{seed}.mp4"
+        write_video(path, moving_texture_frames(int(seconds * fps), height, width, seed=seed), fps=fps)
+        paths.append(path)
+    return paths
+
+
+def measure(paths: list[Path], workers: int, frames: int, image_size: int, clips: int, batch_size: int) -> dict:
+    loader = DataLoader(TrainClips(paths, frames, image_size, clips), batch_size=batch_size, num_workers=workers,
+                        pin_memory=torch.cuda.is_available(), persistent_workers=False)
+    start = None
+    seen = 0
+    for batch_index, batch in enumerate(loader):
+        if batch_index == 0:  # worker start-up and the first batch stay out of the rate
+            start = time.perf_counter()
+            continue
+        seen += batch.shape[0]
+    elapsed = time.perf_counter() - start
+    return {"workers": workers, "frames": frames, "image_size": image_size, "clips": seen,
+            "clips_per_s": seen / elapsed, "batch_shape": list(batch.shape)}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[os.cpu_count() or 1])
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--clips", type=int, default=512, help="clips decoded per measurement")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--videos", type=int, default=8, help="distinct generated videos")
+    parser.add_argument("--quick", action="store_true", help="tiny videos and few clips: a smoke test")
+    parser.add_argument("--output", type=Path, default=Path("outputs/benchmark_input_pipeline.json"))
+    args = parser.parse_args(argv)
+    seconds, height, width = (1, 64, 96) if args.quick else (10, 340, 604)
+    if args.quick:
+        args.clips, args.batch_size, args.videos, args.image_size = 8, 2, 2, 32
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30)
+        results = [measure(paths, workers, args.frames, args.image_size, args.clips, args.batch_size)
+                   for workers in args.workers]
+    report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
+              "video": {"seconds": seconds, "height": height, "width": width, "fps": 30}, "results": results}
+    for row in results:
+        print(f"{row['workers']:3d} workers, {row['frames']} frames at {row['image_size']} px: "
+              f"{row['clips_per_s']:7.1f} clips/s")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
