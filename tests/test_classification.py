@@ -166,3 +166,26 @@ def test_bad_labels_and_templates_are_rejected(labels, template, message):
 def test_format_label_texts_fills_the_template():
     assert format_label_texts(["run", "jump"]) == ["run", "jump"]
     assert format_label_texts(["run"], "a video of {}.") == ["a video of run."]
+
+
+def test_an_xclip_folder_with_class_names_loads_as_a_classifier(xclip_and_processor, tmp_path):
+    register_classifier()
+    model, processor = xclip_and_processor
+    plain = make_xclip()
+    plain.config.id2label = dict(enumerate(LABELS))
+    plain.config.label2id = {label: index for index, label in enumerate(LABELS)}
+    plain.save_pretrained(tmp_path)
+
+    loaded, info = AutoModelForVideoClassification.from_pretrained(tmp_path, output_loading_info=True)
+    assert not info["missing_keys"]
+    videos = random_videos(model.config)
+    with torch.no_grad():
+        got = loaded.eval()(pixel_values=videos).logits
+    assert (got - reference_logits(model, processor, videos, LABELS)).abs().max() <= 1e-5
+
+
+def test_an_xclip_folder_without_class_names_is_no_classifier(xclip_and_processor, tmp_path):
+    model, _ = xclip_and_processor
+    model.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="without class names"):
+        XCLIPForVideoClassification.from_pretrained(tmp_path)

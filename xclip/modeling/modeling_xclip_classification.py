@@ -21,6 +21,7 @@ import torch
 from accelerate import init_empty_weights
 from torch import nn
 from transformers.modeling_outputs import ImageClassifierOutput
+from transformers.utils import logging
 
 from .configuration_xclip import XCLIPConfig
 from .modeling_xclip import XCLIPModel, XCLIPOutput, XCLIPPreTrainedModel
@@ -34,6 +35,8 @@ __all__ = [
     "format_label_texts",
     "video_logits",
 ]
+
+logger = logging.get_logger(__name__)
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
@@ -170,7 +173,8 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
     `XCLIPModel.from_pretrained` loads the backbone of a saved classifier, and a classifier folder reloads with
     `AutoModelForVideoClassification`. The text embeddings of the classes are the buffer `label_embeds`
     `(num_labels, projection_dim)`, saved in the checkpoint; the text encoder is kept so that `set_labels` can
-    replace the classes.
+    replace the classes. An X-CLIP folder without that buffer but with class names in `config.id2label` (a converted
+    model-zoo checkpoint) loads as a classifier too: its class names are encoded on load.
 
     Logits are exactly `XCLIPModel`'s `logits_per_video` for the same class texts; with several views per video
     (`(batch_size, num_views, num_frames, 3, S, S)` from `XCLIPVideoProcessor(num_clips=..., num_crops=...)`) they
@@ -226,6 +230,34 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         classifier.label_embeds = torch.empty(0, device=model.device)
         classifier.set_labels(processor, labels, hypothesis_template)
         return classifier
+
+    @classmethod
+    def from_pretrained(cls, *args: Any, **kwargs: Any) -> Any:
+        """Load a saved classifier; or an X-CLIP folder whose config names its classes (`id2label`, as the converter
+        writes with `--labels`), whose class names are then encoded as they are (the original's template).
+
+        Raises:
+            ValueError: the folder has neither stored class embeddings nor class names.
+        """
+        return_loading_info = kwargs.pop("output_loading_info", False)
+        model, loading_info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
+        if "label_embeds" in loading_info["missing_keys"]:
+            model._encode_config_labels()
+            loading_info["missing_keys"].discard("label_embeds")
+        return (model, loading_info) if return_loading_info else model
+
+    def _encode_config_labels(self) -> None:
+        labels = [self.config.id2label[index] for index in range(self.config.num_labels)]
+        if labels == [f"LABEL_{index}" for index in range(len(labels))]:  # transformers' placeholder names
+            raise ValueError(
+                f"{self.name_or_path}: an X-CLIP model without class names (config.id2label) is no classifier. Build "
+                "one with XCLIPForVideoClassification.from_xclip(model, processor, labels), or use the "
+                "zero-shot-video-classification pipeline."
+            )
+        from ..processing import load_clip_tokenizer
+
+        self.set_labels(load_clip_tokenizer(), labels)
+        logger.info("%s: encoded the %d class names of config.id2label.", self.name_or_path, len(labels))
 
     def set_labels(self, processor: Any, labels: Sequence[str], hypothesis_template: str = "{}") -> None:
         """Replace the classes: encode the texts of `labels` and update `id2label`/`label2id`.
