@@ -100,7 +100,7 @@ def test_labels_files(model_dir, videos, tmp_path, capsys):
         ("malformed labels file", "{tmp}/bad.csv: expected a CSV with an 'id,name' header"),
         ("missing model", "model '{tmp}/no-model': no such folder"),
         ("folder without a model", "cannot load model '{tmp}': "),
-        ("bad template", "hypothesis_template must contain exactly one"),
+        ("bad template", "--template: hypothesis_template must contain exactly one"),
     ],
 )
 def test_input_problems_are_one_line_errors(case, message, model_dir, videos, tmp_path, capsys):

@@ -27,7 +27,6 @@ EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
 FORWARDED_COMMANDS = ("convert", "train")
 _CONVERT_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_original_checkpoint.py"
-_URL_SCHEMES = ("http://", "https://", "file://")
 
 
 class CommandError(Exception):
@@ -60,8 +59,12 @@ def read_label_file(path: str | os.PathLike) -> list[str]:
 
 
 def _labels_from_args(args: argparse.Namespace) -> list[str]:
-    from .modeling.modeling_xclip_classification import check_labels
+    from .modeling.modeling_xclip_classification import check_hypothesis_template, check_labels
 
+    try:
+        check_hypothesis_template(args.template)
+    except ValueError as error:
+        raise CommandError(f"--template: {error}") from None
     if args.labels_file is not None:
         labels, source = read_label_file(args.labels_file), str(args.labels_file)
     else:
@@ -76,8 +79,10 @@ def _labels_from_args(args: argparse.Namespace) -> list[str]:
 
 def _check_videos(videos: Sequence[str]) -> None:
     """Fail before loading the model when a local video is missing."""
+    from .pipelines.video_inputs import URL_SCHEMES
+
     for video in videos:
-        if video.startswith(_URL_SCHEMES):
+        if video.startswith(URL_SCHEMES):
             continue
         path = Path(video)
         if not path.exists():
