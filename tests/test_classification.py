@@ -96,7 +96,7 @@ def test_saved_classifier_reloads_and_its_backbone_loads_into_xclip(xclip_and_pr
 
         backbone, info = XCLIPModel.from_pretrained(tmp_path, output_loading_info=True)
         assert not info["missing_keys"] and not info["mismatched_keys"]
-        assert info["unexpected_keys"] == {"label_embeds"}
+        assert not info["unexpected_keys"]  # XCLIPModel ignores label_embeds on purpose
         texts = [f"a video of {label}." for label in LABELS]
         assert (reference_logits(backbone.eval(), processor, videos, texts) - expected).abs().max() <= 1e-5
 

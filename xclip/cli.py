@@ -15,7 +15,6 @@ import importlib
 import json
 import logging
 import os
-import runpy
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -26,7 +25,6 @@ __all__ = ["main", "read_label_file"]
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
 FORWARDED_COMMANDS = ("convert", "train")
-_CONVERT_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "convert_original_checkpoint.py"
 
 
 class CommandError(Exception):
@@ -145,10 +143,9 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _convert_main() -> Callable[[list[str]], Any]:
-    # The conversion command line lives in scripts/ (a source checkout), next to the package.
-    if not _CONVERT_SCRIPT.is_file():
-        raise CommandError(f"xclip convert needs {_CONVERT_SCRIPT}, which this installation does not have")
-    return runpy.run_path(str(_CONVERT_SCRIPT), run_name="xclip_convert")["main"]
+    from .conversion.command import main
+
+    return main
 
 
 def _train_main() -> Callable[[list[str]], Any]:

@@ -23,7 +23,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.modeling_layers import GradientCheckpointingLayer
@@ -36,7 +35,6 @@ from transformers.models.clip.modeling_clip import (
     CLIPEncoderLayer,
     CLIPMLP,
     CLIPPreTrainedModel,
-    CLIPTextEmbeddings,
     CLIPTextModel,
     CLIPVisionEmbeddings,
     eager_attention_forward,
@@ -554,6 +552,8 @@ class XCLIPModel(XCLIPPreTrainedModel):
     """
 
     config: XCLIPConfig
+    # A classifier folder (XCLIPForVideoClassification) holds this model plus its label set's embeddings.
+    _keys_to_ignore_on_load_unexpected = [r"^label_embeds$"]
 
     def __init__(self, config: XCLIPConfig):
         super().__init__(config)

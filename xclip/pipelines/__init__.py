@@ -9,7 +9,6 @@ After `register_pipelines()` (which `import xclip` calls):
   (`XCLIPVideoClassificationPipeline`, which leaves other models to transformers' implementation).
 """
 
-import logging
 
 from transformers import AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
@@ -25,8 +24,6 @@ __all__ = [
     "register_pipelines",
 ]
 
-logger = logging.getLogger(__name__)
-
 ZERO_SHOT_VIDEO_CLASSIFICATION_TASK = "zero-shot-video-classification"
 VIDEO_CLASSIFICATION_TASK = "video-classification"
 
@@ -34,14 +31,9 @@ VIDEO_CLASSIFICATION_TASK = "video-classification"
 def register_pipelines() -> None:
     """Register the X-CLIP pipelines with transformers' pipeline registry; calling it again changes nothing.
 
-    Also imports `xclip.processing` when PyAV is installed, which registers X-CLIP's tokenizer and video processor
-    with the Auto classes that `pipeline()` loads a model folder's components with.
+    `import xclip` calls it, after registering the tokenizer and video processor that `pipeline()` loads a model
+    folder's components with.
     """
-    try:
-        from .. import processing  # noqa: F401
-    except ImportError as error:
-        logger.debug("X-CLIP's processors are not registered (%s); the pipelines will need PyAV to run.", error)
-
     tasks = PIPELINE_REGISTRY.supported_tasks
     if tasks.get(ZERO_SHOT_VIDEO_CLASSIFICATION_TASK, {}).get("impl") is not ZeroShotVideoClassificationPipeline:
         PIPELINE_REGISTRY.register_pipeline(
