@@ -132,3 +132,14 @@ def test_missing_open_clip_is_a_clear_error(monkeypatch):
             load_clip_tokenizer()
     finally:
         tokenization_xclip._clip_vocab_and_merges.cache_clear()
+
+
+def test_folder_without_tokenizer_files_gets_the_clip_vocabulary(tmp_path):
+    import transformers
+
+    import xclip
+
+    xclip.XCLIPConfig().save_pretrained(tmp_path)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    assert len(tokenizer) == 49408
+    assert tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]

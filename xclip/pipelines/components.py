@@ -41,12 +41,8 @@ def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any
 
 
 def resolve_tokenizer(model: PreTrainedModel, tokenizer: Any) -> Any:
-    """`tokenizer`, or OpenAI CLIP's tokenizer built offline (`load_clip_tokenizer`) when there is none.
-
-    A tokenizer without a vocabulary counts as none: `AutoTokenizer` builds one, holding only the special tokens,
-    for a folder that has no tokenizer files, and it would map every label to the same ids.
-    """
-    if tokenizer is not None and len(tokenizer) > len(set(tokenizer.all_special_tokens)):
+    """`tokenizer`, or OpenAI CLIP's tokenizer built offline (`load_clip_tokenizer`) when there is none."""
+    if tokenizer is not None:
         return tokenizer
     from ..processing import load_clip_tokenizer
 

@@ -71,6 +71,15 @@ class XCLIPTokenizer(CLIPTokenizer):
     ```
     """
 
+    def __init__(self, vocab: dict[str, int] | None = None, merges: list | None = None, **kwargs):
+        if vocab is None and merges is None:
+            # No vocabulary given (a folder without tokenizer files, say): CLIP's own rather than transformers'
+            # two-token placeholder, which would silently encode every label the same.
+            cached_vocab, cached_merges = _clip_vocab_and_merges()
+            vocab, merges = dict(cached_vocab), list(cached_merges)
+            kwargs.setdefault("model_max_length", CLIP_CONTEXT_LENGTH)
+        super().__init__(vocab=vocab, merges=merges, **kwargs)
+
     def _encode_plus(self, text, text_pair=None, **kwargs):
         if not kwargs.get("is_split_into_words", False):
             text = _clean_text_input(text)
@@ -131,9 +140,4 @@ def load_clip_tokenizer() -> XCLIPTokenizer:
         and unknown token), `model_max_length` 77. Call it with `truncation=True` to cut long texts to 77 ids that
         still end with `<|endoftext|>`.
     """
-    vocab, merges = _clip_vocab_and_merges()
-    return XCLIPTokenizer(
-        vocab=dict(vocab),
-        merges=list(merges),
-        model_max_length=CLIP_CONTEXT_LENGTH,
-    )
+    return XCLIPTokenizer()
