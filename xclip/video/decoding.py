@@ -14,6 +14,7 @@ timestamp and the keyframes, then, for a set of wanted frames:
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -135,6 +136,12 @@ class _FrameCollector:
         self.substituted.append(index)
 
 
+def _default_num_threads() -> int:
+    # Checked without importing torch: a process that never imported it is not a DataLoader worker.
+    data_module = sys.modules.get("torch.utils.data")
+    return 1 if data_module is not None and data_module.get_worker_info() is not None else 0
+
+
 class VideoReader:
     """An open video: its `info`, and frames read by index with `read`.
 
@@ -143,17 +150,17 @@ class VideoReader:
 
     Args:
         source: A path, encoded bytes, a seekable binary file object or a `TarMember`.
-        num_threads: Decoder threads. 0 lets FFmpeg pick one per CPU core with frame and slice threading; use 1 in
-            DataLoader workers that already occupy every core.
+        num_threads: Decoder threads; 0 lets FFmpeg use one per CPU core (frame and slice threading). By default
+            (None), 1 inside a torch DataLoader worker, whose siblings already occupy the cores, otherwise 0.
 
     Raises:
         VideoDecodeError: The source is missing, is not a video (text, still image, audio only) or is unreadable.
     """
 
-    def __init__(self, source: VideoSource, *, num_threads: int = 0):
+    def __init__(self, source: VideoSource, *, num_threads: Optional[int] = None):
         self.source = source
         self._name = describe_source(source)
-        self._num_threads = num_threads
+        self.num_threads = _default_num_threads() if num_threads is None else num_threads
         self._media = MediaInput(source)
         self._container: Optional[av.container.InputContainer] = None
         self._index: Optional[_FrameIndex] = None
@@ -244,8 +251,8 @@ class VideoReader:
         self._stream = container.streams.video[0]
         if self._stream.codec_context is None:
             raise VideoDecodeError(self.source, "its video stream has an unknown codec or a damaged header")
-        self._stream.thread_type = "SLICE" if self._num_threads == 1 else "AUTO"
-        self._stream.thread_count = self._num_threads
+        self._stream.thread_type = "AUTO"
+        self._stream.thread_count = self.num_threads
 
     def _read_info(self) -> VideoInfo:
         stream = self._stream
@@ -430,7 +437,7 @@ def read_frames(
     source: VideoSource,
     indices: Sequence[int],
     *,
-    num_threads: int = 0,
+    num_threads: Optional[int] = None,
     stats: Optional[DecodeStats] = None,
 ) -> np.ndarray:
     """Decode the frames at `indices` of a video; see `VideoReader.read`.
