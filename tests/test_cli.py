@@ -96,8 +96,8 @@ def test_labels_files(model_dir, videos, tmp_path, capsys):
         ("corrupt video", "Cannot read video '{tmp}/corrupt.mp4': not a readable media file"),
         ("empty labels", "--labels gives no labels"),
         ("repeated label", "--labels: Label 1 repeats 'cooking'"),
-        ("missing labels file", "{tmp}/labels.csv: no such labels file"),
-        ("malformed labels file", "{tmp}/bad.csv: expected a CSV with an 'id,name' header"),
+        ("missing labels file", "{tmp}/labels.csv': labels CSV not found"),
+        ("malformed labels file", "{tmp}/bad.csv', line 1: the header must name the columns 'id,name'"),
         ("missing model", "model '{tmp}/no-model': no such folder"),
         ("folder without a model", "cannot load model '{tmp}': "),
         ("bad template", "--template: hypothesis_template must contain exactly one"),
@@ -105,7 +105,7 @@ def test_labels_files(model_dir, videos, tmp_path, capsys):
 )
 def test_input_problems_are_one_line_errors(case, message, model_dir, videos, tmp_path, capsys):
     (tmp_path / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(4096))
-    (tmp_path / "bad.csv").write_text("name\ncooking\n")
+    (tmp_path / "bad.csv").write_text("title\ncooking\n")
     video, labels, model, extra = videos[0], ["--labels", "cooking,riding a bike"], model_dir, []
     if case == "missing video":
         video = str(tmp_path / "missing.mp4")

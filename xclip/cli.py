@@ -37,14 +37,14 @@ def read_label_file(path: str | os.PathLike) -> list[str]:
     In a text file, blank lines and lines starting with `#` are skipped.
 
     Raises:
-        CommandError: the file is missing or unreadable, or malformed (see `xclip.conversion.read_labels_csv`).
+        CommandError: the file is missing or unreadable, or malformed (see `xclip.data.read_label_names`).
     """
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        from .conversion import read_labels_csv
+        from .data import read_label_names
 
         try:
-            return read_labels_csv(path)
+            return read_label_names(path)
         except ValueError as error:
             raise CommandError(str(error)) from None
     try:

@@ -18,7 +18,6 @@ from .errors import ConversionError
 from .from_clip import xclip_from_clip
 from .geometry import XCLIPGeometry, detect_geometry, measure_geometry
 from .key_mapping import KEY_TABLE, convert_state_dict
-from .labels import read_labels_csv
 from .model_zoo import CLIP_BASE_MODELS, MODEL_ZOO, ModelZooEntry, PublishedResult, find_model_zoo_entry
 from .original_checkpoint import convert_original_checkpoint, xclip_from_original
 
@@ -37,7 +36,6 @@ __all__ = [
     "load_openai_clip_state_dict",
     "load_original_state_dict",
     "measure_geometry",
-    "read_labels_csv",
     "xclip_from_clip",
     "xclip_from_original",
 ]

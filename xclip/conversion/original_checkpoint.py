@@ -11,7 +11,7 @@ from .checkpoint_loading import load_original_state_dict
 from .errors import ConversionError
 from .geometry import XCLIPGeometry, measure_geometry
 from .key_mapping import empty_model, map_weights, weight_shapes
-from .labels import read_labels_csv
+from ..data import AnnotationError, read_label_names
 from .model_card import write_model_card
 from .model_zoo import ModelZooEntry, find_model_zoo_entry
 from .output_folder import check_output_folder, staged_output_folder
@@ -72,7 +72,10 @@ def convert_original_checkpoint(
     """
     checkpoint, output_dir = Path(checkpoint), Path(output_dir)
     check_output_folder(output_dir, overwrite)
-    labels = read_labels_csv(labels_csv) if labels_csv is not None else None
+    try:
+        labels = read_label_names(labels_csv) if labels_csv is not None else None
+    except AnnotationError as error:
+        raise ConversionError(str(error)) from None
 
     model, geometry = _load_original(checkpoint, trust_pickle, geometry_overrides or {})
     zoo_entry = _matching_zoo_entry(checkpoint, geometry)
