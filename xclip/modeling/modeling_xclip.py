@@ -111,6 +111,35 @@ class _MITConfigView:
         return getattr(self._vision_config, self._MIT_FIELDS.get(name, name))
 
 
+def attend(
+    module: nn.Module,
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Runs the attention implementation chosen in `module.config` (eager, sdpa, flash, ...).
+
+    Args:
+        queries: `(batch, num_heads, query_len, head_dim)`; keys and values: `(batch, num_heads, key_len, head_dim)`.
+
+    Returns:
+        `(batch, query_len, num_heads, head_dim)` and the attention weights (eager only).
+    """
+    attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(module.config._attn_implementation, eager_attention_forward)
+    return attention_interface(
+        module,
+        queries,
+        keys,
+        values,
+        attention_mask,
+        scaling=module.scale,
+        dropout=module.dropout if module.training else 0.0,
+        **kwargs,
+    )
+
+
 class XCLIPAttention(CLIPAttention):
     """CLIP attention computing queries, keys and values in one matrix product.
 
@@ -134,19 +163,7 @@ class XCLIPAttention(CLIPAttention):
         qkv = nn.functional.linear(hidden_states, weight, bias).view(*input_shape, 3, -1, self.head_dim)
         queries, keys, values = (states.transpose(1, 2) for states in qkv.unbind(-3))
 
-        attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(
-            self.config._attn_implementation, eager_attention_forward
-        )
-        attn_output, attn_weights = attention_interface(
-            self,
-            queries,
-            keys,
-            values,
-            attention_mask,
-            scaling=self.scale,
-            dropout=self.dropout if self.training else 0.0,
-            **kwargs,
-        )
+        attn_output, attn_weights = attend(self, queries, keys, values, attention_mask, **kwargs)
         attn_output = self.out_proj(attn_output.reshape(*input_shape, -1))
         return attn_output, attn_weights
 
@@ -300,19 +317,7 @@ class XCLIPPromptCrossAttention(nn.Module):
         key_states = self.k_proj(visual).view(batch_size, num_patches, -1, self.head_dim).transpose(1, 2)
         value_states = self.v_proj(visual).view(batch_size, num_patches, -1, self.head_dim).transpose(1, 2)
 
-        attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(
-            self.config._attn_implementation, eager_attention_forward
-        )
-        attn_output, _ = attention_interface(
-            self,
-            query_states,
-            key_states,
-            value_states,
-            None,
-            scaling=self.scale,
-            dropout=self.dropout if self.training else 0.0,
-            **kwargs,
-        )
+        attn_output, _ = attend(self, query_states, key_states, value_states, None, **kwargs)
         attn_output = attn_output.reshape(batch_size, num_texts, self.embed_dim)
         return self.proj_drop(self.proj(attn_output))
 
