@@ -127,7 +127,9 @@ def attend(
     Returns:
         `(batch, query_len, num_heads, head_dim)` and the attention weights (eager only).
     """
-    attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(module.config._attn_implementation, eager_attention_forward)
+    attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(
+        module.config._attn_implementation, eager_attention_forward
+    )
     return attention_interface(
         module,
         queries,
@@ -525,7 +527,8 @@ class XCLIPVisionModel(XCLIPPreTrainedModel):
         else:
             raise ValueError(
                 "pixel_values must be (batch_size, num_frames, channels, height, width), or frames folded into "
-                f"(batch_size * {self.config.num_frames}, channels, height, width); got shape {tuple(pixel_values.shape)}."
+                f"(batch_size * {self.config.num_frames}, channels, height, width); "
+                f"got shape {tuple(pixel_values.shape)}."
             )
         hidden_states = self.embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
         hidden_states = self.pre_layernorm(hidden_states)
