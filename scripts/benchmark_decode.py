@@ -8,7 +8,8 @@ Videos: ../shared/videos/*.mp4 when present, and a generated Kinetics-like clip 
 libx264's default settings: 250-frame keyframe interval plus scene-cut keyframes, 3 B-frames) of camera-like
 content (panning texture, moving object, sensor noise).
 
-Settings, all "best of --repetitions" to damp other load on the machine:
+Settings, all "best of --repetitions" rounds, each round timing every decoder in turn, to damp (and spread evenly)
+other load on the machine:
 - `one_core`: the process is pinned to one CPU, xclip/decord run with one decoder thread, and the time is the
   process's CPU time, so that other processes sharing the core do not count;
 - `dataloader`: a torch DataLoader with `--workers` worker processes, one decoder thread each, all CPUs, wall time;
@@ -26,6 +27,8 @@ batch is expanded afterwards, outside the timing.
 from __future__ import annotations
 
 import argparse
+import collections
+import functools
 import gc
 import json
 import os
@@ -137,16 +140,17 @@ def samplings(num_frames: int) -> dict[str, tuple[np.ndarray, int]]:
 # Measurements
 
 
-def best_seconds_per_call(
-    decoder: Decoder, path: str, indices: np.ndarray, threads, repetitions: int, clock=time.perf_counter
-) -> float:
-    decoder(path, indices, threads)  # warm-up: file cache, lazy imports
-    timings = []
+def best_seconds_interleaved(calls: dict[str, Callable[[], None]], repetitions: int, clock) -> dict[str, float]:
+    """Best time of each call over `repetitions` rounds; every round runs all calls, so drifting load hits all."""
+    for call in calls.values():
+        call()  # warm-up: file cache, lazy imports, worker start
+    timings: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repetitions):
-        start = clock()
-        decoder(path, indices, threads)
-        timings.append(clock() - start)
-    return min(timings)
+        for name, call in calls.items():
+            start = clock()
+            call()
+            timings[name].append(clock() - start)
+    return {name: min(values) for name, values in timings.items()}
 
 
 class RepeatedVideo(Dataset):
@@ -162,25 +166,39 @@ class RepeatedVideo(Dataset):
         return torch.from_numpy(self.decoder(self.path, self.indices, 1))
 
 
-def best_seconds_per_call_dataloader(
-    decoder: Decoder, path: str, indices: np.ndarray, workers: int, items: int, repetitions: int
-) -> float:
-    dataset = RepeatedVideo(decoder, path, indices, items)
+def measure_setting(
+    setting: str,
+    decoders: dict[str, Decoder],
+    path: str,
+    indices: np.ndarray,
+    workers: int,
+    items: int,
+    repetitions: int,
+) -> dict[str, float]:
+    """Best seconds per video of each decoder in one setting (see the module docstring)."""
+    if setting == "all_cores":
+        calls = {name: functools.partial(decoder, path, indices, None) for name, decoder in decoders.items()}
+        return best_seconds_interleaved(calls, repetitions, time.perf_counter)
+    if setting == "one_core":
+        all_cpus = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(all_cpus)})
+        try:
+            calls = {name: functools.partial(decoder, path, indices, 1) for name, decoder in decoders.items()}
+            return best_seconds_interleaved(calls, repetitions, time.process_time)
+        finally:
+            os.sched_setaffinity(0, all_cpus)
     # transformers' load_video leaves its PyAV container to the garbage collector; if a worker were forked while
     # one is pending, the worker would free it, FFmpeg would wait for decoder threads that do not exist in the
     # child, and the worker would hang.
     gc.collect()
-    loader = DataLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=True)
-    for _ in loader:  # warm-up epoch: starts the workers
-        pass
-    timings = []
-    for _ in range(repetitions):
-        start = time.perf_counter()
-        for _ in loader:
-            pass
-        timings.append((time.perf_counter() - start) / items)
-    del loader
-    return min(timings)
+    loaders = {
+        name: DataLoader(RepeatedVideo(decoder, path, indices, items), batch_size=None, num_workers=workers,
+                         persistent_workers=True)
+        for name, decoder in decoders.items()
+    }
+    calls = {name: functools.partial(collections.deque, loader, maxlen=0) for name, loader in loaders.items()}
+    epochs = best_seconds_interleaved(calls, repetitions, time.perf_counter)
+    return {name: seconds / items for name, seconds in epochs.items()}
 
 
 def check_same_frames(decoders: dict[str, Decoder], path: str, indices: np.ndarray) -> dict[str, bool]:
@@ -211,29 +229,15 @@ def result_row(video: str, sampling: str, decoder: str, setting: str, seconds: f
 
 def run_benchmark(videos: dict[str, Path], settings: list[str], workers: int, items: int, repetitions: int) -> dict:
     decoders = available_decoders()
-    all_cpus = os.sched_getaffinity(0)
     results, same_frames = [], {}
     for video_name, path in videos.items():
         num_frames = probe(path).num_frames
         for sampling_name, (indices, clips) in samplings(num_frames).items():
             same_frames[f"{video_name} {sampling_name}"] = check_same_frames(decoders, str(path), indices)
-            for decoder_name, decoder in decoders.items():
-                for setting in settings:
-                    if setting == "one_core":
-                        os.sched_setaffinity(0, {min(all_cpus)})
-                        try:
-                            seconds = best_seconds_per_call(
-                                decoder, str(path), indices, 1, repetitions, clock=time.process_time
-                            )
-                        finally:
-                            os.sched_setaffinity(0, all_cpus)
-                    elif setting == "all_cores":
-                        seconds = best_seconds_per_call(decoder, str(path), indices, None, repetitions)
-                    else:
-                        seconds = best_seconds_per_call_dataloader(
-                            decoder, str(path), indices, workers, items, repetitions
-                        )
-                    results.append(result_row(video_name, sampling_name, decoder_name, setting, seconds, indices, clips))
+            for setting in settings:
+                seconds = measure_setting(setting, decoders, str(path), indices, workers, items, repetitions)
+                for decoder_name, value in seconds.items():
+                    results.append(result_row(video_name, sampling_name, decoder_name, setting, value, indices, clips))
     return {"results": results, "identical_frames_to_xclip": same_frames}
 
 
@@ -292,23 +296,27 @@ def markdown(report: dict) -> str:
         "dataloader": f"DataLoader, {settings['workers']} workers, one decoder thread each (wall time)",
         "all_cores": "One process, all cores, each library's default threading (wall time)",
     }
-    rows = report["results"]
-    decoders = list(dict.fromkeys(row["decoder"] for row in rows))
+    rows = {(r["video"], r["sampling"], r["setting"], r["decoder"]): r for r in report["results"]}
+    decoders = list(dict.fromkeys(decoder for *_, decoder in rows))
     for setting in settings["settings"]:
         lines += [f"**{setting_titles[setting]}**: clips/s (frames/s)", ""]
         header = ["video", "sampling", *decoders, *(f"xclip / {d}" for d in decoders if d != "xclip")]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for video in report["videos"]:
             for sampling in ("1x8", "4x8"):
-                found = {r["decoder"]: r for r in rows if (r["video"], r["sampling"], r["setting"]) == (video, sampling, setting)}
+                found = {d: rows[key] for d in decoders if (key := (video, sampling, setting, d)) in rows}
                 if not found:
                     continue
                 cells = [f"{found[d]['clips_per_s']:.1f} ({found[d]['frames_per_s']:.0f})" for d in decoders]
-                ratios = [f"{found['xclip']['clips_per_s'] / found[d]['clips_per_s']:.2f}x" for d in decoders if d != "xclip"]
+                ratios = [
+                    f"{found['xclip']['clips_per_s'] / found[d]['clips_per_s']:.2f}x" for d in decoders if d != "xclip"
+                ]
                 lines.append("| " + " | ".join([video, sampling, *cells, *ratios]) + " |")
         lines.append("")
     identical = report["identical_frames_to_xclip"]
-    mismatches = [f"{case}: {name}" for case, by_decoder in identical.items() for name, same in by_decoder.items() if not same]
+    mismatches = [
+        f"{case}: {name}" for case, by_decoder in identical.items() for name, same in by_decoder.items() if not same
+    ]
     lines.append(
         "Frames: every decoder returned exactly xclip's frames in every case."
         if not mismatches
@@ -341,7 +349,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         'none with --quick; "" disables)')
     parser.add_argument("--video-dir", type=Path, default=REPO_ROOT / "outputs" / "benchmark_videos",
                         help="where generated videos are cached")
-    parser.add_argument("--repetitions", type=int, default=None, help="timed repetitions (default 5, quick 1)")
+    parser.add_argument("--repetitions", type=int, default=None, help="timed repetitions (default 7, quick 1)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
     parser.add_argument("--items", type=int, default=None, help="videos per timed DataLoader epoch (default 8)")
     parser.add_argument("--settings", nargs="+", default=["one_core", "dataloader", "all_cores"],
@@ -351,7 +359,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[list[str]] = None) -> dict:
     args = parse_args(argv)
-    repetitions = args.repetitions or (1 if args.quick else 5)
+    repetitions = args.repetitions or (1 if args.quick else 7)
     items = args.items or (args.workers * 2 if args.quick else 8)
     if args.quick:
         videos = {"tiny_2s_96p.mp4": make_kinetics_like_video(args.video_dir / "tiny_2s_96p.mp4", 2, 96, 128)}

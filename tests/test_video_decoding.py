@@ -52,6 +52,7 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "vfr_mp4": write_video(folder / "vfr.mp4", coded, timestamps=irregular),
         "vfr_mkv": write_video(folder / "vfr.mkv", coded, timestamps=irregular),
         "short": write_video(folder / "short.mp4", coded[:5]),
+        "raw": write_video(folder / "elementary.h264", coded[:40], options={"g": "10", "bf": "2"}),
         "faststart": write_video(
             folder / "faststart.mp4", textured, options={"g": "10"}, container_options={"movflags": "faststart"}
         ),
@@ -199,6 +200,14 @@ def test_variable_frame_rate(videos, name):
     assert info.num_frames == NUM_FRAMES
     indices = sample_multi_clip_indices(NUM_FRAMES, 8, 2).ravel()
     assert frame_codes(read_frames(videos[name], indices)) == indices.tolist()
+
+
+def test_stream_without_timestamps_is_decoded_by_counting_frames(videos):
+    """A raw H.264 elementary stream has no container timestamps: no seeking, frames are numbered as decoded."""
+    assert probe(videos["raw"]).num_frames == 40
+    stats = DecodeStats()
+    assert frame_codes(read_frames(videos["raw"], [39, 3, 20], stats=stats)) == [39, 3, 20]
+    assert stats.seeks == 0 and stats.frames_decoded == 40
 
 
 def test_video_shorter_than_the_frame_count(videos):
