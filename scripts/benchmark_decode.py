@@ -118,7 +118,7 @@ def describe_video(path: Path) -> dict:
         keyframes = [position for position, packet in enumerate(packets) if packet.is_keyframe]
         codec = stream.codec_context.name
     return {
-        "path": str(path),
+        "path": os.path.relpath(path, REPO_ROOT),
         "num_frames": info.num_frames,
         "fps": info.fps,
         "width": info.width,

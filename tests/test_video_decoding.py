@@ -247,6 +247,15 @@ def test_file_with_nothing_decodable_raises(videos, damage):
         read_frames(damaged, [0])
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_video_without_frames_raises(tmp_path, suffix):
+    empty = write_video(tmp_path / f"empty{suffix}", np.zeros((0, 64, 64, 3), np.uint8))
+    with pytest.raises(VideoDecodeError, match=f"empty{suffix}"):
+        probe(empty)
+    with pytest.raises(VideoDecodeError, match=f"empty{suffix}"):
+        read_frames(empty, [0])
+
+
 def test_random_bytes_raise(tmp_path):
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8).tobytes())

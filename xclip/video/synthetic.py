@@ -63,6 +63,7 @@ def write_video(
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pixel_format
         if timestamps is not None:
             stream.codec_context.time_base = time_base
+        container.start_encoding()  # writes the header even when there are no frames
         for position, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             if timestamps is not None:
