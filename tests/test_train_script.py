@@ -1,0 +1,183 @@
+"""`scripts/train.py` (`xclip.training.main`) end to end on CPU: a tiny random X-CLIP on synthetic motion videos."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from accelerate.state import AcceleratorState, GradientState
+
+from xclip.data import AnnotationError, read_video_list
+from xclip.training import ConfigError, make_motion_dataset, main
+from xclip.training.reporting import StepLog
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_CONFIG = REPO / "configs" / "tiny" / "motion.yaml"
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """Each `main` call builds its own Accelerator, as separate launches would."""
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """3 training and 2 validation videos per class: enough to exercise every mechanism quickly."""
+    root = tmp_path_factory.mktemp("toy")
+    make_motion_dataset(root, 3, split="train", seed=0)
+    make_motion_dataset(root, 2, split="val", seed=1)
+    return root
+
+
+def data_opts(root: Path, train: str = "train.txt") -> list[str]:
+    return [
+        "DATA.ROOT", str(root), "DATA.TRAIN_FILE", str(root / train), "DATA.VAL_FILE", str(root / "val.txt"),
+        "DATA.LABEL_LIST", str(root / "labels.csv"),
+    ]
+
+
+def run(output: Path, root: Path, *opts: str, flags: tuple[str, ...] = ()) -> dict:
+    return main(["-cfg", str(TINY_CONFIG), "--output", str(output), "--log_with", "none", *flags,
+                 "--opts", *data_opts(root), *opts])
+
+
+def losses(output: Path) -> dict[int, float]:
+    return {step.iteration: step.loss for step in StepLog.read(output)}
+
+
+@pytest.mark.slow
+def test_loss_falls_and_accuracy_far_beats_chance_on_motion(tmp_path):
+    root = tmp_path / "toy"
+    make_motion_dataset(root, 32, split="train", seed=0)
+    make_motion_dataset(root, 8, split="val", seed=1)
+    report = run(tmp_path / "run", root, "TRAIN.EPOCHS", "20", "TEST.MULTI_VIEW_AT_END", "False")
+    history = report["history"]
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    assert report["best_single_view"]["top1"] >= 60.0  # chance is 25 %
+    assert report["top1"] >= 50.0 and report["num_videos"] == 32
+
+
+def test_outputs_of_a_run(tmp_path, toy):
+    output = tmp_path / "run"
+    report = run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "SAVE_TOTAL_LIMIT", "1")
+    assert report["num_views"] == 2 and report["num_videos"] == 8  # the final 2-clip test on every val video
+    assert {"top1", "top5", "mean_class_accuracy", "per_class_accuracy", "best_single_view"} <= set(report)
+    assert json.loads((output / "metrics.json").read_text())["top1"] == report["top1"]
+    assert [entry["epoch"] for entry in report["history"]] == [0, 1]
+    assert all(entry["train_replaced_videos"] == 0 and entry["val_unreadable_videos"] == 0 for entry in report["history"])
+    for name in ("best_model/config.json", "best_model/model.safetensors", "best_model/README.md",
+                 "checkpoints/epoch_2/trainer_state.json", "loss_curve.png", "accuracy.png", "log.txt",
+                 "test_final_confusion.png", "test_final_per_class.csv", "config.yaml"):
+        assert (output / name).is_file(), name
+    assert not (output / "checkpoints" / "epoch_1").exists()  # SAVE_TOTAL_LIMIT 1
+    assert len(losses(output)) == 2 * 3  # 12 videos / batch 4 = 3 iterations per epoch
+
+
+def test_resumed_run_repeats_the_uninterrupted_losses_exactly(tmp_path, toy):
+    recipe = ("TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TRAIN.ACCUMULATION_STEPS", "2", "AUG.MIXUP", "0.8",
+              "SAVE_TOTAL_LIMIT", "0", "TEST.MULTI_VIEW_AT_END", "False", "MODEL.DROP_PATH_RATE", "0.1")
+    uninterrupted = run(tmp_path / "full", toy, *recipe)
+    # Resume from the state after epoch 1 in a new folder: epochs 2 and 3 must repeat exactly.
+    resumed = run(tmp_path / "resumed", toy, *recipe, flags=("--resume", str(tmp_path / "full" / "checkpoints" / "epoch_1")))
+    expected, actual = losses(tmp_path / "full"), losses(tmp_path / "resumed")
+    assert sorted(actual) == [iteration for iteration in sorted(expected) if iteration >= 3]
+    assert all(abs(actual[iteration] - expected[iteration]) <= 1e-6 for iteration in actual), (actual, expected)
+    assert resumed["top1"] == uninterrupted["top1"]
+    assert resumed["history"] == uninterrupted["history"][:1] + resumed["history"][1:]
+
+    # TRAIN.AUTO_RESUME in the same folder continues from its latest checkpoint (here: nothing left to train).
+    again = run(tmp_path / "full", toy, *recipe, "TRAIN.AUTO_RESUME", "True")
+    assert len(again["history"]) == 3 and losses(tmp_path / "full") == expected
+
+
+def test_few_shot_list_is_drawn_written_and_trained_on(tmp_path, toy):
+    output = tmp_path / "few_shot"
+    report = run(output, toy, "DATA.FEW_SHOT_K", "2", "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4",
+                 "SEED", "5", "TEST.MULTI_VIEW_AT_END", "False")
+    records = read_video_list(output / "train_2shot_seed5.txt", toy, 4)
+    assert sorted(record.label for record in records) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert len(losses(output)) == 2  # 8 videos / batch 4
+    assert report["num_views"] == 1
+    with pytest.raises(ValueError, match="fewer than k=4 videos"):
+        run(tmp_path / "too_few", toy, "DATA.FEW_SHOT_K", "4")
+
+
+def test_evaluation_only_of_a_trained_checkpoint(tmp_path, toy):
+    trained = tmp_path / "trained"
+    run(trained, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    from_folder = run(tmp_path / "eval_folder", toy, flags=("--only_test", "--pretrained", str(trained / "best_model")))
+    from_checkpoint = run(tmp_path / "eval_ckpt", toy, flags=("--only_test", "--resume", str(trained)))
+    assert from_folder["top1"] == from_checkpoint["top1"] == json.loads((trained / "metrics.json").read_text())["top1"]
+    multi_view = run(tmp_path / "eval_4x3", toy, "TEST.NUM_CLIP", "4", "TEST.NUM_CROP", "3",
+                     flags=("--only_test", "--pretrained", str(trained / "best_model")))
+    assert multi_view["num_views"] == 12 and multi_view["num_videos"] == 8
+
+
+def test_zero_shot_over_splits_reports_mean_and_std(tmp_path, toy):
+    splits = f"[{toy / 'val.txt'}, {toy / 'train.txt'}]"
+    report = run(tmp_path / "zero_shot", toy, "TEST.ZERO_SHOT.SPLIT_FILES", splits, flags=("--only_test",))
+    assert set(report["splits"]) == {"split1", "split2"}
+    assert [report["splits"][name]["num_videos"] for name in ("split1", "split2")] == [8, 12]
+    values = [report["splits"][name]["top1"] for name in ("split1", "split2")]
+    assert report["top1_mean"] == pytest.approx(sum(values) / 2) == report["top1"]
+    assert report["top1_std"] == pytest.approx(abs(values[0] - values[1]) / 2)
+
+
+def test_zero_shot_on_novel_classes_uses_only_each_subsets_texts(tmp_path, toy):
+    base = tmp_path / "base_labels.csv"
+    base.write_text("id,name\n0,staying still\n")  # "seen in pre-training": the other 3 classes are novel
+    report = run(tmp_path / "novel", toy, "TEST.ZERO_SHOT.NOVEL_CLASSES_OF", str(base), "TEST.ZERO_SHOT.NUM_SUBSETS",
+                 "2", "TEST.ZERO_SHOT.SUBSET_SIZE", "2", flags=("--only_test",))
+    assert report["num_splits"] == 2
+    for split in report["splits"].values():
+        assert split["num_classes"] == 2 and "staying still" not in split["per_class_accuracy"]
+        assert split["num_videos"] == 4  # 2 validation videos for each of the subset's 2 classes
+    assert {"top1_mean", "top1_std", "top5_mean", "top5_std"} <= set(report)
+
+
+def test_clear_errors_for_bad_configs_and_label_files(tmp_path, toy):
+    with pytest.raises(ConfigError, match="unknown config key 'TRAIN.EPOCH'. Did you mean 'TRAIN.EPOCHS'"):
+        run(tmp_path / "a", toy, "TRAIN.EPOCH", "1")
+    with pytest.raises(ConfigError, match="has 4 classes but DATA.NUM_CLASSES is 5"):
+        run(tmp_path / "b", toy, "DATA.NUM_CLASSES", "5")
+    bad_labels = tmp_path / "labels.csv"
+    bad_labels.write_text("id,name\n0,a\n1,a\n")
+    with pytest.raises(AnnotationError, match="labels.csv.*line 3.*already appears"):
+        run(tmp_path / "c", toy, "DATA.LABEL_LIST", str(bad_labels), "DATA.NUM_CLASSES", "2")
+    with pytest.raises(AnnotationError, match="label 3 is outside \\[0, 3\\)"):
+        three = tmp_path / "three.csv"
+        three.write_text("id,name\n0,a\n1,b\n2,c\n")
+        run(tmp_path / "d", toy, "DATA.LABEL_LIST", str(three), "DATA.NUM_CLASSES", "3")
+    with pytest.raises(ConfigError, match="--output"):
+        main(["-cfg", str(TINY_CONFIG)])
+    with pytest.raises(FileNotFoundError, match="--resume"):
+        run(tmp_path / "e", toy, flags=("--resume", str(tmp_path / "nothing")))
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_losses_of_one_with_the_same_global_batch(tmp_path, toy):
+    """DDP over gloo on CPU: 2 processes x 2 videos per step = 1 process x 4 videos per step.
+
+    Launched with torchrun and `--cpu`, whose environment Accelerate reads (`accelerate launch --cpu` starts one
+    process unless MPI is set up)."""
+    common = ["-cfg", str(TINY_CONFIG), "--cpu", "--log_with", "none", "--opts", *data_opts(toy), "TRAIN.EPOCHS", "1",
+              "TEST.MULTI_VIEW_AT_END", "False", "MODEL.FIX_TEXT", "False"]
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    for command, output, batch in (
+        ([*launch, str(REPO / "scripts" / "train.py")], tmp_path / "two", "2"),
+        ([sys.executable, str(REPO / "scripts" / "train.py")], tmp_path / "one", "4"),
+    ):
+        completed = subprocess.run([*command, "--output", str(output), *common, "TRAIN.BATCH_SIZE", batch],
+                                   env=environment, capture_output=True, text=True, timeout=300)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+    one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
+    assert sorted(one) == sorted(two) == [0, 1, 2]
+    assert all(abs(one[step] - two[step]) < 1e-5 for step in one), (one, two)
+    assert json.loads((tmp_path / "one" / "metrics.json").read_text())["num_videos"] == 8
+    assert json.loads((tmp_path / "two" / "metrics.json").read_text())["num_videos"] == 8  # none dropped or doubled

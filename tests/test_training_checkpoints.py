@@ -1,0 +1,132 @@
+"""Training checkpoints (atomic, last N kept, exact state) and the best-model export."""
+
+import json
+
+import pytest
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
+
+from xclip import XCLIPModel
+from xclip.processing import XCLIPProcessor
+from xclip.training import TrainerState, export_model, latest_checkpoint, load_config, load_training_state
+from xclip.training import save_training_state
+from xclip.training.checkpointing import checkpoint_folders
+from xclip.training.config import LoraSettings
+from xclip.training.lora import add_lora_adapters
+from xclip.training.text import ClassTexts
+from test_training_recipe import tiny_model, tiny_videos
+
+CLASSES = ["staying still", "moving sideways", "moving up and down"]
+
+
+@pytest.fixture
+def accelerator():
+    yield Accelerator(cpu=True)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
+def prepared(accelerator):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    return accelerator.prepare(model, optimizer)
+
+
+def train_step(model, optimizer):
+    model(torch.ones(2, 4)).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def test_state_round_trip_and_last_checkpoints_kept(tmp_path, accelerator):
+    model, optimizer = prepared(accelerator)
+    saved = {}
+    for epoch in range(1, 5):
+        train_step(model, optimizer)
+        state = TrainerState(epoch=epoch, best_top1=10.0 * epoch, best_epoch=epoch - 1, history=[{"epoch": epoch}])
+        save_training_state(accelerator, tmp_path, state, keep_last=2)
+        saved[epoch] = model.weight.detach().clone()
+    assert [folder.name for folder in checkpoint_folders(tmp_path)] == ["epoch_3", "epoch_4"]
+    assert latest_checkpoint(tmp_path).name == "epoch_4"
+
+    train_step(model, optimizer)  # move away from the saved state, then restore epoch 3
+    state = load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_3")
+    assert state == TrainerState(epoch=3, best_top1=30.0, best_epoch=2, history=[{"epoch": 3}])
+    torch.testing.assert_close(model.weight, saved[3], rtol=0, atol=0)
+    with pytest.raises(FileNotFoundError, match="not a checkpoint folder"):
+        load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_1")
+
+
+def test_a_failure_while_saving_leaves_the_previous_checkpoint_intact(tmp_path, accelerator, monkeypatch):
+    model, optimizer = prepared(accelerator)
+    train_step(model, optimizer)
+    first = save_training_state(accelerator, tmp_path, TrainerState(epoch=1), keep_last=1)
+    files_before = {path.name: path.read_bytes() for path in first.iterdir()}
+
+    def killed_while_saving(output_dir, **kwargs):
+        (tmp_path / "checkpoints" / "epoch_2.tmp").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "checkpoints" / "epoch_2.tmp" / "model.safetensors").write_bytes(b"half written")
+        raise KeyboardInterrupt
+
+    train_step(model, optimizer)
+    monkeypatch.setattr(accelerator, "save_state", killed_while_saving)
+    with pytest.raises(KeyboardInterrupt):
+        save_training_state(accelerator, tmp_path, TrainerState(epoch=2), keep_last=1)
+    assert latest_checkpoint(tmp_path) == first  # the half-written folder is ignored
+    assert {path.name: path.read_bytes() for path in first.iterdir()} == files_before
+
+    monkeypatch.undo()
+    second = save_training_state(accelerator, tmp_path, TrainerState(epoch=2), keep_last=1)
+    assert sorted(path.name for path in (tmp_path / "checkpoints").iterdir()) == ["epoch_2"]  # tmp and old gone
+    assert latest_checkpoint(tmp_path) == second
+
+
+def test_corrupt_trainer_state_is_reported(tmp_path, accelerator):
+    folder = tmp_path / "checkpoints" / "epoch_1"
+    folder.mkdir(parents=True)
+    (folder / "trainer_state.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not a valid trainer state"):
+        load_training_state(accelerator, folder)
+
+
+def test_best_model_export_is_a_transformers_folder(tmp_path):
+    config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4"])
+    model = tiny_model().eval()
+    folder = export_model(model, tmp_path / "best_model", CLASSES, config, {"epoch": 3, "top1": 75.0})
+    loaded = XCLIPModel.from_pretrained(folder).eval()
+    assert loaded.config.id2label == dict(enumerate(CLASSES))
+    assert loaded.config.label2id == {name: index for index, name in enumerate(CLASSES)}
+    texts = ClassTexts(CLASSES, frozen=True)
+    with torch.no_grad():
+        expected = model(pixel_values=tiny_videos(), **texts.training_inputs(model)).logits_per_video
+        actual = loaded(pixel_values=tiny_videos(), **ClassTexts(CLASSES, True).training_inputs(loaded)).logits_per_video
+    torch.testing.assert_close(actual, expected)
+    processor = XCLIPProcessor.from_pretrained(folder)
+    assert processor.video_processor.crop_size["height"] == 32
+    card = (folder / "README.md").read_text()
+    assert "moving sideways" in card and "top1: 75.00" in card and "library_name: transformers" in card
+    assert json.loads((folder / "config.json").read_text())["vision_config"]["num_frames"] == 4
+
+    export_model(model, folder, CLASSES[:2], config, {"epoch": 4})  # a better epoch replaces the folder
+    assert XCLIPModel.from_pretrained(folder).config.id2label == {0: CLASSES[0], 1: CLASSES[1]}
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best_model"]
+
+
+def test_lora_export_is_merged(tmp_path):
+    config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4"])
+    peft_model = add_lora_adapters(tiny_model(), LoraSettings(ENABLE=True, R=2, DROPOUT=0.0))
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(std=0.3)
+    peft_model.eval()
+    folder = export_model(peft_model, tmp_path / "best_model", CLASSES, config, {})
+    loaded = XCLIPModel.from_pretrained(folder).eval()
+    texts = ClassTexts(CLASSES, frozen=True)
+    with torch.no_grad():
+        expected = peft_model(pixel_values=tiny_videos(), **texts.training_inputs(peft_model)).logits_per_video
+        actual = loaded(pixel_values=tiny_videos(), text_embeds=texts.training_inputs(peft_model)["text_embeds"])
+    torch.testing.assert_close(actual.logits_per_video, expected, atol=1e-4, rtol=0)
+    assert not any("lora" in key for key in loaded.state_dict())

@@ -1,0 +1,236 @@
+"""The original recipe on a tiny model: trainable parameters, the eight AdamW groups, the LR schedule,
+Mixup/CutMix with label smoothing, the text-feature cache, LoRA and gradient checkpointing."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from xclip.training import ClassTexts, MixupCutmix, build_model, load_config, smoothed_one_hot
+from xclip.training.blending import soft_target_cross_entropy
+from xclip.training.config import LoraSettings
+from xclip.training.lora import add_lora_adapters, merged_copy
+from xclip.training.model_setup import enable_gradient_checkpointing
+from xclip.training.optimization import build_lr_scheduler, build_optimizer, freeze_text_tower, parameter_groups
+
+LR, WEIGHT_DECAY = 1e-3, 0.001
+CLASSES = ["staying still", "moving sideways", "moving up and down"]
+
+
+def tiny_model(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(load_config(opts=["MODEL.ARCH", "tiny", "DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4"]))
+
+
+def tiny_videos(batch: int = 2, seed: int = 0) -> torch.Tensor:
+    return torch.randn(batch, 4, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+
+
+def group_of(groups: list[dict], model, name: str) -> str:
+    parameter = dict(model.named_parameters())[name]
+    (found,) = [group["name"] for group in groups if any(p is parameter for p in group["params"])]
+    return found
+
+
+def test_fix_text_freezes_the_text_tower_and_logit_scale():
+    model = tiny_model()
+    frozen = set(freeze_text_tower(model))
+    names = {name for name, _ in model.named_parameters()}
+    expected = {n for n in names if n.startswith(("text_model.", "text_projection.")) or n == "logit_scale"}
+    assert frozen == expected
+    trainable = {name for name, parameter in model.named_parameters() if parameter.requires_grad}
+    assert trainable == names - expected
+    assert {"visual_projection.weight", "prompts_visual_projection", "mit.position_embedding"} <= trainable
+
+
+def test_eight_groups_with_10x_lr_for_xclip_parts_and_no_decay_rules():
+    model = tiny_model()
+    freeze_text_tower(model)
+    groups = parameter_groups(model, LR, WEIGHT_DECAY)
+    assert [group["name"] for group in groups] == [
+        f"{part}/{decay}" for part in ("clip", "mit", "prompts", "message") for decay in ("decay", "no_decay")
+    ]
+    for group in groups:
+        assert group["lr"] == (LR if group["name"].startswith("clip") else 10 * LR)
+        assert group["weight_decay"] == (0.0 if group["name"].endswith("no_decay") else WEIGHT_DECAY)
+    grouped = [id(p) for group in groups for p in group["params"]]
+    trainable = [id(p) for p in model.parameters() if p.requires_grad]
+    assert sorted(grouped) == sorted(trainable)  # every trainable parameter exactly once, frozen ones never
+
+    expected = {
+        "vision_model.embeddings.patch_embedding.weight": "clip/decay",
+        "vision_model.embeddings.class_embedding": "clip/no_decay",  # 1-D
+        "vision_model.embeddings.position_embedding.weight": "clip/no_decay",  # 2-D, but a position embedding
+        "vision_model.encoder.layers.0.self_attn.q_proj.bias": "clip/no_decay",
+        "vision_model.encoder.layers.0.mlp.fc1.weight": "clip/decay",
+        "visual_projection.weight": "clip/decay",
+        "vision_model.encoder.layers.1.message_fc.weight": "message/decay",
+        "vision_model.encoder.layers.1.message_ln.weight": "message/no_decay",
+        "vision_model.encoder.layers.0.message_attn.k_proj.weight": "message/decay",
+        "mit.position_embedding": "mit/no_decay",  # 3-D position embedding
+        "mit.encoder.layers.0.mlp.fc2.weight": "mit/decay",
+        "prompts_visual_projection": "prompts/decay",
+        "prompts_visual_layernorm.bias": "prompts/no_decay",
+        "prompts_generator.alpha": "prompts/no_decay",
+        "prompts_generator.decoder.1.cross_attn.q_proj.weight": "prompts/decay",
+    }
+    assert {name: group_of(groups, model, name) for name in expected} == expected
+
+
+def test_trainable_text_puts_logit_scale_in_a_decay_group_as_the_original():
+    model = tiny_model()  # FIX_TEXT=False: nothing frozen
+    groups = parameter_groups(model, LR, WEIGHT_DECAY)
+    assert group_of(groups, model, "logit_scale") == "clip/decay"  # 0-D escapes the original's 1-D rule
+    assert group_of(groups, model, "text_model.embeddings.position_embedding.weight") == "clip/no_decay"
+    assert group_of(groups, model, "text_projection.weight") == "clip/decay"
+
+
+def test_adamw_settings():
+    model = tiny_model()
+    freeze_text_tower(model)
+    optimizer = build_optimizer(model, LR, WEIGHT_DECAY)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert optimizer.defaults["betas"] == (0.9, 0.98) and optimizer.defaults["eps"] == 1e-8
+    with pytest.raises(ValueError, match="Nothing to train"):
+        build_optimizer(torch.nn.Linear(2, 2).requires_grad_(False), LR, WEIGHT_DECAY)
+
+
+def test_warmup_cosine_schedule_per_iteration_over_all_groups():
+    parameters = [torch.nn.Parameter(torch.zeros(1)) for _ in range(2)]
+    optimizer = torch.optim.AdamW([{"params": [parameters[0]], "lr": LR}, {"params": [parameters[1]], "lr": 10 * LR}])
+    schedule = build_lr_scheduler(optimizer, LR, iterations_per_epoch=10, epochs=5, warmup_epochs=1)
+    lr_min = LR / 100
+
+    def lrs(iteration):
+        schedule.set_iteration(iteration)
+        return schedule.get_last_lr()
+
+    assert lrs(0) == [0.0, 0.0]  # warm-up starts from 0
+    assert lrs(5) == pytest.approx([LR / 2, 10 * LR / 2])  # linear
+    # After warm-up the cosine runs over the whole 50 iterations, warm-up included (timm, t_in_epochs=False).
+    for iteration in (10, 25, 49):
+        cosine = 0.5 * (1 + math.cos(math.pi * iteration / 50))
+        assert lrs(iteration) == pytest.approx([lr_min + (base - lr_min) * cosine for base in (LR, 10 * LR)])
+    assert lrs(50) == pytest.approx([lr_min, lr_min])  # the same floor for the 10x groups
+    assert lrs(10)[0] < LR  # the cosine has already decayed when the warm-up ends
+    with pytest.raises(ValueError, match="batches per epoch"):
+        build_lr_scheduler(optimizer, LR, iterations_per_epoch=0, epochs=5, warmup_epochs=1)
+
+
+def test_label_smoothing_targets_and_soft_target_loss():
+    labels = torch.tensor([2, 0])
+    targets = smoothed_one_hot(labels, num_classes=4, smoothing=0.1)
+    torch.testing.assert_close(targets[0], torch.tensor([0.025, 0.025, 0.925, 0.025]))
+    torch.testing.assert_close(targets.sum(1), torch.ones(2))
+    logits = torch.randn(2, 4)
+    plain = smoothed_one_hot(labels, 4, 0.0)
+    torch.testing.assert_close(soft_target_cross_entropy(logits, plain), torch.nn.functional.cross_entropy(logits, labels))
+
+
+def constant_videos(batch: int) -> torch.Tensor:
+    """Video i is filled with the value i, so every pixel tells which video it comes from."""
+    return torch.arange(batch, dtype=torch.float32).view(batch, 1, 1, 1, 1).expand(batch, 4, 3, 16, 20).clone()
+
+
+def test_cutmix_pastes_one_box_through_all_frames_and_weights_labels_by_its_area():
+    blending = MixupCutmix(6, smoothing=0.0, mixup_alpha=0.0, cutmix_alpha=1.0, rng=np.random.default_rng(3))
+    videos, labels = constant_videos(6), torch.arange(6)
+    for _ in range(10):
+        mixed, targets = blending(videos, labels)
+        pasted = mixed != videos  # [B, T, C, H, W]
+        assert (pasted == pasted[:, :1, :1]).all()  # the same box in every frame and channel
+        torch.testing.assert_close(targets.sum(1), torch.ones(6))
+        for sample in range(6):
+            box = pasted[sample, 0, 0]
+            if not box.any():  # its own partner, or an empty box: the label is unchanged
+                assert targets[sample, sample] == 1.0
+                continue
+            (partner,) = mixed[sample, 0, 0][box].unique().long().tolist()
+            area = box.float().mean().item()  # lambda follows the box actually pasted (clipped at the borders)
+            assert targets[sample, partner].item() == pytest.approx(area, abs=1e-6)
+            assert targets[sample, sample].item() == pytest.approx(1 - area, abs=1e-6)
+
+
+def test_mixup_blends_videos_and_targets_with_the_same_weight():
+    blending = MixupCutmix(5, smoothing=0.1, mixup_alpha=0.8, cutmix_alpha=0.0, rng=np.random.default_rng(0))
+    videos, labels = constant_videos(5), torch.arange(5)
+    mixed, targets = blending(videos, labels)
+    assert torch.equal(mixed, mixed[:, :1, :1, :1, :1].expand_as(mixed))  # whole videos are blended
+    torch.testing.assert_close(targets.sum(1), torch.ones(5))
+    weights = (targets - 0.1 / 5) / (1 - 0.1)  # the blend weight of each source video, smoothing undone
+    torch.testing.assert_close(mixed[:, 0, 0, 0, 0], weights @ torch.arange(5.0), atol=1e-5, rtol=0)
+    assert not torch.equal(targets, smoothed_one_hot(labels, 5, 0.1))
+
+
+def test_switch_prob_chooses_between_cutmix_and_mixup():
+    videos, labels = constant_videos(4), torch.arange(4)
+    kinds = []
+    blending = MixupCutmix(4, mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5, rng=np.random.default_rng(1))
+    for _ in range(200):
+        mixed, _ = blending(videos, labels)
+        is_integer = torch.equal(mixed, mixed.round())  # CutMix copies pixels, Mixup blends them
+        kinds.append(is_integer)
+    assert 60 < sum(kinds) < 140
+
+
+def test_frozen_text_is_encoded_once_and_trainable_text_every_step(monkeypatch):
+    model = tiny_model()
+    calls = []
+    original = model.get_text_features
+    monkeypatch.setattr(model, "get_text_features", lambda *a, **k: calls.append(1) or original(*a, **k))
+    frozen = ClassTexts(CLASSES, frozen=True)
+    first = frozen.training_inputs(model)["text_embeds"]
+    for _ in range(3):
+        assert frozen.training_inputs(model)["text_embeds"] is first
+    assert len(calls) == 1
+    assert model.training  # encoding in eval mode does not leave the model there (the original's quirk)
+    # The cached features give the logits the texts themselves give.
+    tokens = ClassTexts(CLASSES, frozen=False).training_inputs(model)
+    model.eval()
+    with torch.no_grad():
+        cached = model(pixel_values=tiny_videos(), text_embeds=first).logits_per_video
+        encoded = model(pixel_values=tiny_videos(), **tokens).logits_per_video
+    torch.testing.assert_close(cached, encoded)
+    assert set(tokens) == {"input_ids", "attention_mask"}
+
+
+def test_lora_adapters_train_take_effect_and_merge():
+    model = tiny_model()
+    peft_model = add_lora_adapters(model, LoraSettings(ENABLE=True, R=4))
+    trainable = {name for name, parameter in peft_model.named_parameters() if parameter.requires_grad}
+    assert any(".q_proj.lora_A." in name for name in trainable)  # the default targets include q/k/v
+    assert any("mit." in name for name in trainable) and any("message_fc" in name for name in trainable)
+    assert not any("text_model" in name for name in trainable)
+    assert not any(name.endswith("q_proj.base_layer.weight") for name in trainable)
+    videos, texts = tiny_videos(), ClassTexts(CLASSES, frozen=True)
+    peft_model.eval()  # no LoRA dropout
+    with torch.no_grad():
+        before = peft_model(pixel_values=videos, **texts.training_inputs(peft_model)).logits_per_video
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name and ".q_proj." in name:  # LoRA starts with B = 0; make only q_proj's adapters act
+                parameter.normal_(std=0.5)
+        after = peft_model(pixel_values=videos, **texts.training_inputs(peft_model)).logits_per_video
+        merged = merged_copy(peft_model).eval()
+        merged_logits = merged(pixel_values=videos, **texts.training_inputs(merged)).logits_per_video
+    assert (after - before).abs().max() > 1e-3  # the frame encoder's fused q/k/v does not bypass the adapters
+    torch.testing.assert_close(merged_logits, after, atol=1e-4, rtol=0)
+    assert type(merged).__name__ == "XCLIPModel"
+    assert any("lora_A" in name for name, _ in peft_model.named_parameters())  # the training model keeps adapters
+    with pytest.raises(ValueError, match="TARGET_MODULES"):
+        add_lora_adapters(tiny_model(), LoraSettings(ENABLE=True, TARGET_MODULES=["no_such_layer"]))
+
+
+def test_gradient_checkpointing_gives_the_same_loss_and_gradients():
+    texts = ClassTexts(CLASSES, frozen=True)
+    results = []
+    for checkpointing in (False, True):
+        model = tiny_model()
+        if checkpointing:
+            enable_gradient_checkpointing(model)
+        model.train()
+        output = model(pixel_values=tiny_videos(), labels=torch.tensor([0, 2]), **texts.training_inputs(model))
+        output.loss.backward()
+        results.append((output.loss.detach(), model.vision_model.embeddings.patch_embedding.weight.grad.clone()))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    torch.testing.assert_close(results[0][1], results[1][1])

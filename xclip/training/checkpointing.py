@@ -1,0 +1,138 @@
+"""Training checkpoints: Accelerate's full state per epoch, written atomically, the last few kept.
+
+Layout: `OUTPUT/checkpoints/epoch_<N>/` holds what `accelerator.save_state` writes (model, optimizer, scaler,
+registered objects such as the LR scheduler, every process's RNG states) plus `trainer_state.json` (epoch, best
+accuracy, per-epoch history). A checkpoint is first written to `epoch_<N>.tmp/` and renamed when complete, so a run
+killed while saving leaves the previous checkpoint intact and a half-written folder that resuming ignores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from accelerate import Accelerator
+
+__all__ = [
+    "TrainerState",
+    "checkpoint_folders",
+    "latest_checkpoint",
+    "load_training_state",
+    "replace_folder",
+    "save_training_state",
+]
+
+logger = logging.getLogger(__name__)
+
+TRAINER_STATE_FILE = "trainer_state.json"
+_CHECKPOINT_NAME = re.compile(r"epoch_(\d+)")
+
+
+@dataclass
+class TrainerState:
+    """What the loop needs to continue where it stopped, besides what Accelerate saves.
+
+    Attributes:
+        epoch: epochs completed.
+        best_top1: best single-view top-1 (percent) so far, -1 before the first evaluation.
+        best_epoch: the epoch that reached it (0-based), -1 if none.
+        history: one dict of metrics per completed epoch (loss, lr, accuracies, unreadable videos).
+    """
+
+    epoch: int = 0
+    best_top1: float = -1.0
+    best_epoch: int = -1
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, folder: Path) -> TrainerState:
+        path = folder / TRAINER_STATE_FILE
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"{folder} is not a complete training checkpoint: {TRAINER_STATE_FILE} is missing."
+            ) from None
+        except (json.JSONDecodeError, TypeError) as error:
+            raise ValueError(f"{path}: not a valid trainer state ({error}).") from error
+
+
+def checkpoint_folders(output_dir: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints under `output_dir/checkpoints`, oldest epoch first."""
+    root = Path(output_dir) / "checkpoints"
+    if not root.is_dir():
+        return []
+    complete = [
+        path
+        for path in root.iterdir()
+        if _CHECKPOINT_NAME.fullmatch(path.name) and (path / TRAINER_STATE_FILE).is_file()
+    ]
+    return sorted(complete, key=lambda path: int(_CHECKPOINT_NAME.fullmatch(path.name).group(1)))
+
+
+def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint (`TRAIN.AUTO_RESUME`), or None."""
+    folders = checkpoint_folders(output_dir)
+    return folders[-1] if folders else None
+
+
+def save_training_state(
+    accelerator: Accelerator, output_dir: str | os.PathLike, state: TrainerState, keep_last: int
+) -> Path:
+    """Saves the full training state as `output_dir/checkpoints/epoch_<state.epoch>`; every process must call it.
+
+    Args:
+        keep_last: complete checkpoints to keep (older ones are deleted after the new one is in place); 0 keeps all.
+
+    Returns:
+        The checkpoint folder.
+    """
+    final = Path(output_dir) / "checkpoints" / f"epoch_{state.epoch}"
+    staging = final.with_name(f"{final.name}.tmp")
+    if accelerator.is_main_process:
+        shutil.rmtree(staging, ignore_errors=True)  # left by a run killed while saving
+        staging.mkdir(parents=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(staging))  # every process writes its own RNG states into the folder
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (staging / TRAINER_STATE_FILE).write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
+        replace_folder(staging, final)
+        if keep_last > 0:
+            for old in checkpoint_folders(output_dir)[:-keep_last]:
+                shutil.rmtree(old)
+        logger.info("Saved the training state to %s", final)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> TrainerState:
+    """Restores what `save_training_state` saved into the prepared objects; returns the trainer state.
+
+    Raises:
+        FileNotFoundError: `folder` does not exist or is not a complete checkpoint.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Cannot resume: {folder} is not a checkpoint folder.")
+    state = TrainerState.read(folder)
+    accelerator.load_state(str(folder))
+    logger.info("Resumed from %s after epoch %d", folder, state.epoch)
+    return state
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """Moves the complete folder `new` to `final`, replacing any older `final` by two renames: a run killed between
+    them leaves the older folder as `<final>.old`, never a half-written `final`."""
+    retired = final.with_name(f"{final.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if final.exists():
+        os.replace(final, retired)
+    os.replace(new, final)
+    shutil.rmtree(retired, ignore_errors=True)

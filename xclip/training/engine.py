@@ -1,0 +1,151 @@
+"""The two loops of a run: one training epoch, and prediction over an evaluation set on every process."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from accelerate import Accelerator
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..evaluation import aggregate_views
+from .blending import MixupCutmix, smoothed_one_hot, soft_target_cross_entropy
+from .optimization import IterationLRSchedule
+from .text import ClassTexts
+
+__all__ = ["EpochSummary", "Predictions", "StepRecord", "predict", "train_one_epoch"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StepRecord:
+    """One training iteration as logged: the loss is the mean over every process's mini-batch."""
+
+    epoch: int
+    iteration: int
+    loss: float
+    lr: float
+
+
+@dataclass
+class EpochSummary:
+    loss: float  # mean training loss of the epoch
+    lr: float  # base-group LR of the last iteration
+    num_replaced: int  # unreadable training videos replaced by another, over all processes
+    clips_per_second: float  # training clips over all processes per second of wall time
+
+
+@dataclass
+class Predictions:
+    """Per-video results of an evaluation pass, gathered from every process, each video exactly once.
+
+    Attributes:
+        scores: `[N, K]` float32, the per-view softmax probabilities summed over views.
+        labels: `[N]` int64 true classes.
+        valid: `[N]` bool, False for an unreadable video (its scores are meaningless and must be left out).
+    """
+
+    scores: torch.Tensor
+    labels: torch.Tensor
+    valid: torch.Tensor
+
+    @property
+    def num_unreadable(self) -> int:
+        return int((~self.valid).sum())
+
+
+def train_one_epoch(
+    *,
+    accelerator: Accelerator,
+    model: nn.Module,
+    dataloader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    lr_schedule: IterationLRSchedule,
+    texts: ClassTexts,
+    blending: MixupCutmix | None,
+    label_smoothing: float,
+    max_grad_norm: float,
+    epoch: int,
+    on_step: Callable[[StepRecord], None],
+) -> EpochSummary:
+    """Trains for one pass over `dataloader` (prepared) with gradient accumulation through `accelerator`.
+
+    Args:
+        blending: Mixup/CutMix (with label smoothing inside), or None for plain label smoothing.
+        max_grad_norm: > 0 clips the gradient norm before each optimizer step.
+        on_step: called on every process after each iteration with its `StepRecord`.
+    """
+    model.train()
+    unwrapped = accelerator.unwrap_model(model)
+    num_classes = len(texts)
+    iterations = len(dataloader)
+    loss_sum = torch.zeros((), device=accelerator.device)
+    replaced = torch.zeros((), dtype=torch.int64, device=accelerator.device)
+    num_clips = 0
+    started = time.perf_counter()
+    progress = tqdm(dataloader, desc=f"epoch {epoch}", disable=not accelerator.is_local_main_process, leave=False)
+    for batch_index, batch in enumerate(progress):
+        iteration = epoch * iterations + batch_index
+        lr_schedule.set_iteration(iteration)
+        videos, labels = batch["pixel_values"], batch["labels"]
+        if blending is not None:
+            videos, targets = blending(videos, labels)
+        else:
+            targets = smoothed_one_hot(labels, num_classes, label_smoothing)
+        with accelerator.accumulate(model):
+            logits = model(pixel_values=videos, **texts.training_inputs(unwrapped)).logits_per_video
+            loss = soft_target_cross_entropy(logits, targets)
+            accelerator.backward(loss)
+            if max_grad_norm > 0 and accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad()
+
+        mean_loss = accelerator.reduce(loss.detach(), reduction="mean")
+        loss_sum += mean_loss
+        replaced += batch["replaced"].sum()
+        num_clips += videos.shape[0] * accelerator.num_processes
+        record = StepRecord(epoch, iteration, float(mean_loss), lr_schedule.get_last_lr()[0])
+        progress.set_postfix(loss=f"{record.loss:.4f}", lr=f"{record.lr:.2e}")
+        on_step(record)
+    elapsed = time.perf_counter() - started
+    return EpochSummary(
+        loss=float(loss_sum) / iterations,
+        lr=lr_schedule.get_last_lr()[0],
+        num_replaced=int(accelerator.reduce(replaced, reduction="sum")),
+        clips_per_second=num_clips / elapsed,
+    )
+
+
+@torch.no_grad()
+def predict(
+    accelerator: Accelerator, model: nn.Module, dataloader: DataLoader, text_embeds: torch.Tensor, desc: str = "eval"
+) -> Predictions:
+    """Scores every video of a prepared evaluation `dataloader` against `text_embeds` `[K, E]`.
+
+    Multi-view items (`pixel_values` `[B, V, T, 3, S, S]`) run as `B * V` clips whose softmax probabilities are
+    summed per video. `gather_for_metrics` drops the samples Accelerate repeats to give every process an equal share,
+    so each video is counted once.
+    """
+    was_training = model.training
+    model.eval()
+    scores, labels, valid = [], [], []
+    for batch in tqdm(dataloader, desc=desc, disable=not accelerator.is_local_main_process, leave=False):
+        videos = batch["pixel_values"]
+        num_views = videos.shape[1] if videos.ndim == 6 else 1
+        logits = model(pixel_values=videos.flatten(0, 1) if num_views > 1 else videos, text_embeds=text_embeds)
+        batch_scores = aggregate_views(logits.logits_per_video.view(videos.shape[0], num_views, -1))
+        gathered = accelerator.gather_for_metrics(
+            {"scores": batch_scores, "labels": batch["labels"], "valid": batch["valid"]}
+        )
+        scores.append(gathered["scores"].cpu())
+        labels.append(gathered["labels"].cpu())
+        valid.append(gathered["valid"].cpu().bool())
+    model.train(was_training)
+    return Predictions(torch.cat(scores), torch.cat(labels), torch.cat(valid))

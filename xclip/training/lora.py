@@ -1,0 +1,73 @@
+"""LoRA fine-tuning with peft (`MODEL.LORA.*`) and its merged export."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from peft.tuners.lora import LoraLayer
+from torch import nn
+
+from .config import LoraSettings
+from .optimization import set_xclip_modules_trainable
+
+__all__ = ["add_lora_adapters", "merged_copy"]
+
+logger = logging.getLogger(__name__)
+
+
+def add_lora_adapters(model: nn.Module, settings: LoraSettings) -> PeftModel:
+    """Wraps `model` with LoRA adapters on `settings.TARGET_MODULES`; only the adapters train, plus X-CLIP's own
+    parts when `settings.TRAIN_XCLIP_MODULES` (training from CLIP, they start random, so adapters alone cannot
+    learn them).
+
+    The frame encoder's attention fuses its q/k/v products only while the projections are plain `nn.Linear`; once
+    peft wraps them, each projection runs its own forward, so adapters on `q_proj`/`k_proj`/`v_proj` take effect.
+
+    Raises:
+        ValueError: the target pattern matches no layer of the model.
+    """
+    lora_config = LoraConfig(
+        r=settings.R,
+        lora_alpha=settings.ALPHA,
+        lora_dropout=settings.DROPOUT,
+        target_modules=settings.TARGET_MODULES,
+    )
+    try:
+        peft_model = get_peft_model(model, lora_config)
+    except ValueError as error:
+        raise ValueError(
+            f"MODEL.LORA.TARGET_MODULES {settings.TARGET_MODULES!r} does not select layers of this model ({error})."
+        ) from error
+    if settings.TRAIN_XCLIP_MODULES:
+        set_xclip_modules_trainable(peft_model)
+    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in peft_model.parameters())
+    logger.info("LoRA: training %d of %d parameters (%.2f%%)", trainable, total, 100 * trainable / total)
+    return peft_model
+
+
+@torch.no_grad()
+def merged_copy(model: nn.Module) -> nn.Module:
+    """The plain model with its adapters folded into the weights (`W + scale * B A`), leaving `model` (still
+    training) untouched; `model` itself when it has no adapters.
+
+    Built as a new model loaded with the merged weights rather than `merge_and_unload` on a deep copy: merging in
+    place and back would perturb the training weights by rounding, and X-CLIP models do not deep-copy.
+    """
+    if not isinstance(model, PeftModel):
+        return model
+    base = model.get_base_model()
+    weights = {
+        name.replace(".base_layer.", "."): tensor
+        for name, tensor in base.state_dict().items()
+        if "lora_" not in name
+    }
+    for name, layer in base.named_modules():
+        if isinstance(layer, LoraLayer):
+            for adapter in layer.active_adapters:
+                weights[f"{name}.weight"] = weights[f"{name}.weight"] + layer.get_delta_weight(adapter)
+    plain = type(base)(base.config)
+    plain.load_state_dict(weights)
+    return plain.to(next(base.parameters()).device)

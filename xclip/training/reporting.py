@@ -1,0 +1,131 @@
+"""What a run leaves in `OUTPUT` besides checkpoints: the per-iteration log, plots, and evaluation reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..data.files import write_text_atomically
+from ..evaluation import build_metrics_report, confusion_matrix_png, write_per_class_accuracy
+from .config import ExperimentConfig
+from .engine import Predictions, StepRecord
+
+__all__ = ["StepLog", "evaluation_report", "plot_training_curves", "tracker_hparams", "write_json"]
+
+logger = logging.getLogger(__name__)
+
+STEP_LOG = "train_steps.jsonl"
+
+
+class StepLog:
+    """`OUTPUT/train_steps.jsonl`: one JSON line per training iteration (epoch, iteration, loss, lr).
+
+    Args:
+        resume_iteration: iterations already done by the checkpoint a run resumes from; lines from later
+            iterations (written after that checkpoint by the interrupted run) are dropped, so the log reads as one
+            uninterrupted run.
+    """
+
+    def __init__(self, output_dir: Path, resume_iteration: int = 0):
+        self.path = output_dir / STEP_LOG
+        kept = [record for record in self.read(output_dir) if record.iteration < resume_iteration]
+        write_text_atomically(self.path, "".join(json.dumps(asdict(record)) + "\n" for record in kept))
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def write(self, record: StepRecord) -> None:
+        self._file.write(json.dumps(asdict(record)) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    @staticmethod
+    def read(output_dir: str | os.PathLike) -> list[StepRecord]:
+        path = Path(output_dir) / STEP_LOG
+        if not path.is_file():
+            return []
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [StepRecord(**json.loads(line)) for line in lines if line.strip()]
+
+
+def tracker_hparams(config: ExperimentConfig) -> dict[str, int | float | str | bool]:
+    """The config flattened (`"TRAIN.LR"`) into values TensorBoard's hparams accept (lists and None as text)."""
+    return {
+        key: value if isinstance(value, (int, float, str, bool)) else str(value)
+        for key, value in config.flat().items()
+    }
+
+
+def evaluation_report(
+    predictions: Predictions,
+    class_names: Sequence[str],
+    metric: Any,
+    num_views: int,
+    files: tuple[Path, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Accuracy of the readable videos with the `video_accuracy` metric, as a `build_metrics_report` dict.
+
+    Args:
+        metric: the loaded `video_accuracy` metric (an `evaluate` module).
+        files: `(folder, name)` to also write `<name>_per_class.csv` and `<name>_confusion.png` there.
+        extra: more entries for the report.
+
+    Raises:
+        RuntimeError: no video could be read.
+    """
+    scores, labels = predictions.scores[predictions.valid], predictions.labels[predictions.valid]
+    if len(labels) == 0:
+        raise RuntimeError("No readable video to evaluate: check DATA.ROOT and the video files.")
+    result = metric.compute(predictions=scores.tolist(), references=labels.tolist(), num_classes=len(class_names))
+    if files is not None:
+        folder, name = files
+        write_per_class_accuracy(result, class_names, folder / f"{name}_per_class.csv")
+        confusion_matrix_png(scores, labels, class_names, folder / f"{name}_confusion.png", title=name)
+    return build_metrics_report(
+        result, class_names=class_names, num_unreadable=predictions.num_unreadable, num_views=num_views, **extra
+    )
+
+
+def write_json(path: Path, content: Mapping[str, Any]) -> None:
+    write_text_atomically(path, json.dumps(content, indent=2) + "\n")
+
+
+def plot_training_curves(output_dir: Path, history: Sequence[Mapping[str, Any]]) -> None:
+    """`OUTPUT/loss_curve.png` (loss per iteration, and its per-epoch mean) and `OUTPUT/accuracy.png` (validation
+    top-1/top-5 per epoch)."""
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no display needed
+
+    steps = StepLog.read(output_dir)
+    if steps:
+        last_iteration = {step.epoch: step.iteration for step in steps}  # later steps overwrite earlier ones
+        epochs = [entry for entry in history if entry["epoch"] in last_iteration]
+        figure = Figure(figsize=(8, 4.5), layout="constrained")
+        axes = figure.add_subplot()
+        axes.plot([step.iteration for step in steps], [step.loss for step in steps], lw=0.6, alpha=0.5,
+                  label="iteration")
+        axes.plot([last_iteration[entry["epoch"]] for entry in epochs], [entry["train_loss"] for entry in epochs],
+                  marker="o", label="epoch mean")
+        axes.set_xlabel("iteration")
+        axes.set_ylabel("training loss")
+        axes.set_title("Training loss")
+        axes.legend()
+        figure.savefig(output_dir / "loss_curve.png")
+    evaluated = [entry for entry in history if "val_top1" in entry]
+    if evaluated:
+        figure = Figure(figsize=(8, 4.5), layout="constrained")
+        axes = figure.add_subplot()
+        epochs = [entry["epoch"] + 1 for entry in evaluated]
+        axes.plot(epochs, [entry["val_top1"] for entry in evaluated], marker="o", label="top-1")
+        axes.plot(epochs, [entry["val_top5"] for entry in evaluated], marker="s", label="top-5")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel("validation accuracy (%)")
+        axes.set_ylim(0, 100)
+        axes.set_title("Validation accuracy (single view)")
+        axes.legend()
+        figure.savefig(output_dir / "accuracy.png")

@@ -1,0 +1,360 @@
+"""Fine-tune X-CLIP with the original recipe, or evaluate a model, on one CPU, one GPU or many, through Accelerate.
+
+`main` reads top to bottom like Accelerate's examples: arguments and config, the Accelerator, the model, the data,
+the optimizer, one `prepare`, resuming, then the epochs (train, evaluate single-view, export the best model, save the
+training state) and the final multi-view test. `scripts/train.py` and `xclip train` both call it; the launch commands
+are in `scripts/train.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate.utils import DistributedDataParallelKwargs, is_tensorboard_available, set_seed
+from safetensors.torch import load_file
+from torch import nn
+
+from ..data import VideoRecord, ZeroShotSplit, kinetics600_zero_shot_splits, read_video_list, zero_shot_splits_from_lists
+from ..evaluation import load_video_accuracy, zero_shot_summary
+from .blending import MixupCutmix
+from .checkpointing import TrainerState, latest_checkpoint, load_training_state, save_training_state
+from .config import ConfigError, ExperimentConfig, load_config
+from .data import (
+    build_eval_dataset,
+    build_train_dataset,
+    eval_dataloader,
+    read_class_names,
+    train_dataloader,
+    training_records,
+)
+from .engine import StepRecord, predict, train_one_epoch
+from .export import export_model
+from .lora import add_lora_adapters
+from .model_setup import build_model, enable_gradient_checkpointing
+from .optimization import build_lr_scheduler, build_optimizer, freeze_text_tower
+from .reporting import StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
+from .text import ClassTexts
+
+__all__ = ["main", "parse_args"]
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The original's flags, plus Accelerate's runtime switches (`--mixed_precision`, `--cpu`, `--log_with`)."""
+    parser = argparse.ArgumentParser(description="Fine-tune or evaluate X-CLIP (the original recipe, through Accelerate).")
+    parser.add_argument("-cfg", "--config", required=True, help="YAML config in the original's format.")
+    parser.add_argument("--output", help="Output folder (OUTPUT): checkpoints, best model, logs, metrics.json.")
+    parser.add_argument("--opts", nargs="+", default=[], metavar="KEY VALUE", help="Config overrides, e.g. TRAIN.LR 1e-5.")
+    parser.add_argument(
+        "--pretrained", help="A transformers CLIP folder, OpenAI's CLIP file, or an X-CLIP folder (MODEL.PRETRAINED)."
+    )
+    parser.add_argument(
+        "--resume", help="A checkpoint folder (OUTPUT/checkpoints/epoch_N), or an output folder for its latest one."
+    )
+    parser.add_argument("--only_test", action="store_true", help="Evaluate only (TEST.ONLY_TEST).")
+    parser.add_argument("--batch-size", type=int, help="Videos per process and step (TRAIN.BATCH_SIZE).")
+    parser.add_argument("--accumulation-steps", type=int, help="Gradient accumulation (TRAIN.ACCUMULATION_STEPS).")
+    parser.add_argument(
+        "--mixed_precision", choices=["no", "fp16", "bf16"], help="Overrides TRAIN.OPT_LEVEL (O0 -> no, O1/O2 -> fp16)."
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="Run on the CPU even with a GPU; under torchrun, CPU processes over gloo."
+    )
+    parser.add_argument(
+        "--log_with", default="tensorboard" if is_tensorboard_available() else "none",
+        help="An Accelerate tracker (tensorboard, wandb, ...) or 'none'.",
+    )
+    parser.add_argument("--local_rank", type=int, default=0, help=argparse.SUPPRESS)  # torch.distributed.launch
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
+    """The YAML config, then `--opts`, then the dedicated flags, as the original merges them."""
+    flags = {
+        "TRAIN.BATCH_SIZE": args.batch_size,
+        "TRAIN.ACCUMULATION_STEPS": args.accumulation_steps,
+        "MODEL.PRETRAINED": args.pretrained,
+        "MODEL.RESUME": args.resume,
+        "OUTPUT": args.output,
+        "TEST.ONLY_TEST": True if args.only_test else None,
+    }
+    config = load_config(args.config, args.opts, **{key: value for key, value in flags.items() if value is not None})
+    if not config.OUTPUT:
+        raise ConfigError("No output folder: pass --output DIR (or set OUTPUT in the config).")
+    return config
+
+
+def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Accelerator:
+    mixed_precision = args.mixed_precision or config.mixed_precision
+    if args.mixed_precision is None and mixed_precision == "fp16" and not torch.cuda.is_available():
+        mixed_precision = "no"  # TRAIN.OPT_LEVEL O1 is the default; fp16 autocast only pays off on a GPU
+    return Accelerator(
+        cpu=args.cpu,
+        mixed_precision=mixed_precision,
+        gradient_accumulation_steps=config.TRAIN.ACCUMULATION_STEPS,
+        log_with=None if args.log_with == "none" else args.log_with,
+        project_dir=config.OUTPUT,
+        # The shuffle order depends on (SEED, epoch) only: the same on 1 or N processes and after resuming.
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.SEED),
+        dynamo_backend="inductor" if config.TRAIN.COMPILE else None,
+        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],  # as the original's DDP
+    )
+
+
+def setup_logging(accelerator: Accelerator, output_dir: Path) -> logging.Handler | None:
+    """Console logging (main process at INFO), and `OUTPUT/log.txt` on the main process."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    package_logger = logging.getLogger("xclip")
+    package_logger.setLevel(logging.INFO if accelerator.is_local_main_process else logging.WARNING)
+    if not accelerator.is_main_process:
+        return None
+    output_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(output_dir / "log.txt", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package_logger.addHandler(handler)
+    return handler
+
+
+def prepare_model_for_training(model: nn.Module, config: ExperimentConfig) -> nn.Module:
+    """LoRA adapters (`MODEL.LORA.ENABLE`) or the original's text freezing (`MODEL.FIX_TEXT`), and activation
+    checkpointing (`TRAIN.USE_CHECKPOINT`)."""
+    if config.TRAIN.USE_CHECKPOINT:
+        enable_gradient_checkpointing(model)
+    if config.MODEL.LORA.ENABLE:
+        return add_lora_adapters(model, config.MODEL.LORA)
+    if config.MODEL.FIX_TEXT:
+        freeze_text_tower(model)
+    return model
+
+
+def resume_folder(config: ExperimentConfig, output_dir: Path) -> Path | None:
+    """`MODEL.RESUME` (a checkpoint, or an output folder whose latest checkpoint is taken), else the latest checkpoint
+    in `OUTPUT` when `TRAIN.AUTO_RESUME`, else None."""
+    if config.MODEL.RESUME:
+        requested = Path(config.MODEL.RESUME)
+        found = requested if (requested / "trainer_state.json").is_file() else latest_checkpoint(requested)
+        if found is None:
+            raise FileNotFoundError(
+                f"--resume {requested}: neither a checkpoint folder (with trainer_state.json) nor an output folder "
+                "with complete checkpoints under checkpoints/."
+            )
+        return found
+    if config.TRAIN.AUTO_RESUME:
+        return latest_checkpoint(output_dir)
+    return None
+
+
+def mixup_for_epoch(config: ExperimentConfig, epoch: int, process_index: int) -> MixupCutmix | None:
+    """The original's Mixup/CutMix with label smoothing, or None when `AUG.MIXUP` is 0; its draws depend only on
+    (SEED, process, epoch), so a resumed run blends exactly as an uninterrupted one."""
+    if config.AUG.MIXUP <= 0:
+        return None
+    return MixupCutmix(
+        num_classes=config.DATA.NUM_CLASSES,
+        smoothing=config.AUG.LABEL_SMOOTH,
+        mixup_alpha=config.AUG.MIXUP,
+        cutmix_alpha=config.AUG.CUTMIX,
+        switch_prob=config.AUG.MIXUP_SWITCH_PROB,
+        rng=np.random.default_rng([config.SEED, process_index, epoch]),
+    )
+
+
+def test_sets(config: ExperimentConfig, class_names: list[str]) -> list[ZeroShotSplit]:
+    """What `--only_test` evaluates: `DATA.VAL_FILE`, or the zero-shot protocol's splits (`TEST.ZERO_SHOT.*`)."""
+    zero_shot = config.TEST.ZERO_SHOT
+    if zero_shot.SPLIT_FILES:
+        return zero_shot_splits_from_lists(zero_shot.SPLIT_FILES, config.DATA.LABEL_LIST, config.DATA.ROOT)
+    if zero_shot.NOVEL_CLASSES_OF:
+        return kinetics600_zero_shot_splits(
+            zero_shot.NOVEL_CLASSES_OF,
+            config.DATA.LABEL_LIST,
+            config.DATA.VAL_FILE,
+            config.DATA.ROOT,
+            num_splits=zero_shot.NUM_SUBSETS,
+            split_size=zero_shot.SUBSET_SIZE,
+            seed=zero_shot.SUBSET_SEED,
+        )
+    return [ZeroShotSplit("test", class_names, validation_records(config))]
+
+
+def validation_records(config: ExperimentConfig) -> list[VideoRecord]:
+    if not config.DATA.VAL_FILE:
+        raise ConfigError("DATA.VAL_FILE is not set: the validation videos are needed to evaluate.")
+    return read_video_list(config.DATA.VAL_FILE, config.DATA.ROOT, config.DATA.NUM_CLASSES)
+
+
+def evaluate(
+    accelerator: Accelerator,
+    model: nn.Module,
+    config: ExperimentConfig,
+    splits: list[ZeroShotSplit],
+    views: tuple[int, int],
+    metric: Any,
+    output_dir: Path,
+) -> dict[str, Any]:
+    """Evaluates `model` on each split with `views` = (clips, crops) per video; returns the metrics report (main
+    process; an empty dict elsewhere). Several splits give their mean and std (`top1` etc. are the means)."""
+    unwrapped = accelerator.unwrap_model(model)
+    reports = {}
+    for split in splits:
+        dataset = build_eval_dataset(config, split.records, *views)
+        dataloader = accelerator.prepare(eval_dataloader(dataset, config))
+        text_embeds = ClassTexts(split.class_names, frozen=True).encode(unwrapped)
+        predictions = predict(accelerator, model, dataloader, text_embeds, desc=f"test {split.name}")
+        if accelerator.is_main_process:
+            reports[split.name] = evaluation_report(
+                predictions, split.class_names, metric, views[0] * views[1], files=(output_dir, f"test_{split.name}")
+            )
+            logger.info("Test %s (%dx%d views): top-1 %.2f%%, top-5 %.2f%%", split.name, *views,
+                        reports[split.name]["top1"], reports[split.name]["top5"])
+    if not accelerator.is_main_process:
+        return {}
+    if len(reports) == 1:
+        return next(iter(reports.values()))
+    summary = zero_shot_summary(reports)
+    for key in ("top1", "top5", "mean_class_accuracy"):
+        summary[key] = summary[f"{key}_mean"]
+    logger.info("Over %d splits: top-1 %.2f +- %.2f, top-5 %.2f +- %.2f", len(reports), summary["top1_mean"],
+                summary["top1_std"], summary["top5_mean"], summary["top5_std"])
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Runs `scripts/train.py` with `argv` (the command line when None); returns what it writes to metrics.json."""
+    args = parse_args(argv)
+    config = config_from_args(args)
+    output_dir = Path(config.OUTPUT)
+    accelerator = build_accelerator(config, args)
+    log_file = setup_logging(accelerator, output_dir)
+    try:
+        return _run(accelerator, config, output_dir)
+    finally:
+        accelerator.end_training()
+        if log_file is not None:
+            logging.getLogger("xclip").removeHandler(log_file)
+            log_file.close()
+
+
+def _run(accelerator: Accelerator, config: ExperimentConfig, output_dir: Path) -> dict[str, Any]:
+    if accelerator.is_main_process:
+        (output_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    logger.info("%d process(es), device %s, mixed precision %s", accelerator.num_processes, accelerator.device,
+                accelerator.mixed_precision)
+
+    # Seed before building the model so that its random parts are reproducible; every process gets its own seed as
+    # in the original (SEED + rank), and DDP starts every process from rank 0's weights.
+    set_seed(config.SEED + accelerator.process_index)
+    class_names = read_class_names(config)
+    model = prepare_model_for_training(build_model(config), config)
+    metric = load_video_accuracy(keep_in_memory=True) if accelerator.is_main_process else None
+
+    if config.TEST.ONLY_TEST:
+        model = accelerator.prepare(model)
+        if config.MODEL.RESUME:
+            checkpoint = resume_folder(config, output_dir)
+            accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
+            logger.info("Evaluating the weights of %s", checkpoint)
+        report = evaluate(accelerator, model, config, test_sets(config, class_names),
+                          (config.TEST.NUM_CLIP, config.TEST.NUM_CROP), metric, output_dir)
+        if accelerator.is_main_process:
+            write_json(output_dir / "metrics.json", report)
+        return report
+
+    # Data: the K-shot draw (if any) is written to OUTPUT, so make the folder before any process reads it.
+    with accelerator.main_process_first():
+        train_records = training_records(config, output_dir)
+    train_set = build_train_dataset(config, train_records)
+    val_records = validation_records(config)
+    train_loader = train_dataloader(train_set, config)
+    val_loader = eval_dataloader(build_eval_dataset(config, val_records), config)
+
+    optimizer = build_optimizer(model, config.TRAIN.LR, config.TRAIN.WEIGHT_DECAY)
+    model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
+    # Not passed to `prepare`: Accelerate would step it once per process per step; the original's schedule counts
+    # per-process mini-batches and is independent of the number of processes.
+    lr_schedule = build_lr_scheduler(
+        optimizer, config.TRAIN.LR, len(train_loader), config.TRAIN.EPOCHS, config.TRAIN.WARMUP_EPOCHS
+    )
+    texts = ClassTexts(class_names, frozen=config.MODEL.FIX_TEXT)
+
+    state = TrainerState()
+    checkpoint = resume_folder(config, output_dir)
+    if checkpoint is not None:
+        state = load_training_state(accelerator, checkpoint)
+    step_log = None
+    if accelerator.is_main_process:
+        step_log = StepLog(output_dir, resume_iteration=state.epoch * len(train_loader))
+    accelerator.init_trackers("xclip", config=tracker_hparams(config))
+
+    for epoch in range(state.epoch, config.TRAIN.EPOCHS):
+        train_loader.set_epoch(epoch)
+        train_set.set_epoch(epoch)
+
+        def on_step(record: StepRecord) -> None:
+            if step_log is not None:
+                step_log.write(record)
+            if record.iteration % config.PRINT_FREQ == 0:
+                accelerator.log({"train/loss": record.loss, "train/lr": record.lr}, step=record.iteration)
+
+        summary = train_one_epoch(
+            accelerator=accelerator,
+            model=model,
+            dataloader=train_loader,
+            optimizer=optimizer,
+            lr_schedule=lr_schedule,
+            texts=texts,
+            blending=mixup_for_epoch(config, epoch, accelerator.process_index),
+            label_smoothing=config.AUG.LABEL_SMOOTH,
+            max_grad_norm=config.TRAIN.MAX_GRAD_NORM,
+            epoch=epoch,
+            on_step=on_step,
+        )
+        unwrapped = accelerator.unwrap_model(model)
+        predictions = predict(accelerator, model, val_loader, texts.evaluation_inputs(unwrapped)["text_embeds"])
+        entry = {
+            "epoch": epoch,
+            "train_loss": summary.loss,
+            "lr": summary.lr,
+            "train_clips_per_second": summary.clips_per_second,
+            "train_replaced_videos": summary.num_replaced,
+            "val_unreadable_videos": predictions.num_unreadable,
+        }
+        if accelerator.is_main_process:
+            report = evaluation_report(predictions, class_names, metric, num_views=1)
+            entry.update(val_top1=report["top1"], val_top5=report["top5"],
+                         val_mean_class_accuracy=report["mean_class_accuracy"])
+            logger.info(
+                "Epoch %d/%d: loss %.4f, lr %.3g, val top-1 %.2f%%, top-5 %.2f%%, %d unreadable video(s) replaced",
+                epoch + 1, config.TRAIN.EPOCHS, summary.loss, summary.lr, report["top1"], report["top5"],
+                summary.num_replaced,
+            )
+            if report["top1"] > state.best_top1:
+                state.best_top1, state.best_epoch = report["top1"], epoch
+                export_model(accelerator.unwrap_model(model, keep_torch_compile=False), output_dir / "best_model",
+                             class_names, config, {"epoch": epoch + 1, "top1": report["top1"], "top5": report["top5"]})
+        accelerator.log({f"epoch/{key}": value for key, value in entry.items() if key != "epoch"}, step=epoch)
+        state.epoch = epoch + 1
+        state.history.append(entry)
+        if state.epoch % config.SAVE_FREQ == 0 or state.epoch == config.TRAIN.EPOCHS:
+            save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT)
+        if accelerator.is_main_process:
+            plot_training_curves(output_dir, state.history)
+    if step_log is not None:
+        step_log.close()
+
+    # The original ends every run with a 4-clip x 3-crop test of the final model.
+    views = (config.TEST.FINAL_NUM_CLIP, config.TEST.FINAL_NUM_CROP) if config.TEST.MULTI_VIEW_AT_END else (1, 1)
+    report = evaluate(accelerator, model, config, [ZeroShotSplit("final", class_names, val_records)], views, metric,
+                      output_dir)
+    if accelerator.is_main_process:
+        report.update(best_single_view={"top1": state.best_top1, "epoch": state.best_epoch}, history=state.history)
+        write_json(output_dir / "metrics.json", report)
+    return report

@@ -1,0 +1,66 @@
+"""Class texts for training and evaluation: tokenised once; encoded once when the text tower is frozen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..processing import load_clip_tokenizer
+
+__all__ = ["ClassTexts"]
+
+
+class ClassTexts:
+    """The class names of a label set, as the model's text inputs.
+
+    Class names are used as written, without a prompt template, as in the original.
+
+    Args:
+        names: class `k`'s text at position `k`.
+        frozen: the text tower does not train (`MODEL.FIX_TEXT`), so its features are computed once and reused for
+            every step; otherwise every training step encodes the texts again, with gradients.
+    """
+
+    def __init__(self, names: Sequence[str], frozen: bool):
+        self.names = list(names)
+        self.frozen = frozen
+        tokens = load_clip_tokenizer()(self.names, padding=True, truncation=True, return_tensors="pt")
+        self.input_ids: torch.Tensor = tokens["input_ids"]  # [K, L]
+        self.attention_mask: torch.Tensor = tokens["attention_mask"]  # [K, L]
+        self._cached: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @torch.no_grad()
+    def encode(self, model: nn.Module) -> torch.Tensor:
+        """`[K, projection_dim]` text features of the (unwrapped) model, computed in eval mode without gradients."""
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        features = model.get_text_features(
+            input_ids=self.input_ids.to(device), attention_mask=self.attention_mask.to(device)
+        ).pooler_output
+        model.train(was_training)
+        return features
+
+    def training_inputs(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Keyword arguments of a training forward: cached `text_embeds` when frozen, else the tokens to encode.
+
+        Args:
+            model: the unwrapped model (encodes the cache on first use).
+        """
+        if self.frozen:
+            if self._cached is None:
+                self._cached = self.encode(model)
+            return {"text_embeds": self._cached}
+        device = next(model.parameters()).device
+        return {"input_ids": self.input_ids.to(device), "attention_mask": self.attention_mask.to(device)}
+
+    def evaluation_inputs(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """`text_embeds` for an evaluation pass: the cache when frozen, else freshly encoded by the current model."""
+        if self.frozen:
+            return self.training_inputs(model)
+        return {"text_embeds": self.encode(model)}
