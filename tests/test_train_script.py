@@ -41,9 +41,8 @@ def data_opts(root: Path, train: str = "train.txt") -> list[str]:
     ]
 
 
-def run(output: Path, root: Path, *opts: str, flags: tuple[str, ...] = ()) -> dict:
-    return main(["-cfg", str(TINY_CONFIG), "--output", str(output), "--log_with", "none", *flags,
-                 "--opts", *data_opts(root), *opts])
+def run(output: Path, root: Path, *opts: str, flags: tuple[str, ...] = ("--log_with", "none")) -> dict:
+    return main(["-cfg", str(TINY_CONFIG), "--output", str(output), *flags, "--opts", *data_opts(root), *opts])
 
 
 def losses(output: Path) -> dict[int, float]:
@@ -64,18 +63,33 @@ def test_loss_falls_and_accuracy_far_beats_chance_on_motion(tmp_path):
 
 def test_outputs_of_a_run(tmp_path, toy):
     output = tmp_path / "run"
-    report = run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "SAVE_TOTAL_LIMIT", "1")
+    report = run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "SAVE_TOTAL_LIMIT", "1",
+                 flags=("--log_with", "tensorboard"))
     assert report["num_views"] == 2 and report["num_videos"] == 8  # the final 2-clip test on every val video
     assert {"top1", "top5", "mean_class_accuracy", "per_class_accuracy", "best_single_view"} <= set(report)
     assert json.loads((output / "metrics.json").read_text())["top1"] == report["top1"]
     assert [entry["epoch"] for entry in report["history"]] == [0, 1]
-    assert all(entry["train_replaced_videos"] == 0 and entry["val_unreadable_videos"] == 0 for entry in report["history"])
+    assert all(entry["train_replaced_videos"] == entry["val_unreadable_videos"] == 0 for entry in report["history"])
     for name in ("best_model/config.json", "best_model/model.safetensors", "best_model/README.md",
                  "checkpoints/epoch_2/trainer_state.json", "loss_curve.png", "accuracy.png", "log.txt",
                  "test_final_confusion.png", "test_final_per_class.csv", "config.yaml"):
         assert (output / name).is_file(), name
     assert not (output / "checkpoints" / "epoch_1").exists()  # SAVE_TOTAL_LIMIT 1
+    assert list((output / "xclip").glob("events.out.tfevents.*"))  # TensorBoard through Accelerate's tracker
     assert len(losses(output)) == 2 * 3  # 12 videos / batch 4 = 3 iterations per epoch
+
+
+def test_unreadable_videos_are_replaced_in_training_and_counted_in_evaluation(tmp_path, toy):
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    broken = str(tmp_path / "broken.mp4")
+    train_lines = (toy / "train.txt").read_text().splitlines()
+    (tmp_path / "train.txt").write_text("\n".join([f"{broken} 0", *train_lines[1:]]) + "\n")
+    (tmp_path / "val.txt").write_text((toy / "val.txt").read_text() + f"{broken} 1\n")
+    report = run(tmp_path / "run", toy, "DATA.TRAIN_FILE", str(tmp_path / "train.txt"), "DATA.VAL_FILE",
+                 str(tmp_path / "val.txt"), "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4")
+    assert report["history"][0]["train_replaced_videos"] == 1  # every one of the 12 videos is used once
+    assert report["history"][0]["val_unreadable_videos"] == 1
+    assert (report["num_videos"], report["num_unreadable"]) == (8, 1)  # evaluated once, or reported
 
 
 def test_resumed_run_repeats_the_uninterrupted_losses_exactly(tmp_path, toy):
@@ -83,7 +97,8 @@ def test_resumed_run_repeats_the_uninterrupted_losses_exactly(tmp_path, toy):
               "SAVE_TOTAL_LIMIT", "0", "TEST.MULTI_VIEW_AT_END", "False", "MODEL.DROP_PATH_RATE", "0.1")
     uninterrupted = run(tmp_path / "full", toy, *recipe)
     # Resume from the state after epoch 1 in a new folder: epochs 2 and 3 must repeat exactly.
-    resumed = run(tmp_path / "resumed", toy, *recipe, flags=("--resume", str(tmp_path / "full" / "checkpoints" / "epoch_1")))
+    checkpoint = tmp_path / "full" / "checkpoints" / "epoch_1"
+    resumed = run(tmp_path / "resumed", toy, *recipe, flags=("--log_with", "none", "--resume", str(checkpoint)))
     expected, actual = losses(tmp_path / "full"), losses(tmp_path / "resumed")
     assert sorted(actual) == [iteration for iteration in sorted(expected) if iteration >= 3]
     assert all(abs(actual[iteration] - expected[iteration]) <= 1e-6 for iteration in actual), (actual, expected)
@@ -110,17 +125,20 @@ def test_few_shot_list_is_drawn_written_and_trained_on(tmp_path, toy):
 def test_evaluation_only_of_a_trained_checkpoint(tmp_path, toy):
     trained = tmp_path / "trained"
     run(trained, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
-    from_folder = run(tmp_path / "eval_folder", toy, flags=("--only_test", "--pretrained", str(trained / "best_model")))
-    from_checkpoint = run(tmp_path / "eval_ckpt", toy, flags=("--only_test", "--resume", str(trained)))
+    quiet_test = ("--log_with", "none", "--only_test")
+    best_model = str(trained / "best_model")
+    from_folder = run(tmp_path / "eval_folder", toy, flags=(*quiet_test, "--pretrained", best_model))
+    from_checkpoint = run(tmp_path / "eval_ckpt", toy, flags=(*quiet_test, "--resume", str(trained)))
     assert from_folder["top1"] == from_checkpoint["top1"] == json.loads((trained / "metrics.json").read_text())["top1"]
     multi_view = run(tmp_path / "eval_4x3", toy, "TEST.NUM_CLIP", "4", "TEST.NUM_CROP", "3",
-                     flags=("--only_test", "--pretrained", str(trained / "best_model")))
+                     flags=(*quiet_test, "--pretrained", best_model))
     assert multi_view["num_views"] == 12 and multi_view["num_videos"] == 8
 
 
 def test_zero_shot_over_splits_reports_mean_and_std(tmp_path, toy):
     splits = f"[{toy / 'val.txt'}, {toy / 'train.txt'}]"
-    report = run(tmp_path / "zero_shot", toy, "TEST.ZERO_SHOT.SPLIT_FILES", splits, flags=("--only_test",))
+    report = run(tmp_path / "zero_shot", toy, "TEST.ZERO_SHOT.SPLIT_FILES", splits,
+                 flags=("--log_with", "none", "--only_test"))
     assert set(report["splits"]) == {"split1", "split2"}
     assert [report["splits"][name]["num_videos"] for name in ("split1", "split2")] == [8, 12]
     values = [report["splits"][name]["top1"] for name in ("split1", "split2")]
@@ -132,7 +150,7 @@ def test_zero_shot_on_novel_classes_uses_only_each_subsets_texts(tmp_path, toy):
     base = tmp_path / "base_labels.csv"
     base.write_text("id,name\n0,staying still\n")  # "seen in pre-training": the other 3 classes are novel
     report = run(tmp_path / "novel", toy, "TEST.ZERO_SHOT.NOVEL_CLASSES_OF", str(base), "TEST.ZERO_SHOT.NUM_SUBSETS",
-                 "2", "TEST.ZERO_SHOT.SUBSET_SIZE", "2", flags=("--only_test",))
+                 "2", "TEST.ZERO_SHOT.SUBSET_SIZE", "2", flags=("--log_with", "none", "--only_test"))
     assert report["num_splits"] == 2
     for split in report["splits"].values():
         assert split["num_classes"] == 2 and "staying still" not in split["per_class_accuracy"]
@@ -156,7 +174,7 @@ def test_clear_errors_for_bad_configs_and_label_files(tmp_path, toy):
     with pytest.raises(ConfigError, match="--output"):
         main(["-cfg", str(TINY_CONFIG)])
     with pytest.raises(FileNotFoundError, match="--resume"):
-        run(tmp_path / "e", toy, flags=("--resume", str(tmp_path / "nothing")))
+        run(tmp_path / "e", toy, flags=("--log_with", "none", "--resume", str(tmp_path / "nothing")))
 
 
 @pytest.mark.slow

@@ -8,23 +8,24 @@ overrides single keys. Field names stay upper case so that `config.TRAIN.LR` rea
 
 Keys added by this package (all optional; the defaults keep the original's behaviour):
 
-| key | default | meaning |
-|---|---|---|
-| `DATA.NUM_WORKERS` | 8 | data-loading worker processes per training process (the original hard-codes 16) |
-| `DATA.FEW_SHOT_K` | 0 | > 0: train on K videos per class drawn from `DATA.TRAIN_FILE` (seeded by `SEED`); the list is written to `OUTPUT` |
-| `MODEL.LORA.ENABLE` | False | train LoRA adapters (peft) instead of the full model; the best model is exported merged |
-| `MODEL.LORA.R` / `ALPHA` / `DROPOUT` | 16 / 32 / 0.05 | LoRA rank, scaling numerator and dropout |
-| `MODEL.LORA.TARGET_MODULES` | frame-encoder attention and MLP | regular expression (or list of module-name suffixes) of the layers to adapt |
-| `MODEL.LORA.TRAIN_XCLIP_MODULES` | True | also train X-CLIP's own parts (message layers, MIT, prompt generator) fully |
-| `AUG.FLIP` | 0.5 | probability of a horizontal flip per training clip (0 for direction-sensitive classes) |
-| `TRAIN.COMPILE` | False | `torch.compile` the model |
-| `TRAIN.MAX_GRAD_NORM` | 0.0 | > 0: clip gradients to this norm (the original does not clip) |
-| `TEST.MULTI_VIEW_AT_END` | True | after the last epoch, evaluate with `TEST.FINAL_NUM_CLIP` x `TEST.FINAL_NUM_CROP` views (the original always does, with 4 x 3) |
-| `TEST.FINAL_NUM_CLIP` / `FINAL_NUM_CROP` | 4 / 3 | views of that final evaluation |
-| `TEST.ZERO_SHOT.SPLIT_FILES` | [] | evaluate on each of these lists in turn (e.g. HMDB-51's three test splits) and report mean and std |
-| `TEST.ZERO_SHOT.NOVEL_CLASSES_OF` | '' | a label CSV (Kinetics-400's): evaluate only on `DATA.LABEL_LIST` classes missing from it, in random subsets |
-| `TEST.ZERO_SHOT.NUM_SUBSETS` / `SUBSET_SIZE` / `SUBSET_SEED` | 3 / 160 / 0 | those subsets (Kinetics-600's new-class protocol: three subsets of 160 classes) |
-| `SAVE_TOTAL_LIMIT` | 2 | training states kept in `OUTPUT/checkpoints` (oldest deleted first; 0 keeps all) |
+- `DATA.NUM_WORKERS` (8): data-loading worker processes per training process (the original hard-codes 16).
+- `DATA.FEW_SHOT_K` (0): when > 0, train on K videos per class drawn from `DATA.TRAIN_FILE` (seeded by `SEED`;
+  the list is written to `OUTPUT`).
+- `MODEL.LORA.ENABLE` (False): train LoRA adapters (peft) instead of the whole model; the best model is exported
+  with the adapters merged. `MODEL.LORA.R` / `ALPHA` / `DROPOUT` (16 / 32 / 0.05): rank, scaling numerator, dropout.
+  `MODEL.LORA.TARGET_MODULES` (the frame encoder's q/k/v/out projections and MLP): a regular expression, or a list
+  of module-name suffixes. `MODEL.LORA.TRAIN_XCLIP_MODULES` (True): also train X-CLIP's own parts (message layers,
+  MIT, prompt generator) fully, since training from CLIP they start random.
+- `AUG.FLIP` (0.5): probability of a horizontal flip per training clip (0 for direction-sensitive classes).
+- `TRAIN.COMPILE` (False): `torch.compile` the model. `TRAIN.MAX_GRAD_NORM` (0): when > 0, clip gradients to this
+  norm (the original does not clip).
+- `TEST.MULTI_VIEW_AT_END` (True): after the last epoch, test the final model with `TEST.FINAL_NUM_CLIP` x
+  `TEST.FINAL_NUM_CROP` (4 x 3) views, as the original always does; False tests a single view.
+- `TEST.ZERO_SHOT.SPLIT_FILES` ([]): evaluate on each of these video lists in turn (e.g. HMDB-51's three test splits)
+  and report the mean and std. `TEST.ZERO_SHOT.NOVEL_CLASSES_OF` (''): a labels CSV (Kinetics-400's); evaluate only
+  the classes of `DATA.LABEL_LIST` missing from it, in `NUM_SUBSETS` random subsets of `SUBSET_SIZE` classes drawn
+  with `SUBSET_SEED` (3 / 160 / 0: the Kinetics-600 new-class protocol).
+- `SAVE_TOTAL_LIMIT` (2): training states kept in `OUTPUT/checkpoints`, oldest deleted first; 0 keeps all.
 
 `MODEL.ARCH` also accepts `"tiny"`, a small random geometry for tests and demos. `TRAIN.OPT_LEVEL` (apex's
 O0/O1/O2 in the original) selects Accelerate's mixed precision: O0 -> no, O1/O2 -> fp16; `"bf16"`, `"fp16"` and

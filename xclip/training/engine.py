@@ -40,6 +40,14 @@ class EpochSummary:
     num_replaced: int  # unreadable training videos replaced by another, over all processes
     clips_per_second: float  # training clips over all processes per second of wall time
 
+    def as_log(self) -> dict[str, float | int]:
+        return {
+            "train_loss": self.loss,
+            "lr": self.lr,
+            "train_clips_per_second": self.clips_per_second,
+            "train_replaced_videos": self.num_replaced,
+        }
+
 
 @dataclass
 class Predictions:

@@ -10,6 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from accelerate import Accelerator
+
 from ..data.files import write_text_atomically
 from ..evaluation import build_metrics_report, confusion_matrix_png, write_per_class_accuracy
 from .config import ExperimentConfig
@@ -23,29 +25,39 @@ STEP_LOG = "train_steps.jsonl"
 
 
 class StepLog:
-    """`OUTPUT/train_steps.jsonl`: one JSON line per training iteration (epoch, iteration, loss, lr).
+    """Per-iteration logging: every iteration to `OUTPUT/train_steps.jsonl` (epoch, iteration, loss, lr; main
+    process), every `print_freq` iterations to the Accelerate trackers (TensorBoard).
 
     Args:
         resume_iteration: iterations already done by the checkpoint a run resumes from; lines from later
-            iterations (written after that checkpoint by the interrupted run) are dropped, so the log reads as one
+            iterations (written after that checkpoint by the interrupted run) are dropped, so the file reads as one
             uninterrupted run.
     """
 
-    def __init__(self, output_dir: Path, resume_iteration: int = 0):
-        self.path = output_dir / STEP_LOG
-        kept = [record for record in self.read(output_dir) if record.iteration < resume_iteration]
-        write_text_atomically(self.path, "".join(json.dumps(asdict(record)) + "\n" for record in kept))
-        self._file = self.path.open("a", encoding="utf-8")
+    def __init__(self, accelerator: Accelerator, output_dir: Path, print_freq: int, resume_iteration: int = 0):
+        self.accelerator = accelerator
+        self.print_freq = print_freq
+        self._file = None
+        if accelerator.is_main_process:
+            kept = [record for record in self.read(output_dir) if record.iteration < resume_iteration]
+            path = output_dir / STEP_LOG
+            write_text_atomically(path, "".join(json.dumps(asdict(record)) + "\n" for record in kept))
+            self._file = path.open("a", encoding="utf-8")
 
     def write(self, record: StepRecord) -> None:
-        self._file.write(json.dumps(asdict(record)) + "\n")
-        self._file.flush()
+        if self._file is not None:
+            self._file.write(json.dumps(asdict(record)) + "\n")
+            self._file.flush()
+        if record.iteration % self.print_freq == 0:
+            self.accelerator.log({"train/loss": record.loss, "train/lr": record.lr}, step=record.iteration)
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     @staticmethod
     def read(output_dir: str | os.PathLike) -> list[StepRecord]:
+        """The records of `OUTPUT/train_steps.jsonl`, in order (none if it does not exist)."""
         path = Path(output_dir) / STEP_LOG
         if not path.is_file():
             return []
@@ -105,7 +117,7 @@ def plot_training_curves(output_dir: Path, history: Sequence[Mapping[str, Any]])
     if steps:
         last_iteration = {step.epoch: step.iteration for step in steps}  # later steps overwrite earlier ones
         epochs = [entry for entry in history if entry["epoch"] in last_iteration]
-        figure = Figure(figsize=(8, 4.5), layout="constrained")
+        figure = Figure(figsize=(8, 4.5))
         axes = figure.add_subplot()
         axes.plot([step.iteration for step in steps], [step.loss for step in steps], lw=0.6, alpha=0.5,
                   label="iteration")
@@ -118,7 +130,7 @@ def plot_training_curves(output_dir: Path, history: Sequence[Mapping[str, Any]])
         figure.savefig(output_dir / "loss_curve.png")
     evaluated = [entry for entry in history if "val_top1" in entry]
     if evaluated:
-        figure = Figure(figsize=(8, 4.5), layout="constrained")
+        figure = Figure(figsize=(8, 4.5))
         axes = figure.add_subplot()
         epochs = [entry["epoch"] + 1 for entry in evaluated]
         axes.plot(epochs, [entry["val_top1"] for entry in evaluated], marker="o", label="top-1")

@@ -21,7 +21,13 @@ from accelerate.utils import DistributedDataParallelKwargs, is_tensorboard_avail
 from safetensors.torch import load_file
 from torch import nn
 
-from ..data import VideoRecord, ZeroShotSplit, kinetics600_zero_shot_splits, read_video_list, zero_shot_splits_from_lists
+from ..data import (
+    VideoRecord,
+    ZeroShotSplit,
+    kinetics600_zero_shot_splits,
+    read_video_list,
+    zero_shot_splits_from_lists,
+)
 from ..evaluation import load_video_accuracy, zero_shot_summary
 from .blending import MixupCutmix
 from .checkpointing import TrainerState, latest_checkpoint, load_training_state, save_training_state
@@ -34,7 +40,7 @@ from .data import (
     train_dataloader,
     training_records,
 )
-from .engine import StepRecord, predict, train_one_epoch
+from .engine import predict, train_one_epoch
 from .export import export_model
 from .lora import add_lora_adapters
 from .model_setup import build_model, enable_gradient_checkpointing
@@ -42,17 +48,17 @@ from .optimization import build_lr_scheduler, build_optimizer, freeze_text_tower
 from .reporting import StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
 from .text import ClassTexts
 
-__all__ = ["main", "parse_args"]
+__all__ = ["evaluate_only", "main", "parse_args", "train"]
 
 logger = logging.getLogger(__name__)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The original's flags, plus Accelerate's runtime switches (`--mixed_precision`, `--cpu`, `--log_with`)."""
-    parser = argparse.ArgumentParser(description="Fine-tune or evaluate X-CLIP (the original recipe, through Accelerate).")
+    parser = argparse.ArgumentParser(description="Fine-tune or evaluate X-CLIP with the original recipe.")
     parser.add_argument("-cfg", "--config", required=True, help="YAML config in the original's format.")
     parser.add_argument("--output", help="Output folder (OUTPUT): checkpoints, best model, logs, metrics.json.")
-    parser.add_argument("--opts", nargs="+", default=[], metavar="KEY VALUE", help="Config overrides, e.g. TRAIN.LR 1e-5.")
+    parser.add_argument("--opts", nargs="+", default=[], metavar="KEY VALUE", help="Overrides: TRAIN.LR 1e-5 ...")
     parser.add_argument(
         "--pretrained", help="A transformers CLIP folder, OpenAI's CLIP file, or an X-CLIP folder (MODEL.PRETRAINED)."
     )
@@ -109,7 +115,7 @@ def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Acc
     )
 
 
-def setup_logging(accelerator: Accelerator, output_dir: Path) -> logging.Handler | None:
+def setup_logging(accelerator: Accelerator, output_dir: Path) -> logging.FileHandler | None:
     """Console logging (main process at INFO), and `OUTPUT/log.txt` on the main process."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     package_logger = logging.getLogger("xclip")
@@ -191,17 +197,18 @@ def validation_records(config: ExperimentConfig) -> list[VideoRecord]:
     return read_video_list(config.DATA.VAL_FILE, config.DATA.ROOT, config.DATA.NUM_CLASSES)
 
 
-def evaluate(
+def evaluate_splits(
     accelerator: Accelerator,
     model: nn.Module,
     config: ExperimentConfig,
     splits: list[ZeroShotSplit],
     views: tuple[int, int],
     metric: Any,
-    output_dir: Path,
 ) -> dict[str, Any]:
-    """Evaluates `model` on each split with `views` = (clips, crops) per video; returns the metrics report (main
-    process; an empty dict elsewhere). Several splits give their mean and std (`top1` etc. are the means)."""
+    """Evaluates `model` on each split with `views` = (clips, crops) per video, writing each split's per-class
+    accuracy and confusion matrix to `OUTPUT/test_<split>_*`; returns the metrics report (main process; an empty
+    dict elsewhere). Several splits give their mean and std (`top1` etc. are then the means)."""
+    output_dir = Path(config.OUTPUT)
     unwrapped = accelerator.unwrap_model(model)
     reports = {}
     for split in splits:
@@ -231,11 +238,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Runs `scripts/train.py` with `argv` (the command line when None); returns what it writes to metrics.json."""
     args = parse_args(argv)
     config = config_from_args(args)
-    output_dir = Path(config.OUTPUT)
     accelerator = build_accelerator(config, args)
-    log_file = setup_logging(accelerator, output_dir)
+    log_file = setup_logging(accelerator, Path(config.OUTPUT))
     try:
-        return _run(accelerator, config, output_dir)
+        return evaluate_only(accelerator, config) if config.TEST.ONLY_TEST else train(accelerator, config)
     finally:
         accelerator.end_training()
         if log_file is not None:
@@ -243,32 +249,47 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             log_file.close()
 
 
-def _run(accelerator: Accelerator, config: ExperimentConfig, output_dir: Path) -> dict[str, Any]:
+def build_run(accelerator: Accelerator, config: ExperimentConfig) -> tuple[nn.Module, list[str], Any]:
+    """What training and evaluation share: the seeded model, the class names and the accuracy metric."""
+    output_dir = Path(config.OUTPUT)
     if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
     logger.info("%d process(es), device %s, mixed precision %s", accelerator.num_processes, accelerator.device,
                 accelerator.mixed_precision)
-
     # Seed before building the model so that its random parts are reproducible; every process gets its own seed as
     # in the original (SEED + rank), and DDP starts every process from rank 0's weights.
     set_seed(config.SEED + accelerator.process_index)
     class_names = read_class_names(config)
     model = prepare_model_for_training(build_model(config), config)
     metric = load_video_accuracy(keep_in_memory=True) if accelerator.is_main_process else None
+    return model, class_names, metric
 
-    if config.TEST.ONLY_TEST:
-        model = accelerator.prepare(model)
-        if config.MODEL.RESUME:
-            checkpoint = resume_folder(config, output_dir)
-            accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
-            logger.info("Evaluating the weights of %s", checkpoint)
-        report = evaluate(accelerator, model, config, test_sets(config, class_names),
-                          (config.TEST.NUM_CLIP, config.TEST.NUM_CROP), metric, output_dir)
-        if accelerator.is_main_process:
-            write_json(output_dir / "metrics.json", report)
-        return report
 
-    # Data: the K-shot draw (if any) is written to OUTPUT, so make the folder before any process reads it.
+def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
+    """`--only_test`: the model of `--pretrained`, or the weights of the `--resume` checkpoint, on `DATA.VAL_FILE`
+    or on the zero-shot protocol's splits, with `TEST.NUM_CLIP` x `TEST.NUM_CROP` views."""
+    output_dir = Path(config.OUTPUT)
+    model, class_names, metric = build_run(accelerator, config)
+    model = accelerator.prepare(model)
+    if config.MODEL.RESUME:
+        checkpoint = resume_folder(config, output_dir)
+        accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
+        logger.info("Evaluating the weights of %s", checkpoint)
+    views = (config.TEST.NUM_CLIP, config.TEST.NUM_CROP)
+    report = evaluate_splits(accelerator, model, config, test_sets(config, class_names), views, metric)
+    if accelerator.is_main_process:
+        write_json(output_dir / "metrics.json", report)
+    return report
+
+
+def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
+    """Fine-tuning: every epoch trains, evaluates a single view, exports the best model and saves the training
+    state; the final model then gets the multi-view test."""
+    output_dir = Path(config.OUTPUT)
+    model, class_names, metric = build_run(accelerator, config)
+
+    # The K-shot draw (if any) is written to OUTPUT by the main process before the others read it.
     with accelerator.main_process_first():
         train_records = training_records(config, output_dir)
     train_set = build_train_dataset(config, train_records)
@@ -289,21 +310,12 @@ def _run(accelerator: Accelerator, config: ExperimentConfig, output_dir: Path) -
     checkpoint = resume_folder(config, output_dir)
     if checkpoint is not None:
         state = load_training_state(accelerator, checkpoint)
-    step_log = None
-    if accelerator.is_main_process:
-        step_log = StepLog(output_dir, resume_iteration=state.epoch * len(train_loader))
+    step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resume_iteration=state.epoch * len(train_loader))
     accelerator.init_trackers("xclip", config=tracker_hparams(config))
 
     for epoch in range(state.epoch, config.TRAIN.EPOCHS):
         train_loader.set_epoch(epoch)
         train_set.set_epoch(epoch)
-
-        def on_step(record: StepRecord) -> None:
-            if step_log is not None:
-                step_log.write(record)
-            if record.iteration % config.PRINT_FREQ == 0:
-                accelerator.log({"train/loss": record.loss, "train/lr": record.lr}, step=record.iteration)
-
         summary = train_one_epoch(
             accelerator=accelerator,
             model=model,
@@ -315,46 +327,38 @@ def _run(accelerator: Accelerator, config: ExperimentConfig, output_dir: Path) -
             label_smoothing=config.AUG.LABEL_SMOOTH,
             max_grad_norm=config.TRAIN.MAX_GRAD_NORM,
             epoch=epoch,
-            on_step=on_step,
+            on_step=step_log.write,
         )
-        unwrapped = accelerator.unwrap_model(model)
-        predictions = predict(accelerator, model, val_loader, texts.evaluation_inputs(unwrapped)["text_embeds"])
-        entry = {
-            "epoch": epoch,
-            "train_loss": summary.loss,
-            "lr": summary.lr,
-            "train_clips_per_second": summary.clips_per_second,
-            "train_replaced_videos": summary.num_replaced,
-            "val_unreadable_videos": predictions.num_unreadable,
-        }
+        text_embeds = texts.evaluation_inputs(accelerator.unwrap_model(model))["text_embeds"]
+        predictions = predict(accelerator, model, val_loader, text_embeds)
+        entry = {"epoch": epoch, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
         if accelerator.is_main_process:
             report = evaluation_report(predictions, class_names, metric, num_views=1)
             entry.update(val_top1=report["top1"], val_top5=report["top5"],
                          val_mean_class_accuracy=report["mean_class_accuracy"])
-            logger.info(
-                "Epoch %d/%d: loss %.4f, lr %.3g, val top-1 %.2f%%, top-5 %.2f%%, %d unreadable video(s) replaced",
-                epoch + 1, config.TRAIN.EPOCHS, summary.loss, summary.lr, report["top1"], report["top5"],
-                summary.num_replaced,
-            )
+            logger.info("Epoch %d/%d: %s", epoch + 1, config.TRAIN.EPOCHS, format_entry(entry))
             if report["top1"] > state.best_top1:
                 state.best_top1, state.best_epoch = report["top1"], epoch
                 export_model(accelerator.unwrap_model(model, keep_torch_compile=False), output_dir / "best_model",
                              class_names, config, {"epoch": epoch + 1, "top1": report["top1"], "top5": report["top5"]})
+            plot_training_curves(output_dir, [*state.history, entry])
         accelerator.log({f"epoch/{key}": value for key, value in entry.items() if key != "epoch"}, step=epoch)
         state.epoch = epoch + 1
         state.history.append(entry)
         if state.epoch % config.SAVE_FREQ == 0 or state.epoch == config.TRAIN.EPOCHS:
             save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT)
-        if accelerator.is_main_process:
-            plot_training_curves(output_dir, state.history)
-    if step_log is not None:
-        step_log.close()
+    step_log.close()
 
     # The original ends every run with a 4-clip x 3-crop test of the final model.
     views = (config.TEST.FINAL_NUM_CLIP, config.TEST.FINAL_NUM_CROP) if config.TEST.MULTI_VIEW_AT_END else (1, 1)
-    report = evaluate(accelerator, model, config, [ZeroShotSplit("final", class_names, val_records)], views, metric,
-                      output_dir)
+    final = [ZeroShotSplit("final", class_names, val_records)]
+    report = evaluate_splits(accelerator, model, config, final, views, metric)
     if accelerator.is_main_process:
         report.update(best_single_view={"top1": state.best_top1, "epoch": state.best_epoch}, history=state.history)
         write_json(output_dir / "metrics.json", report)
     return report
+
+
+def format_entry(entry: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                     for key, value in entry.items() if key != "epoch")

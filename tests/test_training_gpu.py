@@ -1,0 +1,67 @@
+"""The training script on a CUDA device: fp16 (gradient scaling) and bf16 autocast, fused AdamW, activation
+checkpointing, torch.compile and LoRA. Skipped without a GPU."""
+
+import math
+
+import pytest
+import torch
+from accelerate.state import AcceleratorState, GradientState
+
+from xclip.training import build_optimizer, make_motion_dataset
+from xclip.training.reporting import StepLog
+from test_train_script import run
+from test_training_recipe import tiny_model
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    make_motion_dataset(root, 4, split="train", seed=0)
+    make_motion_dataset(root, 2, split="val", seed=1)
+    return root
+
+
+def losses(output):
+    return [step.loss for step in StepLog.read(output)]
+
+
+def test_fused_adamw_on_cuda():
+    optimizer = build_optimizer(tiny_model().cuda(), 1e-3, 0.001)
+    assert optimizer.defaults["fused"] is True
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_mixed_precision_with_activation_checkpointing(tmp_path, toy, precision):
+    report = run(tmp_path, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TRAIN.USE_CHECKPOINT", "True",
+                 "AUG.MIXUP", "0.8", flags=("--log_with", "none", "--mixed_precision", precision))
+    values = losses(tmp_path)
+    assert len(values) == 12 and all(math.isfinite(value) for value in values)
+    assert report["num_videos"] == 8
+
+
+def test_compiled_model_trains_like_the_eager_one(tmp_path, toy):
+    recipe = ("TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    run(tmp_path / "eager", toy, *recipe, flags=("--log_with", "none", "--mixed_precision", "no"))
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    run(tmp_path / "compiled", toy, *recipe, "TRAIN.COMPILE", "True",
+        flags=("--log_with", "none", "--mixed_precision", "no"))
+    eager, compiled = losses(tmp_path / "eager"), losses(tmp_path / "compiled")
+    assert len(eager) == len(compiled) == 4
+    assert max(abs(a - b) for a, b in zip(eager, compiled)) < 1e-2, (eager, compiled)
+
+
+def test_lora_with_bf16(tmp_path, toy):
+    report = run(tmp_path, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "MODEL.LORA.ENABLE", "True",
+                 "TRAIN.LR", "1e-3", flags=("--log_with", "none", "--mixed_precision", "bf16"))
+    assert all(math.isfinite(value) for value in losses(tmp_path))
+    assert (tmp_path / "best_model" / "model.safetensors").is_file() and report["num_videos"] == 8

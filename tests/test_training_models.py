@@ -1,0 +1,68 @@
+"""Which model a run starts from (`--pretrained`): random, a transformers CLIP folder, or an X-CLIP folder."""
+
+import pytest
+import torch
+from transformers import CLIPConfig, CLIPModel
+
+from xclip import XCLIPModel
+from xclip.training import build_model, load_config
+from xclip.training.model_setup import ARCHITECTURES, random_model_config
+
+
+@pytest.fixture(scope="module")
+def clip_folder(tmp_path_factory):
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8},
+        projection_dim=32,
+    )
+    folder = tmp_path_factory.mktemp("clip")
+    CLIPModel(config).save_pretrained(folder)
+    return folder
+
+
+def experiment(**keys):
+    opts = ["DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4", "MODEL.ARCH", "tiny"]
+    for key, value in keys.items():
+        opts += [key.replace("__", "."), str(value)]
+    return load_config(opts=opts)
+
+
+@pytest.mark.parametrize("arch", ["ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px"])
+def test_random_geometry_of_each_architecture(arch):
+    size = 336 if arch.endswith("336px") else 224
+    config = random_model_config(load_config(opts=["MODEL.ARCH", arch, "DATA.INPUT_SIZE", str(size)]))
+    expected = ARCHITECTURES[arch]
+    vision = config.vision_config
+    assert (vision.hidden_size, vision.num_hidden_layers, vision.patch_size, vision.image_size) == (
+        expected.vision_width, expected.vision_layers, expected.patch_size, size)
+    assert (config.projection_dim, vision.mit_num_hidden_layers, config.prompt_layers) == (expected.embed_dim, 1, 2)
+    with pytest.raises(ValueError, match=f"{arch} takes {size}x{size} frames, but DATA.INPUT_SIZE is 160"):
+        random_model_config(load_config(opts=["MODEL.ARCH", arch, "DATA.INPUT_SIZE", "160"]))
+    with pytest.raises(ValueError, match="MODEL.ARCH 'ViT-H/14' is unknown"):
+        random_model_config(load_config(opts=["MODEL.ARCH", "ViT-H/14"]))
+
+
+def test_from_a_transformers_clip_folder(clip_folder):
+    model = build_model(experiment(MODEL__PRETRAINED=clip_folder, MODEL__DROP_PATH_RATE=0.1))
+    clip = CLIPModel.from_pretrained(clip_folder)
+    assert model.config.vision_config.num_frames == 4
+    assert model.config.vision_config.drop_path_rate == 0.1
+    torch.testing.assert_close(model.text_model.embeddings.token_embedding.weight,
+                               clip.text_model.embeddings.token_embedding.weight)
+    torch.testing.assert_close(model.visual_projection.weight, clip.visual_projection.weight)
+    with pytest.raises(ValueError, match="takes 32x32 frames but DATA.INPUT_SIZE is 64"):
+        build_model(experiment(MODEL__PRETRAINED=clip_folder, DATA__INPUT_SIZE=64))
+
+
+def test_from_an_xclip_folder(tmp_path):
+    torch.manual_seed(0)
+    trained = build_model(experiment())
+    trained.save_pretrained(tmp_path)
+    loaded = build_model(experiment(MODEL__PRETRAINED=tmp_path))
+    assert isinstance(loaded, XCLIPModel)
+    torch.testing.assert_close(loaded.mit.position_embedding, trained.mit.position_embedding)
+    with pytest.raises(ValueError, match="is a 4-frame model but DATA.NUM_FRAMES is 8"):
+        build_model(experiment(MODEL__PRETRAINED=tmp_path, DATA__NUM_FRAMES=8))
