@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +73,7 @@ def test_outputs_of_a_run(tmp_path, toy):
     assert all(entry["train_replaced_videos"] == entry["val_unreadable_videos"] == 0 for entry in report["history"])
     for name in ("best_model/config.json", "best_model/model.safetensors", "best_model/README.md",
                  "checkpoints/epoch_2/trainer_state.json", "loss_curve.png", "accuracy.png", "log.txt",
-                 "test_final_confusion.png", "test_final_per_class.csv", "config.yaml"):
+                 "final_confusion.png", "final_per_class.csv", "config.yaml"):
         assert (output / name).is_file(), name
     assert not (output / "checkpoints" / "epoch_1").exists()  # SAVE_TOTAL_LIMIT 1
     assert list((output / "xclip").glob("events.out.tfevents.*"))  # TensorBoard through Accelerate's tracker
@@ -177,6 +178,19 @@ def test_clear_errors_for_bad_configs_and_label_files(tmp_path, toy):
         run(tmp_path / "e", toy, flags=("--log_with", "none", "--resume", str(tmp_path / "nothing")))
 
 
+def run_process_group(command: list[str], environment: dict[str, str], timeout: float = 300) -> tuple[int, str]:
+    """Runs `command` in its own process group, so that a hang kills torchrun's workers too."""
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return -1, f"timed out after {timeout} s\n{output}"
+    return process.returncode, output
+
+
 @pytest.mark.slow
 def test_two_processes_give_the_losses_of_one_with_the_same_global_batch(tmp_path, toy):
     """DDP over gloo on CPU: 2 processes x 2 videos per step = 1 process x 4 videos per step.
@@ -191,9 +205,9 @@ def test_two_processes_give_the_losses_of_one_with_the_same_global_batch(tmp_pat
         ([*launch, str(REPO / "scripts" / "train.py")], tmp_path / "two", "2"),
         ([sys.executable, str(REPO / "scripts" / "train.py")], tmp_path / "one", "4"),
     ):
-        completed = subprocess.run([*command, "--output", str(output), *common, "TRAIN.BATCH_SIZE", batch],
-                                   env=environment, capture_output=True, text=True, timeout=300)
-        assert completed.returncode == 0, completed.stderr[-3000:]
+        returncode, log = run_process_group([*command, "--output", str(output), *common, "TRAIN.BATCH_SIZE", batch],
+                                            environment)
+        assert returncode == 0, log[-3000:]
     one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
     assert sorted(one) == sorted(two) == [0, 1, 2]
     assert all(abs(one[step] - two[step]) < 1e-5 for step in one), (one, two)

@@ -173,7 +173,7 @@ def mixup_for_epoch(config: ExperimentConfig, epoch: int, process_index: int) ->
     )
 
 
-def test_sets(config: ExperimentConfig, class_names: list[str]) -> list[ZeroShotSplit]:
+def evaluation_sets(config: ExperimentConfig, class_names: list[str]) -> list[ZeroShotSplit]:
     """What `--only_test` evaluates: `DATA.VAL_FILE`, or the zero-shot protocol's splits (`TEST.ZERO_SHOT.*`)."""
     zero_shot = config.TEST.ZERO_SHOT
     if zero_shot.SPLIT_FILES:
@@ -188,7 +188,7 @@ def test_sets(config: ExperimentConfig, class_names: list[str]) -> list[ZeroShot
             split_size=zero_shot.SUBSET_SIZE,
             seed=zero_shot.SUBSET_SEED,
         )
-    return [ZeroShotSplit("test", class_names, validation_records(config))]
+    return [ZeroShotSplit("val", class_names, validation_records(config))]
 
 
 def validation_records(config: ExperimentConfig) -> list[VideoRecord]:
@@ -206,7 +206,7 @@ def evaluate_splits(
     metric: Any,
 ) -> dict[str, Any]:
     """Evaluates `model` on each split with `views` = (clips, crops) per video, writing each split's per-class
-    accuracy and confusion matrix to `OUTPUT/test_<split>_*`; returns the metrics report (main process; an empty
+    accuracy and confusion matrix to `OUTPUT/<split>_per_class.csv` and `OUTPUT/<split>_confusion.png`; returns the metrics report (main process; an empty
     dict elsewhere). Several splits give their mean and std (`top1` etc. are then the means)."""
     output_dir = Path(config.OUTPUT)
     unwrapped = accelerator.unwrap_model(model)
@@ -218,7 +218,7 @@ def evaluate_splits(
         predictions = predict(accelerator, model, dataloader, text_embeds, desc=f"test {split.name}")
         if accelerator.is_main_process:
             reports[split.name] = evaluation_report(
-                predictions, split.class_names, metric, views[0] * views[1], files=(output_dir, f"test_{split.name}")
+                predictions, split.class_names, metric, views[0] * views[1], files=(output_dir, split.name)
             )
             logger.info("Test %s (%dx%d views): top-1 %.2f%%, top-5 %.2f%%", split.name, *views,
                         reports[split.name]["top1"], reports[split.name]["top5"])
@@ -277,7 +277,7 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
         accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
         logger.info("Evaluating the weights of %s", checkpoint)
     views = (config.TEST.NUM_CLIP, config.TEST.NUM_CROP)
-    report = evaluate_splits(accelerator, model, config, test_sets(config, class_names), views, metric)
+    report = evaluate_splits(accelerator, model, config, evaluation_sets(config, class_names), views, metric)
     if accelerator.is_main_process:
         write_json(output_dir / "metrics.json", report)
     return report
