@@ -12,7 +12,14 @@ from xclip.training.blending import soft_target_cross_entropy
 from xclip.training.config import LoraSettings
 from xclip.training.lora import add_lora_adapters, merged_copy
 from xclip.training.model_setup import enable_gradient_checkpointing
-from xclip.training.optimization import build_lr_scheduler, build_optimizer, freeze_text_tower, parameter_groups
+from xclip.training.optimization import (
+    build_lr_scheduler,
+    build_optimizer,
+    freeze_text_tower,
+    parameter_groups,
+    text_tower_trains,
+)
+from test_train_script import one_torch_thread  # noqa: F401  (autouse: one intra-op thread)
 
 LR, WEIGHT_DECAY = 1e-3, 0.001
 CLASSES = ["staying still", "moving sideways", "moving up and down"]
@@ -235,3 +242,12 @@ def test_gradient_checkpointing_gives_the_same_loss_and_gradients():
         results.append((output.loss.detach(), model.vision_model.embeddings.patch_embedding.weight.grad.clone()))
     torch.testing.assert_close(results[0][0], results[1][0])
     torch.testing.assert_close(results[0][1], results[1][1])
+
+
+def test_text_is_re_encoded_only_when_some_text_parameter_trains():
+    frozen = tiny_model()
+    freeze_text_tower(frozen)
+    assert not text_tower_trains(frozen) and text_tower_trains(tiny_model())
+    assert not text_tower_trains(add_lora_adapters(tiny_model(), LoraSettings(ENABLE=True)))
+    text_adapters = LoraSettings(ENABLE=True, TARGET_MODULES=r".*text_model.*\.q_proj")
+    assert text_tower_trains(add_lora_adapters(tiny_model(), text_adapters))

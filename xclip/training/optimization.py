@@ -34,6 +34,7 @@ __all__ = [
     "freeze_text_tower",
     "parameter_groups",
     "set_xclip_modules_trainable",
+    "text_tower_trains",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,14 +62,25 @@ def xclip_part(name: str) -> str:
     return "clip"
 
 
+def _is_text_side(name: str) -> bool:
+    """The text tower, `text_projection` and `logit_scale`: neither the video tower nor X-CLIP's own parts."""
+    return xclip_part(name) == "clip" and not _VIDEO_TOWER.search(name)
+
+
 def freeze_text_tower(model: nn.Module) -> list[str]:
     """`MODEL.FIX_TEXT`: freezes the text tower, `text_projection` and `logit_scale`; returns the frozen names."""
     frozen = []
     for name, parameter in model.named_parameters():
-        if xclip_part(name) == "clip" and not _VIDEO_TOWER.search(name):
+        if _is_text_side(name):
             parameter.requires_grad_(False)
             frozen.append(name)
     return frozen
+
+
+def text_tower_trains(model: nn.Module) -> bool:
+    """Whether any text-side parameter (LoRA adapters included) is trainable, i.e. whether the class texts must be
+    encoded again at every step instead of once."""
+    return any(parameter.requires_grad and _is_text_side(name) for name, parameter in model.named_parameters())
 
 
 def set_xclip_modules_trainable(model: nn.Module) -> list[str]:

@@ -44,7 +44,7 @@ from .engine import predict, train_one_epoch
 from .export import export_model
 from .lora import add_lora_adapters
 from .model_setup import build_model, enable_gradient_checkpointing
-from .optimization import build_lr_scheduler, build_optimizer, freeze_text_tower
+from .optimization import build_lr_scheduler, build_optimizer, freeze_text_tower, text_tower_trains
 from .reporting import StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
 from .text import ClassTexts
 
@@ -99,8 +99,11 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
 
 
 def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Accelerator:
+    """The Accelerator: precision from `--mixed_precision` or `TRAIN.OPT_LEVEL`, gradient accumulation, trackers,
+    seeded shuffling, optional compilation, and DDP as the original configures it."""
     mixed_precision = args.mixed_precision or config.mixed_precision
-    if args.mixed_precision is None and mixed_precision == "fp16" and not torch.cuda.is_available():
+    on_cpu = args.cpu or not torch.cuda.is_available()
+    if args.mixed_precision is None and mixed_precision == "fp16" and on_cpu:
         mixed_precision = "no"  # TRAIN.OPT_LEVEL O1 is the default; fp16 autocast only pays off on a GPU
     return Accelerator(
         cpu=args.cpu,
@@ -304,7 +307,8 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     lr_schedule = build_lr_scheduler(
         optimizer, config.TRAIN.LR, len(train_loader), config.TRAIN.EPOCHS, config.TRAIN.WARMUP_EPOCHS
     )
-    texts = ClassTexts(class_names, frozen=config.MODEL.FIX_TEXT)
+    # Frozen text (MODEL.FIX_TEXT, or LoRA adapters elsewhere) is encoded once; trained text at every step.
+    texts = ClassTexts(class_names, frozen=not text_tower_trains(accelerator.unwrap_model(model)))
 
     state = TrainerState()
     checkpoint = resume_folder(config, output_dir)
