@@ -346,3 +346,18 @@ def test_lora_adapters_on_frame_attention_take_effect():
         after_merge = merged(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
     assert (with_adapters - base).abs().max() > 1e-3  # the fused q/k/v product must not bypass the adapters
     torch.testing.assert_close(after_merge, with_adapters, rtol=0, atol=1e-4)
+
+
+def test_deep_copy_is_independent_and_equal():
+    import copy
+
+    model = make_model()
+    clone = copy.deepcopy(model)
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            clone(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video,
+            model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video,
+        )
+        clone.mit.position_embedding.add_(1.0)
+    assert not torch.equal(clone.mit.position_embedding, model.mit.position_embedding)

@@ -108,6 +108,9 @@ class _MITConfigView:
         self._vision_config = vision_config
 
     def __getattr__(self, name: str) -> Any:
+        # Only called for names not set on the view; `copy`/`pickle` ask before `_vision_config` exists.
+        if name == "_vision_config":
+            raise AttributeError(name)
         return getattr(self._vision_config, self._MIT_FIELDS.get(name, name))
 
 

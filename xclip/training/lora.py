@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
-from peft.tuners.lora import LoraLayer
 from torch import nn
 
 from .config import LoraSettings
@@ -53,21 +53,8 @@ def merged_copy(model: nn.Module) -> nn.Module:
     """The plain model with its adapters folded into the weights (`W + scale * B A`), leaving `model` (still
     training) untouched; `model` itself when it has no adapters.
 
-    Built as a new model loaded with the merged weights rather than `merge_and_unload` on a deep copy: merging in
-    place and back would perturb the training weights by rounding, and X-CLIP models do not deep-copy.
+    Merges a deep copy: merging in place and unmerging afterwards would perturb the training weights by rounding.
     """
     if not isinstance(model, PeftModel):
         return model
-    base = model.get_base_model()
-    weights = {
-        name.replace(".base_layer.", "."): tensor
-        for name, tensor in base.state_dict().items()
-        if "lora_" not in name
-    }
-    for name, layer in base.named_modules():
-        if isinstance(layer, LoraLayer):
-            for adapter in layer.active_adapters:
-                weights[f"{name}.weight"] = weights[f"{name}.weight"] + layer.get_delta_weight(adapter)
-    plain = type(base)(base.config)
-    plain.load_state_dict(weights)
-    return plain.to(next(base.parameters()).device)
+    return copy.deepcopy(model).merge_and_unload()
