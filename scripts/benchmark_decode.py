@@ -46,7 +46,7 @@ import torch
 import transformers
 from torch.utils.data import DataLoader, Dataset
 
-from xclip.video import VideoReader, probe, read_frames, sample_multi_clip_indices, sample_segment_indices
+from xclip.video import probe, read_frames, sample_multi_clip_indices, sample_segment_indices
 from xclip.video.synthetic import moving_texture_frames, write_video
 
 
@@ -63,18 +63,18 @@ Decoder = Callable[[str, np.ndarray, Optional[int]], np.ndarray]
 # Decoders: (path, indices [N], decoder threads or None for the library default) -> frames [N, H, W, 3]
 
 
-def decode_xclip(path: str, indices: np.ndarray, threads: Optional[int]) -> np.ndarray:
+def decode_xclip(path: str, indices: np.ndarray, threads: int | None) -> np.ndarray:
     return read_frames(path, indices, num_threads=0 if threads is None else threads)
 
 
-def decode_decord(path: str, indices: np.ndarray, threads: Optional[int]) -> np.ndarray:
+def decode_decord(path: str, indices: np.ndarray, threads: int | None) -> np.ndarray:
     import decord
 
     reader = decord.VideoReader(path, num_threads=0 if threads is None else threads)
     return reader.get_batch(indices.tolist()).asnumpy()
 
 
-def decode_transformers(path: str, indices: np.ndarray, threads: Optional[int]) -> np.ndarray:
+def decode_transformers(path: str, indices: np.ndarray, threads: int | None) -> np.ndarray:
     from transformers.video_utils import load_video
 
     unique = np.unique(indices)
@@ -340,7 +340,7 @@ def update_markdown(path: Path, generated: str) -> None:
     path.write_text(text)
 
 
-def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: one tiny generated video, 1 repetition")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "outputs" / "benchmark_decode.json")
@@ -357,7 +357,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[list[str]] = None) -> dict:
+def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     repetitions = args.repetitions or (1 if args.quick else 7)
     items = args.items or (args.workers * 2 if args.quick else 8)

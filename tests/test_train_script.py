@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from accelerate.state import AcceleratorState, GradientState
 
 from xclip.data import AnnotationError, read_video_list
@@ -25,16 +24,6 @@ def fresh_accelerate_state():
     yield
     AcceleratorState._reset_state(reset_partial_state=True)
     GradientState._reset_state()
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """A tiny model gains nothing from intra-op threads, and with pytest workers on every core they only
-    oversubscribe the CPU (several times slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

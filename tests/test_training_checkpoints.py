@@ -16,7 +16,6 @@ from xclip.training.config import LoraSettings
 from xclip.training.lora import add_lora_adapters
 from xclip.training.text import ClassTexts
 from test_training_recipe import tiny_model, tiny_videos
-from test_train_script import one_torch_thread  # noqa: F401  (autouse: one intra-op thread)
 
 CLASSES = ["staying still", "moving sideways", "moving up and down"]
 

@@ -7,7 +7,6 @@ from transformers import CLIPConfig, CLIPModel
 from xclip import XCLIPModel
 from xclip.training import build_model, load_config
 from xclip.training.model_setup import ARCHITECTURES, random_model_config
-from test_train_script import one_torch_thread  # noqa: F401  (autouse: one intra-op thread)
 
 
 @pytest.fixture(scope="module")

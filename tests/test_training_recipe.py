@@ -19,7 +19,6 @@ from xclip.training.optimization import (
     parameter_groups,
     text_tower_trains,
 )
-from test_train_script import one_torch_thread  # noqa: F401  (autouse: one intra-op thread)
 
 LR, WEIGHT_DECAY = 1e-3, 0.001
 CLASSES = ["staying still", "moving sideways", "moving up and down"]
@@ -36,7 +35,7 @@ def tiny_videos(batch: int = 2, seed: int = 0) -> torch.Tensor:
 
 def group_of(groups: list[dict], model, name: str) -> str:
     parameter = dict(model.named_parameters())[name]
-    (found,) = [group["name"] for group in groups if any(p is parameter for p in group["params"])]
+    (found,) = (group["name"] for group in groups if any(p is parameter for p in group["params"]))
     return found
 
 

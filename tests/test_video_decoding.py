@@ -227,7 +227,7 @@ def test_truncated_at_the_end_returns_the_frames_it_has(videos):
     assert probe(truncated).num_frames == 60  # the header still announces every frame
     with pytest.warns(RuntimeWarning, match="readable frames"):
         frames = read_frames(truncated, [0, 59])
-    first, last = [read_index_code(frame[:32, :32]) for frame in frames]
+    first, last = (read_index_code(frame[:32, :32]) for frame in frames)
     assert first == 0 and 10 < last < 59
     np.testing.assert_array_equal(frames[1], read_frames(truncated, [last])[0])
 

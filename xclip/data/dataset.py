@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -93,17 +93,17 @@ class VideoClipDataset(Dataset):
         *,
         num_frames: int,
         training: bool,
-        transform: Optional[TrainTransform] = None,
-        video_processor: Optional[XCLIPVideoProcessor] = None,
+        transform: TrainTransform | None = None,
+        video_processor: XCLIPVideoProcessor | None = None,
         image_size: int = 224,
         num_clips: int = 1,
         num_crops: int = 1,
         sampling: Literal["segment", "dense"] = "segment",
-        frame_interval: Optional[int] = None,
+        frame_interval: int | None = None,
         random_clips: bool = False,
         seed: int = 0,
         max_replacements: int = DEFAULT_MAX_REPLACEMENTS,
-        decode_threads: Optional[int] = None,
+        decode_threads: int | None = None,
     ):
         if len(records) == 0:
             raise ValueError("VideoClipDataset needs at least one video record.")

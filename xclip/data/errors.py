@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
 
 
 class AnnotationError(ValueError):
@@ -15,7 +14,7 @@ class AnnotationError(ValueError):
         problem: What is wrong, without the location.
     """
 
-    def __init__(self, path: Union[str, os.PathLike], problem: str, line: Optional[int] = None):
+    def __init__(self, path: str | os.PathLike, problem: str, line: int | None = None):
         self.path = os.fspath(path)
         self.line = line
         self.problem = problem

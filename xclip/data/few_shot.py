@@ -12,7 +12,7 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 
@@ -25,13 +25,13 @@ PathLike = Union[str, os.PathLike]
 
 
 def build_few_shot_list(
-    records_or_list_file: Union[Sequence[VideoRecord], PathLike],
+    records_or_list_file: Sequence[VideoRecord] | PathLike,
     k: int,
     seed: int,
     output_path: PathLike,
     *,
-    root: Optional[PathLike] = None,
-    num_classes: Optional[int] = None,
+    root: PathLike | None = None,
+    num_classes: int | None = None,
 ) -> list[VideoRecord]:
     """Draw `k` videos per class without replacement, and write them as a video list.
 

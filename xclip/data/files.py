@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Union
 
 
-def write_text_atomically(path: Union[str, os.PathLike], text: str) -> Path:
+def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` through a temporary file in the same folder and an atomic rename.
 
     Returns:

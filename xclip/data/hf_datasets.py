@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 import PIL.Image
@@ -36,7 +36,7 @@ class HFVideoRecords(Sequence):
         root: Folder that relative video paths are joined with.
     """
 
-    def __init__(self, dataset: Any, video_column: str, label_column: str, root: Union[str, os.PathLike, None] = None):
+    def __init__(self, dataset: Any, video_column: str, label_column: str, root: str | os.PathLike | None = None):
         import datasets
 
         for column in (video_column, label_column):
@@ -81,7 +81,7 @@ class HFVideoRecords(Sequence):
         )
 
 
-def hf_label_names(dataset: Any, label_column: str = "label") -> Optional[list[str]]:
+def hf_label_names(dataset: Any, label_column: str = "label") -> list[str] | None:
     """The class names of a `datasets.ClassLabel` label column, or `None` when the column has no names."""
     import datasets
 
@@ -94,8 +94,8 @@ def from_hf_dataset(
     video_column: str = "video",
     label_column: str = "label",
     *,
-    num_classes: Optional[int] = None,
-    root: Union[str, os.PathLike, None] = None,
+    num_classes: int | None = None,
+    root: str | os.PathLike | None = None,
     **dataset_kwargs: Any,
 ) -> VideoClipDataset:
     """Wrap a Hugging Face dataset as a `VideoClipDataset` (same items as for a video list).
@@ -120,7 +120,7 @@ def from_hf_dataset(
     return VideoClipDataset(records, **dataset_kwargs)
 
 
-def _check_labels(labels: np.ndarray, label_column: str, num_classes: Optional[int]) -> None:
+def _check_labels(labels: np.ndarray, label_column: str, num_classes: int | None) -> None:
     if labels.size and not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"Column {label_column!r} must hold integer class indices, got {labels.dtype}.")
     upper = num_classes if num_classes is not None else np.inf

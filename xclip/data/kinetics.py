@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Union
 
 from .labels import read_label_names
 
@@ -54,7 +53,7 @@ def normalise_class_name(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def kinetics600_novel_classes(k400_csv: Union[str, os.PathLike], k600_csv: Union[str, os.PathLike]) -> list[str]:
+def kinetics600_novel_classes(k400_csv: str | os.PathLike, k600_csv: str | os.PathLike) -> list[str]:
     """The Kinetics-600 classes that are not Kinetics-400 classes, renamed classes taken into account.
 
     Args:

@@ -18,7 +18,7 @@ import tarfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 
@@ -46,8 +46,8 @@ class VideoRecord:
 
     source: RecordSource
     label: int
-    line: Optional[int] = None
-    relative_path: Optional[str] = None
+    line: int | None = None
+    relative_path: str | None = None
 
     def describe(self) -> str:
         """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""

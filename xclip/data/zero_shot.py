@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 
@@ -127,7 +127,7 @@ def kinetics600_zero_shot_splits(
 
 
 def zero_shot_splits_from_lists(
-    list_files: Sequence[PathLike], label_csv: PathLike, root: PathLike, names: Optional[Sequence[str]] = None
+    list_files: Sequence[PathLike], label_csv: PathLike, root: PathLike, names: Sequence[str] | None = None
 ) -> list[ZeroShotSplit]:
     """Test sets that share one label set, e.g. the three official HMDB-51 or UCF-101 test splits.
 

@@ -9,7 +9,7 @@ report it, but it is the usual figure for unbalanced test sets such as HMDB-51 a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ def label_ranks(scores: ArrayLike, references: ArrayLike) -> np.ndarray:
 
 
 def compute_video_accuracy(
-    scores: ArrayLike, references: ArrayLike, num_classes: Optional[int] = None
+    scores: ArrayLike, references: ArrayLike, num_classes: int | None = None
 ) -> dict[str, Any]:
     """Top-1, top-5, mean-class and per-class accuracy, in percent.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -52,7 +51,7 @@ def confusion_matrix_png(
     predictions: ArrayLike,
     references: ArrayLike,
     class_names: Sequence[str],
-    path: Union[str, os.PathLike],
+    path: str | os.PathLike,
     *,
     title: str = "Confusion matrix",
 ) -> Path:

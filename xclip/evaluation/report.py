@@ -8,7 +8,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +36,7 @@ def summarise_splits(values: Sequence[float], ddof: int = 0) -> tuple[float, flo
 def build_metrics_report(
     result: Mapping[str, Any],
     *,
-    class_names: Optional[Sequence[str]] = None,
+    class_names: Sequence[str] | None = None,
     num_unreadable: int = 0,
     num_views: int = 1,
     **extra: Any,
@@ -98,7 +98,7 @@ def zero_shot_summary(split_reports: Mapping[str, Mapping[str, Any]]) -> dict[st
 
 
 def write_per_class_accuracy(
-    result: Mapping[str, Any], class_names: Sequence[str], path: Union[str, os.PathLike]
+    result: Mapping[str, Any], class_names: Sequence[str], path: str | os.PathLike
 ) -> Path:
     """Write the per-class accuracy as a CSV: `id,name,videos,top1` (top-1 in percent, empty for a class without
     videos), one row per class.

@@ -92,7 +92,7 @@ class LoraSettings:
     R: int = 16
     ALPHA: int = 32
     DROPOUT: float = 0.05
-    TARGET_MODULES: Union[str, list[str]] = DEFAULT_LORA_TARGETS
+    TARGET_MODULES: str | list[str] = DEFAULT_LORA_TARGETS
     TRAIN_XCLIP_MODULES: bool = True
 
 
@@ -100,8 +100,8 @@ class LoraSettings:
 class ModelConfig:
     ARCH: str = "ViT-B/32"
     DROP_PATH_RATE: float = 0.0
-    PRETRAINED: Union[str, None] = None
-    RESUME: Union[str, None] = None
+    PRETRAINED: str | None = None
+    RESUME: str | None = None
     FIX_TEXT: bool = True
     LORA: LoraSettings = field(default_factory=LoraSettings)
 

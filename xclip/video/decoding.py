@@ -19,7 +19,6 @@ import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import av
 import numpy as np
@@ -85,10 +84,10 @@ class _FrameIndex:
     """
 
     num_frames: int
-    pts: Optional[np.ndarray]
+    pts: np.ndarray | None
     keyframes: np.ndarray
 
-    def frame_at(self, pts: Optional[int]) -> Optional[int]:
+    def frame_at(self, pts: int | None) -> int | None:
         position = int(np.searchsorted(self.pts, pts)) if pts is not None else self.num_frames
         return position if position < self.num_frames and self.pts[position] == pts else None
 
@@ -109,7 +108,7 @@ class _FrameCollector:
         self.frames: dict[int, av.VideoFrame] = {}
         self.substituted: list[int] = []
         self._pending = deque(int(index) for index in wanted)
-        self._previous: Optional[av.VideoFrame] = None
+        self._previous: av.VideoFrame | None = None
 
     @property
     def done(self) -> bool:
@@ -157,14 +156,14 @@ class VideoReader:
         VideoDecodeError: The source is missing, is not a video (text, still image, audio only) or is unreadable.
     """
 
-    def __init__(self, source: VideoSource, *, num_threads: Optional[int] = None):
+    def __init__(self, source: VideoSource, *, num_threads: int | None = None):
         self.source = source
         self._name = describe_source(source)
         self.num_threads = _default_num_threads() if num_threads is None else num_threads
         self._media = MediaInput(source)
-        self._container: Optional[av.container.InputContainer] = None
-        self._index: Optional[_FrameIndex] = None
-        self._info: Optional[VideoInfo] = None
+        self._container: av.container.InputContainer | None = None
+        self._index: _FrameIndex | None = None
+        self._info: VideoInfo | None = None
         try:
             self._open_container()
         except BaseException:
@@ -189,7 +188,7 @@ class VideoReader:
             self._info = self._read_info()
         return self._info
 
-    def read(self, indices: Sequence[int], *, stats: Optional[DecodeStats] = None) -> np.ndarray:
+    def read(self, indices: Sequence[int], *, stats: DecodeStats | None = None) -> np.ndarray:
         """Decode the frames at `indices` (any order, repeats allowed).
 
         Indices past the last readable frame (e.g. of a file truncated at the end) are clamped to it with a
@@ -277,7 +276,7 @@ class VideoReader:
         return self._index
 
     def _build_frame_index(self) -> _FrameIndex:
-        packets: list[tuple[Optional[int], Optional[int], bool]] = []  # (pts, dts, is_keyframe) in decode order
+        packets: list[tuple[int | None, int | None, bool]] = []  # (pts, dts, is_keyframe) in decode order
         truncated = False
         try:
             for packet in self._container.demux(self._stream):
@@ -305,8 +304,8 @@ class VideoReader:
 
     @staticmethod
     def _complete_prefix(
-        packets: list[tuple[Optional[int], Optional[int], bool]],
-    ) -> list[tuple[Optional[int], Optional[int], bool]]:
+        packets: list[tuple[int | None, int | None, bool]],
+    ) -> list[tuple[int | None, int | None, bool]]:
         """The packets of a truncated stream whose frames have every earlier frame (in presentation order) read.
 
         Packets come in decode order with increasing dts, and a frame is never shown before it is decoded (pts >=
@@ -323,7 +322,7 @@ class VideoReader:
         self, collector: _FrameCollector, wanted: np.ndarray, index: _FrameIndex, stats: DecodeStats
     ) -> None:
         wanted_pts = set(index.pts[wanted].tolist())
-        frames: Optional[Iterator[tuple[int, av.VideoFrame]]] = None
+        frames: Iterator[tuple[int, av.VideoFrame]] | None = None
         last_decoded = -1
         while not collector.done:
             target = collector.next_wanted
@@ -368,7 +367,7 @@ class VideoReader:
                 return
 
     def _decode(
-        self, packets: Iterator[av.Packet], wanted_pts: Optional[set[int]], stats: DecodeStats
+        self, packets: Iterator[av.Packet], wanted_pts: set[int] | None, stats: DecodeStats
     ) -> Iterator[av.VideoFrame]:
         """Decoded frames of `packets`; non-reference frames outside `wanted_pts` are skipped (None: keep all)."""
         codec = self._stream.codec_context
@@ -437,8 +436,8 @@ def read_frames(
     source: VideoSource,
     indices: Sequence[int],
     *,
-    num_threads: Optional[int] = None,
-    stats: Optional[DecodeStats] = None,
+    num_threads: int | None = None,
+    stats: DecodeStats | None = None,
 ) -> np.ndarray:
     """Decode the frames at `indices` of a video; see `VideoReader.read`.
 

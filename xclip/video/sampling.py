@@ -23,7 +23,6 @@ generator; here `rng` (a `np.random.Generator`) makes draws reproducible, and a 
 from __future__ import annotations
 
 import operator
-from typing import Optional
 
 import numpy as np
 
@@ -35,7 +34,7 @@ def _check_positive(**values: int) -> None:
 
 
 def _clip_starts(
-    total_frames: int, clip_span: int, num_clips: int, training: bool, rng: Optional[np.random.Generator]
+    total_frames: int, clip_span: int, num_clips: int, training: bool, rng: np.random.Generator | None
 ) -> np.ndarray:
     """`[num_clips]` int64 first-frame indices of the clips, before wrapping around (see the module docstring)."""
     clips = np.arange(num_clips)
@@ -60,7 +59,7 @@ def sample_segment_indices(
     num_segments: int,
     *,
     training: bool = False,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """One frame from each of `num_segments` equal segments, as the original X-CLIP samples its T frames.
 
@@ -87,7 +86,7 @@ def sample_multi_clip_indices(
     num_clips: int,
     *,
     random: bool = False,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """`num_clips` segment samplings of the same video, for multi-view testing (e.g. 4 clips x 3 crops).
 
@@ -126,7 +125,7 @@ def sample_dense_indices(
     *,
     num_clips: int = 1,
     training: bool = False,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Clips of `clip_len` frames taken every `frame_interval` frames (the paper's dense-sampling ablation).
 

@@ -31,7 +31,7 @@ class TarMember:
         member: Name of the video inside the archive, e.g. `"abseiling_001.mp4"`.
     """
 
-    tar_path: Union[str, os.PathLike]
+    tar_path: str | os.PathLike
     member: str
 
     def __str__(self) -> str:
@@ -42,7 +42,7 @@ VideoSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Ta
 """Anything `probe`/`read_frames` accept: a path, encoded bytes, a readable binary file object or a `TarMember`."""
 
 
-def resolve_video_source(root: Union[str, os.PathLike], relative_path: str) -> Union[Path, TarMember]:
+def resolve_video_source(root: str | os.PathLike, relative_path: str) -> Path | TarMember:
     """Locate a dataset video the way the original X-CLIP does from `DATA.ROOT` and an annotation path.
 
     If `".tar"` occurs anywhere in `root`, tar mode is on: every `".tar"` is removed from `root`, the relative path
@@ -162,7 +162,7 @@ class MediaInput:
                 f"not {type(source).__name__}"
             )
 
-    def open(self) -> Union[str, BinaryIO]:
+    def open(self) -> str | BinaryIO:
         if self._path is not None:
             return self._path
         self._file.seek(self._start)

@@ -14,7 +14,6 @@ import os
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional, Union
 
 import av
 import numpy as np
@@ -24,16 +23,16 @@ _CODE_GRID = 4  # index codes are a 4 x 4 grid of black/white blocks: 16 bits
 
 
 def write_video(
-    path: Union[str, os.PathLike],
+    path: str | os.PathLike,
     frames: np.ndarray,
     *,
     fps: float = 25,
     codec: str = "libx264",
     pixel_format: str = "yuv420p",
-    options: Optional[dict[str, str]] = None,
-    timestamps: Optional[Sequence[int]] = None,
+    options: dict[str, str] | None = None,
+    timestamps: Sequence[int] | None = None,
     time_base: Fraction = Fraction(1, 1000),
-    container_options: Optional[dict[str, str]] = None,
+    container_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode RGB frames to a video file; the container follows the extension (.mp4, .mkv, .webm, .avi, ...).
 
