@@ -7,6 +7,7 @@ from .few_shot import build_few_shot_list
 from .hf_datasets import HFVideoRecords, from_hf_dataset, hf_label_names
 from .kinetics import K400_TO_K600_RENAMES, kinetics600_novel_classes, normalise_class_name
 from .labels import read_label_names, write_label_names
+from .synthetic import VideoSet, write_video_set
 from .video_list import VideoRecord, check_video_root, parse_video_list, read_video_list, write_video_list
 from .zero_shot import (
     ZeroShotSplit,
@@ -24,6 +25,7 @@ __all__ = [
     "K400_TO_K600_RENAMES",
     "VideoClipDataset",
     "VideoRecord",
+    "VideoSet",
     "ZeroShotSplit",
     "build_few_shot_list",
     "check_video_root",
@@ -39,6 +41,7 @@ __all__ = [
     "restrict_to_classes",
     "write_label_names",
     "write_video_list",
+    "write_video_set",
     "write_zero_shot_split",
     "zero_shot_splits_from_lists",
 ]

@@ -17,7 +17,7 @@ from .model_setup import build_model
 from .optimization import build_lr_scheduler, build_optimizer, freeze_text_tower, parameter_groups
 from .run import main, parse_args
 from .text import ClassTexts
-from .toy import MOTION_CLASSES, ToyDataset, make_motion_dataset
+from .toy import MOTION_CLASSES, make_motion_dataset
 
 __all__ = [
     "MOTION_CLASSES",
@@ -26,7 +26,6 @@ __all__ = [
     "ExperimentConfig",
     "MixupCutmix",
     "Predictions",
-    "ToyDataset",
     "TrainerState",
     "build_lr_scheduler",
     "build_model",

@@ -10,15 +10,13 @@ frames' order (which a from-scratch model learns slowly, through the MIT's tempo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..data.labels import write_label_names
-from ..video.synthetic import write_video
+from ..data import VideoSet, write_video_set
+from ..video import ShapeMotion, ShapeStyle, render_moving_shape
 
-__all__ = ["MOTION_CLASSES", "ToyDataset", "make_motion_dataset", "motion_frames"]
+__all__ = ["MOTION_CLASSES", "make_motion_dataset", "motion_frames"]
 
 MOTION_CLASSES = ("staying still", "moving sideways", "moving up and down", "moving diagonally")
 _AXES = {  # (rows, columns) per frame, before a random sign
@@ -27,31 +25,18 @@ _AXES = {  # (rows, columns) per frame, before a random sign
     "moving up and down": (1, 0),
     "moving diagonally": (1, 1),
 }
-
-
-@dataclass(frozen=True)
-class ToyDataset:
-    """Where `make_motion_dataset` wrote a split: `DATA.ROOT`, the video list and the labels CSV."""
-
-    root: Path
-    list_file: Path
-    labels_csv: Path
-    class_names: tuple[str, ...]
+_SQUARE = ShapeStyle(shapes=("square",), radius=(4.0, 4.0), colour=(180, 256), wrap=True)
 
 
 def motion_frames(
-    motion: str, rng: np.random.Generator, num_frames: int = 16, size: int = 32, square: int = 8, speed: int = 2
+    motion: str, rng: np.random.Generator, num_frames: int = 16, size: int = 32, speed: float = 2.0
 ) -> np.ndarray:
-    """One video of class `motion`: uint8 `[num_frames, size, size, 3]`, a square moving `speed` pixels per frame."""
-    step_y, step_x = np.array(_AXES[motion]) * rng.choice([-1, 1], size=2)
-    frames = rng.integers(0, 40, size=(num_frames, size, size, 3), dtype=np.uint8)
-    colour = rng.integers(180, 256, size=3)
-    top, left = rng.integers(size, size=2)
-    for index in range(num_frames):
-        rows = (np.arange(square) + top + step_y * speed * index) % size
-        columns = (np.arange(square) + left + step_x * speed * index) % size
-        frames[index][np.ix_(rows, columns)] = colour
-    return frames
+    """One video of class `motion`: uint8 `[num_frames, size, size, 3]`, a square of side 8 moving `speed` pixels per
+    frame (either way along the class's axis)."""
+    velocity = np.array(_AXES[motion]) * rng.choice([-1, 1], size=2) * speed
+    return render_moving_shape(
+        ShapeMotion(velocity=tuple(velocity.tolist())), rng, num_frames=num_frames, size=size, style=_SQUARE
+    )
 
 
 def make_motion_dataset(
@@ -62,27 +47,21 @@ def make_motion_dataset(
     num_frames: int = 16,
     size: int = 32,
     seed: int = 0,
-) -> ToyDataset:
+) -> VideoSet:
     """Writes `videos_per_class` H.264 videos per motion class under `root/<split>/`, the list `root/<split>.txt`
     (`<relative path> <label>` lines, relative to `root`) and `root/labels.csv`.
 
     Args:
-        split: file-name prefix, so that train and validation splits can share `root` (use different seeds).
+        split: dataset name, so that train and validation splits can share `root` (use different seeds).
         num_frames, size: frames per video and frame side (even, for H.264's 4:2:0 chroma).
 
     Returns:
         The paths to put in `DATA.ROOT`, `DATA.TRAIN_FILE`/`VAL_FILE` and `DATA.LABEL_LIST`.
     """
-    root = Path(root)
-    (root / split).mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    lines = []
-    for label, name in enumerate(MOTION_CLASSES):
-        for index in range(videos_per_class):
-            relative = f"{split}/{name.replace(' ', '_')}_{index:03d}.mp4"
-            write_video(root / relative, motion_frames(name, rng, num_frames, size), fps=8, options={"crf": "18"})
-            lines.append(f"{relative} {label}\n")
-    list_file = root / f"{split}.txt"
-    list_file.write_text("".join(lines), encoding="utf-8")
-    labels_csv = write_label_names(MOTION_CLASSES, root / "labels.csv")
-    return ToyDataset(root, list_file, labels_csv, MOTION_CLASSES)
+
+    def draw_clip(label: int, rng: np.random.Generator) -> np.ndarray:
+        return motion_frames(MOTION_CLASSES[label], rng, num_frames, size)
+
+    return write_video_set(
+        root, split, MOTION_CLASSES, draw_clip, videos_per_class, np.random.default_rng(seed), labels_file="labels.csv"
+    )
