@@ -19,8 +19,32 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from pathlib import Path
+
+import torch
+
+from xclip.demo import (
+    AccuracyBar,
+    DemoError,
+    DemoReport,
+    DemoSizes,
+    Evaluation,
+    ModelGeometry,
+    PipelineResult,
+    StageTimer,
+    accuracy_bars_png,
+    classify_examples,
+    contact_sheet_png,
+    default_task,
+    generate_demo_data,
+    load_zero_shot_classifier,
+    model_geometry,
+    run_classify_command,
+    run_training_script,
+    write_report,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs" / "demo"
@@ -48,26 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from xclip.demo import (
-        AccuracyBar,
-        DemoError,
-        DemoReport,
-        DemoSizes,
-        Evaluation,
-        ModelGeometry,
-        PipelineResult,
-        StageTimer,
-        accuracy_bars_png,
-        classify_examples,
-        contact_sheet_png,
-        default_task,
-        generate_demo_data,
-        load_zero_shot_classifier,
-        model_geometry,
-        run_classify_command,
-        run_training_script,
-        write_report,
-    )
+    # The tiny model's matrices are too small to share between threads: one thread trains it 1.3x faster on 2 cores
+    # (77-80 against 58-61 clips/s) and does not stall when another job holds a core.
+    torch.set_num_threads(1)
 
     timer = StageTimer()
     output = Path(args.output)
@@ -110,11 +117,15 @@ def main(argv: list[str] | None = None) -> int:
         zero_shot = run_training_script(
             CONFIGS / "motion.yaml", output / "zero_shot", data.zero_shot_test, pretrained=model, opts=opts
         )
+    if args.model is None:
+        titles = ("closed-set: trained sentences, new videos", "few-shot: new classes, 4 videos each",
+                  "zero-shot: sentences held out from training")
+    else:
+        titles = ("the demo's training sentences (zero-shot)", "the few-shot classes (zero-shot)",
+                  "the held-out sentences (zero-shot)")
     evaluations = [
-        Evaluation("closed_set", "closed-set: trained sentences, new videos", closed_set),
-        Evaluation("few_shot", "few-shot: new classes, 4 videos each" if args.model is None
-                   else "new classes (zero-shot for this model)", few_shot),
-        Evaluation("zero_shot", "zero-shot: sentences held out from training", zero_shot),
+        Evaluation(key, title, run)
+        for key, title, run in zip(("closed_set", "few_shot", "zero_shot"), titles, (closed_set, few_shot, zero_shot))
     ]
     for evaluation in evaluations:
         logger.info("%-48s top-1 %5.1f%%   chance %5.1f%%", evaluation.title, evaluation.accuracy, evaluation.chance)
@@ -162,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             pipeline_results=pipeline_results,
             timings=timer.durations,
             total_seconds=timer.total,
-            reproduce="python scripts/demo.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            reproduce=shlex.join(["python", "scripts/demo.py", *(sys.argv[1:] if argv is None else argv)]),
             figures={caption: Path(path).relative_to(output).as_posix() for caption, path in figures.items()},
             classify_output=classify_output,
             classify_command=classify_command,

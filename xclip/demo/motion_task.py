@@ -148,8 +148,7 @@ def generate_demo_data(
     num_frames: int = 8,
     size: int = 32,
 ) -> DemoData:
-    """Writes the demo's five video sets under `root`; the same `seed` draws the same frames (x264 may still encode
-    them to slightly different bytes from run to run).
+    """Writes the demo's five video sets under `root`; the same `seed` writes the same files.
 
     Each set draws from its own generator (`[seed, set number]`), so changing one set's size leaves the others alone.
     """
