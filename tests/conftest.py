@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from accelerate.state import AcceleratorState, GradientState
 
 # test modules share small builders (tests/test_modeling.py): make them importable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -16,3 +17,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def fresh_accelerate_state():
+    """Each Accelerator a test builds starts from a clean state, as separate launches would (Accelerate keeps its
+    state in process-wide singletons)."""
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()

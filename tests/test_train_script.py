@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from accelerate.state import AcceleratorState, GradientState
 
 from xclip.data import AnnotationError, read_video_list
 from xclip.training import ConfigError, make_motion_dataset, main
@@ -17,13 +16,9 @@ from xclip.training.reporting import StepLog
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "configs" / "tiny" / "motion.yaml"
 
+# Each `main` call builds its own Accelerator, as separate launches would.
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    """Each `main` call builds its own Accelerator, as separate launches would."""
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
 
 
 @pytest.fixture(scope="module")

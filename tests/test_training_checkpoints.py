@@ -5,7 +5,6 @@ import json
 import pytest
 import torch
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState, GradientState
 
 from xclip import XCLIPModel
 from xclip.processing import XCLIPProcessor
@@ -21,10 +20,8 @@ CLASSES = ["staying still", "moving sideways", "moving up and down"]
 
 
 @pytest.fixture
-def accelerator():
-    yield Accelerator(cpu=True)
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+def accelerator(fresh_accelerate_state):
+    return Accelerator(cpu=True)
 
 
 def prepared(accelerator):
