@@ -43,7 +43,9 @@ def model_geometry(model: str | os.PathLike) -> ModelGeometry:
     from ..modeling import XCLIPConfig
 
     path = Path(model).expanduser()
-    if (path.is_absolute() or str(model).startswith(".") or path.exists()) and not path.is_dir():
+    if path.exists() and not path.is_dir():
+        raise DemoError(f"cannot load model {str(model)!r}: not a folder.")
+    if (path.is_absolute() or str(model).startswith(".")) and not path.exists():
         raise DemoError(f"cannot load model {str(model)!r}: no such folder.")
     try:
         config = XCLIPConfig.from_pretrained(str(model))

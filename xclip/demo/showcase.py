@@ -17,12 +17,10 @@ __all__ = ["classify_examples", "load_zero_shot_classifier", "run_classify_comma
 
 
 def load_zero_shot_classifier(model: str | os.PathLike) -> Any:
-    """`pipeline("zero-shot-video-classification", model=model)` with xclip's classes registered."""
+    """`pipeline("zero-shot-video-classification", model=model)`, as users call it (importing `xclip`, which this
+    package does, registered the task)."""
     from transformers import pipeline
 
-    from ..pipelines import register_pipelines
-
-    register_pipelines()
     return pipeline("zero-shot-video-classification", model=str(model))
 
 
