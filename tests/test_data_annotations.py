@@ -1,5 +1,7 @@
-"""Annotation files in the original X-CLIP's formats: labels CSV, `path label` video lists, folder and tar roots."""
+"""Annotation files in the original X-CLIP's formats: labels CSV, `path label` and JSON video lists, folder and tar
+roots."""
 
+import json
 import tarfile
 from pathlib import Path
 
@@ -122,6 +124,45 @@ def test_bad_video_list_line_names_file_and_line(tmp_path, text, line, message):
     with pytest.raises(AnnotationError, match=message) as caught:
         read_video_list(list_file, tmp_path, num_classes=3)
     assert caught.value.line == line and f"'{list_file}', line {line}" in str(caught.value)
+
+
+def test_json_video_list_in_mmcv_format_reads_like_the_text_list(tmp_path):
+    entries = [
+        {"filename": "class_a/v1.mp4", "label": [0]},
+        {"filename": "class_b/v2.mp4", "label": 2, "total_frames": 9},
+    ]
+    records = read_video_list(write(tmp_path / "train.json", json.dumps(entries)), tmp_path, num_classes=3)
+    text = read_video_list(write(tmp_path / "train.txt", "class_a/v1.mp4 0\nclass_b/v2.mp4 2\n"), tmp_path, 3)
+    assert [(record.source, record.label, record.relative_path) for record in records] == [
+        (record.source, record.label, record.relative_path) for record in text
+    ]
+    assert records[0].line is None  # no line to point at in a JSON file: messages name the video
+
+
+@pytest.mark.parametrize(
+    "entries, entry, message",
+    [
+        ([{"filename": "a.mp4", "label": 0}, {"filename": "b.mp4", "label": 3}], 2, r"label 3 is outside \[0, 3\)"),
+        ([{"filename": "a.mp4", "label": [0, 1]}], 1, "multi-label lists are not supported"),
+        ([{"filename": "a.mp4", "label": "zero"}], 1, "'zero' is not a class index"),
+        ([{"filename": "a.mp4"}], 1, "expected an object with a 'filename' string and a 'label'"),
+        ([["a.mp4", 0]], 1, "expected an object"),
+        ([{"frame_dir": "a", "label": 0}], 1, "'frame_dir' entries"),
+    ],
+)
+def test_bad_json_video_list_names_file_and_entry(tmp_path, entries, entry, message):
+    list_file = write(tmp_path / "train.json", json.dumps(entries))
+    with pytest.raises(AnnotationError, match=message) as caught:
+        read_video_list(list_file, tmp_path, num_classes=3)
+    assert f"'{list_file}', entry {entry}:" in str(caught.value)
+
+
+def test_json_video_list_that_is_not_a_list_or_not_json(tmp_path):
+    with pytest.raises(AnnotationError, match="expected a JSON list"):
+        read_video_list(write(tmp_path / "a.json", '{"filename": "a.mp4"}'), tmp_path, num_classes=3)
+    with pytest.raises(AnnotationError, match="not valid JSON") as caught:
+        read_video_list(write(tmp_path / "b.json", '[{"filename": "a.mp4",\n "label": 0'), tmp_path, num_classes=3)
+    assert caught.value.line == 2
 
 
 def test_empty_or_missing_video_list(tmp_path):

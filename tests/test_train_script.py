@@ -75,6 +75,21 @@ def test_outputs_of_a_run(tmp_path, toy):
     assert len(losses(output)) == 2 * 3  # 12 videos / batch 4 = 3 iterations per epoch
 
 
+def test_json_video_lists_train_and_evaluate_like_text_lists(tmp_path, toy):
+    def as_json(name: str) -> Path:
+        entries = [{"filename": path, "label": [int(label)]}
+                   for path, label in (line.split() for line in (toy / f"{name}.txt").read_text().splitlines())]
+        (tmp_path / f"{name}.json").write_text(json.dumps(entries))
+        return tmp_path / f"{name}.json"
+
+    recipe = ("TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    text = run(tmp_path / "text", toy, *recipe)
+    from_json = run(tmp_path / "json", toy, "DATA.TRAIN_FILE", str(as_json("train")), "DATA.VAL_FILE",
+                    str(as_json("val")), *recipe)
+    assert from_json["num_videos"] == text["num_videos"] == 8
+    assert losses(tmp_path / "json") == losses(tmp_path / "text")
+
+
 def test_unreadable_videos_are_replaced_in_training_and_counted_in_evaluation(tmp_path, toy):
     (tmp_path / "broken.mp4").write_bytes(b"not a video")
     broken = str(tmp_path / "broken.mp4")

@@ -10,13 +10,15 @@ class AnnotationError(ValueError):
 
     Attributes:
         path: The annotation file.
-        line: The 1-based line number of the problem, or `None` when it concerns the whole file.
+        line: The 1-based line number of the problem (the entry number in a JSON list), or `None` when it concerns
+            the whole file.
         problem: What is wrong, without the location.
     """
 
-    def __init__(self, path: str | os.PathLike, problem: str, line: int | None = None):
+    def __init__(self, path: str | os.PathLike, problem: str, line: int | None = None, unit: str = "line"):
+        """`unit` names what `line` counts: `"line"`, or `"entry"` for the items of a JSON list."""
         self.path = os.fspath(path)
         self.line = line
         self.problem = problem
-        location = f"{self.path!r}" if line is None else f"{self.path!r}, line {line}"
+        location = f"{self.path!r}" if line is None else f"{self.path!r}, {unit} {line}"
         super().__init__(f"{location}: {problem}")

@@ -1,4 +1,6 @@
-"""Video lists in the original X-CLIP's format: one `<relative_video_path> <label>` per line, joined with `DATA.ROOT`.
+"""Video lists in the original X-CLIP's formats, with paths joined with `DATA.ROOT`: one `<relative_video_path> <label>`
+per line, or a `.json` file (mmcv's format, which the original also reads): a list of `{"filename": path, "label": k}`
+objects, the label a class index or a list holding one.
 
 Paths are split from labels on whitespace, so they cannot contain spaces (as in the original). `DATA.ROOT` is either a
 folder of videos or, when it contains `".tar"`, the original's tar convention: every `".tar"` is removed from the root,
@@ -13,6 +15,7 @@ file system takes long; a missing or corrupt video is an unreadable video when i
 
 from __future__ import annotations
 
+import json
 import os
 import tarfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -62,15 +65,25 @@ class VideoRecord:
         return name if self.line is None else f"{name} (line {self.line})"
 
 
+def is_json_list(list_file: PathLike) -> bool:
+    """Whether a video list is in the JSON format (by its extension, as the original decides)."""
+    return os.fspath(list_file).lower().endswith(".json")
+
+
 def parse_video_list(list_file: PathLike) -> Iterator[tuple[str, int, int]]:
-    """Yield `(relative_path, label, line)` for every entry of a video list; blank lines are skipped.
+    """Yield `(relative_path, label, line)` for every entry of a video list; blank lines are skipped. For a `.json`
+    list, `line` is the 1-based entry number.
 
     Raises:
-        AnnotationError: The file is missing, or a line is not `<path> <integer label>`.
+        AnnotationError: The file is missing, a line is not `<path> <integer label>`, or a JSON entry is not
+            `{"filename": path, "label": k or [k]}`.
     """
     path = Path(list_file)
     if not path.is_file():
         raise AnnotationError(path, "video list not found" if not path.exists() else "is not a file")
+    if is_json_list(path):
+        yield from _parse_json_list(path)
+        return
     with path.open(encoding="utf-8") as handle:
         for line, text in enumerate(handle, start=1):
             fields = text.split()
@@ -91,11 +104,41 @@ def parse_video_list(list_file: PathLike) -> Iterator[tuple[str, int, int]]:
             yield relative_path, label, line
 
 
+def _parse_json_list(path: Path) -> Iterator[tuple[str, int, int]]:
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise AnnotationError(path, f"not valid JSON: {error.msg}", error.lineno) from None
+    if not isinstance(entries, list):
+        raise AnnotationError(path, 'expected a JSON list of {"filename": ..., "label": ...} objects')
+    for number, entry in enumerate(entries, start=1):
+        if isinstance(entry, dict) and "frame_dir" in entry and "filename" not in entry:
+            raise AnnotationError(
+                path, "'frame_dir' entries (folders of extracted frames) are not supported: give video files as "
+                "'filename'", number, unit="entry"
+            )
+        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str) or "label" not in entry:
+            raise AnnotationError(
+                path, f"expected an object with a 'filename' string and a 'label', got {entry!r:.100}", number,
+                unit="entry",
+            )
+        label = entry["label"]
+        if isinstance(label, list) and len(label) == 1:  # mmcv's single-label form
+            label = label[0]
+        if not isinstance(label, int) or isinstance(label, bool):
+            raise AnnotationError(
+                path, f"the label {entry['label']!r} is not a class index (multi-label lists are not supported)",
+                number, unit="entry",
+            )
+        yield entry["filename"], label, number
+
+
 def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> list[VideoRecord]:
     """Read a video list and locate its videos under `root` (a folder, or the original's tar convention).
 
     Args:
-        list_file: The list (`DATA.TRAIN_FILE` / `DATA.VAL_FILE`), one `<relative_video_path> <label>` per line.
+        list_file: The list (`DATA.TRAIN_FILE` / `DATA.VAL_FILE`): one `<relative_video_path> <label>` per line, or
+            a `.json` list of `{"filename", "label"}` objects.
         root: The video folder (`DATA.ROOT`); with `".tar"` in it, videos are read from tar archives.
         num_classes: Number of classes (rows of the labels CSV); every label must be in `[0, num_classes)`.
 
@@ -109,6 +152,7 @@ def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> li
     """
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
+    unit = "entry" if is_json_list(list_file) else "line"
     records = []
     for relative_path, label, line in parse_video_list(list_file):
         if not 0 <= label < num_classes:
@@ -117,8 +161,11 @@ def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> li
                 f"label {label} is outside [0, {num_classes}): the labels CSV (DATA.LABEL_LIST) has {num_classes} "
                 "classes",
                 line,
+                unit,
             )
-        records.append(VideoRecord(resolve_video_source(root, relative_path), label, line, relative_path))
+        # A record's `line` points into a text list; JSON entries are named by their path alone.
+        text_line = line if unit == "line" else None
+        records.append(VideoRecord(resolve_video_source(root, relative_path), label, text_line, relative_path))
     if not records:
         raise AnnotationError(list_file, "the video list has no entries")
     check_video_root(root, records)
