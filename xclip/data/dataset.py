@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data import Dataset
 
 from ..processing import XCLIPTrainTransform, XCLIPVideoProcessor
 from ..video import (
@@ -215,7 +215,7 @@ class VideoClipDataset(Dataset):
         if isinstance(record.source, np.ndarray):
             frames = _checked_frames(record)
             return frames[self._sample_indices(len(frames), rng).reshape(-1)]
-        with VideoReader(record.source, num_threads=self._decode_threads()) as reader:
+        with VideoReader(record.source, num_threads=self.decode_threads) as reader:
             return reader.read(self._sample_indices(reader.info.num_frames, rng).reshape(-1))
 
     def _sample_indices(self, total_frames: int, rng: np.random.Generator) -> np.ndarray:
@@ -234,11 +234,6 @@ class VideoClipDataset(Dataset):
         return sample_multi_clip_indices(
             total_frames, self.num_frames, self.num_clips, random=self.random_clips, rng=rng
         )
-
-    def _decode_threads(self) -> int:
-        if self.decode_threads is not None:
-            return self.decode_threads
-        return 1 if get_worker_info() is not None else 0
 
     def _evaluation_shape(self) -> tuple[int, ...]:
         crop_size = self.video_processor.crop_size
