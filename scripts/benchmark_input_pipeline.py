@@ -15,31 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from xclip.processing import XCLIPTrainTransform
-from xclip.video import VideoReader, sample_segment_indices
+from xclip.data import VideoClipDataset, VideoRecord
 from xclip.video.synthetic import moving_texture_frames, write_video
-
-
-class TrainClips(Dataset):
-    """Decodes `num_frames` TSN-sampled frames of a video and augments them: what a training step consumes."""
-
-    def __init__(self, paths: list[Path], num_frames: int, image_size: int, length: int):
-        self.paths, self.num_frames, self.length = paths, num_frames, length
-        self.transform = XCLIPTrainTransform(image_size=image_size)
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        rng = np.random.default_rng(index)
-        with VideoReader(self.paths[index % len(self.paths)], num_threads=1) as reader:
-            indices = sample_segment_indices(reader.info.num_frames, self.num_frames, training=True, rng=rng)
-            frames = reader.read(indices)
-        return self.transform(frames, generator=rng)
 
 
 def make_videos(folder: Path, count: int, seconds: float, height: int, width: int, fps: int) -> list[Path]:
@@ -52,18 +32,21 @@ def make_videos(folder: Path, count: int, seconds: float, height: int, width: in
 
 
 def measure(paths: list[Path], workers: int, frames: int, image_size: int, clips: int, batch_size: int) -> dict:
-    loader = DataLoader(TrainClips(paths, frames, image_size, clips), batch_size=batch_size, num_workers=workers,
-                        pin_memory=torch.cuda.is_available(), persistent_workers=False)
+    # The training script's dataset, over `clips` items that cycle through the videos.
+    records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
+    dataset = VideoClipDataset(records, num_frames=frames, training=True, image_size=image_size)
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=torch.cuda.is_available(),
+                        persistent_workers=False)
     start = None
     seen = 0
     for batch_index, batch in enumerate(loader):
         if batch_index == 0:  # worker start-up and the first batch stay out of the rate
             start = time.perf_counter()
             continue
-        seen += batch.shape[0]
+        seen += len(batch["pixel_values"])
     elapsed = time.perf_counter() - start
     return {"workers": workers, "frames": frames, "image_size": image_size, "clips": seen,
-            "clips_per_s": seen / elapsed, "batch_shape": list(batch.shape)}
+            "clips_per_s": seen / elapsed, "batch_shape": list(batch["pixel_values"].shape)}
 
 
 def main(argv=None) -> dict:
