@@ -13,9 +13,10 @@ from transformers import PreTrainedModel
 from transformers.pipelines.video_classification import VideoClassificationPipeline
 
 from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification
+from ..processing.video_inputs import is_video_batch
 from .batching import VideoBatchingMixin
 from .components import resolve_video_processor
-from .video_inputs import is_video_batch, video_to_pixel_values
+from .video_inputs import video_to_pixel_values
 
 __all__ = ["XCLIPVideoClassificationPipeline"]
 

@@ -1,9 +1,9 @@
 """What the X-CLIP pipelines accept as videos, and how one video becomes `pixel_values`.
 
 One video: a path, an `http(s)://` or `file://` URL, a `[T, H, W, C]`/`[T, C, H, W]` array or tensor, or a list of
-frames (PIL images or 2-D/3-D arrays). Several videos: a list of those, or a 5-D array. Frame sampling, resizing and
-cropping are the model's `XCLIPVideoProcessor`'s, which decodes files with `xclip.video` (PyAV); everything that
-needs PyAV is imported when a video is processed, so importing the pipelines works without it.
+frames (PIL images or 2-D/3-D arrays). Several videos: a list of those, or a 5-D array
+(`xclip.processing.video_inputs.is_video_batch` tells them apart). Frame sampling, resizing and cropping are the
+model's `XCLIPVideoProcessor`'s, which decodes files with `xclip.video` (PyAV).
 """
 
 import contextlib
@@ -16,36 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import PIL.Image
 import torch
 
-__all__ = ["URL_SCHEMES", "is_video_batch", "local_video", "video_to_pixel_values"]
+from ..video import VideoDecodeError
+
+__all__ = ["URL_SCHEMES", "local_video", "video_to_pixel_values"]
 
 URL_SCHEMES = ("http://", "https://", "file://")
 _DOWNLOAD_TIMEOUT_S = 60
-
-
-def _is_frame(item: Any) -> bool:
-    # Mirrors the video processor's rule (xclip.processing.video_inputs), which cannot be imported without PyAV.
-    if isinstance(item, PIL.Image.Image):
-        return True
-    return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim in (2, 3)
-
-
-def is_video_batch(videos: Any) -> bool:
-    """Whether `videos` is several videos (a list of videos, a 5-D array) rather than one (a list of frames is one).
-
-    Raises:
-        ValueError: `videos` is an empty list.
-    """
-    if isinstance(videos, (np.ndarray, torch.Tensor)):
-        return videos.ndim == 5
-    if isinstance(videos, (list, tuple)):
-        if not videos:
-            raise ValueError("Got an empty list of videos.")
-        return not all(_is_frame(item) for item in videos)
-    return False
 
 
 @contextlib.contextmanager
@@ -58,8 +36,6 @@ def local_video(video: Any) -> Iterator[Any]:
     if not (isinstance(video, str) and video.startswith(URL_SCHEMES)):
         yield video
         return
-    from ..video import VideoDecodeError
-
     # Keep the URL's extension: it tells FFmpeg the container when the stream itself is ambiguous.
     suffix = Path(urllib.parse.urlparse(video).path).suffix
     with tempfile.TemporaryDirectory(prefix="xclip-video-") as folder:

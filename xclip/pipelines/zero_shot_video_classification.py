@@ -15,9 +15,10 @@ from ..modeling.modeling_xclip_classification import (
     format_label_texts,
     video_logits,
 )
+from ..processing.video_inputs import is_video_batch
 from .batching import VideoBatchingMixin
 from .components import resolve_tokenizer, resolve_video_processor
-from .video_inputs import is_video_batch, video_to_pixel_values
+from .video_inputs import video_to_pixel_values
 
 __all__ = ["ZeroShotVideoClassificationPipeline"]
 

@@ -24,7 +24,7 @@ from transformers.image_utils import ChannelDimension
 
 from ..video import VideoReader
 
-__all__ = ["ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_batch"]
+__all__ = ["ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_batch", "is_video_batch"]
 
 _CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
 
@@ -175,6 +175,22 @@ def _to_video(item: Any, channel_format: ChannelDimension | None, what: str) -> 
     )
 
 
+def is_video_batch(videos: VideoFrames) -> bool:
+    """Whether `videos` is several videos (a list of videos, a 5-D array) rather than one (a list of frames is one).
+
+    Raises:
+        ValueError: `videos` is an empty list.
+    """
+    if isinstance(videos, (np.ndarray, torch.Tensor)):
+        return videos.ndim == 5
+    if isinstance(videos, (list, tuple)):
+        if not videos:
+            raise ValueError("Got an empty list of videos.")
+        # A list that is not one video's frames is a batch: one entry per video.
+        return not all(_is_frame(item) for item in videos)
+    return False
+
+
 def as_video_batch(
     videos: VideoFrames, input_data_format: str | ChannelDimension | None = None
 ) -> list[FileVideo | ArrayVideo]:
@@ -189,14 +205,6 @@ def as_video_batch(
         One `FileVideo` or `ArrayVideo` per video, in input order.
     """
     channel_format = _channel_dimension(input_data_format)
-    if isinstance(videos, (np.ndarray, torch.Tensor)) and videos.ndim == 5:
+    if is_video_batch(videos):
         return [_to_video(video, channel_format, f"video {index} of the batch") for index, video in enumerate(videos)]
-    if isinstance(videos, (list, tuple)):
-        if not videos:
-            raise ValueError("Got an empty list of videos.")
-        if not all(_is_frame(item) for item in videos):
-            # A list that is not one video's frames is a batch: one entry per video.
-            return [
-                _to_video(video, channel_format, f"video {index} of the batch") for index, video in enumerate(videos)
-            ]
     return [_to_video(videos, channel_format, "the video")]
