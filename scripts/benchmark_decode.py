@@ -64,7 +64,7 @@ Decoder = Callable[[str, np.ndarray, Optional[int]], np.ndarray]
 
 
 def decode_xclip(path: str, indices: np.ndarray, threads: int | None) -> np.ndarray:
-    return read_frames(path, indices, num_threads=0 if threads is None else threads)
+    return read_frames(path, indices, num_threads=threads)
 
 
 def decode_decord(path: str, indices: np.ndarray, threads: int | None) -> np.ndarray:
