@@ -54,4 +54,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"{output}: {', '.join(sorted(path.name for path in output.iterdir()))}")
     return 0
-
