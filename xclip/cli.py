@@ -11,12 +11,11 @@ with a one-line `error: ...` on stderr and exit status 1; usage errors exit with
 
 import argparse
 import contextlib
-import importlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +103,9 @@ def _first_line(error: BaseException) -> str:
 
 
 def _load_pipeline(args: argparse.Namespace) -> Any:
+    # `import xclip` (which importing this module implies) has registered the pipeline task.
     from transformers import pipeline
 
-    from .pipelines import register_pipelines
-
-    register_pipelines()
     try:
         return pipeline("zero-shot-video-classification", model=args.model, device=args.device, dtype=args.dtype)
     except (OSError, ValueError, TypeError) as error:
@@ -142,21 +139,11 @@ def _classify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _convert_main() -> Callable[[list[str]], Any]:
-    from .conversion.command import main
-
-    return main
-
-
-def _train_main() -> Callable[[list[str]], Any]:
-    try:
-        return importlib.import_module("xclip.training").main
-    except (ImportError, AttributeError) as error:
-        raise CommandError(f"xclip train is unavailable: xclip.training has no main() ({error})") from None
-
-
 def _forward(command: str, argv: list[str]) -> int:
-    entry_point = _convert_main() if command == "convert" else _train_main()
+    if command == "convert":
+        from .conversion.command import main as entry_point
+    else:
+        from .training import main as entry_point
     result = entry_point(argv)
     # Entry points return an exit status, or (training) what they computed.
     return result if isinstance(result, int) else EXIT_OK
