@@ -39,7 +39,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -180,7 +180,7 @@ class ExperimentConfig:
 
     def to_yaml(self) -> str:
         """The full configuration as YAML that `load_config` reads back to an equal object."""
-        return yaml.safe_dump(_to_nested_dict(self), sort_keys=False)
+        return yaml.safe_dump(asdict(self), sort_keys=False)
 
     def validate(self) -> None:
         """Checks values that every key's type alone does not catch.
@@ -379,14 +379,6 @@ def _flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from _flatten(value, f"{prefix}{item.name}.")
         else:
             yield f"{prefix}{item.name}", value
-
-
-def _to_nested_dict(node: Any) -> dict[str, Any]:
-    nested = {}
-    for item in fields(node):
-        value = getattr(node, item.name)
-        nested[item.name] = _to_nested_dict(value) if is_dataclass(value) else value
-    return nested
 
 
 def _keys(node: Any, prefix: str) -> list[str]:
