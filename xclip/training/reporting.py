@@ -79,14 +79,12 @@ def evaluation_report(
     metric: Any,
     num_views: int,
     files: tuple[Path, str] | None = None,
-    **extra: Any,
 ) -> dict[str, Any]:
     """Accuracy of the readable videos with the `video_accuracy` metric, as a `build_metrics_report` dict.
 
     Args:
         metric: the loaded `video_accuracy` metric (an `evaluate` module).
         files: `(folder, name)` to also write `<name>_per_class.csv` and `<name>_confusion.png` there.
-        extra: more entries for the report.
 
     Raises:
         RuntimeError: no video could be read.
@@ -100,7 +98,7 @@ def evaluation_report(
         write_per_class_accuracy(result, class_names, folder / f"{name}_per_class.csv")
         confusion_matrix_png(scores, labels, class_names, folder / f"{name}_confusion.png", title=name)
     return build_metrics_report(
-        result, class_names=class_names, num_unreadable=predictions.num_unreadable, num_views=num_views, **extra
+        result, class_names=class_names, num_unreadable=predictions.num_unreadable, num_views=num_views
     )
 
 
