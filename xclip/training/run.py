@@ -209,8 +209,9 @@ def evaluate_splits(
     metric: Any,
 ) -> dict[str, Any]:
     """Evaluates `model` on each split with `views` = (clips, crops) per video, writing each split's per-class
-    accuracy and confusion matrix to `OUTPUT/<split>_per_class.csv` and `OUTPUT/<split>_confusion.png`; returns the metrics report (main process; an empty
-    dict elsewhere). Several splits give their mean and std (`top1` etc. are then the means)."""
+    accuracy and confusion matrix to `OUTPUT/<split>_per_class.csv` and `OUTPUT/<split>_confusion.png`; returns the
+    metrics report (main process; an empty dict elsewhere). Several splits give their mean and std (`top1` etc. are
+    then the means)."""
     output_dir = Path(config.OUTPUT)
     unwrapped = accelerator.unwrap_model(model)
     reports = {}
