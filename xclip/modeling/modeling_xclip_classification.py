@@ -227,7 +227,6 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         with init_empty_weights():
             classifier = cls(config)
         classifier.x_clip = model
-        classifier.label_embeds = torch.empty(0, device=model.device)
         classifier.set_labels(processor, labels, hypothesis_template)
         return classifier
 
