@@ -1,6 +1,5 @@
 """Bad input to the converter: a one-line error naming the file and the problem, exit code 1, nothing written."""
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -14,6 +13,8 @@ import torchvision
 
 from xclip.conversion import ConversionError, convert_original_checkpoint, load_original_state_dict
 
+from test_conversion import load_cli
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "convert_original_checkpoint.py"
 FIXTURE = REPO.parent / "shared" / "fixtures" / "original_tiny.pth"
@@ -21,13 +22,6 @@ FIXTURE = REPO.parent / "shared" / "fixtures" / "original_tiny.pth"
 needs_fixture = pytest.mark.skipif(
     not FIXTURE.exists(), reason=f"needs the original-format fixture {FIXTURE} (the shared folder next to the repo)"
 )
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location("convert_original_checkpoint", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def fixture_weights() -> dict[str, torch.Tensor]:
