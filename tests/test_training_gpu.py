@@ -7,10 +7,10 @@ import pytest
 import torch
 from accelerate.state import AcceleratorState, GradientState
 
-from xclip.training import build_optimizer, make_motion_dataset
+from xclip.training import ClassTexts, build_optimizer, make_motion_dataset
 from xclip.training.reporting import StepLog
 from test_train_script import run
-from test_training_recipe import tiny_model
+from test_training_recipe import CLASSES, tiny_model
 
 pytestmark = [
     pytest.mark.gpu,
@@ -36,6 +36,14 @@ def losses(output):
 def test_fused_adamw_on_cuda():
     optimizer = build_optimizer(tiny_model().cuda(), 1e-3, 0.001)
     assert optimizer.defaults["fused"] is True
+
+
+def test_trained_class_texts_reach_the_gpu_once():
+    model = tiny_model().cuda()
+    texts = ClassTexts(CLASSES, frozen=False)
+    first = texts.training_inputs(model)
+    assert first["input_ids"].is_cuda and first["attention_mask"].is_cuda
+    assert texts.training_inputs(model)["input_ids"] is first["input_ids"]  # no host-to-device copy per step
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])

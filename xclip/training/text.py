@@ -39,10 +39,7 @@ class ClassTexts:
         """`[K, projection_dim]` text features of the (unwrapped) model, computed in eval mode without gradients."""
         was_training = model.training
         model.eval()
-        device = next(model.parameters()).device
-        features = model.get_text_features(
-            input_ids=self.input_ids.to(device), attention_mask=self.attention_mask.to(device)
-        ).pooler_output
+        features = model.get_text_features(**self._tokens_on_device_of(model)).pooler_output
         model.train(was_training)
         return features
 
@@ -56,11 +53,17 @@ class ClassTexts:
             if self._cached is None:
                 self._cached = self.encode(model)
             return {"text_embeds": self._cached}
-        device = next(model.parameters()).device
-        return {"input_ids": self.input_ids.to(device), "attention_mask": self.attention_mask.to(device)}
+        return self._tokens_on_device_of(model)
 
     def evaluation_inputs(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """`text_embeds` for an evaluation pass: the cache when frozen, else freshly encoded by the current model."""
         if self.frozen:
             return self.training_inputs(model)
         return {"text_embeds": self.encode(model)}
+
+    def _tokens_on_device_of(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """`input_ids` and `attention_mask` on the model's device, moved there once rather than at every step."""
+        device = next(model.parameters()).device
+        if self.input_ids.device != device:
+            self.input_ids, self.attention_mask = self.input_ids.to(device), self.attention_mask.to(device)
+        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
