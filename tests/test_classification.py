@@ -34,11 +34,6 @@ def make_processor(model: XCLIPModel):
     return build_processor(image_size=vision_config.image_size, num_frames=vision_config.num_frames)
 
 
-def register_classifier() -> None:
-    """What `import xclip` registers for the classifier (explicit, so these tests run before it does)."""
-    AutoModelForVideoClassification.register(XCLIPConfig, XCLIPForVideoClassification, exist_ok=True)
-
-
 def random_videos(config: XCLIPConfig, batch_size: int = 3, num_views: int | None = None) -> torch.Tensor:
     vision_config = config.vision_config
     shape = (vision_config.num_frames, 3, vision_config.image_size, vision_config.image_size)
@@ -78,7 +73,6 @@ def test_logits_equal_xclip_logits_for_the_same_texts(xclip_and_processor, class
 
 
 def test_saved_classifier_reloads_and_its_backbone_loads_into_xclip(xclip_and_processor, classifier, tmp_path):
-    register_classifier()
     model, processor = xclip_and_processor
     classifier.save_pretrained(tmp_path)
     with safe_open(tmp_path / "model.safetensors", "pt") as checkpoint:
@@ -169,7 +163,6 @@ def test_format_label_texts_fills_the_template():
 
 
 def test_an_xclip_folder_with_class_names_loads_as_a_classifier(xclip_and_processor, tmp_path):
-    register_classifier()
     model, processor = xclip_and_processor
     plain = make_xclip()
     plain.config.id2label = dict(enumerate(LABELS))

@@ -6,19 +6,12 @@ import pytest
 import torch
 from transformers import pipeline
 
-from test_classification import LABELS, make_processor, make_xclip, register_classifier
+from test_classification import LABELS, make_processor, make_xclip
 from xclip.modeling.modeling_xclip_classification import XCLIPForVideoClassification
-from xclip.pipelines import register_pipelines
 from xclip.video import VideoDecodeError, read_frames
 from xclip.video.synthetic import moving_texture_frames, write_video
 
 NUM_FRAMES = 4  # the tiny model's frame count
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    register_classifier()
-    register_pipelines()
 
 
 @pytest.fixture(scope="module")
