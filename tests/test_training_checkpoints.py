@@ -14,9 +14,7 @@ from xclip.training.checkpointing import checkpoint_folders
 from xclip.training.config import LoraSettings
 from xclip.training.lora import add_lora_adapters
 from xclip.training.text import ClassTexts
-from test_training_recipe import tiny_model, tiny_videos
-
-CLASSES = ["staying still", "moving sideways", "moving up and down"]
+from test_training_recipe import CLASSES, tiny_model, tiny_videos
 
 
 @pytest.fixture
