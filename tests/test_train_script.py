@@ -20,7 +20,6 @@ TINY_CONFIG = REPO / "configs" / "tiny" / "motion.yaml"
 pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
-
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """3 training and 2 validation videos per class: enough to exercise every mechanism quickly."""

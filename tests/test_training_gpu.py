@@ -19,8 +19,6 @@ pytestmark = [
 ]
 
 
-
-
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     root = tmp_path_factory.mktemp("toy")
