@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import UnionType
@@ -257,7 +257,7 @@ def load_config(
     return config
 
 
-def apply_overrides(config: ExperimentConfig, pairs: Iterator[tuple[str, Any]] | Any, source: str) -> None:
+def apply_overrides(config: ExperimentConfig, pairs: Iterable[tuple[str, Any]], source: str) -> None:
     """Sets dotted keys (`"TRAIN.LR"`) to values; strings are parsed as YAML, then checked against the key's type."""
     for key, value in pairs:
         if isinstance(value, str):
@@ -360,7 +360,7 @@ def _parse_scalar(text: str) -> Any:
 def _pairs(opts: Sequence[str]) -> Iterator[tuple[str, str]]:
     if len(opts) % 2:
         raise ConfigError(f"--opts takes KEY VALUE pairs; got an odd number of items: {list(opts)}.")
-    return iter(zip(opts[::2], opts[1::2]))
+    return zip(opts[::2], opts[1::2])
 
 
 def _flatten_mapping(content: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
