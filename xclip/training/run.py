@@ -293,7 +293,8 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     output_dir = Path(config.OUTPUT)
     model, class_names, metric = build_run(accelerator, config)
 
-    # The K-shot draw (if any) is written to OUTPUT by the main process before the others read it.
+    # Every process draws the same K-shot list (if any) and writes it atomically into OUTPUT; the main process, which
+    # created OUTPUT, goes first.
     with accelerator.main_process_first():
         train_records = training_records(config, output_dir)
     train_set = build_train_dataset(config, train_records)
