@@ -5,6 +5,7 @@ import json
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from xclip.data import (
@@ -163,6 +164,14 @@ def test_json_video_list_that_is_not_a_list_or_not_json(tmp_path):
     with pytest.raises(AnnotationError, match="not valid JSON") as caught:
         read_video_list(write(tmp_path / "b.json", '[{"filename": "a.mp4",\n "label": 0'), tmp_path, num_classes=3)
     assert caught.value.line == 2
+
+
+def test_record_descriptions_name_the_video_like_decoding_errors_do():
+    assert VideoRecord("/data/a.mp4", 0, line=12).describe() == "'/data/a.mp4' (line 12)"
+    in_tar = VideoRecord(TarMember("/data/train.tar", "a.mp4"), 0)
+    assert in_tar.describe() == "'a.mp4' in tar archive '/data/train.tar'"
+    assert VideoRecord(b"\x00" * 5, 0).describe() == "<5 bytes in memory>"
+    assert VideoRecord(np.zeros((2, 4, 4, 3), np.uint8), 0).describe() == "<decoded frames (2, 4, 4, 3)>"
 
 
 def test_empty_or_missing_video_list(tmp_path):

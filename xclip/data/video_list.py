@@ -26,6 +26,7 @@ from typing import Union
 import numpy as np
 
 from ..video import TarMember, VideoSource, resolve_video_source
+from ..video.errors import describe_source
 from .errors import AnnotationError
 from .files import write_text_atomically
 
@@ -56,12 +57,8 @@ class VideoRecord:
         """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""
         if isinstance(self.source, np.ndarray):
             name = f"<decoded frames {tuple(self.source.shape)}>"
-        elif isinstance(self.source, (bytes, bytearray, memoryview)):
-            name = f"<{len(self.source)} bytes in memory>"
-        elif isinstance(self.source, (str, os.PathLike)):
-            name = repr(os.fspath(self.source))
         else:
-            name = str(self.source)
+            name = describe_source(self.source)
         return name if self.line is None else f"{name} (line {self.line})"
 
 
