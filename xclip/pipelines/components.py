@@ -11,6 +11,8 @@ from typing import Any
 
 from transformers import PreTrainedModel
 
+from ..processing import XCLIPVideoProcessor, load_clip_tokenizer
+
 __all__ = ["resolve_tokenizer", "resolve_video_processor"]
 
 logger = logging.getLogger(__name__)
@@ -22,8 +24,6 @@ def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any
     Raises:
         TypeError: `video_processor` is not an `XCLIPVideoProcessor` (the pipelines use its multi-view options).
     """
-    from ..processing import XCLIPVideoProcessor
-
     if video_processor is None:
         vision_config = model.config.vision_config
         logger.warning(
@@ -44,7 +44,5 @@ def resolve_tokenizer(model: PreTrainedModel, tokenizer: Any) -> Any:
     """`tokenizer`, or OpenAI CLIP's tokenizer built offline (`load_clip_tokenizer`) when there is none."""
     if tokenizer is not None:
         return tokenizer
-    from ..processing import load_clip_tokenizer
-
     logger.info("No tokenizer found with %s; using the CLIP tokenizer.", model.name_or_path or type(model).__name__)
     return load_clip_tokenizer()
