@@ -235,6 +235,8 @@ def test_gradient_checkpointing_gives_the_same_loss_and_gradients():
         model = tiny_model()
         if checkpointing:
             enable_gradient_checkpointing(model)
+        # transformers' own test of whether checkpointing is on (under either name of the property)
+        assert any(getattr(module, "gradient_checkpointing", False) for module in model.modules()) == checkpointing
         model.train()
         output = model(pixel_values=tiny_videos(), labels=torch.tensor([0, 2]), **texts.training_inputs(model))
         output.loss.backward()
