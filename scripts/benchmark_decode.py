@@ -30,6 +30,7 @@ import argparse
 import collections
 import functools
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -89,12 +90,8 @@ def expand_transformers_frames(frames: np.ndarray, indices: np.ndarray) -> np.nd
 
 def available_decoders() -> dict[str, Decoder]:
     decoders: dict[str, Decoder] = {"xclip": decode_xclip}
-    try:
-        import decord  # noqa: F401
-
+    if importlib.util.find_spec("decord") is not None:
         decoders["decord"] = decode_decord
-    except ImportError:
-        pass
     decoders["transformers"] = decode_transformers
     return decoders
 
