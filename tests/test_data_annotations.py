@@ -221,7 +221,8 @@ def test_missing_or_compressed_tar_fails_at_start_up(tmp_path):
 
 def test_video_list_round_trip(tmp_path):
     records = read_video_list(write(tmp_path / "train.txt", "a/1.mp4 1\nb/2.mp4 0\n"), tmp_path, num_classes=2)
-    copy = read_video_list(write_video_list(records, tmp_path / "copy.txt"), tmp_path, num_classes=2)
-    assert [(r.relative_path, r.label) for r in copy] == [("a/1.mp4", 1), ("b/2.mp4", 0)]
+    for name in ("copy.txt", "copy.json"):  # the format follows the extension, as when reading
+        copy = read_video_list(write_video_list(records, tmp_path / name), tmp_path, num_classes=2)
+        assert [(r.relative_path, r.label) for r in copy] == [("a/1.mp4", 1), ("b/2.mp4", 0)]
     with pytest.raises(ValueError, match="no relative path"):
         write_video_list([VideoRecord(tmp_path / "a.mp4", 0)], tmp_path / "bad.txt")

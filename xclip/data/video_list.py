@@ -203,7 +203,8 @@ def check_video_root(root: PathLike, records: Iterable[VideoRecord]) -> None:
 
 
 def write_video_list(records: Sequence[VideoRecord], list_file: PathLike) -> Path:
-    """Write records in the original list format (`<relative_video_path> <label>` per line), atomically.
+    """Write records as a video list that `read_video_list` reads back, atomically: `<relative_video_path> <label>`
+    per line, or for a `.json` file a list of `{"filename", "label"}` objects.
 
     Raises:
         ValueError: A record has no `relative_path` (it did not come from a video list).
@@ -211,9 +212,10 @@ def write_video_list(records: Sequence[VideoRecord], list_file: PathLike) -> Pat
     Returns:
         `list_file` as a `Path`.
     """
-    lines = []
     for record in records:
         if record.relative_path is None:
             raise ValueError(f"Cannot write {record.describe()} to a video list: it has no relative path.")
-        lines.append(f"{record.relative_path} {record.label}\n")
-    return write_text_atomically(list_file, "".join(lines))
+    if is_json_list(list_file):
+        entries = [{"filename": record.relative_path, "label": record.label} for record in records]
+        return write_text_atomically(list_file, json.dumps(entries, indent=1) + "\n")
+    return write_text_atomically(list_file, "".join(f"{record.relative_path} {record.label}\n" for record in records))
