@@ -205,4 +205,4 @@ def test_demo_with_an_unreachable_hub_model_fails_in_one_line(tmp_path, capsys):
 def test_demo_with_a_file_as_model_fails_in_one_line(tmp_path, capsys):
     (tmp_path / "model.safetensors").write_bytes(b"")
     status = load_script().main(["--output", str(tmp_path / "out"), "--model", str(tmp_path / "model.safetensors")])
-    assert status == 2 and "model.safetensors': not a folder." in capsys.readouterr().err
+    assert status == 2 and "model.safetensors': not a folder" in capsys.readouterr().err

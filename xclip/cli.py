@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .model_source import check_model_source, first_line
+
 __all__ = ["main", "read_label_file"]
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
@@ -88,20 +90,6 @@ def _check_videos(videos: Sequence[str]) -> None:
             raise CommandError(f"video {video!r}: not a file")
 
 
-def _check_model_source(model: str) -> None:
-    """A model that names a local path must be a folder; anything else is left to the Hub lookup."""
-    path = Path(model).expanduser()
-    looks_like_path = path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1 or path.exists()
-    if looks_like_path and not path.is_dir():
-        raise CommandError(f"model {model!r}: no such folder")
-
-
-def _first_line(error: BaseException) -> str:
-    """The first line of an error's message (library errors often add hints on further lines)."""
-    message = str(error).strip()
-    return message.splitlines()[0] if message else type(error).__name__
-
-
 def _load_pipeline(args: argparse.Namespace) -> Any:
     # `import xclip` (which importing this module implies) has registered the pipeline task.
     from transformers import pipeline
@@ -109,7 +97,7 @@ def _load_pipeline(args: argparse.Namespace) -> Any:
     try:
         return pipeline("zero-shot-video-classification", model=args.model, device=args.device, dtype=args.dtype)
     except (OSError, ValueError, TypeError) as error:
-        raise CommandError(f"cannot load model {args.model!r}: {_first_line(error)}") from None
+        raise CommandError(f"cannot load model {args.model!r}: {first_line(error)}") from None
 
 
 def _format_table(video: str, predictions: list[dict[str, Any]]) -> str:
@@ -120,7 +108,7 @@ def _format_table(video: str, predictions: list[dict[str, Any]]) -> str:
 def _classify(args: argparse.Namespace) -> int:
     labels = _labels_from_args(args)
     _check_videos(args.videos)
-    _check_model_source(args.model)
+    check_model_source(args.model)
     classifier = _load_pipeline(args)
     results = classifier(
         list(args.videos),
@@ -236,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
     except (ValueError, OSError, ImportError) as error:
         # Bad input found while running: an unreadable video (VideoDecodeError names it), a malformed template...
-        print(f"error: {_first_line(error)}", file=sys.stderr)
+        print(f"error: {first_line(error)}", file=sys.stderr)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return EXIT_ERROR

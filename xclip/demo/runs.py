@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import VideoSet
+from ..model_source import check_model_source, first_line
 
 __all__ = ["DemoError", "ModelGeometry", "ScriptRun", "model_geometry", "run_training_script"]
 
@@ -42,16 +43,14 @@ def model_geometry(model: str | os.PathLike) -> ModelGeometry:
     """
     from ..modeling import XCLIPConfig
 
-    path = Path(model).expanduser()
-    if path.exists() and not path.is_dir():
-        raise DemoError(f"cannot load model {str(model)!r}: not a folder.")
-    if (path.is_absolute() or str(model).startswith(".")) and not path.exists():
-        raise DemoError(f"cannot load model {str(model)!r}: no such folder.")
     try:
-        config = XCLIPConfig.from_pretrained(str(model))
+        check_model_source(model)
+    except OSError as error:
+        raise DemoError(str(error)) from None
+    try:
+        config = XCLIPConfig.from_pretrained(os.fspath(model))
     except (OSError, ValueError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DemoError(f"cannot load model {str(model)!r}: {reason}") from None
+        raise DemoError(f"cannot load model {os.fspath(model)!r}: {first_line(error)}") from None
     return ModelGeometry(config.vision_config.num_frames, config.vision_config.image_size)
 
 
