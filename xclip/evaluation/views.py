@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..modeling.modeling_xclip_classification import aggregate_view_logits
+
 
 def aggregate_views(logits: torch.Tensor) -> torch.Tensor:
     """Combine the logits of several views of each video as the original does: softmax over the classes within
@@ -22,4 +24,5 @@ def aggregate_views(logits: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"logits must be [num_videos, num_views, num_classes], got shape {tuple(logits.shape)}.")
     # float64: X-CLIP's logits span up to 200 (100 x cosine), and exp(-200) underflows float32 to 0, which would
     # tie the lower-ranked classes and make top-5 depend on tie-breaking. float64 keeps every class distinct.
-    return logits.double().softmax(dim=-1).sum(dim=1)
+    # The merge itself is the classifier's (log of the mean view probability); times V it is the sum.
+    return aggregate_view_logits(logits.double()).exp() * logits.shape[1]

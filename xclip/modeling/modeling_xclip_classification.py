@@ -127,9 +127,9 @@ def aggregate_view_logits(view_logits: torch.Tensor) -> torch.Tensor:
         view_logits: `(batch_size, num_views, num_classes)`.
 
     Returns:
-        `(batch_size, num_classes)` log-probabilities, in float32.
+        `(batch_size, num_classes)` log-probabilities, in float32 (float64 for float64 logits).
     """
-    log_probs = view_logits.float().log_softmax(dim=-1)
+    log_probs = view_logits.to(torch.promote_types(view_logits.dtype, torch.float32)).log_softmax(dim=-1)
     return torch.logsumexp(log_probs, dim=1) - math.log(view_logits.shape[1])
 
 
