@@ -32,6 +32,7 @@ __all__ = [
     "check_hypothesis_template",
     "check_labels",
     "encode_label_texts",
+    "encode_label_tokens",
     "format_label_texts",
     "video_logits",
 ]
@@ -104,16 +105,20 @@ def encode_label_texts(model: XCLIPModel, tokenizer: Any, texts: Sequence[str]) 
         `(K, projection_dim)` embeddings on the model's device, in its dtype.
     """
     tokens = tokenizer(text=list(texts), padding=True, truncation=True, return_tensors="pt")
+    return encode_label_tokens(model, tokens["input_ids"], tokens["attention_mask"])
+
+
+def encode_label_tokens(model: XCLIPModel, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """`encode_label_texts` for texts already tokenised: `(K, L)` ids and mask in, `(K, projection_dim)` out, computed
+    in eval mode (the model's mode is restored afterwards, also when it fails)."""
     was_training = model.training
     model.eval()
     try:
-        embeds = model.get_text_features(
-            input_ids=tokens["input_ids"].to(model.device),
-            attention_mask=tokens["attention_mask"].to(model.device),
+        return model.get_text_features(
+            input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device)
         ).pooler_output
     finally:
         model.train(was_training)
-    return embeds
 
 
 def aggregate_view_logits(view_logits: torch.Tensor) -> torch.Tensor:

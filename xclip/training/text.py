@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..modeling.modeling_xclip_classification import encode_label_tokens
 from ..processing import load_clip_tokenizer
 
 __all__ = ["ClassTexts"]
@@ -37,11 +38,7 @@ class ClassTexts:
     @torch.no_grad()
     def encode(self, model: nn.Module) -> torch.Tensor:
         """`[K, projection_dim]` text features of the (unwrapped) model, computed in eval mode without gradients."""
-        was_training = model.training
-        model.eval()
-        features = model.get_text_features(**self._tokens_on_device_of(model)).pooler_output
-        model.train(was_training)
-        return features
+        return encode_label_tokens(model, **self._tokens_on_device_of(model))
 
     def training_inputs(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """Keyword arguments of a training forward: cached `text_embeds` when frozen, else the tokens to encode.
