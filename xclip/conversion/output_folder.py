@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..data.files import replace_folder
 from .errors import ConversionError
 
 __all__ = ["check_output_folder", "staged_output_folder"]
@@ -39,26 +40,11 @@ def staged_output_folder(output_dir: str | os.PathLike, overwrite: bool) -> Iter
     try:
         yield staging
         try:
-            _move_into_place(staging, output_dir)
+            replace_folder(staging, output_dir)
         except OSError as error:
             raise ConversionError(f"{output_dir}: cannot move the converted model into place ({error})") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # already gone after a successful move
-
-
-def _move_into_place(staging: Path, output_dir: Path) -> None:
-    if not output_dir.exists():
-        staging.rename(output_dir)
-        return
-    # rename() cannot replace a non-empty folder: park the old one, move the new one in, then delete the old one.
-    previous = _unique_sibling(output_dir, "old")
-    output_dir.rename(previous)
-    try:
-        staging.rename(output_dir)
-    except OSError:
-        previous.rename(output_dir)  # if even this fails, the previous folder stays parked rather than deleted
-        raise
-    shutil.rmtree(previous)
 
 
 def _unique_sibling(output_dir: Path, purpose: str) -> Path:

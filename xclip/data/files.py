@@ -1,9 +1,11 @@
-"""Writing annotation files so that a crash or a concurrent reader never sees a half-written file."""
+"""Writing files and folders so that a crash or a concurrent reader never sees a half-written one."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 
@@ -24,3 +26,29 @@ def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def replace_folder(new: str | os.PathLike, final: str | os.PathLike) -> Path:
+    """Move the complete folder `new` to `final` (a sibling, so the renames stay on one file system), replacing an
+    older `final`.
+
+    `rename` cannot replace a non-empty folder, so an older `final` is first parked under a hidden name next to it,
+    put back if the move fails, and deleted once the new folder is in place: a crash in between leaves the older
+    folder parked, never a half-written `final`.
+
+    Returns:
+        `final` as a `Path`.
+    """
+    new, final = Path(new), Path(final)
+    if not final.exists():
+        os.replace(new, final)
+        return final
+    parked = final.parent / f".{final.name}.{uuid.uuid4().hex[:12]}.old"
+    os.replace(final, parked)
+    try:
+        os.replace(new, final)
+    except OSError:
+        os.replace(parked, final)
+        raise
+    shutil.rmtree(parked, ignore_errors=True)
+    return final

@@ -19,12 +19,13 @@ from typing import Any
 
 from accelerate import Accelerator
 
+from ..data.files import replace_folder
+
 __all__ = [
     "TrainerState",
     "checkpoint_folders",
     "latest_checkpoint",
     "load_training_state",
-    "replace_folder",
     "save_training_state",
 ]
 
@@ -125,14 +126,3 @@ def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> 
     accelerator.load_state(str(folder))
     logger.info("Resumed from %s after epoch %d", folder, state.epoch)
     return state
-
-
-def replace_folder(new: Path, final: Path) -> None:
-    """Moves the complete folder `new` to `final`, replacing any older `final` by two renames: a run killed between
-    them leaves the older folder as `<final>.old`, never a half-written `final`."""
-    retired = final.with_name(f"{final.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if final.exists():
-        os.replace(final, retired)
-    os.replace(new, final)
-    shutil.rmtree(retired, ignore_errors=True)

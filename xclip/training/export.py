@@ -11,16 +11,15 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 from torch import nn
 
+from ..conversion.model_card import PAPER_URL
+from ..data.files import replace_folder
 from ..processing import build_processor
-from .checkpointing import replace_folder
 from .config import ExperimentConfig
 from .lora import merged_copy
 
 __all__ = ["export_model"]
 
 logger = logging.getLogger(__name__)
-
-PAPER_URL = "https://arxiv.org/abs/2208.02816"
 
 
 def export_model(
