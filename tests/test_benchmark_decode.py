@@ -1,23 +1,14 @@
 """The decoding benchmark runs end to end in its quick mode and reports every decoder in every setting."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_decode.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("benchmark_decode", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from script_loader import load_script
 
 
 def test_quick_benchmark_writes_json_and_markdown_section(tmp_path):
-    benchmark = load_script()
+    benchmark = load_script("benchmark_decode")
     output, markdown = tmp_path / "decode.json", tmp_path / "BENCHMARKS.md"
     markdown.write_text("# Benchmarks\n\n## Model\n\nkept\n\n## Video decoding\n\nhand-written analysis\n")
     report = benchmark.main(

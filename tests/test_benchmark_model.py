@@ -1,26 +1,17 @@
 """The model benchmark runs end to end (tiny shapes, CPU) and the compiled path has no graph breaks."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import torch
 
 from test_modeling import make_model, make_videos
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_model.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("benchmark_model", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from script_loader import load_script
 
 
 def test_tiny_benchmark_reports_every_case_against_the_peer(tmp_path):
     output = tmp_path / "bench.json"
-    report = load_script().main(["--tiny", "--device", "cpu", "--output", str(output), "--markdown", ""])
+    benchmark = load_script("benchmark_model")
+    report = benchmark.main(["--tiny", "--device", "cpu", "--output", str(output), "--markdown", ""])
     assert json.loads(output.read_text())["results"] == report["results"]
     assert not report["errors"] and not report["skipped"]
     assert report["parity"]["tiny"]["max_abs_diff_fp32"] <= 1e-5

@@ -1,7 +1,6 @@
 """Converting the original-format fixture: parity with the original model, and the Hub-ready folder it becomes."""
 
 import dataclasses
-import importlib.util
 import json
 import logging
 import sys
@@ -24,6 +23,7 @@ from xclip.conversion import (
 )
 from xclip.conversion.model_card import write_model_card
 from xclip.processing import XCLIPProcessor
+from script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -44,11 +44,7 @@ B32_GEOMETRY = XCLIPGeometry(
 
 
 def load_cli():
-    script = REPO / "scripts" / "convert_original_checkpoint.py"
-    spec = importlib.util.spec_from_file_location("convert_original_checkpoint", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("convert_original_checkpoint")
 
 
 @pytest.fixture(scope="module")

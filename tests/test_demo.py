@@ -1,8 +1,6 @@
 """`make demo` (scripts/demo.py) and its parts: the motion videos, the task's sentences, the report, the CLI errors."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,16 +8,9 @@ from PIL import Image
 
 from xclip.demo import AccuracyBar, DemoSizes, StageTimer, accuracy_bars_png, default_task, generate_demo_data
 from xclip.video import ShapeMotion, ShapeStyle, probe, render_moving_shape
+from script_loader import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "demo.py"
 SMOKE_SIZES = DemoSizes(train=4, test=2, few_shot_pool=4)
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("demo_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def shape_pixels(frame: np.ndarray, noise: int) -> np.ndarray:
@@ -140,7 +131,7 @@ def test_accuracy_bars_are_a_png(tmp_path):
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     output = tmp_path_factory.mktemp("demo")
-    status = load_script().main(["--smoke", "--output", str(output)])
+    status = load_script("demo").main(["--smoke", "--output", str(output)])
     return status, output
 
 
@@ -178,7 +169,7 @@ def test_the_demo_model_is_a_transformers_folder(smoke_run):
 def test_demo_with_a_given_model_evaluates_it_zero_shot_without_training(smoke_run, tmp_path):
     _, trained = smoke_run
     model = trained / "train" / "best_model"
-    status = load_script().main(["--smoke", "--output", str(tmp_path), "--model", str(model)])
+    status = load_script("demo").main(["--smoke", "--output", str(tmp_path), "--model", str(model)])
     assert status == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["trained_from_scratch"] is False
@@ -187,7 +178,7 @@ def test_demo_with_a_given_model_evaluates_it_zero_shot_without_training(smoke_r
 
 
 def test_demo_with_a_missing_model_folder_fails_in_one_line(tmp_path, capsys):
-    status = load_script().main(["--output", str(tmp_path), "--model", str(tmp_path / "nowhere")])
+    status = load_script("demo").main(["--output", str(tmp_path), "--model", str(tmp_path / "nowhere")])
     error = capsys.readouterr().err
     assert status == 2
     assert error.strip().count("\n") == 0 and "nowhere" in error and "no such folder" in error
@@ -196,13 +187,14 @@ def test_demo_with_a_missing_model_folder_fails_in_one_line(tmp_path, capsys):
 
 def test_demo_with_an_unreachable_hub_model_fails_in_one_line(tmp_path, capsys):
     # offline (make test sets HF_HUB_OFFLINE=1) or online, the id does not resolve to a model
-    status = load_script().main(["--output", str(tmp_path), "--model", "nobody/no-such-xclip"])
+    status = load_script("demo").main(["--output", str(tmp_path), "--model", "nobody/no-such-xclip"])
     error = capsys.readouterr().err
     assert status == 2
     assert error.startswith("demo: error: cannot load model 'nobody/no-such-xclip'") and error.count("\n") == 1
 
 
 def test_demo_with_a_file_as_model_fails_in_one_line(tmp_path, capsys):
-    (tmp_path / "model.safetensors").write_bytes(b"")
-    status = load_script().main(["--output", str(tmp_path / "out"), "--model", str(tmp_path / "model.safetensors")])
+    model_file = tmp_path / "model.safetensors"
+    model_file.write_bytes(b"")
+    status = load_script("demo").main(["--output", str(tmp_path / "out"), "--model", str(model_file)])
     assert status == 2 and "model.safetensors': not a folder" in capsys.readouterr().err
