@@ -152,13 +152,59 @@ def autocast(device: torch.device):
 
 
 def compiled(fn, mode: str):
-    """`fn` under torch.compile: `none`, `default`, a torch.compile mode, or `gemm-autotune` (Triton GEMM templates
-    with fused epilogues and CUDA graphs, without max-autotune's slower pointwise tuning)."""
+    """`fn` under torch.compile: `none`, `default`, a torch.compile mode, `gemm-autotune` (Triton GEMM templates
+    with fused epilogues and CUDA graphs, without max-autotune's slower pointwise tuning) or `coordesc` (CUDA graphs
+    and coordinate-descent tuning of the fused pointwise and normalisation kernels)."""
     if mode == "none":
         return fn
     if mode == "gemm-autotune":
         return torch.compile(fn, dynamic=False, options={"max_autotune_gemm": True, "triton.cudagraphs": True})
+    if mode == "coordesc":
+        return torch.compile(fn, dynamic=False, options={"coordinate_descent_tuning": True, "triton.cudagraphs": True})
     return torch.compile(fn, dynamic=False, mode=None if mode == "default" else mode)
+
+
+def attention_backend(name: str):
+    """`default` leaves SDPA's own choice (flash attention on Hopper); `cudnn` prefers cuDNN's fused attention."""
+    if name == "default":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION])
+
+
+KERNEL_KINDS = (  # first match wins; names of cuBLAS, CUTLASS, flash/cuDNN attention and Inductor's Triton kernels
+    ("attention", ("flash", "fmha", "attention", "attn")),
+    ("matrix product", ("gemm", "nvjet", "xmma", "cutlass", "cublas", "matmul", "addmm", "aten::mm", "bmm", "sm90")),
+    ("convolution", ("conv", "implicit")),
+    ("normalisation (fused)", ("red_fused", "per_fused", "layer_norm", "welford")),
+    ("pointwise (fused)", ("poi_fused", "elementwise", "vectorized")),
+    ("copy", ("copy", "memcpy", "memset", "cat")),
+)
+
+
+def kernel_breakdown(fn, device: torch.device, calls: int = 5) -> dict:
+    """Device time of one call by kernel kind, and its ten costliest kernels (profiler over `calls` calls; on CPU
+    the operators take the kernels' place)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    on_gpu = device.type == "cuda"
+    with profile(activities=[ProfilerActivity.CUDA if on_gpu else ProfilerActivity.CPU]) as profiler:
+        for _ in range(calls):
+            fn()
+        if on_gpu:
+            torch.cuda.synchronize()
+    self_time = (lambda event: event.self_device_time_total) if on_gpu else (lambda event: event.self_cpu_time_total)
+    kernels = [(event.key, self_time(event) / calls / 1e3, event.count // calls)
+               for event in profiler.key_averages() if self_time(event) > 0]
+    by_kind = {}
+    for name, ms, _ in kernels:
+        kind = next((kind for kind, marks in KERNEL_KINDS if any(mark in name.lower() for mark in marks)), "other")
+        by_kind[kind] = by_kind.get(kind, 0.0) + ms
+    top = sorted(kernels, key=lambda kernel: -kernel[1])[:10]
+    return {"ms_per_call": sum(ms for _, ms, _ in kernels), "kernels_per_call": sum(n for *_, n in kernels),
+            "ms_by_kind": dict(sorted(by_kind.items(), key=lambda item: -item[1])),
+            "top_kernels": [{"name": name[:120], "ms": ms, "launches": n} for name, ms, n in top]}
 
 
 def record(results: list, geometry: Geometry, case: str, variant: str, batch: int, timing: dict, tflops: float | None,
@@ -173,10 +219,14 @@ def record(results: list, geometry: Geometry, case: str, variant: str, batch: in
     peak = f"{row['peak_gib']:.1f} GiB" if row["peak_gib"] is not None else "-"
     print(f"  {case:9s} {variant:42s} batch {batch:3d}  {clips_per_s:9.1f} clips/s  {timing['ms']:8.2f} ms  {peak}",
           flush=True)
+    if "profile" in timing:
+        kinds = ", ".join(f"{kind} {ms:.2f}" for kind, ms in timing["profile"]["ms_by_kind"].items())
+        count = timing["profile"]["kernels_per_call"]
+        print(f"    device ms per call by kernel kind ({count} kernels): {kinds}", flush=True)
 
 
 def zero_shot_case(geometry, ours, theirs, args, timer, tflops, results, modes=("default",), peer=True,
-                   batch_scales=(1,), **_) -> None:
+                   batch_scales=(1,), attention="default", profile=False, **_) -> None:
     batch = geometry.batch["zero_shot"]
     vision = ours.config.vision_config
     videos = torch.randn(batch * max(batch_scales), geometry.frames, 3, vision.image_size, vision.image_size,
@@ -195,15 +245,19 @@ def zero_shot_case(geometry, ours, theirs, args, timer, tflops, results, modes=(
         text_embeds = ours_bf16.get_text_features(*trim_padding(ids77, mask77)).pooler_output
     results.append(dict(geometry=geometry.name, case="text_encode", variant=f"xclip, {args.num_classes} labels once",
                         **text_timing))
+    attention_note = "" if attention == "default" else f", {attention} attention"
     for mode in modes:
         torch._dynamo.reset()
         forward = compiled(ours_bf16, mode)
         for scale in batch_scales:
             inputs = videos_bf16[: batch * scale]
-            with torch.inference_mode():
-                timing = timer(lambda: forward(pixel_values=inputs, text_embeds=text_embeds))
-            record(results, geometry, "zero_shot", f"xclip (bf16, labels cached, compile={mode})", batch * scale,
-                   timing, tflops)
+            call = lambda: forward(pixel_values=inputs, text_embeds=text_embeds)  # noqa: E731
+            with torch.inference_mode(), attention_backend(attention):
+                timing = timer(call)
+                if profile:
+                    timing["profile"] = kernel_breakdown(call, args.device)
+            record(results, geometry, "zero_shot", f"xclip (bf16, labels cached, compile={mode}{attention_note})",
+                   batch * scale, timing, tflops)
     ours.float()
 
 
@@ -349,11 +403,22 @@ GPU_PLAN = [
     ("b16-32", "video", {}),
     ("l14-8", "video", {}),
 ]
-# A second, short lease: CUDA graphs and larger batches on the zero-shot path.
+# A second lease: CUDA graphs, larger batches, cuDNN attention and a kernel profile of the zero-shot path, then the
+# cases the first lease did not reach.
 FOLLOWUP_PLAN = [
-    ("b32-8", "zero_shot", {"modes": ("reduce-overhead",), "batch_scales": (1, 2)}),
-    ("b16-8", "zero_shot", {"modes": ("reduce-overhead",), "batch_scales": (1, 2)}),
+    ("b16-8", "zero_shot", {"modes": ("default", "reduce-overhead"), "batch_scales": (1, 2), "profile": True}),
+    ("b32-8", "zero_shot", {"modes": ("default", "reduce-overhead"), "batch_scales": (1, 2, 4), "profile": True}),
+    ("b16-8", "zero_shot", {"modes": ("reduce-overhead",), "batch_scales": (2,), "attention": "cudnn", "peer": False}),
+    ("b16-8", "video", {"savvy_peer": True}),
     ("b32-8", "video", {"savvy_peer": True}),
+    ("b16-32", "zero_shot", {}),
+    ("l14-8", "zero_shot", {}),
+    ("b32-8", "zero_shot", {"modes": ("coordesc",), "batch_scales": (2,), "peer": False}),
+    ("b32-8", "train", {}),
+    ("l14-8", "train", {}),
+    ("b16-32", "video", {}),
+    ("l14-8", "video", {}),
+    ("b16-32", "train", {}),
 ]
 CASES = {"zero_shot": zero_shot_case, "video": video_case, "train": train_case}
 
@@ -378,7 +443,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.device = torch.device(args.device)
     if args.tiny:
         args.num_classes, args.warmup, args.iters = 5, 1, 2
-        args.plan = [("tiny", case, {"modes": ("none",), "mode": "none", "savvy_peer": True, "unfused": True})
+        args.plan = [("tiny", case, {"modes": ("none",), "mode": "none", "savvy_peer": True, "unfused": True,
+                                      "attention": "cudnn", "profile": True})
                      for case in CASES]
     elif args.only:
         args.plan = []

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from test_modeling import make_model, make_videos
@@ -19,6 +20,12 @@ def test_tiny_benchmark_reports_every_case_against_the_peer(tmp_path):
     for case in ("zero_shot", "video", "train"):
         assert {(case, "transformers"), (case, "xclip")} <= seen
     assert all(r["clips_per_s"] > 0 for r in report["results"] if "clips_per_s" in r)
+    # The profiled zero-shot call: its kernels (operators on CPU) sorted by kind, the matrix products among them.
+    (profiled,) = [r for r in report["results"] if "profile" in r]
+    profile = profiled["profile"]
+    assert profiled["variant"].startswith("xclip") and profile["kernels_per_call"] > 0
+    assert sum(profile["ms_by_kind"].values()) == pytest.approx(profile["ms_per_call"])
+    assert profile["ms_by_kind"]["matrix product"] > 0 and "aten::addmm" in [k["name"] for k in profile["top_kernels"]]
 
 
 def test_zero_shot_forward_compiles_without_graph_breaks():

@@ -222,6 +222,31 @@ def test_interpolate_pos_encoding_accepts_other_frame_counts_and_sizes(num_frame
     torch.testing.assert_close(same.logits_per_video, plain.logits_per_video)
 
 
+@pytest.mark.parametrize("size", [(32, 32), (37, 45)])  # (37, 45): pixels beyond the last whole patch are ignored
+def test_patch_embedding_as_matrix_product_equals_the_convolution(size):
+    embeddings = make_model("p8-f4").vision_model.embeddings.double()
+    frames = torch.randn(3, 3, *size, dtype=torch.float64)
+    expected = embeddings.patch_embedding(frames).flatten(2).transpose(1, 2)
+    assert embeddings.embed_patches(frames).shape == (3, (size[0] // 8) * (size[1] // 8), 64)
+    torch.testing.assert_close(embeddings.embed_patches(frames), expected, rtol=0, atol=1e-12)
+
+
+def test_lora_adapter_on_the_patch_embedding_takes_effect():
+    from peft import LoraConfig, get_peft_model
+
+    model = make_model()
+    videos = make_videos(model.config)
+    text_embeds = torch.randn(3, model.config.projection_dim)
+    with torch.no_grad():
+        base = model(pixel_values=videos, text_embeds=text_embeds).logits_per_video
+    adapted = get_peft_model(model, LoraConfig(r=4, target_modules=["patch_embedding"], init_lora_weights=False))
+    with torch.no_grad():
+        with_adapter = adapted(pixel_values=videos, text_embeds=text_embeds).logits_per_video
+        merged = adapted.merge_and_unload()(pixel_values=videos, text_embeds=text_embeds).logits_per_video
+    assert (with_adapter - base).abs().max() > 1e-3  # the matrix-product path must not bypass the adapter
+    torch.testing.assert_close(merged, with_adapter, rtol=0, atol=1e-4)
+
+
 def test_video_features_follow_transformers_conventions():
     model = make_model()
     videos = make_videos(model.config)
