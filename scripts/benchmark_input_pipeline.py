@@ -15,20 +15,46 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from xclip.data import VideoClipDataset, VideoRecord
+from xclip.processing import XCLIPTrainTransform
+from xclip.video import VideoReader, sample_segment_indices
 from xclip.video.synthetic import moving_texture_frames, write_video
 
 
-def make_videos(folder: Path, count: int, seconds: float, height: int, width: int, fps: int) -> list[Path]:
+def make_videos(folder: Path, count: int, seconds: float, height: int, width: int, fps: int,
+                gop: int | None = None) -> list[Path]:
+    """H.264 videos of moving texture; `gop` frames between keyframes (None: x264's default, 250)."""
     paths = []
     for seed in range(count):
         path = folder / f"kinetics_like_{seed}.mp4"
-        write_video(path, moving_texture_frames(int(seconds * fps), height, width, seed=seed), fps=fps)
+        options = {"g": str(gop)} if gop else None
+        write_video(path, moving_texture_frames(int(seconds * fps), height, width, seed=seed), fps=fps, options=options)
         paths.append(path)
     return paths
+
+
+def one_core_split(paths: list[Path], frames: int, image_size: int, clips: int) -> dict:
+    """Milliseconds per training clip for decoding and for augmenting, in this process on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    transform, rng = XCLIPTrainTransform(image_size), np.random.default_rng(0)
+    decode_s = augment_s = 0.0
+    try:
+        for index in range(clips):
+            start = time.perf_counter()
+            with VideoReader(paths[index % len(paths)], num_threads=1) as reader:
+                clip = reader.read(sample_segment_indices(reader.info.num_frames, frames, training=True, rng=rng))
+            decoded = time.perf_counter()
+            transform(clip, generator=rng)
+            decode_s, augment_s = decode_s + decoded - start, augment_s + time.perf_counter() - decoded
+    finally:
+        torch.set_num_threads(threads)
+    return {"decode_ms_per_clip": 1e3 * decode_s / clips, "augment_ms_per_clip": 1e3 * augment_s / clips,
+            "clips_per_s_per_core": clips / (decode_s + augment_s)}
 
 
 def measure(paths: list[Path], workers: int, frames: int, image_size: int, clips: int, batch_size: int) -> dict:
@@ -57,6 +83,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--clips", type=int, default=512, help="clips decoded per measurement")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--videos", type=int, default=8, help="distinct generated videos")
+    parser.add_argument("--gop", type=int, help="frames between keyframes of the generated videos (default: 250)")
     parser.add_argument("--quick", action="store_true", help="tiny videos and few clips: a smoke test")
     parser.add_argument("--output", type=Path, default=Path("outputs/benchmark_input_pipeline.json"))
     args = parser.parse_args(argv)
@@ -65,11 +92,17 @@ def main(argv=None) -> dict:
         args.clips, args.batch_size, args.videos, args.image_size = 8, 2, 2, 32
 
     with tempfile.TemporaryDirectory() as folder:
-        paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30)
+        paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30, gop=args.gop)
+        megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1e6
+        split = one_core_split(paths, args.frames, args.image_size, clips=max(4, args.clips // 16))
         results = [measure(paths, workers, args.frames, args.image_size, args.clips, args.batch_size)
                    for workers in args.workers]
     report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
-              "video": {"seconds": seconds, "height": height, "width": width, "fps": 30}, "results": results}
+              "video": {"seconds": seconds, "height": height, "width": width, "fps": 30, "gop": args.gop or 250,
+                        "megabytes": megabytes},
+              "one_core": split, "results": results}
+    print(f"one core: decode {split['decode_ms_per_clip']:.1f} ms + augment {split['augment_ms_per_clip']:.1f} ms "
+          f"per clip = {split['clips_per_s_per_core']:.1f} clips/s (videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
     for row in results:
         print(f"{row['workers']:3d} workers, {row['frames']} frames at {row['image_size']} px: "
               f"{row['clips_per_s']:7.1f} clips/s")

@@ -35,3 +35,19 @@ def test_zero_shot_forward_compiles_without_graph_breaks():
     with torch.no_grad():
         explanation = torch._dynamo.explain(model)(pixel_values=videos, text_embeds=text_embeds)
     assert explanation.graph_break_count == 0, explanation.break_reasons
+
+
+@pytest.mark.parametrize("name,kind", [  # kernels seen in the H100 profile of the zero-shot forward
+    ("nvjet_sm90_tst_192x192_64x4_1x2_h_bz_coopB_bias_TNN", "matrix product"),
+    ("void precomputed_convolve_sgemm<__nv_bfloat16, 128, 6, 7, 3, 3, 5, 1, false>", "convolution"),
+    ("void cutlass__5x_cudnn::Kernel<cutlass_tensorop_bf16_s16816fprop_optimized_bf16_128x128_32x5_nhwc_align8>",
+     "convolution"),
+    ("void cudnn::engines_precompiled::nchwToNhwcKernel<__nv_bfloat16, __nv_bfloat16, float, false, true>",
+     "convolution"),
+    ("cudnn_generated_fort_native_sdpa_sm90_flash_fprop_wgmma_f16_knob_7_64x128x64_4x1x1_cga1x1x1_kernel0_0",
+     "attention"),
+    ("triton_poi_fused_mul_sigmoid_view_6", "pointwise (fused)"),
+    ("triton_red_fused_add_cat_native_layer_norm_slice_view_5", "normalisation (fused)"),
+])
+def test_profiled_kernels_are_sorted_into_kinds(name, kind):
+    assert load_script("benchmark_model").kernel_kind(name) == kind

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from xclip.training.config import ConfigError, ExperimentConfig, load_config
 
@@ -194,3 +195,17 @@ def test_zero_shot_configs():
     assert (k600.TEST.ZERO_SHOT.NUM_SUBSETS, k600.TEST.ZERO_SHOT.SUBSET_SIZE, k600.DATA.NUM_CLASSES) == (3, 160, 600)
     with pytest.raises(ConfigError, match="two different protocols"):
         load_config(CONFIGS / "zero_shot" / "k600.yaml", ["TEST.ZERO_SHOT.SPLIT_FILES", "a.txt"])
+
+
+def test_batches_travel_from_pinned_memory_without_blocking_when_a_gpu_is_present(monkeypatch, fresh_accelerate_state):
+    from xclip.training.data import eval_dataloader, train_dataloader
+    from xclip.training.run import build_accelerator, parse_args
+
+    config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.NUM_WORKERS", "0"])
+    dataset = torch.utils.data.TensorDataset(torch.zeros(4, 1))
+    dataset.num_clips = dataset.num_crops = 1
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert train_dataloader(dataset, config).pin_memory and eval_dataloader(dataset, config).pin_memory
+    monkeypatch.undo()
+    accelerator = build_accelerator(config, parse_args(["--cpu", "--config", "unused.yaml"]))
+    assert accelerator.non_blocking

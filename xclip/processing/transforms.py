@@ -229,4 +229,7 @@ class XCLIPTrainTransform:
             raise ValueError(f"clip must be [T, H, W, 3] RGB frames with T >= 1, got shape {tuple(tensor.shape)}.")
         if tensor.dtype != torch.uint8:
             raise ValueError(f"clip must be uint8 (as decoded), got {tensor.dtype}.")
-        return tensor.permute(0, 3, 1, 2).float().div_(255.0)
+        # Converted in the decoder's channels-last memory order and returned as a permuted view: converting a
+        # permuted uint8 view is slow, and bilinear resizing is faster on channels-last memory (one core, 8 frames
+        # of 340x604: the whole transform 44 instead of 70 ms, bit-identical output).
+        return tensor.float().div_(255.0).permute(0, 3, 1, 2)

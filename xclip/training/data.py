@@ -106,5 +106,10 @@ def eval_dataloader(dataset: VideoClipDataset, config: ExperimentConfig) -> Data
     views = dataset.num_clips * dataset.num_crops
     batch_size = config.TRAIN.BATCH_SIZE if views == 1 else max(1, 2 * config.TRAIN.BATCH_SIZE // views)
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=config.DATA.NUM_WORKERS
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        drop_last=False,
+        num_workers=config.DATA.NUM_WORKERS,
+        pin_memory=torch.cuda.is_available(),
     )

@@ -111,8 +111,9 @@ def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Acc
         gradient_accumulation_steps=config.TRAIN.ACCUMULATION_STEPS,
         log_with=None if args.log_with == "none" else args.log_with,
         project_dir=config.OUTPUT,
-        # The shuffle order depends on (SEED, epoch) only: the same on 1 or N processes and after resuming.
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.SEED),
+        # The shuffle order depends on (SEED, epoch) only: the same on 1 or N processes and after resuming. Batches
+        # come from pinned memory (see xclip.training.data), so their copy to the GPU need not block the step.
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=config.SEED, non_blocking=True),
         dynamo_backend="inductor" if config.TRAIN.COMPILE else None,
         kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],  # as the original's DDP
     )

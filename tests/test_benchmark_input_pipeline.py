@@ -1,0 +1,23 @@
+"""The input-pipeline benchmark runs end to end on tiny generated videos (CPU)."""
+
+import json
+
+import pytest
+
+from script_loader import load_script
+
+
+def test_quick_benchmark_reports_loader_rate_and_one_core_split(tmp_path):
+    output = tmp_path / "pipeline.json"
+    report = load_script("benchmark_input_pipeline").main(
+        ["--quick", "--workers", "0", "--gop", "4", "--output", str(output)]
+    )
+    assert json.loads(output.read_text()) == report
+    assert report["video"]["gop"] == 4 and report["video"]["megabytes"] > 0
+    (result,) = report["results"]
+    assert result["clips"] > 0 and result["clips_per_s"] > 0
+    assert result["batch_shape"][1:] == [8, 3, 32, 32]
+    split = report["one_core"]
+    assert split["decode_ms_per_clip"] > 0 and split["augment_ms_per_clip"] > 0
+    per_clip_ms = split["decode_ms_per_clip"] + split["augment_ms_per_clip"]
+    assert split["clips_per_s_per_core"] == pytest.approx(1e3 / per_clip_ms)
