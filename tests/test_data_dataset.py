@@ -93,14 +93,16 @@ def test_training_draws_depend_on_seed_epoch_and_index_only(videos):
     assert not torch.equal(first, train_dataset(records, seed=4)[0]["pixel_values"])
 
 
-def test_items_are_identical_with_dataloader_workers_and_after_set_epoch(videos):
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])  # spawn: the workers of hardware decoding
+def test_items_are_identical_with_dataloader_workers_and_after_set_epoch(videos, start_method):
     dataset = train_dataset(records_of(videos["paths"], [0, 1, 2, 3]), seed=11)
     expected = {}
     for epoch in (0, 1):
         dataset.set_epoch(epoch)
         expected[epoch] = torch.stack([dataset[index]["pixel_values"] for index in range(len(dataset))])
     # Persistent workers are created once: the epoch must reach them through shared memory.
-    loader = DataLoader(dataset, batch_size=2, num_workers=2, persistent_workers=True)
+    loader = DataLoader(dataset, batch_size=2, num_workers=2, persistent_workers=True,
+                        multiprocessing_context=start_method)
     for epoch in (0, 1):
         dataset.set_epoch(epoch)
         batches = list(loader)

@@ -209,3 +209,17 @@ def test_batches_travel_from_pinned_memory_without_blocking_when_a_gpu_is_presen
     monkeypatch.undo()
     accelerator = build_accelerator(config, parse_args(["--cpu", "--config", "unused.yaml"]))
     assert accelerator.non_blocking
+
+
+def test_hardware_decoding_is_checked_up_front_and_spawns_the_loader_workers(tmp_path):
+    from xclip.data import VideoRecord
+    from xclip.training.data import build_train_dataset, train_dataloader
+
+    records = [VideoRecord(tmp_path / "unread.mp4", 0)]  # building datasets and loaders opens no video
+    with pytest.raises(ConfigError, match="DATA.HWACCEL: Unknown hardware decoder 'gpu'.*offers"):
+        build_train_dataset(load_config(opts=["MODEL.ARCH", "tiny", "DATA.HWACCEL", "gpu"]), records)
+    config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.NUM_WORKERS", "2"])
+    dataset = build_train_dataset(config, records)
+    assert dataset.hwaccel is None and train_dataloader(dataset, config).multiprocessing_context is None
+    dataset.hwaccel = "cuda"  # as DATA.HWACCEL cuda gives on a GPU machine
+    assert train_dataloader(dataset, config).multiprocessing_context.get_start_method() == "spawn"

@@ -368,3 +368,24 @@ def test_tar_errors(video_tar, tmp_path):
         tar.add(video_tar, arcname="inner.tar")
     with pytest.raises(VideoDecodeError, match="uncompressed"):
         probe(TarMember(compressed, "inner.tar"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present: hardware decoding would open")
+def test_hardware_decoding_without_a_device_stops_with_a_clear_error(videos):
+    # Not a VideoDecodeError: training must stop, not count every video as unreadable.
+    with pytest.raises(RuntimeError, match="Cannot open FFmpeg's 'cuda' device.*decode on the CPU"):
+        VideoReader(videos["gop"], hwaccel="cuda")
+    with pytest.raises(ValueError, match="Unknown hardware decoder 'nvdec'.*offers .*cuda"):
+        read_frames(videos["gop"], [0], hwaccel="nvdec")
+    with VideoReader(videos["gop"]) as reader:
+        assert not reader.decodes_on_hardware
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_hardware_decoding_gives_the_software_frames(videos, tmp_path):
+    textured = write_video(tmp_path / "textured.mp4", moving_texture_frames(90, 96, 128), options={"bf": "3"})
+    for path, indices in ((videos["gop"], [3, 40, 41, 77, 5, 99]), (textured, [0, 17, 45, 46, 89])):
+        with VideoReader(path, hwaccel="cuda") as reader:
+            assert reader.decodes_on_hardware
+            np.testing.assert_array_equal(reader.read(indices), read_frames(path, indices))

@@ -76,6 +76,8 @@ class VideoClipDataset(Dataset):
         max_replacements: Consecutive unreadable training videos tolerated before giving up.
         decode_threads: Decoder threads per video; by default 1 inside DataLoader workers (the workers already use
             the cores) and FFmpeg's choice in the main process.
+        hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (see `VideoReader`); DataLoader workers must
+            then be spawned (`multiprocessing_context="spawn"`), since CUDA does not survive a fork.
 
     Items are dictionaries:
 
@@ -104,6 +106,7 @@ class VideoClipDataset(Dataset):
         seed: int = 0,
         max_replacements: int = DEFAULT_MAX_REPLACEMENTS,
         decode_threads: int | None = None,
+        hwaccel: str | None = None,
     ):
         if len(records) == 0:
             raise ValueError("VideoClipDataset needs at least one video record.")
@@ -139,6 +142,7 @@ class VideoClipDataset(Dataset):
         self.seed = seed
         self.max_replacements = max_replacements
         self.decode_threads = decode_threads
+        self.hwaccel = hwaccel or None
         if training:
             self.transform = transform if transform is not None else XCLIPTrainTransform(image_size=image_size)
             self.video_processor = None
@@ -215,7 +219,7 @@ class VideoClipDataset(Dataset):
         if isinstance(record.source, np.ndarray):
             frames = _checked_frames(record)
             return frames[self._sample_indices(len(frames), rng).reshape(-1)]
-        with VideoReader(record.source, num_threads=self.decode_threads) as reader:
+        with VideoReader(record.source, num_threads=self.decode_threads, hwaccel=self.hwaccel) as reader:
             return reader.read(self._sample_indices(reader.info.num_frames, rng).reshape(-1))
 
     def _sample_indices(self, total_frames: int, rng: np.random.Generator) -> np.ndarray:

@@ -11,6 +11,8 @@ Keys added by this package (all optional; the defaults keep the original's behav
 - `DATA.NUM_WORKERS` (8): data-loading worker processes per training process (the original hard-codes 16).
 - `DATA.FEW_SHOT_K` (0): when > 0, train on K videos per class drawn from `DATA.TRAIN_FILE` (seeded by `SEED`;
   the list is written to `OUTPUT`).
+- `DATA.HWACCEL` (''): decode videos on this FFmpeg hardware device, e.g. `cuda` (NVDEC), instead of the CPU; the
+  loader workers then start with `spawn`, and each holds a CUDA context.
 - `MODEL.LORA.ENABLE` (False): train LoRA adapters (peft) instead of the whole model; the best model is exported
   with the adapters merged. `MODEL.LORA.R` / `ALPHA` / `DROPOUT` (16 / 32 / 0.05): rank, scaling numerator, dropout.
   `MODEL.LORA.TARGET_MODULES` (the frame encoder's q/k/v/out projections and MLP): a regular expression, or a list
@@ -84,6 +86,7 @@ class DataConfig:
     LABEL_LIST: str = "labels/kinetics_400_labels.csv"
     NUM_WORKERS: int = 8
     FEW_SHOT_K: int = 0
+    HWACCEL: str = ""
 
 
 @dataclass

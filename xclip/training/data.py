@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from ..data import VideoClipDataset, VideoRecord, build_few_shot_list, read_label_names, read_video_list
 from ..processing import XCLIPTrainTransform
+from ..video.hardware import hardware_accelerator
 from .config import ConfigError, ExperimentConfig
 
 __all__ = [
@@ -65,7 +66,12 @@ def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]
         grayscale_prob=config.AUG.GRAY_SCALE,
     )
     return VideoClipDataset(
-        records, num_frames=config.DATA.NUM_FRAMES, training=True, transform=transform, seed=config.SEED
+        records,
+        num_frames=config.DATA.NUM_FRAMES,
+        training=True,
+        transform=transform,
+        seed=config.SEED,
+        hwaccel=hardware_decoder(config),
     )
 
 
@@ -81,7 +87,24 @@ def build_eval_dataset(
         num_clips=num_clips,
         num_crops=num_crops,
         seed=config.SEED,
+        hwaccel=hardware_decoder(config),
     )
+
+
+def hardware_decoder(config: ExperimentConfig) -> str | None:
+    """`DATA.HWACCEL`, checked here (the device opens, or a clear error) rather than in every loader worker."""
+    if not config.DATA.HWACCEL:
+        return None
+    try:
+        hardware_accelerator(config.DATA.HWACCEL)
+    except ValueError as error:
+        raise ConfigError(f"DATA.HWACCEL: {error}") from None
+    return config.DATA.HWACCEL
+
+
+def _worker_start_method(dataset: VideoClipDataset, num_workers: int) -> str | None:
+    # Workers forked from a process that uses CUDA cannot use it themselves; hardware decoding needs spawned ones.
+    return "spawn" if getattr(dataset, "hwaccel", None) and num_workers > 0 else None
 
 
 def train_dataloader(dataset: VideoClipDataset, config: ExperimentConfig) -> DataLoader:
@@ -94,6 +117,7 @@ def train_dataloader(dataset: VideoClipDataset, config: ExperimentConfig) -> Dat
         num_workers=config.DATA.NUM_WORKERS,
         pin_memory=torch.cuda.is_available(),
         persistent_workers=config.DATA.NUM_WORKERS > 0,
+        multiprocessing_context=_worker_start_method(dataset, config.DATA.NUM_WORKERS),
     )
 
 
@@ -112,4 +136,5 @@ def eval_dataloader(dataset: VideoClipDataset, config: ExperimentConfig) -> Data
         drop_last=False,
         num_workers=config.DATA.NUM_WORKERS,
         pin_memory=torch.cuda.is_available(),
+        multiprocessing_context=_worker_start_method(dataset, config.DATA.NUM_WORKERS),
     )

@@ -24,6 +24,7 @@ import av
 import numpy as np
 
 from .errors import VideoDecodeError, describe_source
+from .hardware import hardware_accelerator
 from .sources import MediaInput, VideoSource
 
 
@@ -151,15 +152,20 @@ class VideoReader:
         source: A path, encoded bytes, a seekable binary file object or a `TarMember`.
         num_threads: Decoder threads; 0 lets FFmpeg use one per CPU core (frame and slice threading). By default
             (None), 1 inside a torch DataLoader worker, whose siblings already occupy the cores, otherwise 0.
+        hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (NVDEC); the frames are the same arrays.
+            Streams the hardware cannot decode fall back to software decoding. See `xclip.video.hardware`.
 
     Raises:
         VideoDecodeError: The source is missing, is not a video (text, still image, audio only) or is unreadable.
+        ValueError, RuntimeError: `hwaccel` names no FFmpeg device type, or its device cannot be opened.
     """
 
-    def __init__(self, source: VideoSource, *, num_threads: int | None = None):
+    def __init__(self, source: VideoSource, *, num_threads: int | None = None, hwaccel: str | None = None):
         self.source = source
         self._name = describe_source(source)
         self.num_threads = _default_num_threads() if num_threads is None else num_threads
+        # Raised before the file is opened: a missing GPU must stop a run, not mark every video unreadable.
+        self._hwaccel = hardware_accelerator(hwaccel) if hwaccel else None
         self._media = MediaInput(source)
         self._container: av.container.InputContainer | None = None
         self._index: _FrameIndex | None = None
@@ -187,6 +193,12 @@ class VideoReader:
         if self._info is None:
             self._info = self._read_info()
         return self._info
+
+    @property
+    def decodes_on_hardware(self) -> bool:
+        """Whether the frames are decoded on the `hwaccel` device: False without one, and when FFmpeg fell back to
+        software decoding for a stream the hardware cannot decode."""
+        return bool(self._stream.codec_context.is_hwaccel)
 
     def read(self, indices: Sequence[int], *, stats: DecodeStats | None = None) -> np.ndarray:
         """Decode the frames at `indices` (any order, repeats allowed).
@@ -238,7 +250,7 @@ class VideoReader:
 
     def _open_container(self) -> None:
         try:
-            container = av.open(self._media.open(), mode="r")
+            container = av.open(self._media.open(), mode="r", hwaccel=self._hwaccel)
         except av.error.FFmpegError as error:
             raise VideoDecodeError(self.source, f"not a readable media file ({error.strerror})") from None
         self._container = container
@@ -437,12 +449,13 @@ def read_frames(
     indices: Sequence[int],
     *,
     num_threads: int | None = None,
+    hwaccel: str | None = None,
     stats: DecodeStats | None = None,
 ) -> np.ndarray:
-    """Decode the frames at `indices` of a video; see `VideoReader.read`.
+    """Decode the frames at `indices` of a video; see `VideoReader` and `VideoReader.read`.
 
     Returns:
         `np.ndarray` of `uint8`, shape `[len(indices), height, width, 3]`, RGB.
     """
-    with VideoReader(source, num_threads=num_threads) as reader:
+    with VideoReader(source, num_threads=num_threads, hwaccel=hwaccel) as reader:
         return reader.read(indices, stats=stats)

@@ -1,0 +1,47 @@
+"""Hardware video decoding through FFmpeg (NVDEC with `"cuda"`), for `VideoReader(..., hwaccel=...)`.
+
+The decoder's slice work moves to the GPU; FFmpeg still parses the stream on the CPU and the frames come back to
+host memory as the same `uint8` RGB arrays (H.264 decoding is exact by the standard; a GPU test compares the frames
+with software decoding). PyAV creates a hardware device for every opened file; with CUDA that is the GPU's primary
+context, which this module retains once per process so that each opening only takes another reference to it
+instead of creating a context.
+"""
+
+from __future__ import annotations
+
+import av
+from av.codec.hwaccel import HWAccel, hwdevices_available
+
+# Hardware accelerators kept alive for the life of the process, by device type: their only job is to hold the device.
+_retained_devices: dict[str, HWAccel] = {}
+
+
+def check_hwaccel(device_type: str) -> str:
+    """`device_type` if this FFmpeg build can decode on it (e.g. `"cuda"`); raises `ValueError` naming those it can."""
+    available = hwdevices_available()
+    if device_type not in available:
+        raise ValueError(
+            f"Unknown hardware decoder {device_type!r}: this FFmpeg build offers {', '.join(available) or 'none'}."
+        )
+    return device_type
+
+
+def hardware_accelerator(device_type: str) -> HWAccel:
+    """What `av.open(..., hwaccel=)` takes to decode on `device_type`, falling back to software decoding for streams
+    the hardware cannot decode (an unsupported profile, say).
+
+    Raises:
+        ValueError: FFmpeg has no such device type.
+        RuntimeError: The device cannot be opened (no GPU, no driver, no permission).
+    """
+    options = {"primary_ctx": "1"} if device_type == "cuda" else {}
+    if device_type not in _retained_devices:
+        check_hwaccel(device_type)
+        try:
+            _retained_devices[device_type] = HWAccel(device_type, options=options).create(av.Codec("h264", "r"))
+        except (av.error.FFmpegError, NotImplementedError) as error:
+            raise RuntimeError(
+                f"Cannot open FFmpeg's {device_type!r} device for hardware video decoding ({error}); decode on the CPU "
+                "instead (hwaccel=None, DATA.HWACCEL '')."
+            ) from None
+    return HWAccel(device_type, allow_software_fallback=True, options=options)
