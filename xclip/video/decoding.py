@@ -152,8 +152,9 @@ class VideoReader:
         source: A path, encoded bytes, a seekable binary file object or a `TarMember`.
         num_threads: Decoder threads; 0 lets FFmpeg use one per CPU core (frame and slice threading). By default
             (None), 1 inside a torch DataLoader worker, whose siblings already occupy the cores, otherwise 0.
-        hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (NVDEC); the frames are the same arrays.
-            Streams the hardware cannot decode fall back to software decoding. See `xclip.video.hardware`.
+        hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (NVDEC), for the same frames (H.264 decoding
+            is exact; a GPU test compares them). Streams the hardware cannot decode fall back to software decoding.
+            Experimental; see `xclip.video.hardware`.
 
     Raises:
         VideoDecodeError: The source is missing, is not a video (text, still image, audio only) or is unreadable.
