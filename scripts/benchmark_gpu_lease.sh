@@ -2,8 +2,8 @@
 # Every GPU check of one short lease (about 15 minutes of device time), in two parts that each fit one device call
 # (10 minutes at most); results land in $OUT (default: outputs/). From the repository root on the GPU machine:
 #
-#   bash scripts/benchmark_gpu_lease.sh checks   # ~5 min: the CUDA-only tests, the input pipeline on all cores
-#                                                #   with software and with NVDEC decoding
+#   bash scripts/benchmark_gpu_lease.sh checks   # ~6 min: the CUDA-only tests, the input pipeline on all cores
+#                                                #   with software decoding, NVDEC, NVDEC + GPU augmentation
 #   bash scripts/benchmark_gpu_lease.sh model    # ~6 min: benchmark_model.py's follow-up plan against transformers
 #
 # The device image has torch, transformers and accelerate but not PyAV or ftfy: download their wheels into .wheels/
@@ -30,6 +30,8 @@ case "$part" in
       --output "$OUT/input_pipeline.json"
     timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 \
       --hwaccel cuda --output "$OUT/input_pipeline_nvdec.json"
+    timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 \
+      --hwaccel cuda --augment-device cuda --output "$OUT/input_pipeline_nvdec_gpu_augment.json"
     ;;
   model)
     timeout 420 python3 scripts/benchmark_model.py --plan followup --time-budget 300 \

@@ -37,11 +37,13 @@ def make_videos(folder: Path, count: int, seconds: float, height: int, width: in
     return paths
 
 
-def one_core_split(paths: list[Path], frames: int, image_size: int, clips: int, hwaccel: str | None) -> dict:
+def one_core_split(paths: list[Path], frames: int, image_size: int, clips: int, hwaccel: str | None,
+                   augment_device: str | None) -> dict:
     """Milliseconds per training clip for decoding and for augmenting, in this process on one thread."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     transform, rng = XCLIPTrainTransform(image_size), np.random.default_rng(0)
+    device = torch.device(augment_device or "cpu")
     decode_s = augment_s = 0.0
     try:
         for index in range(clips):
@@ -49,7 +51,7 @@ def one_core_split(paths: list[Path], frames: int, image_size: int, clips: int, 
             with VideoReader(paths[index % len(paths)], num_threads=1, hwaccel=hwaccel) as reader:
                 clip = reader.read(sample_segment_indices(reader.info.num_frames, frames, training=True, rng=rng))
             decoded = time.perf_counter()
-            transform(clip, generator=rng)
+            transform(torch.from_numpy(clip).to(device), generator=rng).cpu()
             decode_s, augment_s = decode_s + decoded - start, augment_s + time.perf_counter() - decoded
     finally:
         torch.set_num_threads(threads)
@@ -58,12 +60,14 @@ def one_core_split(paths: list[Path], frames: int, image_size: int, clips: int, 
 
 
 def measure(paths: list[Path], workers: int, frames: int, image_size: int, clips: int, batch_size: int,
-            hwaccel: str | None) -> dict:
+            hwaccel: str | None, augment_device: str | None) -> dict:
     # The training script's dataset and loader settings, over `clips` items that cycle through the videos.
     records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
-    dataset = VideoClipDataset(records, num_frames=frames, training=True, image_size=image_size, hwaccel=hwaccel)
+    dataset = VideoClipDataset(records, num_frames=frames, training=True, image_size=image_size, hwaccel=hwaccel,
+                               augment_device=augment_device)
+    uses_gpu = hwaccel or (augment_device or "cpu").startswith("cuda")
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=torch.cuda.is_available(),
-                        persistent_workers=False, multiprocessing_context="spawn" if hwaccel and workers else None)
+                        persistent_workers=False, multiprocessing_context="spawn" if uses_gpu and workers else None)
     start = None
     seen = 0
     for batch_index, batch in enumerate(loader):
@@ -72,7 +76,7 @@ def measure(paths: list[Path], workers: int, frames: int, image_size: int, clips
             continue
         seen += len(batch["pixel_values"])
     elapsed = time.perf_counter() - start
-    return {"workers": workers, "hwaccel": hwaccel, "frames": frames, "image_size": image_size, "clips": seen,
+    return {"workers": workers, "hwaccel": hwaccel, "augment_device": augment_device or "cpu", "frames": frames, "image_size": image_size, "clips": seen,
             "clips_per_s": seen / elapsed, "batch_shape": list(batch["pixel_values"].shape)}
 
 
@@ -85,6 +89,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--videos", type=int, default=8, help="distinct generated videos")
     parser.add_argument("--hwaccel", help="decode on this FFmpeg hardware device, e.g. cuda (NVDEC)")
+    parser.add_argument("--augment-device", help="run the augmentation on this torch device, e.g. cuda")
     parser.add_argument("--gop", type=int, help="frames between keyframes of the generated videos (default: 250)")
     parser.add_argument("--quick", action="store_true", help="tiny videos and few clips: a smoke test")
     parser.add_argument("--output", type=Path, default=Path("outputs/benchmark_input_pipeline.json"))
@@ -96,14 +101,16 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30, gop=args.gop)
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1e6
-        split = one_core_split(paths, args.frames, args.image_size, max(4, args.clips // 16), args.hwaccel)
-        results = [measure(paths, workers, args.frames, args.image_size, args.clips, args.batch_size, args.hwaccel)
-                   for workers in args.workers]
+        split = one_core_split(paths, args.frames, args.image_size, max(4, args.clips // 16), args.hwaccel,
+                               args.augment_device)
+        results = [measure(paths, workers, args.frames, args.image_size, args.clips, args.batch_size, args.hwaccel,
+                           args.augment_device) for workers in args.workers]
     report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
               "video": {"seconds": seconds, "height": height, "width": width, "fps": 30, "gop": args.gop or 250,
                         "megabytes": megabytes},
               "one_core": split, "results": results}
     decoder = f"{args.hwaccel} hardware decoding" if args.hwaccel else "software decoding"
+    decoder += f", augmentation on {args.augment_device or 'cpu'}"
     print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + augment {split['augment_ms_per_clip']:.1f} ms "
           f"per clip = {split['clips_per_s_per_core']:.1f} clips/s (videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
     for row in results:

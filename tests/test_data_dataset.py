@@ -110,6 +110,20 @@ def test_items_are_identical_with_dataloader_workers_and_after_set_epoch(videos,
         assert torch.cat([batch["index"] for batch in batches]).tolist() == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("device", [
+    "cpu",
+    pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
+                                                                      reason="needs a CUDA device")]),
+])
+def test_augmenting_on_a_device_gives_the_same_items(videos, device):
+    records = records_of(videos["paths"], [0, 1, 2, 3])
+    on_host, on_device = train_dataset(records, seed=5), train_dataset(records, seed=5, augment_device=device)
+    for index in range(len(records)):
+        expected, item = on_host[index]["pixel_values"], on_device[index]["pixel_values"]
+        assert item.device.type == "cpu"  # returned in host memory, ready for pinning
+        torch.testing.assert_close(item, expected, rtol=0, atol=0 if device == "cpu" else 1e-4)
+
+
 def test_unreadable_training_video_is_replaced_by_the_next_readable_one(videos, caplog):
     paths = videos["paths"]
     missing = videos["folder"] / "missing.mp4"

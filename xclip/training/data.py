@@ -72,6 +72,7 @@ def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]
         transform=transform,
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
+        augment_device=None if config.AUG.DEVICE == "cpu" else config.AUG.DEVICE,
     )
 
 
@@ -103,8 +104,10 @@ def hardware_decoder(config: ExperimentConfig) -> str | None:
 
 
 def _worker_start_method(dataset: VideoClipDataset, num_workers: int) -> str | None:
-    # Workers forked from a process that uses CUDA cannot use it themselves; hardware decoding needs spawned ones.
-    return "spawn" if getattr(dataset, "hwaccel", None) and num_workers > 0 else None
+    # Workers forked from a process that uses CUDA cannot use it themselves: decoding or augmenting on the GPU needs
+    # spawned ones.
+    uses_gpu = getattr(dataset, "hwaccel", None) or str(getattr(dataset, "augment_device", None)).startswith("cuda")
+    return "spawn" if uses_gpu and num_workers > 0 else None
 
 
 def train_dataloader(dataset: VideoClipDataset, config: ExperimentConfig) -> DataLoader:

@@ -9,11 +9,19 @@ instead of creating a context.
 
 from __future__ import annotations
 
+import os
+
 import av
 from av.codec.hwaccel import HWAccel, hwdevices_available
 
 # Hardware accelerators kept alive for the life of the process, by device type: their only job is to hold the device.
 _retained_devices: dict[str, HWAccel] = {}
+
+
+def local_gpu_index() -> int:
+    """The GPU of this training process: `LOCAL_RANK` under `torchrun`/`accelerate launch` (DataLoader workers inherit
+    it), else 0."""
+    return int(os.environ.get("LOCAL_RANK", 0))
 
 
 def check_hwaccel(device_type: str) -> str:
@@ -35,13 +43,15 @@ def hardware_accelerator(device_type: str) -> HWAccel:
         RuntimeError: The device cannot be opened (no GPU, no driver, no permission).
     """
     options = {"primary_ctx": "1"} if device_type == "cuda" else {}
+    device = str(local_gpu_index()) if device_type == "cuda" else None
     if device_type not in _retained_devices:
         check_hwaccel(device_type)
         try:
-            _retained_devices[device_type] = HWAccel(device_type, options=options).create(av.Codec("h264", "r"))
+            accelerator = HWAccel(device_type, device=device, options=options)
+            _retained_devices[device_type] = accelerator.create(av.Codec("h264", "r"))
         except (av.error.FFmpegError, NotImplementedError) as error:
             raise RuntimeError(
                 f"Cannot open FFmpeg's {device_type!r} device for hardware video decoding ({error}); decode on the CPU "
                 "instead (hwaccel=None, DATA.HWACCEL '')."
             ) from None
-    return HWAccel(device_type, allow_software_fallback=True, options=options)
+    return HWAccel(device_type, device=device, allow_software_fallback=True, options=options)
