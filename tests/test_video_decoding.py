@@ -381,6 +381,16 @@ def test_hardware_decoding_without_a_device_stops_with_a_clear_error(videos):
         assert not reader.decodes_on_hardware
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present: hardware decoding would work")
+def test_a_hardware_decoder_that_cannot_decode_is_reported_not_silently_replaced_by_software():
+    from av.codec.hwaccel import HWAccel
+
+    from xclip.video.hardware import _check_decodes
+
+    with pytest.raises(RuntimeError, match="cannot decode H.264 on it.*NVIDIA_DRIVER_CAPABILITIES"):
+        _check_decodes(HWAccel("cuda", allow_software_fallback=False))
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_hardware_decoding_gives_the_software_frames(videos, tmp_path):

@@ -197,8 +197,9 @@ class VideoReader:
 
     @property
     def decodes_on_hardware(self) -> bool:
-        """Whether the frames are decoded on the `hwaccel` device: False without one, and when FFmpeg fell back to
-        software decoding for a stream the hardware cannot decode."""
+        """Whether the decoder was given the `hwaccel` device: False without one and for codecs the device has no
+        decoder for (MJPEG, say). A stream whose profile the hardware rejects is still decoded in software inside
+        FFmpeg."""
         return bool(self._stream.codec_context.is_hwaccel)
 
     def read(self, indices: Sequence[int], *, stats: DecodeStats | None = None) -> np.ndarray:

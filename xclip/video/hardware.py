@@ -10,9 +10,14 @@ instead of creating a context.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import av
+import numpy as np
 from av.codec.hwaccel import HWAccel, hwdevices_available
+
+from .synthetic import moving_texture_frames, write_video
 
 # Hardware accelerators kept alive for the life of the process, by device type: their only job is to hold the device.
 _retained_devices: dict[str, HWAccel] = {}
@@ -54,4 +59,27 @@ def hardware_accelerator(device_type: str) -> HWAccel:
                 f"Cannot open FFmpeg's {device_type!r} device for hardware video decoding ({error}); decode on the CPU "
                 "instead (hwaccel=None, DATA.HWACCEL '')."
             ) from None
+        _check_decodes(HWAccel(device_type, device=device, allow_software_fallback=False, options=options))
     return HWAccel(device_type, device=device, allow_software_fallback=True, options=options)
+
+
+def _check_decodes(strict: HWAccel) -> None:
+    """Decodes a small H.264 clip on the device, without falling back to software: the device can be opened but
+    its decoder still be missing (a container without the driver's video library, libnvcuvid for NVDEC), and the
+    fallback would then decode every video on the CPU without a word."""
+    num_frames = 8
+    with tempfile.TemporaryDirectory() as folder:
+        clip = write_video(Path(folder) / "probe.mp4", moving_texture_frames(num_frames, 64, 64))
+        try:
+            with av.open(str(clip), hwaccel=strict) as container:
+                decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        except av.error.FFmpegError as error:
+            decoded, reason = [], str(error)
+        else:
+            reason = f"{len(decoded)} of {num_frames} frames decoded"
+    if len(decoded) != num_frames or not all(np.any(frame) for frame in decoded):
+        raise RuntimeError(
+            f"FFmpeg opened the hardware device but cannot decode H.264 on it ({reason}); for NVDEC the container "
+            "needs the driver's video library (NVIDIA_DRIVER_CAPABILITIES including 'video'). Decode on the CPU "
+            "instead (hwaccel=None, DATA.HWACCEL '')."
+        )
