@@ -52,14 +52,14 @@ def hardware_accelerator(device_type: str) -> HWAccel:
     if device_type not in _retained_devices:
         check_hwaccel(device_type)
         try:
-            accelerator = HWAccel(device_type, device=device, options=options)
-            _retained_devices[device_type] = accelerator.create(av.Codec("h264", "r"))
+            retained = HWAccel(device_type, device=device, options=options).create(av.Codec("h264", "r"))
         except (av.error.FFmpegError, NotImplementedError) as error:
             raise RuntimeError(
                 f"Cannot open FFmpeg's {device_type!r} device for hardware video decoding ({error}); decode on the CPU "
                 "instead (hwaccel=None, DATA.HWACCEL '')."
             ) from None
         _check_decodes(HWAccel(device_type, device=device, allow_software_fallback=False, options=options))
+        _retained_devices[device_type] = retained  # only once it decodes: every later call would skip the checks
     return HWAccel(device_type, device=device, allow_software_fallback=True, options=options)
 
 
