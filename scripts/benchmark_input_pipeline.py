@@ -15,13 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from xclip.data import VideoClipDataset, VideoRecord
 from xclip.processing import XCLIPTrainTransform
-from xclip.video import VideoReader, sample_segment_indices
 from xclip.video.synthetic import moving_texture_frames, write_video
 
 
@@ -37,37 +35,51 @@ def make_videos(folder: Path, count: int, seconds: float, height: int, width: in
     return paths
 
 
-def one_core_split(paths: list[Path], frames: int, image_size: int, clips: int, hwaccel: str | None,
-                   augment_device: str | None) -> dict:
-    """Milliseconds per training clip for decoding and for augmenting, in this process on one thread."""
+class TimedTransform:
+    """The training augmentation, adding up the time it takes (GPU work included) in `seconds`."""
+
+    def __init__(self, transform: XCLIPTrainTransform):
+        self.transform, self.seconds = transform, 0.0
+
+    def __call__(self, clip, generator=None) -> torch.Tensor:
+        start = time.perf_counter()
+        pixel_values = self.transform(clip, generator=generator)
+        if pixel_values.is_cuda:
+            torch.cuda.synchronize(pixel_values.device)
+        self.seconds += time.perf_counter() - start
+        return pixel_values
+
+
+def training_clips(paths: list[Path], clips: int, frames: int, image_size: int, hwaccel: str | None,
+                   augment_device: str | None) -> VideoClipDataset:
+    """The training script's dataset over `clips` items that cycle through the videos, its augmentation timed, with
+    one decoder thread per video in every process (what DataLoader workers use anyway)."""
+    records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
+    return VideoClipDataset(records, num_frames=frames, training=True, transform=TimedTransform(
+        XCLIPTrainTransform(image_size)), decode_threads=1, hwaccel=hwaccel, augment_device=augment_device)
+
+
+def one_core_split(dataset: VideoClipDataset, clips: int) -> dict:
+    """Milliseconds per training clip for decoding (sampling included) and for augmenting, in this process on one
+    thread."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    transform, rng = XCLIPTrainTransform(image_size), np.random.default_rng(0)
-    device = torch.device(augment_device or "cpu")
-    decode_s = augment_s = 0.0
     try:
+        start = time.perf_counter()
         for index in range(clips):
-            start = time.perf_counter()
-            with VideoReader(paths[index % len(paths)], num_threads=1, hwaccel=hwaccel) as reader:
-                clip = reader.read(sample_segment_indices(reader.info.num_frames, frames, training=True, rng=rng))
-            decoded = time.perf_counter()
-            transform(torch.from_numpy(clip).to(device), generator=rng).cpu()
-            decode_s, augment_s = decode_s + decoded - start, augment_s + time.perf_counter() - decoded
+            dataset[index]
+        total_s = time.perf_counter() - start
     finally:
         torch.set_num_threads(threads)
-    return {"decode_ms_per_clip": 1e3 * decode_s / clips, "augment_ms_per_clip": 1e3 * augment_s / clips,
-            "clips_per_s_per_core": clips / (decode_s + augment_s)}
+    augment_s = dataset.transform.seconds
+    return {"decode_ms_per_clip": 1e3 * (total_s - augment_s) / clips, "augment_ms_per_clip": 1e3 * augment_s / clips,
+            "clips_per_s_per_core": clips / total_s}
 
 
-def measure(paths: list[Path], workers: int, frames: int, image_size: int, clips: int, batch_size: int,
-            hwaccel: str | None, augment_device: str | None) -> dict:
-    # The training script's dataset and loader settings, over `clips` items that cycle through the videos.
-    records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
-    dataset = VideoClipDataset(records, num_frames=frames, training=True, image_size=image_size, hwaccel=hwaccel,
-                               augment_device=augment_device)
-    uses_gpu = hwaccel or (augment_device or "cpu").startswith("cuda")
+def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
+    """Clips per second through a DataLoader with the training script's settings."""
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=torch.cuda.is_available(),
-                        persistent_workers=False, multiprocessing_context="spawn" if uses_gpu and workers else None)
+                        multiprocessing_context="spawn" if dataset.needs_spawned_workers and workers else None)
     start = None
     seen = 0
     for batch_index, batch in enumerate(loader):
@@ -76,8 +88,9 @@ def measure(paths: list[Path], workers: int, frames: int, image_size: int, clips
             continue
         seen += len(batch["pixel_values"])
     elapsed = time.perf_counter() - start
-    return {"workers": workers, "hwaccel": hwaccel, "augment_device": augment_device or "cpu", "frames": frames, "image_size": image_size, "clips": seen,
-            "clips_per_s": seen / elapsed, "batch_shape": list(batch["pixel_values"].shape)}
+    return {"workers": workers, "hwaccel": dataset.hwaccel, "augment_device": dataset.augment_device or "cpu",
+            "frames": dataset.num_frames, "clips": seen, "clips_per_s": seen / elapsed,
+            "batch_shape": list(batch["pixel_values"].shape)}
 
 
 def main(argv=None) -> dict:
@@ -101,20 +114,20 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30, gop=args.gop)
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1e6
-        split = one_core_split(paths, args.frames, args.image_size, max(4, args.clips // 16), args.hwaccel,
-                               args.augment_device)
-        results = [measure(paths, workers, args.frames, args.image_size, args.clips, args.batch_size, args.hwaccel,
-                           args.augment_device) for workers in args.workers]
+        dataset = training_clips(paths, args.clips, args.frames, args.image_size, args.hwaccel, args.augment_device)
+        split = one_core_split(dataset, clips=max(4, args.clips // 8))
+        results = [measure(dataset, workers, args.batch_size) for workers in args.workers]
     report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
               "video": {"seconds": seconds, "height": height, "width": width, "fps": 30, "gop": args.gop or 250,
-                        "megabytes": megabytes},
+                        "megabytes": megabytes, "image_size": args.image_size},
               "one_core": split, "results": results}
     decoder = f"{args.hwaccel} hardware decoding" if args.hwaccel else "software decoding"
     decoder += f", augmentation on {args.augment_device or 'cpu'}"
-    print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + augment {split['augment_ms_per_clip']:.1f} ms "
-          f"per clip = {split['clips_per_s_per_core']:.1f} clips/s (videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
+    print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + augment "
+          f"{split['augment_ms_per_clip']:.1f} ms per clip = {split['clips_per_s_per_core']:.1f} clips/s "
+          f"(videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
     for row in results:
-        print(f"{row['workers']:3d} workers, {row['frames']} frames at {row['image_size']} px: "
+        print(f"{row['workers']:3d} workers, {row['frames']} frames at {args.image_size} px: "
               f"{row['clips_per_s']:7.1f} clips/s")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))

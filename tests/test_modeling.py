@@ -224,11 +224,11 @@ def test_interpolate_pos_encoding_accepts_other_frame_counts_and_sizes(num_frame
 
 @pytest.mark.parametrize("size", [(32, 32), (37, 45)])  # (37, 45): pixels beyond the last whole patch are ignored
 def test_patch_embedding_as_matrix_product_equals_the_convolution(size):
-    embeddings = make_model("p8-f4").vision_model.embeddings.double()
+    patch_embedding = make_model("p8-f4").vision_model.embeddings.patch_embedding.double()
     frames = torch.randn(3, 3, *size, dtype=torch.float64)
-    expected = embeddings.patch_embedding(frames).flatten(2).transpose(1, 2)
-    assert embeddings.embed_patches(frames).shape == (3, (size[0] // 8) * (size[1] // 8), 64)
-    torch.testing.assert_close(embeddings.embed_patches(frames), expected, rtol=0, atol=1e-12)
+    expected = nn.functional.conv2d(frames, patch_embedding.weight, stride=8)
+    assert patch_embedding(frames).shape == (3, 64, size[0] // 8, size[1] // 8)
+    torch.testing.assert_close(patch_embedding(frames), expected, rtol=0, atol=1e-12)
 
 
 def test_lora_adapter_on_the_patch_embedding_takes_effect():

@@ -197,13 +197,15 @@ def test_zero_shot_configs():
         load_config(CONFIGS / "zero_shot" / "k600.yaml", ["TEST.ZERO_SHOT.SPLIT_FILES", "a.txt"])
 
 
-def test_batches_travel_from_pinned_memory_without_blocking_when_a_gpu_is_present(monkeypatch, fresh_accelerate_state):
-    from xclip.training.data import eval_dataloader, train_dataloader
+def test_batches_travel_from_pinned_memory_without_blocking_when_a_gpu_is_present(
+    monkeypatch, fresh_accelerate_state, tmp_path
+):
+    from xclip.data import VideoRecord
+    from xclip.training.data import build_train_dataset, eval_dataloader, train_dataloader
     from xclip.training.run import build_accelerator, parse_args
 
     config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.NUM_WORKERS", "0"])
-    dataset = torch.utils.data.TensorDataset(torch.zeros(4, 1))
-    dataset.num_clips = dataset.num_crops = 1
+    dataset = build_train_dataset(config, [VideoRecord(tmp_path / "unread.mp4", 0)])  # opens no video
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert train_dataloader(dataset, config).pin_memory and eval_dataloader(dataset, config).pin_memory
     monkeypatch.undo()

@@ -6,12 +6,11 @@ staging folder behind.
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..data.files import replace_folder
+from ..data.files import hidden_sibling, replace_folder
 from .errors import ConversionError
 
 __all__ = ["check_output_folder", "staged_output_folder"]
@@ -33,7 +32,7 @@ def staged_output_folder(output_dir: str | os.PathLike, overwrite: bool) -> Iter
     check_output_folder(output_dir, overwrite)
     try:
         output_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = _unique_sibling(output_dir, "partial")
+        staging = hidden_sibling(output_dir, "partial")
         staging.mkdir()  # not tempfile.mkdtemp: that makes it private (0700), and it becomes the output folder
     except OSError as error:
         raise ConversionError(f"{output_dir}: cannot create the output folder ({error})") from error
@@ -45,8 +44,3 @@ def staged_output_folder(output_dir: str | os.PathLike, overwrite: bool) -> Iter
             raise ConversionError(f"{output_dir}: cannot move the converted model into place ({error})") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # already gone after a successful move
-
-
-def _unique_sibling(output_dir: Path, purpose: str) -> Path:
-    """A hidden, unused path next to `output_dir`: renames stay on one file system, hence atomic."""
-    return output_dir.parent / f".{output_dir.name}.{uuid.uuid4().hex[:12]}.{purpose}"

@@ -167,6 +167,12 @@ class VideoClipDataset(Dataset):
         return len(self.records)
 
     @property
+    def needs_spawned_workers(self) -> bool:
+        """Whether DataLoader workers must start with `spawn`: decoding or augmenting on a GPU uses CUDA in them, and
+        CUDA does not survive a fork."""
+        return self.hwaccel is not None or torch.device(self.augment_device or "cpu").type == "cuda"
+
+    @property
     def epoch(self) -> int:
         return int(self._epoch)
 

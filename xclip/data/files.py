@@ -28,6 +28,13 @@ def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
+def hidden_sibling(path: str | os.PathLike, purpose: str) -> Path:
+    """An unused hidden path next to `path` (`.<name>.<random>.<purpose>`): renames to and from it stay on one file
+    system, hence atomic."""
+    path = Path(path)
+    return path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.{purpose}"
+
+
 def replace_folder(new: str | os.PathLike, final: str | os.PathLike) -> Path:
     """Move the complete folder `new` to `final` (a sibling, so the renames stay on one file system), replacing an
     older `final`.
@@ -43,7 +50,7 @@ def replace_folder(new: str | os.PathLike, final: str | os.PathLike) -> Path:
     if not final.exists():
         os.replace(new, final)
         return final
-    parked = final.parent / f".{final.name}.{uuid.uuid4().hex[:12]}.old"
+    parked = hidden_sibling(final, "old")
     os.replace(final, parked)
     try:
         os.replace(new, final)

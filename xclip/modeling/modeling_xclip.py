@@ -173,43 +173,27 @@ class XCLIPAttention(CLIPAttention):
         return attn_output, attn_weights
 
 
-class XCLIPVisionEmbeddings(CLIPVisionEmbeddings):
-    """CLIP's class, patch and position embeddings, the patch embedding computed as one matrix product.
+class XCLIPPatchEmbedding(nn.Conv2d):
+    """CLIP's patch embedding, a convolution whose stride equals its kernel, computed as one matrix product.
 
-    The patch embedding is a convolution whose stride equals its kernel: each output is the dot product of one
-    non-overlapping patch with a filter. Cutting the frames into patches and multiplying by the flattened filters
-    computes the same sums; on an H100, cuDNN ran the bf16 convolution as a generic kernel plus a layout conversion
-    that took 8% (B/16) and 23% (B/32) of the whole zero-shot forward. The weight keeps its `Conv2d` shape and name,
-    so checkpoints load unchanged.
+    Each output of such a convolution is the dot product of one non-overlapping patch with a filter, so cutting the
+    frames into patches and multiplying by the flattened filters computes the same sums. On an H100, cuDNN ran the
+    bf16 convolution as a generic kernel plus a layout conversion that took 8% (B/16) and 23% (B/32) of the whole
+    zero-shot forward. Being a `Conv2d`, it keeps CLIP's weight shape and name, and PEFT adapts it as one.
     """
 
-    def embed_patches(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """`(num_images, num_channels, height, width)` -> `(num_images, num_patches, embed_dim)`; pixels beyond the
-        last whole patch are ignored, as the convolution ignores them."""
-        convolution = self.patch_embedding
-        if type(convolution) is not nn.Conv2d:  # wrapped (by a PEFT adapter, say): its own forward must run
-            return convolution(pixel_values).flatten(2).transpose(1, 2)
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """`(num_images, num_channels, height, width)` -> `(num_images, embed_dim, rows, columns)`, as the convolution;
+        pixels beyond the last whole patch are ignored, as the convolution ignores them."""
         num_images, num_channels, height, width = pixel_values.shape
-        patch, rows, columns = self.patch_size, height // self.patch_size, width // self.patch_size
-        pixel_values = pixel_values[:, :, : rows * patch, : columns * patch]
+        patch_height, patch_width = self.kernel_size
+        rows, columns = height // patch_height, width // patch_width
+        patches = pixel_values[:, :, : rows * patch_height, : columns * patch_width]
         # (num_images, C, rows, p, columns, p) -> (num_images, rows * columns, C * p * p), the filters' (C, p, p) order
-        patches = pixel_values.reshape(num_images, num_channels, rows, patch, columns, patch)
+        patches = patches.reshape(num_images, num_channels, rows, patch_height, columns, patch_width)
         patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(num_images, rows * columns, -1)
-        return nn.functional.linear(patches, convolution.weight.flatten(1), convolution.bias)
-
-    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
-        """`(num_images, num_channels, height, width)` -> `(num_images, 1 + num_patches, embed_dim)`."""
-        num_images, _, height, width = pixel_values.shape
-        if not interpolate_pos_encoding and (height != self.image_size or width != self.image_size):
-            raise ValueError(
-                f"Input image size ({height}*{width}) doesn't match model ({self.image_size}*{self.image_size})."
-            )
-        patch_embeds = self.embed_patches(pixel_values.to(dtype=self.patch_embedding.weight.dtype))
-        class_embeds = self.class_embedding.expand(num_images, 1, -1)
-        embeddings = torch.cat([class_embeds, patch_embeds], dim=1)
-        if interpolate_pos_encoding:
-            return embeddings + self.interpolate_pos_encoding(embeddings, height, width)
-        return embeddings + self.position_embedding(self.position_ids)
+        embeds = nn.functional.linear(patches, self.weight.flatten(1), self.bias)
+        return embeds.transpose(1, 2).unflatten(2, (rows, columns))  # a view: CLIP flattens it back
 
 
 class XCLIPVisionEncoderLayer(GradientCheckpointingLayer):
@@ -421,7 +405,7 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
     config: XCLIPConfig
     base_model_prefix = "x_clip"
     input_modalities = ("video", "text")
-    _no_split_modules = ["CLIPTextEmbeddings", "CLIPEncoderLayer", "XCLIPVisionEmbeddings", "XCLIPVisionEncoderLayer"]
+    _no_split_modules = ["CLIPTextEmbeddings", "CLIPEncoderLayer", "CLIPVisionEmbeddings", "XCLIPVisionEncoderLayer"]
     _can_record_outputs = {
         "hidden_states": [CLIPEncoderLayer, XCLIPVisionEncoderLayer],
         "attentions": OutputRecorder(CLIPAttention, index=1, layer_name="self_attn"),
@@ -533,7 +517,11 @@ class XCLIPVisionModel(XCLIPPreTrainedModel):
 
     def __init__(self, config: XCLIPVisionConfig):
         super().__init__(config)
-        self.embeddings = XCLIPVisionEmbeddings(config)
+        self.embeddings = CLIPVisionEmbeddings(config)
+        patch = config.patch_size
+        self.embeddings.patch_embedding = XCLIPPatchEmbedding(
+            config.num_channels, config.hidden_size, kernel_size=patch, stride=patch, bias=False
+        )
         self.pre_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.encoder = XCLIPVisionEncoder(config)
         self.post_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)

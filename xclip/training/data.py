@@ -104,10 +104,7 @@ def hardware_decoder(config: ExperimentConfig) -> str | None:
 
 
 def _worker_start_method(dataset: VideoClipDataset, num_workers: int) -> str | None:
-    # Workers forked from a process that uses CUDA cannot use it themselves: decoding or augmenting on the GPU needs
-    # spawned ones.
-    uses_gpu = getattr(dataset, "hwaccel", None) or str(getattr(dataset, "augment_device", None)).startswith("cuda")
-    return "spawn" if uses_gpu and num_workers > 0 else None
+    return "spawn" if dataset.needs_spawned_workers and num_workers > 0 else None
 
 
 def train_dataloader(dataset: VideoClipDataset, config: ExperimentConfig) -> DataLoader:

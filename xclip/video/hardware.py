@@ -29,14 +29,13 @@ def local_gpu_index() -> int:
     return int(os.environ.get("LOCAL_RANK", 0))
 
 
-def check_hwaccel(device_type: str) -> str:
-    """`device_type` if this FFmpeg build can decode on it (e.g. `"cuda"`); raises `ValueError` naming those it can."""
+def check_hwaccel(device_type: str) -> None:
+    """Raises `ValueError`, naming the device types this FFmpeg build has, unless it has `device_type` (`"cuda"`)."""
     available = hwdevices_available()
     if device_type not in available:
         raise ValueError(
             f"Unknown hardware decoder {device_type!r}: this FFmpeg build offers {', '.join(available) or 'none'}."
         )
-    return device_type
 
 
 def hardware_accelerator(device_type: str) -> HWAccel:
