@@ -4,10 +4,12 @@ DataLoader workers, on Kinetics-like videos (10 s, 340p, 30 fps, H.264) that the
 The number to compare is the training step's clips/s (scripts/benchmark_model.py): the loader must sustain it.
 
     python scripts/benchmark_input_pipeline.py --workers 16 --frames 8
+    python scripts/benchmark_input_pipeline.py --workers 16 --prepare   # videos re-encoded by `xclip prepare`
     python scripts/benchmark_input_pipeline.py --quick          # smoke test
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -19,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from xclip.data import VideoClipDataset, VideoRecord
+from xclip.data.preparation import VideoPreparation, prepare_video
 from xclip.processing import XCLIPTrainTransform
 from xclip.video.synthetic import moving_texture_frames, write_video
 
@@ -33,6 +36,14 @@ def make_videos(folder: Path, count: int, seconds: float, height: int, width: in
         write_video(path, moving_texture_frames(int(seconds * fps), height, width, seed=seed), fps=fps, options=options)
         paths.append(path)
     return paths
+
+
+def prepare_videos(paths: list[Path]) -> tuple[list[Path], dict]:
+    """The videos re-encoded with `xclip prepare`'s defaults, and what that cost (one core per video)."""
+    start = time.process_time()
+    prepared = [prepare_video(path, path.with_name(f"{path.stem}_prepared.mp4")).path for path in paths]
+    return prepared, {**dataclasses.asdict(VideoPreparation()), "cpu_s_per_video": (time.process_time() - start)
+                      / len(paths), "megabytes": sum(path.stat().st_size for path in prepared) / len(prepared) / 1e6}
 
 
 class TimedTransform:
@@ -104,6 +115,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--hwaccel", help="decode on this FFmpeg hardware device, e.g. cuda (NVDEC)")
     parser.add_argument("--augment-device", help="run the augmentation on this torch device, e.g. cuda")
     parser.add_argument("--gop", type=int, help="frames between keyframes of the generated videos (default: 250)")
+    parser.add_argument("--prepare", action="store_true",
+                        help="time the videos as `xclip prepare` re-encodes them (short side 256, keyframe every 16 "
+                        "frames, x264 fastdecode)")
     parser.add_argument("--quick", action="store_true", help="tiny videos and few clips: a smoke test")
     parser.add_argument("--output", type=Path, default=Path("outputs/benchmark_input_pipeline.json"))
     args = parser.parse_args(argv)
@@ -114,18 +128,23 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30, gop=args.gop)
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1e6
+        paths, preparation = prepare_videos(paths) if args.prepare else (paths, None)
         dataset = training_clips(paths, args.clips, args.frames, args.image_size, args.hwaccel, args.augment_device)
         split = one_core_split(dataset, clips=max(4, args.clips // 8))
         results = [measure(dataset, workers, args.batch_size) for workers in args.workers]
     report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
               "video": {"seconds": seconds, "height": height, "width": width, "fps": 30, "gop": args.gop or 250,
                         "megabytes": megabytes, "image_size": args.image_size},
-              "one_core": split, "results": results}
+              "prepared": preparation, "one_core": split, "results": results}
     decoder = f"{args.hwaccel} hardware decoding" if args.hwaccel else "software decoding"
     decoder += f", augmentation on {args.augment_device or 'cpu'}"
     print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + augment "
           f"{split['augment_ms_per_clip']:.1f} ms per clip = {split['clips_per_s_per_core']:.1f} clips/s "
           f"(videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
+    if preparation:
+        print(f"  on the videos as prepared: {preparation['megabytes']:.2f} MB, short side {preparation['short_side']}, "
+              f"keyframe every {preparation['keyframe_interval']} frames; preparing took "
+              f"{preparation['cpu_s_per_video']:.2f} s of CPU per video")
     for row in results:
         print(f"{row['workers']:3d} workers, {row['frames']} frames at {args.image_size} px: "
               f"{row['clips_per_s']:7.1f} clips/s")

@@ -21,3 +21,13 @@ def test_quick_benchmark_reports_loader_rate_and_one_core_split(tmp_path):
     assert split["decode_ms_per_clip"] > 0 and split["augment_ms_per_clip"] > 0
     per_clip_ms = split["decode_ms_per_clip"] + split["augment_ms_per_clip"]
     assert split["clips_per_s_per_core"] == pytest.approx(1e3 / per_clip_ms)
+
+
+def test_prepared_videos_are_timed_and_described(tmp_path):
+    report = load_script("benchmark_input_pipeline").main(
+        ["--quick", "--workers", "0", "--prepare", "--output", str(tmp_path / "pipeline.json")]
+    )
+    prepared = report["prepared"]
+    assert prepared["short_side"] == 256 and prepared["keyframe_interval"] == 16 and prepared["fast_decode"]
+    assert prepared["megabytes"] > 0 and prepared["cpu_s_per_video"] > 0
+    assert report["results"][0]["clips"] > 0

@@ -1,8 +1,9 @@
-"""The `xclip` command: classify videos against label strings, convert original checkpoints, train.
+"""The `xclip` command: classify videos against label strings, convert original checkpoints, prepare a dataset, train.
 
     xclip classify bikes.mp4 cooking.mp4 --labels "riding a bike,cooking,playing guitar" --model DIR_OR_HUB_ID
     xclip classify clips/*.mp4 --labels-file kinetics_400_labels.csv --model DIR --top-k 5 --json
     xclip convert --checkpoint k400_32_8.pth --output xclip-base-patch32   # scripts/convert_original_checkpoint.py
+    xclip prepare --input-root VIDEOS --output-root VIDEOS_256 --lists train.txt val.txt  # scripts/prepare_videos.py
     xclip train ...                                                         # xclip.training
 
 Problems with the input (a missing or unreadable video, no labels, a model that cannot be loaded) end the command
@@ -25,7 +26,7 @@ __all__ = ["main", "read_label_file"]
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
-FORWARDED_COMMANDS = ("convert", "train")
+FORWARDED_COMMANDS = ("convert", "prepare", "train")
 
 
 class CommandError(Exception):
@@ -130,6 +131,8 @@ def _classify(args: argparse.Namespace) -> int:
 def _forward(command: str, argv: list[str]) -> int:
     if command == "convert":
         from .conversion.command import main as entry_point
+    elif command == "prepare":
+        from .data.prepare_command import main as entry_point
     else:
         from .training import main as entry_point
     result = entry_point(argv)
@@ -146,7 +149,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xclip", description="X-CLIP video recognition (ECCV 2022).")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{classify,convert,train}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{classify,convert,prepare,train}")
 
     classify = commands.add_parser(
         "classify",
@@ -180,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # add_help=False: `xclip convert --help` shows the forwarded program's help.
     commands.add_parser("convert", add_help=False, help="convert an original X-CLIP checkpoint (see --help)")
+    commands.add_parser(
+        "prepare", add_help=False, help="re-encode a video dataset for fast training input (see --help)"
+    )
     commands.add_parser("train", add_help=False, help="train or fine-tune X-CLIP (see --help)")
     return parser
 

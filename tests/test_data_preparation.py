@@ -1,0 +1,192 @@
+"""Preparing a dataset for fast training input: frames kept in order, size and keyframe spacing as asked, resumable
+runs, rewritten lists, unreadable videos reported and left out."""
+
+import json
+import os
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from xclip.cli import main as xclip_main
+from xclip.data import AnnotationError, VideoClipDataset, read_video_list
+from xclip.data.preparation import FAILURES_FILE, VideoPreparation, prepare_video, prepare_video_dataset
+from xclip.video import VideoDecodeError, VideoReader
+from xclip.video.synthetic import index_coded_frames, read_index_code, write_video
+
+
+def frame_codes(path) -> list[int]:
+    with VideoReader(path) as reader:
+        return [read_index_code(frame) for frame in reader.read(list(range(reader.info.num_frames)))]
+
+
+def keyframe_positions(path) -> list[int]:
+    with av.open(os.fspath(path)) as container:
+        packets = [packet for packet in container.demux(container.streams.video[0]) if packet.size]
+    order = sorted(range(len(packets)), key=lambda index: packets[index].pts)
+    return [position for position, index in enumerate(order) if packets[index].is_keyframe]
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """Videos in several containers and codecs, an unreadable file, and a list naming them plus a missing one."""
+    root = tmp_path / "videos"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    write_video(root / "a" / "one.mp4", index_coded_frames(40, 120, 160), fps=25)
+    write_video(root / "b" / "two.avi", index_coded_frames(30, 96, 288), fps=30, codec="mpeg4")
+    write_video(root / "b" / "three.mkv", index_coded_frames(20, 192, 128), timestamps=[i * 33 + i % 3 for i in range(20)])
+    (root / "b" / "broken.mp4").write_bytes(b"not a video")
+    (root / "b" / "notes.txt").write_text("not listed, not a video")
+    video_list = tmp_path / "train.txt"
+    video_list.write_text("a/one.mp4 0\nb/two.avi 1\nb/broken.mp4 1\nb/missing.mp4 0\nb/three.mkv 2\n")
+    return root, video_list
+
+
+def test_every_frame_is_kept_in_order_at_the_new_size(tmp_path):
+    source = write_video(tmp_path / "source.mp4", index_coded_frames(60, 120, 200), fps=30)
+    prepared = prepare_video(source, tmp_path / "out" / "prepared.mp4", VideoPreparation(short_side=64))
+    assert (prepared.num_frames, prepared.height, prepared.width) == (60, 64, 106)  # 200 * 64 / 120 = 106.7 -> even
+    assert frame_codes(prepared.path) == list(range(60))
+    assert prepared.size_bytes == prepared.path.stat().st_size
+
+
+@pytest.mark.parametrize("interval", [1, 8])
+def test_keyframes_are_at_most_the_interval_apart(tmp_path, interval):
+    source = write_video(tmp_path / "source.mp4", index_coded_frames(50, 64, 64), fps=25)  # x264's default GOP: 250
+    assert keyframe_positions(source) == [0]
+    prepared = prepare_video(source, tmp_path / "prepared.mp4", VideoPreparation(keyframe_interval=interval))
+    keyframes = keyframe_positions(prepared.path)
+    assert keyframes[0] == 0 and max(np.diff(keyframes + [50])) <= interval
+
+
+def test_small_videos_keep_their_size_and_odd_sides_become_even(tmp_path):
+    source = write_video(tmp_path / "source.avi", index_coded_frames(10, 99, 75), fps=25, codec="mpeg4",
+                         pixel_format="yuv420p")
+    prepared = prepare_video(source, tmp_path / "prepared.mp4", VideoPreparation(short_side=256))
+    assert (prepared.height, prepared.width) == (100, 76)
+    assert frame_codes(prepared.path) == list(range(10))
+
+
+def test_variable_frame_rate_timestamps_are_kept(tmp_path):
+    timestamps = [0, 40, 70, 150, 160, 260, 300, 400]
+    source = write_video(tmp_path / "vfr.mkv", index_coded_frames(8, 64, 64), timestamps=timestamps,
+                         time_base=Fraction(1, 1000))
+    prepared = prepare_video(source, tmp_path / "vfr.mp4")
+    with av.open(os.fspath(prepared.path)) as container:
+        stream = container.streams.video[0]
+        seconds = sorted(float(packet.pts * stream.time_base) for packet in container.demux(stream) if packet.size)
+    np.testing.assert_allclose(seconds, np.array(timestamps) / 1000, atol=1e-3)
+
+
+def test_an_unreadable_source_raises_and_writes_nothing(tmp_path):
+    (tmp_path / "broken.mp4").write_bytes(b"\x00" * 1000)
+    with pytest.raises(VideoDecodeError, match="broken.mp4"):
+        prepare_video(tmp_path / "broken.mp4", tmp_path / "out" / "broken.mp4")
+    assert list((tmp_path / "out").iterdir()) == []  # no partial file either
+
+
+def test_bad_settings_raise():
+    for settings, name in (({"short_side": 1}, "short_side"), ({"keyframe_interval": 0}, "keyframe_interval"),
+                           ({"crf": 60}, "crf")):
+        with pytest.raises(ValueError, match=name):
+            VideoPreparation(**settings)
+
+
+def test_a_dataset_is_prepared_with_its_lists_and_failures_reported(dataset, tmp_path):
+    root, video_list = dataset
+    output = tmp_path / "prepared"
+    report = prepare_video_dataset(root, output, video_lists=[video_list], preparation=VideoPreparation(short_side=64),
+                                   workers=1, progress=False)
+    assert (report.prepared, report.already_prepared) == (3, 0)
+    assert sorted(report.failed) == ["b/broken.mp4", "b/missing.mp4"]
+    assert "file not found" in report.failed["b/missing.mp4"]
+    assert (output / FAILURES_FILE).read_text().count("\n") == 2
+    assert report.lists == [output / "train.txt"]
+    assert (output / "train.txt").read_text() == "a/one.mp4 0\nb/two.mp4 1\nb/three.mp4 2\n"
+    assert not (output / "b" / "notes.txt").exists() and not (output / "b" / "broken.mp4").exists()
+    # The rewritten list trains: every item decodes from the prepared folder.
+    records = read_video_list(output / "train.txt", output, num_classes=3)
+    items = VideoClipDataset(records, num_frames=4, training=True)
+    assert [int(items[index]["labels"]) for index in range(3)] == [0, 1, 2]
+    assert frame_codes(output / "b" / "three.mp4") == list(range(20))
+
+
+def test_an_interrupted_run_resumes_and_overwrite_redoes(dataset, tmp_path):
+    root, video_list = dataset
+    output = tmp_path / "prepared"
+    prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False)
+    before = (output / "a" / "one.mp4").stat().st_mtime_ns
+    (output / "b" / "two.mp4").unlink()  # as if the run had stopped before this video
+    again = prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False)
+    assert (again.prepared, again.already_prepared, len(again.failed)) == (1, 2, 2)
+    assert (output / "a" / "one.mp4").stat().st_mtime_ns == before
+    redone = prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False, overwrite=True)
+    assert (redone.prepared, redone.already_prepared) == (3, 0)
+
+
+def test_without_lists_every_video_under_the_root_is_prepared(dataset):
+    root, _ = dataset
+    output = root / "prepared"  # inside the input folder: not searched for videos
+    report = prepare_video_dataset(root, output, workers=1, progress=False)
+    assert (report.prepared, sorted(report.failed), report.lists) == (3, ["b/broken.mp4"], [])
+    assert sorted(path.relative_to(output).as_posix() for path in output.rglob("*.mp4")) == [
+        "a/one.mp4", "b/three.mp4", "b/two.mp4"
+    ]
+    assert prepare_video_dataset(root, output, workers=1, progress=False).already_prepared == 3
+
+
+def test_json_lists_are_rewritten_as_json(dataset, tmp_path):
+    root, _ = dataset
+    video_list = tmp_path / "val.json"
+    video_list.write_text(json.dumps([{"filename": "b/two.avi", "label": [4]}]))
+    prepare_video_dataset(root, tmp_path / "out", video_lists=[video_list], workers=1, progress=False)
+    assert json.loads((tmp_path / "out" / "val.json").read_text()) == [{"filename": "b/two.mp4", "label": 4}]
+
+
+@pytest.mark.parametrize(
+    "case, error, match",
+    [
+        ("same_folder", ValueError, "must differ"),
+        ("clashing_outputs", ValueError, r"'b/two.avi', 'b/two.mkv'"),
+        ("same_list_names", ValueError, "file names"),
+        ("malformed_list", AnnotationError, "line 2"),
+    ],
+)
+def test_problems_found_before_anything_is_written(dataset, tmp_path, case, error, match):
+    root, video_list = dataset
+    output, lists = tmp_path / "out", [video_list]
+    if case == "same_folder":
+        output = root
+    elif case == "clashing_outputs":
+        video_list.write_text("b/two.avi 0\nb/two.mkv 1\n")
+    elif case == "same_list_names":
+        (tmp_path / "other").mkdir()
+        lists.append(tmp_path / "other" / "train.txt")
+        lists[-1].write_text("a/one.mp4 0\n")
+    else:
+        video_list.write_text("a/one.mp4 0\nb/two.avi\n")
+    with pytest.raises(error, match=match):
+        prepare_video_dataset(root, output, video_lists=lists, workers=1, progress=False)
+    assert not output.exists() or case == "same_folder"
+
+
+def test_the_command_prepares_in_parallel_processes(dataset, tmp_path, capsys):
+    root, video_list = dataset
+    output = tmp_path / "prepared"
+    status = xclip_main(["prepare", "--input-root", str(root), "--output-root", str(output), "--lists",
+                         str(video_list), "--short-side", "64", "--keyframe-interval", "4", "--workers", "2",
+                         "--no-progress"])
+    assert status == 0
+    captured = capsys.readouterr()
+    assert "3 videos prepared, 0 already prepared, 2 failed" in captured.out
+    assert FAILURES_FILE in captured.err
+    assert frame_codes(output / "a" / "one.mp4") == list(range(40))
+    assert max(np.diff(keyframe_positions(output / "a" / "one.mp4") + [40])) <= 4
+
+
+def test_the_command_reports_bad_input_in_one_line(tmp_path, capsys):
+    status = xclip_main(["prepare", "--input-root", str(tmp_path / "absent"), "--output-root", str(tmp_path / "out")])
+    assert status == 1
+    assert capsys.readouterr().err.startswith("error: The video folder")

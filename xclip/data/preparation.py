@@ -1,0 +1,349 @@
+"""Re-encoding a video dataset for fast training input: smaller frames, frequent keyframes, quick-to-decode H.264.
+
+Decoding is most of the training input pipeline's cost (BENCHMARKS.md, "Input pipeline"): with x264's default
+250-frame GOP, the 8 frames sampled from a 10 s Kinetics clip need about half of its frames decoded, at full
+resolution. The original X-CLIP's authors trained on videos pre-resized to a short side of 256 pixels, the size the
+training augmentation resizes to first. `prepare_video` re-encodes one video that way and also
+
+- keeps every frame, in order, with its timestamp: frame `i` of the output shows frame `i` of the source, so the
+  original's frame sampling picks the same pictures;
+- puts a keyframe at least every `keyframe_interval` frames, so a sampled frame costs at most that many decodes;
+- uses x264's `fastdecode` tuning (CAVLC entropy coding, no deblocking filter, no weighted prediction), which
+  decodes about twice as fast for a few percent more bytes.
+
+The re-encoding is lossy: a prepared dataset trains like the original's pre-resized one, not bit-identically to the
+source files. Audio is dropped. `prepare_video_dataset` runs it over a dataset in parallel, resumably, and rewrites
+the video lists.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from tqdm.auto import tqdm
+
+from ..video import VideoDecodeError, VideoReader, resolve_video_source
+from ..video.sources import MediaInput, VideoSource
+from .files import hidden_sibling, write_text_atomically
+from .video_list import VideoRecord, parse_video_list, write_video_list
+
+__all__ = ["PreparationReport", "PreparedVideo", "VideoPreparation", "prepare_video", "prepare_video_dataset"]
+
+logger = logging.getLogger(__name__)
+
+# Found when no video list is given; anything else in the folder is ignored.
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".mpg", ".mpeg", ".3gp", ".ogv")
+FAILURES_FILE = "preparation_failures.txt"
+
+
+@dataclass(frozen=True)
+class VideoPreparation:
+    """How `prepare_video` re-encodes.
+
+    Attributes:
+        short_side: Frames are resized so that their short side has this many pixels, keeping the aspect ratio
+            (both sides even, as 4:2:0 video needs); smaller videos keep their size. `None` keeps every size. 256
+            suits 224-pixel models; 336-pixel models resize to 384 first, so prepare them with 384.
+        keyframe_interval: Largest number of frames between keyframes.
+        crf: x264's constant rate factor: lower is better quality and larger files (x264's default: 23).
+        preset: x264's speed preset; slower ones compress a little better (`"veryfast"`: about 1 s per 10 s clip on
+            one core).
+        fast_decode: x264's `fastdecode` tuning.
+    """
+
+    short_side: int | None = 256
+    keyframe_interval: int = 16
+    crf: float = 23.0
+    preset: str = "veryfast"
+    fast_decode: bool = True
+
+    def __post_init__(self):
+        if self.short_side is not None and self.short_side < 2:
+            raise ValueError(f"short_side must be at least 2 pixels, got {self.short_side}")
+        if self.keyframe_interval < 1:
+            raise ValueError(f"keyframe_interval must be at least 1, got {self.keyframe_interval}")
+        if not 0 <= self.crf <= 51:
+            raise ValueError(f"crf must be in [0, 51] (x264's range), got {self.crf}")
+
+    def frame_size(self, height: int, width: int) -> tuple[int, int]:
+        """`(height, width)` of the prepared frames for a `height x width` source, both even."""
+        scale = 1.0 if self.short_side is None else min(1.0, self.short_side / min(height, width))
+        return tuple(max(2, 2 * int(side * scale / 2 + 0.5)) for side in (height, width))
+
+    def encoder_options(self) -> dict[str, str]:
+        options = {"g": str(self.keyframe_interval), "crf": f"{self.crf:g}", "preset": self.preset}
+        if self.fast_decode:
+            options["tune"] = "fastdecode"
+        return options
+
+
+@dataclass(frozen=True)
+class PreparedVideo:
+    """What `prepare_video` wrote.
+
+    Attributes:
+        path: The prepared video.
+        num_frames: Frames in it, the same as in the source.
+        height, width: Its frame size.
+        size_bytes: Its file size.
+    """
+
+    path: Path
+    num_frames: int
+    height: int
+    width: int
+    size_bytes: int
+
+
+def prepare_video(
+    source: VideoSource, destination: str | os.PathLike, preparation: VideoPreparation = VideoPreparation()
+) -> PreparedVideo:
+    """Re-encode one video for fast training input (see the module docstring), as an H.264 MP4 at `destination`.
+
+    The file is written under a temporary name and renamed when complete, so `destination` never holds a partial
+    video. Decoding and encoding use one thread each: run several videos in parallel instead.
+
+    Raises:
+        VideoDecodeError: The source is missing, not a video, or cannot be decoded to the end.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = hidden_sibling(destination, "partial.mp4")
+    media = MediaInput(source)
+    try:
+        num_frames, (height, width) = _transcode(source, media, partial, preparation)
+        with VideoReader(partial) as written:
+            if written.info.num_frames != num_frames:
+                raise VideoDecodeError(
+                    source, f"re-encoding kept {written.info.num_frames} of its {num_frames} frames"
+                )
+        os.replace(partial, destination)
+    finally:
+        media.close()
+        partial.unlink(missing_ok=True)
+    return PreparedVideo(destination, num_frames, height, width, destination.stat().st_size)
+
+
+def _transcode(
+    source: VideoSource, media: MediaInput, output_path: Path, preparation: VideoPreparation
+) -> tuple[int, tuple[int, int]]:
+    """Decode every frame of `media` and encode it, resized, to `output_path`; returns the frame count and size."""
+    try:
+        container = av.open(media.open(), mode="r")
+    except av.error.FFmpegError as error:
+        raise VideoDecodeError(source, f"not a readable media file ({error.strerror})") from None
+    with container:
+        if not container.streams.video:
+            raise VideoDecodeError(source, "contains no video stream")
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        height, width = preparation.frame_size(stream.codec_context.height, stream.codec_context.width)
+        rate = stream.average_rate or stream.guessed_rate or Fraction(30)
+        # Timestamps pass through in the source's time base; a frame without one, or out of order, follows its
+        # predecessor by one nominal frame duration.
+        time_base = stream.time_base or 1 / rate
+        frame_duration = max(1, round(1 / (rate * time_base)))
+        num_frames, last_pts = 0, None
+        with av.open(os.fspath(output_path), mode="w", format="mp4") as output:
+            encoder = output.add_stream("libx264", rate=rate, options=preparation.encoder_options())
+            encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+            encoder.codec_context.time_base = time_base
+            encoder.codec_context.thread_count = 1
+            try:
+                for frame in container.decode(stream):
+                    pts = frame.pts
+                    if pts is None or (last_pts is not None and pts <= last_pts):
+                        pts = 0 if last_pts is None else last_pts + frame_duration
+                    resized = frame.reformat(width, height, format="yuv420p", interpolation="BICUBIC")
+                    resized.pts, resized.time_base, last_pts = pts, time_base, pts
+                    output.mux(encoder.encode(resized))
+                    num_frames += 1
+            except av.error.FFmpegError as error:
+                raise VideoDecodeError(source, f"decoding stopped at frame {num_frames} ({error.strerror})") from None
+            if num_frames == 0:
+                raise VideoDecodeError(source, "contains no decodable video frames")
+            output.mux(encoder.encode(None))
+    return num_frames, (height, width)
+
+
+@dataclass
+class PreparationReport:
+    """What `prepare_video_dataset` did.
+
+    Attributes:
+        prepared: Videos re-encoded in this run.
+        already_prepared: Videos whose output existed from an earlier run and were kept.
+        failed: `{relative_path: reason}` for the sources that could not be read; they are left out of the lists.
+        input_bytes, output_bytes: Sizes of the sources (files, not tar members) and of the outputs of the videos
+            prepared in this run.
+        lists: The video lists written under the output folder.
+    """
+
+    prepared: int = 0
+    already_prepared: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    input_bytes: int = 0
+    output_bytes: int = 0
+    lists: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"{self.prepared} videos prepared, {self.already_prepared} already prepared, {len(self.failed)} failed"
+        if self.input_bytes:
+            text += f"; this run: {self.input_bytes / 1e6:.1f} MB -> {self.output_bytes / 1e6:.1f} MB"
+        return text
+
+
+def prepared_relative_path(relative_path: str) -> str:
+    """The prepared video's path for a source at `relative_path`: the same path, as `.mp4`."""
+    return str(Path(relative_path).with_suffix(".mp4").as_posix())
+
+
+def prepare_video_dataset(
+    input_root: str | os.PathLike,
+    output_root: str | os.PathLike,
+    *,
+    video_lists: Sequence[str | os.PathLike] = (),
+    preparation: VideoPreparation = VideoPreparation(),
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> PreparationReport:
+    """Prepare every video of a dataset with `prepare_video`, keeping the folder layout, and rewrite its lists.
+
+    Args:
+        input_root: The dataset's `DATA.ROOT`: a folder, or the original's tar convention (then `video_lists` is
+            required).
+        output_root: Folder for the prepared videos (`<relative path>.mp4`) and lists (same file names as the
+            given lists, entries pointing at the prepared videos); use it as the new `DATA.ROOT`.
+        video_lists: The dataset's video lists (`path label` lines or `.json`). Without lists, every video file
+            under `input_root` is prepared.
+        preparation: How to re-encode.
+        workers: Videos prepared in parallel, one process each (default: one per CPU core).
+        overwrite: Re-encode videos whose output already exists. By default they are kept, so an interrupted run
+            resumes where it stopped (outputs are renamed into place only when complete).
+        progress: Show a progress bar.
+
+    Returns:
+        A `PreparationReport`. Videos that cannot be read are counted there, listed in
+        `output_root/preparation_failures.txt` and left out of the written lists; the others are prepared anyway.
+
+    Raises:
+        AnnotationError: A list is missing or malformed.
+        ValueError: The input and output folders are the same, two lists share a file name, or two sources would
+            be prepared to the same file (`a.avi` and `a.mkv`).
+        FileNotFoundError: `input_root` does not exist.
+    """
+    input_root, output_root = Path(input_root), Path(output_root)
+    if output_root.resolve() == input_root.resolve():
+        raise ValueError(f"The output folder must differ from the input folder {os.fspath(input_root)!r}.")
+    entries = _list_entries(video_lists) if video_lists else None
+    relative_paths = sorted({path for entries_of_list in entries.values() for path, _ in entries_of_list}) if entries \
+        else _find_videos(input_root, exclude=output_root)
+    _check_distinct_outputs(relative_paths)
+
+    report = PreparationReport()
+    pending = []
+    for relative_path in relative_paths:
+        if not overwrite and (output_root / prepared_relative_path(relative_path)).is_file():
+            report.already_prepared += 1
+        else:
+            pending.append(relative_path)
+    jobs = [
+        (resolve_video_source(input_root, path), output_root / prepared_relative_path(path), preparation)
+        for path in pending
+    ]
+    workers = workers or os.cpu_count() or 1
+    with tqdm(total=len(jobs), unit="video", desc="Preparing videos", disable=not progress) as bar:
+        for relative_path, outcome in zip(pending, _run(jobs, workers)):
+            if isinstance(outcome, PreparedVideo):
+                report.prepared += 1
+                report.output_bytes += outcome.size_bytes
+                report.input_bytes += _size_of(resolve_video_source(input_root, relative_path))
+            else:
+                report.failed[relative_path] = outcome
+                logger.warning("Skipping %s: %s", relative_path, outcome)
+            bar.update()
+            bar.set_postfix(failed=len(report.failed), refresh=False)
+    if report.failed:
+        failures = "".join(f"{path}\t{reason}\n" for path, reason in sorted(report.failed.items()))
+        write_text_atomically(output_root / FAILURES_FILE, failures)
+    for list_file, list_entries in (entries or {}).items():
+        records = [
+            VideoRecord(output_root / prepared_relative_path(path), label, relative_path=prepared_relative_path(path))
+            for path, label in list_entries
+            if path not in report.failed
+        ]
+        report.lists.append(write_video_list(records, output_root / Path(list_file).name))
+    return report
+
+
+def _list_entries(video_lists: Sequence[str | os.PathLike]) -> dict[Path, list[tuple[str, int]]]:
+    names = [Path(list_file).name for list_file in video_lists]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"Video lists are written under their file names, which must differ: {duplicates}")
+    return {Path(list_file): [(path, label) for path, label, _ in parse_video_list(list_file)] for list_file in video_lists}
+
+
+def _find_videos(root: Path, exclude: Path) -> list[str]:
+    if ".tar" in os.fspath(root):
+        raise ValueError(f"{os.fspath(root)!r} is read as tar archives: give the video lists to know which videos.")
+    if not root.is_dir():
+        raise FileNotFoundError(f"The video folder {os.fspath(root)!r} does not exist.")
+    exclude = exclude.resolve()
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if (Path(folder) / name).resolve() != exclude)
+        found += [
+            (Path(folder) / name).relative_to(root).as_posix()
+            for name in files
+            if name.lower().endswith(VIDEO_EXTENSIONS) and not name.startswith(".")
+        ]
+    return sorted(found)
+
+
+def _check_distinct_outputs(relative_paths: Sequence[str]) -> None:
+    sources_of: dict[str, list[str]] = {}
+    for path in relative_paths:
+        sources_of.setdefault(prepared_relative_path(path), []).append(path)
+    clashes = {output: sources for output, sources in sources_of.items() if len(sources) > 1}
+    if clashes:
+        output, sources = next(iter(sorted(clashes.items())))
+        raise ValueError(
+            f"{len(clashes)} prepared file name(s) would be shared by several sources, e.g. {sources} -> {output!r}."
+        )
+
+
+def _prepare_or_explain(job: tuple[VideoSource, Path, VideoPreparation]) -> PreparedVideo | str:
+    """`prepare_video`, with an unreadable source turned into the reason (a worker must not stop the others)."""
+    try:
+        return prepare_video(*job)
+    except VideoDecodeError as error:
+        return error.cause
+    except OSError as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def _run(jobs: list[tuple[VideoSource, Path, VideoPreparation]], workers: int):
+    """`_prepare_or_explain` over `jobs`, in order, in `workers` processes (in this one for a single worker)."""
+    if workers == 1 or len(jobs) <= 1:
+        yield from map(_prepare_or_explain, jobs)
+        return
+    # Spawned, not forked: the caller may hold threads (progress bar, torch) that a fork would copy mid-state.
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_prepare_or_explain, jobs, chunksize=1)
+
+
+def _size_of(source: VideoSource) -> int:
+    try:
+        return os.path.getsize(source) if isinstance(source, (str, os.PathLike)) else 0
+    except OSError:
+        return 0

@@ -1,0 +1,75 @@
+"""Re-encode a video dataset for fast training input (see `xclip.data.preparation`).
+
+    xclip prepare --input-root /data/k400/videos --output-root /data/k400/videos_256 \
+        --lists /data/k400/train.txt /data/k400/val.txt
+
+Then train with `DATA.ROOT /data/k400/videos_256`, `DATA.TRAIN_FILE /data/k400/videos_256/train.txt` and
+`DATA.VAL_FILE /data/k400/videos_256/val.txt`. An interrupted run resumes where it stopped.
+"""
+
+import argparse
+import logging
+import sys
+
+from .errors import AnnotationError
+from .preparation import FAILURES_FILE, VideoPreparation, prepare_video_dataset
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = VideoPreparation()
+    parser = argparse.ArgumentParser(
+        prog="xclip prepare", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument("--input-root", required=True, help="the dataset's video folder (DATA.ROOT; tar roots too)")
+    parser.add_argument("--output-root", required=True, help="folder for the prepared videos and lists")
+    parser.add_argument(
+        "--lists", nargs="+", default=(), metavar="LIST",
+        help="video lists ('path label' lines or .json) naming the videos; default: every video under --input-root",
+    )
+    parser.add_argument(
+        "--short-side", type=int, default=defaults.short_side,
+        help=f"short side in pixels, smaller videos keep their size; 0 keeps every size (default {defaults.short_side};"
+        " use 384 for 336-pixel models)",
+    )
+    parser.add_argument(
+        "--keyframe-interval", type=int, default=defaults.keyframe_interval,
+        help=f"largest number of frames between keyframes (default {defaults.keyframe_interval})",
+    )
+    parser.add_argument("--crf", type=float, default=defaults.crf, help=f"x264 quality, lower is better (default {defaults.crf:g})")
+    parser.add_argument("--preset", default=defaults.preset, help=f"x264 speed preset (default {defaults.preset})")
+    parser.add_argument("--no-fast-decode", action="store_true", help="do not use x264's fastdecode tuning")
+    parser.add_argument("--workers", type=int, help="videos prepared in parallel (default: one per CPU core)")
+    parser.add_argument("--overwrite", action="store_true", help="re-encode videos prepared by an earlier run")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(format="%(message)s")
+    try:
+        preparation = VideoPreparation(
+            short_side=args.short_side or None, keyframe_interval=args.keyframe_interval, crf=args.crf,
+            preset=args.preset, fast_decode=not args.no_fast_decode,
+        )
+        report = prepare_video_dataset(
+            args.input_root, args.output_root, video_lists=args.lists, preparation=preparation,
+            workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress,
+        )
+    except (AnnotationError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    for list_file in report.lists:
+        print(f"wrote {list_file}")
+    if report.failed:
+        print(
+            f"{len(report.failed)} videos could not be read and are left out of the lists; reasons in "
+            f"{args.output_root}/{FAILURES_FILE}", file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
