@@ -2,8 +2,9 @@
 # Every GPU check of one short lease (about 15 minutes of device time), in two parts that each fit one device call
 # (10 minutes at most); results land in $OUT (default: outputs/). From the repository root on the GPU machine:
 #
-#   bash scripts/benchmark_gpu_lease.sh checks   # ~6 min: the CUDA-only tests, the input pipeline on all cores
-#                                                #   with software decoding, NVDEC, NVDEC + GPU augmentation
+#   bash scripts/benchmark_gpu_lease.sh checks   # ~7 min: the CUDA-only tests, the input pipeline on all cores
+#                                                #   with software decoding (source and prepared videos), NVDEC,
+#                                                #   NVDEC + GPU augmentation
 #   bash scripts/benchmark_gpu_lease.sh model    # ~6 min: benchmark_model.py's follow-up plan against transformers
 #
 # The device image has torch, transformers and accelerate but not PyAV or ftfy: download their wheels into .wheels/
@@ -28,6 +29,8 @@ case "$part" in
       tests/test_video_decoding.py tests/test_video_processor.py 2>&1 | tail -15
     timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 \
       --output "$OUT/input_pipeline.json"
+    timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 --prepare \
+      --output "$OUT/input_pipeline_prepared.json"
     timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 \
       --hwaccel cuda --output "$OUT/input_pipeline_nvdec.json"
     timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 \

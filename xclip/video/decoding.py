@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from .errors import VideoDecodeError, describe_source
 from .hardware import hardware_accelerator
@@ -168,6 +169,8 @@ class VideoReader:
         # Raised before the file is opened: a missing GPU must stop a run, not mark every video unreadable.
         self._hwaccel = hardware_accelerator(hwaccel) if hwaccel else None
         self._media = MediaInput(source)
+        # One converter for every frame: PyAV's `to_ndarray` sets up a new one per call (a third of the RGB cost).
+        self._rgb_converter = VideoReformatter()
         self._container: av.container.InputContainer | None = None
         self._index: _FrameIndex | None = None
         self._info: VideoInfo | None = None
@@ -433,7 +436,9 @@ class VideoReader:
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
         # Fixing the output size keeps every frame stackable even if the stream changes resolution midway.
-        return frame.to_ndarray(format="rgb24", width=self.info.width, height=self.info.height)
+        return self._rgb_converter.reformat(
+            frame, width=self.info.width, height=self.info.height, format="rgb24"
+        ).to_ndarray()
 
 
 def probe(source: VideoSource) -> VideoInfo:
