@@ -142,8 +142,8 @@ def main(argv=None) -> dict:
           f"{split['augment_ms_per_clip']:.1f} ms per clip = {split['clips_per_s_per_core']:.1f} clips/s "
           f"(videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
     if preparation:
-        print(f"  on the videos as prepared: {preparation['megabytes']:.2f} MB, short side {preparation['short_side']}, "
-              f"keyframe every {preparation['keyframe_interval']} frames; preparing took "
+        print(f"  on the videos as prepared: {preparation['megabytes']:.2f} MB, short side "
+              f"{preparation['short_side']}, keyframe every {preparation['keyframe_interval']} frames; preparing took "
               f"{preparation['cpu_s_per_video']:.2f} s of CPU per video")
     for row in results:
         print(f"{row['workers']:3d} workers, {row['frames']} frames at {args.image_size} px: "

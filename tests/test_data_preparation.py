@@ -3,6 +3,7 @@ runs, rewritten lists, unreadable videos reported and left out."""
 
 import json
 import os
+import tarfile
 from fractions import Fraction
 
 import av
@@ -36,7 +37,8 @@ def dataset(tmp_path):
     (root / "b").mkdir()
     write_video(root / "a" / "one.mp4", index_coded_frames(40, 120, 160), fps=25)
     write_video(root / "b" / "two.avi", index_coded_frames(30, 96, 288), fps=30, codec="mpeg4")
-    write_video(root / "b" / "three.mkv", index_coded_frames(20, 192, 128), timestamps=[i * 33 + i % 3 for i in range(20)])
+    irregular = [i * 33 + i % 3 for i in range(20)]
+    write_video(root / "b" / "three.mkv", index_coded_frames(20, 192, 128), timestamps=irregular)
     (root / "b" / "broken.mp4").write_bytes(b"not a video")
     (root / "b" / "notes.txt").write_text("not listed, not a video")
     video_list = tmp_path / "train.txt"
@@ -124,6 +126,23 @@ def test_an_interrupted_run_resumes_and_overwrite_redoes(dataset, tmp_path):
     assert (output / "a" / "one.mp4").stat().st_mtime_ns == before
     redone = prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False, overwrite=True)
     assert (redone.prepared, redone.already_prepared) == (3, 0)
+    video_list.write_text("a/one.mp4 0\nb/two.avi 1\n")  # the unreadable videos taken out of the list
+    assert not prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False).failed
+    assert not (output / FAILURES_FILE).exists()
+
+
+def test_videos_in_the_originals_tar_archives_are_prepared(dataset, tmp_path):
+    root, _ = dataset
+    with tarfile.open(root / "a.tar", "w") as archive:
+        archive.add(root / "a" / "one.mp4", arcname="one.mp4")
+    video_list = tmp_path / "tar_list.txt"
+    video_list.write_text("a/one.mp4 3\n")
+    report = prepare_video_dataset(f"{root}.tar", tmp_path / "out", video_lists=[video_list], workers=1, progress=False)
+    assert (report.prepared, report.failed) == (1, {})
+    assert frame_codes(tmp_path / "out" / "a" / "one.mp4") == list(range(40))
+    with pytest.raises(FileNotFoundError, match="b.tar"):
+        video_list.write_text("b/two.avi 0\n")
+        prepare_video_dataset(f"{root}.tar", tmp_path / "out", video_lists=[video_list], workers=1, progress=False)
 
 
 def test_without_lists_every_video_under_the_root_is_prepared(dataset):

@@ -1,13 +1,15 @@
 """The original recipe on a tiny model: trainable parameters, the eight AdamW groups, the LR schedule,
-Mixup/CutMix with label smoothing, the text-feature cache, LoRA and gradient checkpointing."""
+Mixup/CutMix with label smoothing, the text-feature cache, LoRA and gradient checkpointing; what an epoch reports."""
 
 import math
+import types
 
 import numpy as np
 import pytest
 import torch
+from accelerate import Accelerator
 
-from xclip.training import ClassTexts, MixupCutmix, build_model, load_config, smoothed_one_hot
+from xclip.training import ClassTexts, MixupCutmix, build_model, engine, load_config, smoothed_one_hot
 from xclip.training.blending import soft_target_cross_entropy
 from xclip.training.config import LoraSettings
 from xclip.training.lora import add_lora_adapters, merged_copy
@@ -19,6 +21,7 @@ from xclip.training.optimization import (
     parameter_groups,
     text_tower_trains,
 )
+from xclip.training.run import input_pipeline_advice
 
 LR, WEIGHT_DECAY = 1e-3, 0.001
 CLASSES = ["staying still", "moving sideways", "moving up and down"]
@@ -252,3 +255,38 @@ def test_text_is_re_encoded_only_when_some_text_parameter_trains():
     assert not text_tower_trains(add_lora_adapters(tiny_model(), LoraSettings(ENABLE=True)))
     text_adapters = LoraSettings(ENABLE=True, TARGET_MODULES=r".*text_model.*\.q_proj")
     assert text_tower_trains(add_lora_adapters(tiny_model(), text_adapters))
+
+
+def test_an_epoch_reports_the_share_of_time_spent_waiting_for_batches(monkeypatch, fresh_accelerate_state):
+    """On a clock that only the loader (3 s per batch) and the step (1 s) move, the wait after the first batch is
+    3 x 3 s of the 3 x 3 + 4 x 1 s that follow it."""
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(engine, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+
+    class SlowLoader:
+        def __len__(self):
+            return 4
+
+        def __iter__(self):
+            for _ in range(4):
+                clock.now += 3.0
+                yield {"pixel_values": tiny_videos(), "labels": torch.tensor([0, 1]), "replaced": torch.zeros(2, dtype=torch.int64)}
+
+    model = tiny_model()
+    lr_schedule = types.SimpleNamespace(set_iteration=lambda iteration: None, get_last_lr=lambda: [0.0])
+    summary = engine.train_one_epoch(
+        accelerator=Accelerator(cpu=True), model=model, dataloader=SlowLoader(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.0), lr_schedule=lr_schedule,
+        texts=ClassTexts(CLASSES, frozen=True), blending=None, label_smoothing=0.1, max_grad_norm=0.0, epoch=0,
+        on_step=lambda record: setattr(clock, "now", clock.now + 1.0),
+    )
+    assert summary.data_wait_fraction == pytest.approx(9 / 13)
+    assert summary.clips_per_second == pytest.approx(8 / 16)
+    assert summary.as_log()["train_data_wait_fraction"] == summary.data_wait_fraction
+
+
+def test_an_input_bound_epoch_on_a_gpu_gets_advice():
+    advice = input_pipeline_advice(0.45, torch.device("cuda", 0))
+    assert "45%" in advice and "xclip prepare" in advice and "DATA.NUM_WORKERS" in advice
+    assert input_pipeline_advice(0.2, torch.device("cuda", 0)) is None
+    assert input_pipeline_advice(0.45, torch.device("cpu")) is None  # the loader and the model share the cores

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from ..video import VideoDecodeError, VideoReader, resolve_video_source
 from ..video.sources import MediaInput, VideoSource
 from .files import hidden_sibling, write_text_atomically
-from .video_list import VideoRecord, parse_video_list, write_video_list
+from .video_list import VideoRecord, check_video_root, parse_video_list, write_video_list
 
 __all__ = ["PreparationReport", "PreparedVideo", "VideoPreparation", "prepare_video", "prepare_video_dataset"]
 
@@ -239,15 +239,18 @@ def prepare_video_dataset(
         AnnotationError: A list is missing or malformed.
         ValueError: The input and output folders are the same, two lists share a file name, or two sources would
             be prepared to the same file (`a.avi` and `a.mkv`).
-        FileNotFoundError: `input_root` does not exist.
+        FileNotFoundError: `input_root`, or a tar archive the lists name, does not exist.
     """
     input_root, output_root = Path(input_root), Path(output_root)
     if output_root.resolve() == input_root.resolve():
         raise ValueError(f"The output folder must differ from the input folder {os.fspath(input_root)!r}.")
-    entries = _list_entries(video_lists) if video_lists else None
-    relative_paths = sorted({path for entries_of_list in entries.values() for path, _ in entries_of_list}) if entries \
-        else _find_videos(input_root, exclude=output_root)
+    entries = _list_entries(video_lists) if video_lists else {}
+    if entries:
+        relative_paths = sorted({path for list_entries in entries.values() for path, _ in list_entries})
+    else:
+        relative_paths = _find_videos(input_root, exclude=output_root)
     _check_distinct_outputs(relative_paths)
+    check_video_root(input_root, [VideoRecord(resolve_video_source(input_root, path), 0) for path in relative_paths])
 
     report = PreparationReport()
     pending = []
@@ -275,7 +278,9 @@ def prepare_video_dataset(
     if report.failed:
         failures = "".join(f"{path}\t{reason}\n" for path, reason in sorted(report.failed.items()))
         write_text_atomically(output_root / FAILURES_FILE, failures)
-    for list_file, list_entries in (entries or {}).items():
+    else:  # an earlier run's failures were retried, and none is left
+        (output_root / FAILURES_FILE).unlink(missing_ok=True)
+    for list_file, list_entries in entries.items():
         records = [
             VideoRecord(output_root / prepared_relative_path(path), label, relative_path=prepared_relative_path(path))
             for path, label in list_entries
@@ -290,7 +295,9 @@ def _list_entries(video_lists: Sequence[str | os.PathLike]) -> dict[Path, list[t
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"Video lists are written under their file names, which must differ: {duplicates}")
-    return {Path(list_file): [(path, label) for path, label, _ in parse_video_list(list_file)] for list_file in video_lists}
+    return {
+        Path(list_file): [(path, label) for path, label, _ in parse_video_list(list_file)] for list_file in video_lists
+    }
 
 
 def _find_videos(root: Path, exclude: Path) -> list[str]:

@@ -18,8 +18,10 @@ from .preparation import FAILURES_FILE, VideoPreparation, prepare_video_dataset
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = VideoPreparation()
     parser = argparse.ArgumentParser(
-        prog="xclip prepare", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="xclip prepare",
+        description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--input-root", required=True, help="the dataset's video folder (DATA.ROOT; tar roots too)")
     parser.add_argument("--output-root", required=True, help="folder for the prepared videos and lists")
@@ -36,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--keyframe-interval", type=int, default=defaults.keyframe_interval,
         help=f"largest number of frames between keyframes (default {defaults.keyframe_interval})",
     )
-    parser.add_argument("--crf", type=float, default=defaults.crf, help=f"x264 quality, lower is better (default {defaults.crf:g})")
+    parser.add_argument(
+        "--crf", type=float, default=defaults.crf, help=f"x264 quality, lower is better (default {defaults.crf:g})"
+    )
     parser.add_argument("--preset", default=defaults.preset, help=f"x264 speed preset (default {defaults.preset})")
     parser.add_argument("--no-fast-decode", action="store_true", help="do not use x264's fastdecode tuning")
     parser.add_argument("--workers", type=int, help="videos prepared in parallel (default: one per CPU core)")

@@ -39,12 +39,16 @@ class EpochSummary:
     lr: float  # base-group LR of the last iteration
     num_replaced: int  # unreadable training videos replaced by another, over all processes
     clips_per_second: float  # training clips over all processes per second of wall time
+    # Share of the epoch (after the first batch, which also waits for the workers to start) that this process spent
+    # waiting for the next batch: near 0 when the model is the bottleneck, near 1 when the input pipeline is.
+    data_wait_fraction: float = 0.0
 
     def as_log(self) -> dict[str, float | int]:
         return {
             "train_loss": self.loss,
             "lr": self.lr,
             "train_clips_per_second": self.clips_per_second,
+            "train_data_wait_fraction": self.data_wait_fraction,
             "train_replaced_videos": self.num_replaced,
         }
 
@@ -97,8 +101,15 @@ def train_one_epoch(
     replaced = torch.zeros((), dtype=torch.int64, device=accelerator.device)
     num_clips = 0
     started = time.perf_counter()
+    first_batch_at, waited = None, 0.0
     progress = tqdm(dataloader, desc=f"epoch {epoch}", disable=not accelerator.is_local_main_process, leave=False)
+    asked_at = started
     for batch_index, batch in enumerate(progress):
+        received_at = time.perf_counter()
+        if first_batch_at is None:
+            first_batch_at = received_at
+        else:
+            waited += received_at - asked_at
         iteration = epoch * iterations + batch_index
         lr_schedule.set_iteration(iteration)
         videos, labels = batch["pixel_values"], batch["labels"]
@@ -121,13 +132,16 @@ def train_one_epoch(
         num_clips += videos.shape[0] * accelerator.num_processes
         record = StepRecord(epoch, iteration, float(mean_loss), lr_schedule.get_last_lr()[0])
         progress.set_postfix(loss=f"{record.loss:.4f}", lr=f"{record.lr:.2e}")
-        on_step(record)
-    elapsed = time.perf_counter() - started
+        on_step(record)  # its loss is a host value: the step's GPU work is done when the next batch is asked for
+        asked_at = time.perf_counter()
+    finished = time.perf_counter()
+    after_first_batch = finished - first_batch_at if first_batch_at is not None else 0.0
     return EpochSummary(
         loss=float(loss_sum) / iterations,
         lr=lr_schedule.get_last_lr()[0],
         num_replaced=int(accelerator.reduce(replaced, reduction="sum")),
-        clips_per_second=num_clips / elapsed,
+        clips_per_second=num_clips / (finished - started),
+        data_wait_fraction=waited / after_first_batch if after_first_batch > 0 else 0.0,
     )
 
 

@@ -52,6 +52,21 @@ __all__ = ["evaluate_only", "main", "parse_args", "train"]
 
 logger = logging.getLogger(__name__)
 
+# An epoch that waits for batches longer than this share of its time is limited by decoding and augmentation.
+INPUT_BOUND_WAIT_FRACTION = 0.3
+
+
+def input_pipeline_advice(data_wait_fraction: float, device: torch.device) -> str | None:
+    """What to do when an epoch on a GPU waited for batches more than `INPUT_BOUND_WAIT_FRACTION` of its time, else
+    None. On a CPU the loader and the model share the cores, so waiting says little about what would help."""
+    if device.type == "cpu" or data_wait_fraction <= INPUT_BOUND_WAIT_FRACTION:
+        return None
+    return (
+        f"waited for videos {data_wait_fraction:.0%} of the time: decoding and augmentation limit the training speed. "
+        "More loader workers (DATA.NUM_WORKERS), videos re-encoded by `xclip prepare` or NVDEC decoding "
+        "(DATA.HWACCEL cuda) help; see the README, 'Preparing the videos'."
+    )
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The original's flags, plus Accelerate's runtime switches (`--mixed_precision`, `--cpu`, `--log_with`)."""
@@ -320,6 +335,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resume_iteration=state.epoch * len(train_loader))
     accelerator.init_trackers("xclip", config=tracker_hparams(config))
 
+    warned_input_bound = False
     for epoch in range(state.epoch, config.TRAIN.EPOCHS):
         train_loader.set_epoch(epoch)
         train_set.set_epoch(epoch)
@@ -344,6 +360,10 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
             entry.update(val_top1=report["top1"], val_top5=report["top5"],
                          val_mean_class_accuracy=report["mean_class_accuracy"])
             logger.info("Epoch %d/%d: %s", epoch + 1, config.TRAIN.EPOCHS, format_entry(entry))
+            advice = input_pipeline_advice(summary.data_wait_fraction, accelerator.device)
+            if advice and not warned_input_bound:  # once per run
+                warned_input_bound = True
+                logger.warning("Epoch %d: %s", epoch + 1, advice)
             if report["top1"] > state.best_top1:
                 state.best_top1, state.best_epoch = report["top1"], epoch
                 export_model(accelerator.unwrap_model(model, keep_torch_compile=False), output_dir / "best_model",
