@@ -1,4 +1,4 @@
-"""Re-encode a video dataset for fast training input (see `xclip.data.preparation`).
+r"""Re-encode a video dataset for fast training input (see `xclip.data.preparation`).
 
     xclip prepare --input-root /data/k400/videos --output-root /data/k400/videos_256 \
         --lists /data/k400/train.txt /data/k400/val.txt
