@@ -5,6 +5,7 @@ The number to compare is the training step's clips/s (scripts/benchmark_model.py
 
     python scripts/benchmark_input_pipeline.py --workers 16 --frames 8
     python scripts/benchmark_input_pipeline.py --workers 16 --prepare   # videos re-encoded by `xclip prepare`
+    python scripts/benchmark_input_pipeline.py --workers 16 --views 4x3 # the original's 4-clip x 3-crop test items
     python scripts/benchmark_input_pipeline.py --quick          # smoke test
 """
 
@@ -22,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from xclip.data import VideoClipDataset, VideoRecord
 from xclip.data.preparation import VideoPreparation, prepare_video
-from xclip.processing import XCLIPTrainTransform
+from xclip.processing import XCLIPTrainTransform, XCLIPVideoProcessor
 from xclip.video.synthetic import moving_texture_frames, write_video
 
 
@@ -46,33 +47,43 @@ def prepare_videos(paths: list[Path]) -> tuple[list[Path], dict]:
                       / len(paths), "megabytes": sum(path.stat().st_size for path in prepared) / len(prepared) / 1e6}
 
 
-class TimedTransform:
-    """The training augmentation, adding up the time it takes (GPU work included) in `seconds`."""
+class Timed:
+    """A training transform or an evaluation video processor, adding up the time its calls take (GPU work included)
+    in `seconds`; everything else is the wrapped object's."""
 
-    def __init__(self, transform: XCLIPTrainTransform):
-        self.transform, self.seconds = transform, 0.0
+    def __init__(self, wrapped):
+        self.wrapped, self.seconds = wrapped, 0.0
 
-    def __call__(self, clip, generator=None) -> torch.Tensor:
+    def __call__(self, *args, **kwargs):
         start = time.perf_counter()
-        pixel_values = self.transform(clip, generator=generator)
-        if pixel_values.is_cuda:
-            torch.cuda.synchronize(pixel_values.device)
+        result = self.wrapped(*args, **kwargs)
+        if isinstance(result, torch.Tensor) and result.is_cuda:
+            torch.cuda.synchronize(result.device)
         self.seconds += time.perf_counter() - start
-        return pixel_values
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.wrapped, name)
 
 
-def training_clips(paths: list[Path], clips: int, frames: int, image_size: int, hwaccel: str | None,
-                   augment_device: str | None) -> VideoClipDataset:
-    """The training script's dataset over `clips` items that cycle through the videos, its augmentation timed, with
-    one decoder thread per video in every process (what DataLoader workers use anyway)."""
+def clip_dataset(paths: list[Path], clips: int, frames: int, image_size: int, hwaccel: str | None,
+                 augment_device: str | None, views: tuple[int, int] | None = None) -> VideoClipDataset:
+    """The training script's dataset over `clips` items that cycle through the videos, with one decoder thread per
+    video in every process (what DataLoader workers use anyway): training items with the augmentation timed, or
+    with `views = (clips, crops)` evaluation items with the video processor timed."""
     records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
-    return VideoClipDataset(records, num_frames=frames, training=True, transform=TimedTransform(
-        XCLIPTrainTransform(image_size)), decode_threads=1, hwaccel=hwaccel, augment_device=augment_device)
+    common = dict(num_frames=frames, decode_threads=1, hwaccel=hwaccel)
+    if views is None:
+        return VideoClipDataset(records, training=True, transform=Timed(XCLIPTrainTransform(image_size)),
+                                augment_device=augment_device, **common)
+    processor = Timed(XCLIPVideoProcessor.for_image_size(image_size, frames))
+    return VideoClipDataset(records, training=False, video_processor=processor, num_clips=views[0],
+                            num_crops=views[1], **common)
 
 
 def one_core_split(dataset: VideoClipDataset, clips: int) -> dict:
-    """Milliseconds per training clip for decoding (sampling included) and for augmenting, in this process on one
-    thread."""
+    """Milliseconds per item for decoding (sampling included) and for augmenting (training) or preprocessing the
+    views (evaluation), in this process on one thread."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -82,7 +93,7 @@ def one_core_split(dataset: VideoClipDataset, clips: int) -> dict:
         total_s = time.perf_counter() - start
     finally:
         torch.set_num_threads(threads)
-    augment_s = dataset.transform.seconds
+    augment_s = (dataset.transform or dataset.video_processor).seconds
     return {"decode_ms_per_clip": 1e3 * (total_s - augment_s) / clips, "augment_ms_per_clip": 1e3 * augment_s / clips,
             "clips_per_s_per_core": clips / total_s}
 
@@ -104,6 +115,13 @@ def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
             "batch_shape": list(batch["pixel_values"].shape)}
 
 
+def views_argument(text: str) -> tuple[int, int]:
+    clips, _, crops = text.partition("x")
+    if not (clips.isdigit() and crops in ("1", "3") and int(clips) > 0):
+        raise argparse.ArgumentTypeError(f"expected CLIPSxCROPS with 1 or 3 crops, e.g. 4x3, got {text!r}")
+    return int(clips), int(crops)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[os.cpu_count() or 1])
@@ -118,6 +136,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--prepare", action="store_true",
                         help="time the videos as `xclip prepare` re-encodes them (short side 256, keyframe every 16 "
                         "frames, x264 fastdecode)")
+    parser.add_argument("--views", type=views_argument, metavar="CLIPSxCROPS",
+                        help="time evaluation items with these views (e.g. 1x1, or 4x3 as the original's final test) "
+                        "instead of training clips")
     parser.add_argument("--quick", action="store_true", help="tiny videos and few clips: a smoke test")
     parser.add_argument("--output", type=Path, default=Path("outputs/benchmark_input_pipeline.json"))
     args = parser.parse_args(argv)
@@ -129,17 +150,24 @@ def main(argv=None) -> dict:
         paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30, gop=args.gop)
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1e6
         paths, preparation = prepare_videos(paths) if args.prepare else (paths, None)
-        dataset = training_clips(paths, args.clips, args.frames, args.image_size, args.hwaccel, args.augment_device)
+        dataset = clip_dataset(paths, args.clips, args.frames, args.image_size, args.hwaccel, args.augment_device,
+                               args.views)
         split = one_core_split(dataset, clips=max(4, args.clips // 8))
         results = [measure(dataset, workers, args.batch_size) for workers in args.workers]
     report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
               "video": {"seconds": seconds, "height": height, "width": width, "fps": 30, "gop": args.gop or 250,
                         "megabytes": megabytes, "image_size": args.image_size},
-              "prepared": preparation, "one_core": split, "results": results}
+              "views": "x".join(map(str, args.views)) if args.views else None, "prepared": preparation,
+              "one_core": split, "results": results}
     decoder = f"{args.hwaccel} hardware decoding" if args.hwaccel else "software decoding"
-    decoder += f", augmentation on {args.augment_device or 'cpu'}"
-    print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + augment "
-          f"{split['augment_ms_per_clip']:.1f} ms per clip = {split['clips_per_s_per_core']:.1f} clips/s "
+    if args.views:
+        decoder += f", evaluation items of {args.views[0]} clips x {args.views[1]} crops"
+        step, unit = "preprocess", "videos"
+    else:
+        decoder += f", augmentation on {args.augment_device or 'cpu'}"
+        step, unit = "augment", "clips"
+    print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + {step} "
+          f"{split['augment_ms_per_clip']:.1f} ms per item = {split['clips_per_s_per_core']:.1f} {unit}/s "
           f"(videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
     if preparation:
         print(f"  on the videos as prepared: {preparation['megabytes']:.2f} MB, short side "
@@ -147,7 +175,7 @@ def main(argv=None) -> dict:
               f"{preparation['cpu_s_per_video']:.2f} s of CPU per video")
     for row in results:
         print(f"{row['workers']:3d} workers, {row['frames']} frames at {args.image_size} px: "
-              f"{row['clips_per_s']:7.1f} clips/s")
+              f"{row['clips_per_s']:7.1f} {unit}/s")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
     return report

@@ -31,3 +31,18 @@ def test_prepared_videos_are_timed_and_described(tmp_path):
     assert prepared["short_side"] == 256 and prepared["keyframe_interval"] == 16 and prepared["fast_decode"]
     assert prepared["megabytes"] > 0 and prepared["cpu_s_per_video"] > 0
     assert report["results"][0]["clips"] > 0
+
+
+def test_evaluation_items_are_timed_with_their_views(tmp_path):
+    report = load_script("benchmark_input_pipeline").main(
+        ["--quick", "--workers", "0", "--views", "2x3", "--output", str(tmp_path / "pipeline.json")]
+    )
+    assert report["views"] == "2x3"
+    (result,) = report["results"]
+    assert result["batch_shape"][1:] == [6, 8, 3, 32, 32]  # 2 clips x 3 crops per video
+    assert report["one_core"]["augment_ms_per_clip"] > 0  # the video processor's share
+
+
+def test_bad_views_are_a_usage_error():
+    with pytest.raises(SystemExit):
+        load_script("benchmark_input_pipeline").main(["--quick", "--views", "4x2"])

@@ -208,6 +208,20 @@ def test_batches_of_mixed_kinds(video_file):
     torch.testing.assert_close(batch[1], processor(other).pixel_values[0])
 
 
+@pytest.mark.parametrize("num_crops", [1, 3])
+def test_the_callers_frames_are_never_modified(num_crops):
+    """Normalisation runs in place on the processor's own copies; frames passed in stay as they were, also when no
+    resize or crop makes a copy first."""
+    processor = XCLIPVideoProcessor(num_frames=4)
+    as_float = torch.from_numpy(random_video(4, 224, 224)).permute(0, 3, 1, 2).float()
+    as_uint8 = random_video(4, 224, 224)
+    before = (as_float.clone(), as_uint8.copy())
+    for frames in (as_float, as_uint8):
+        processor(frames, num_crops=num_crops, do_resize=False, do_center_crop=False, do_sample_frames=False)
+        processor(frames, num_crops=num_crops, do_sample_frames=False, do_normalize=False)
+    assert torch.equal(as_float, before[0]) and np.array_equal(as_uint8, before[1])
+
+
 def test_grayscale_and_rgba_frames_become_rgb():
     video = random_video(8, 32, 40, seed=13)
     processor = XCLIPVideoProcessor(num_frames=8, size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})

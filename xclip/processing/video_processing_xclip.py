@@ -163,7 +163,9 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         """
         options = self._resolve_options(kwargs)
         batch = as_video_batch(videos, input_data_format=options["input_data_format"])
-        pixel_values = torch.stack([self._process_video(video, options) for video in batch])
+        processed = [self._process_video(video, options) for video in batch]
+        # One video (the common call) needs no copy into a batch.
+        pixel_values = processed[0].unsqueeze(0) if len(processed) == 1 else torch.stack(processed)
         if pixel_values.shape[1] == 1:
             pixel_values = pixel_values.squeeze(1)
         return_tensors = options["return_tensors"]
@@ -217,17 +219,30 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         if options["device"] is not None:
             frames = frames.to(options["device"])
         frames = self._to_rgb_float(frames, video, options)
-        views = self._spatial_views(frames, video, options)  # [num_crops, num_clips * T, 3, S, S]
-        views = self.rescale_and_normalize(
-            views,
-            options["do_rescale"],
-            options["rescale_factor"],
-            options["do_normalize"],
-            options["image_mean"],
-            options["image_std"],
-        )
+        if options["num_crops"] == 3:
+            views = self._three_crop_views(frames, options)  # [3, num_clips * T, 3, S, S]
+        else:
+            views = self._centre_crop_view(frames, video, options)  # [1, num_clips * T, 3, S, S]
         num_crops = views.shape[0]
         return views.reshape(num_crops * num_clips, num_frames, *views.shape[2:])
+
+    def _rescale_and_normalize_in_place(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
+        """transformers' fused `rescale_and_normalize`, computed in `frames` instead of a new tensor.
+
+        The frames are always this processor's own (sampling copies them; resizing and cropping make new ones), so
+        writing into them is safe. A new output would cost more in first-touch page faults than the arithmetic.
+        """
+        mean, std, do_rescale = self._fuse_mean_std_and_rescale_factor(
+            do_normalize=options["do_normalize"],
+            image_mean=options["image_mean"],
+            image_std=options["image_std"],
+            do_rescale=options["do_rescale"],
+            rescale_factor=options["rescale_factor"],
+            device=frames.device,
+        )
+        if options["do_normalize"]:
+            return self.normalize(frames, mean, std, inplace=True)
+        return frames.mul_(options["rescale_factor"]) if do_rescale else frames
 
     @staticmethod
     def _sample(
@@ -269,21 +284,23 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
             frames = self.convert_to_rgb(frames)
         return frames.float()
 
-    @staticmethod
-    def _spatial_views(
-        frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
-    ) -> torch.Tensor:
-        """`[n, 3, H, W]` frames -> `[num_crops, n, 3, h, w]` resized and cropped views."""
-        interpolation = pil_torch_interpolation_mapping[options["resample"]]
-        size, crop_size = options["size"], options["crop_size"]
-        if options["num_crops"] == 3:
-            crop = crop_size.height
-            if options["do_resize"]:
-                frames = spatial.resize_short_side(frames, crop, interpolation)
-            height, width = frames.shape[-2:]
-            offsets = spatial.three_crop_offsets(height, width, crop)
-            return torch.stack([spatial.crop(frames, top, left, crop, crop) for top, left in offsets])
+    def _three_crop_views(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
+        """`[n, 3, H, W]` frames -> `[3, n, 3, S, S]`: the short side resized to `S`, normalised, three crops."""
+        crop = options["crop_size"].height
         if options["do_resize"]:
+            frames = spatial.resize_short_side(frames, crop, pil_torch_interpolation_mapping[options["resample"]])
+        # The crops overlap and together cover the frames: normalising the frames touches fewer pixels.
+        frames = self._rescale_and_normalize_in_place(frames, options)
+        offsets = spatial.three_crop_offsets(*frames.shape[-2:], crop)
+        return torch.stack([spatial.crop(frames, top, left, crop, crop) for top, left in offsets])
+
+    def _centre_crop_view(
+        self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
+    ) -> torch.Tensor:
+        """`[n, 3, H, W]` frames -> `[1, n, 3, h, w]`: resized, centre-cropped, normalised."""
+        size, crop_size = options["size"], options["crop_size"]
+        if options["do_resize"]:
+            interpolation = pil_torch_interpolation_mapping[options["resample"]]
             if size.shortest_edge is not None:
                 frames = spatial.resize_short_side(frames, size.shortest_edge, interpolation)
             elif size.height is not None and size.width is not None:
@@ -299,4 +316,6 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
                 )
             top, left = spatial.center_crop_offset(height, width, crop_size.height, crop_size.width)
             frames = spatial.crop(frames, top, left, crop_size.height, crop_size.width)
-        return frames.unsqueeze(0)
+        # A compact copy of the crop (resizing ran on channels-last memory and the crop is a view into it), which is
+        # then normalised in place.
+        return self._rescale_and_normalize_in_place(frames.contiguous(), options).unsqueeze(0)
