@@ -2,10 +2,12 @@
 # Every GPU check of one short lease (about 15 minutes of device time), in two parts that each fit one device call
 # (10 minutes at most); results land in $OUT (default: outputs/). From the repository root on the GPU machine:
 #
-#   bash scripts/benchmark_gpu_lease.sh checks   # ~7 min: the CUDA-only tests, the input pipeline on all cores
+#   bash scripts/benchmark_gpu_lease.sh model    # ~6 min: benchmark_model.py's follow-up plan against transformers
+#   bash scripts/benchmark_gpu_lease.sh checks   # ~5 min: the CUDA-only tests, the input pipeline on all cores
 #                                                #   with software decoding (source and prepared videos), NVDEC,
 #                                                #   NVDEC + GPU augmentation
-#   bash scripts/benchmark_gpu_lease.sh model    # ~6 min: benchmark_model.py's follow-up plan against transformers
+#
+# `model` first: its figures decide the zero-shot targets, and the machine's start-up also counts against the lease.
 #
 # The device image has torch, transformers and accelerate but not PyAV or ftfy: download their wheels into .wheels/
 # here first (see BENCHMARKS.md, "Running the GPU benchmarks") and carry that folder with the call.
