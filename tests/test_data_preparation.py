@@ -171,6 +171,8 @@ def test_json_lists_are_rewritten_as_json(dataset, tmp_path):
         ("clashing_outputs", ValueError, r"'b/two.avi', 'b/two.mkv'"),
         ("same_list_names", ValueError, "file names"),
         ("malformed_list", AnnotationError, "line 2"),
+        ("absolute_path", ValueError, "absolute or leave"),
+        ("parent_path", ValueError, "absolute or leave"),
     ],
 )
 def test_problems_found_before_anything_is_written(dataset, tmp_path, case, error, match):
@@ -184,6 +186,10 @@ def test_problems_found_before_anything_is_written(dataset, tmp_path, case, erro
         (tmp_path / "other").mkdir()
         lists.append(tmp_path / "other" / "train.txt")
         lists[-1].write_text("a/one.mp4 0\n")
+    elif case == "absolute_path":
+        video_list.write_text(f"a/one.mp4 0\n{root / 'b' / 'two.avi'} 1\n")
+    elif case == "parent_path":
+        video_list.write_text("a/../../elsewhere.mp4 0\n")
     else:
         video_list.write_text("a/one.mp4 0\nb/two.avi\n")
     with pytest.raises(error, match=match):

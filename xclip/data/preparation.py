@@ -237,8 +237,8 @@ def prepare_video_dataset(
 
     Raises:
         AnnotationError: A list is missing or malformed.
-        ValueError: The input and output folders are the same, two lists share a file name, or two sources would
-            be prepared to the same file (`a.avi` and `a.mkv`).
+        ValueError: The input and output folders are the same, two lists share a file name, a path is absolute or
+            leaves the input folder, or two sources would be prepared to the same file (`a.avi` and `a.mkv`).
         FileNotFoundError: `input_root`, or a tar archive the lists name, does not exist.
     """
     input_root, output_root = Path(input_root), Path(output_root)
@@ -318,6 +318,13 @@ def _find_videos(root: Path, exclude: Path) -> list[str]:
 
 
 def _check_distinct_outputs(relative_paths: Sequence[str]) -> None:
+    escaping = [path for path in relative_paths if Path(path).is_absolute() or ".." in Path(path).parts]
+    if escaping:
+        # Their outputs would land outside the output folder, possibly on the sources themselves.
+        raise ValueError(
+            f"{len(escaping)} video path(s) are absolute or leave the video folder, e.g. {escaping[0]!r}: paths must "
+            "be relative to the input folder and stay inside it."
+        )
     sources_of: dict[str, list[str]] = {}
     for path in relative_paths:
         sources_of.setdefault(prepared_relative_path(path), []).append(path)
