@@ -12,6 +12,7 @@ import pytest
 
 from xclip.cli import main as xclip_main
 from xclip.data import AnnotationError, VideoClipDataset, read_video_list
+from xclip.data import preparation
 from xclip.data.preparation import FAILURES_FILE, VideoPreparation, prepare_video, prepare_video_dataset
 from xclip.video import VideoDecodeError, VideoReader
 from xclip.video.synthetic import index_coded_frames, read_index_code, write_video
@@ -215,3 +216,13 @@ def test_the_command_reports_bad_input_in_one_line(tmp_path, capsys):
     status = xclip_main(["prepare", "--input-root", str(tmp_path / "absent"), "--output-root", str(tmp_path / "out")])
     assert status == 1
     assert capsys.readouterr().err.startswith("error: The video folder")
+
+
+def test_a_missing_encoder_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(preparation, "ENCODER", "libx264_absent")
+    source = write_video(tmp_path / "source.mp4", index_coded_frames(4, 32, 32))
+    with pytest.raises(RuntimeError, match="no libx264_absent encoder"):
+        prepare_video(source, tmp_path / "out.mp4")
+    status = xclip_main(["prepare", "--input-root", str(tmp_path), "--output-root", str(tmp_path / "out")])
+    assert status == 1 and "no libx264_absent encoder" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -39,6 +39,7 @@ __all__ = ["PreparationReport", "PreparedVideo", "VideoPreparation", "prepare_vi
 
 logger = logging.getLogger(__name__)
 
+ENCODER = "libx264"  # `VideoPreparation.encoder_options` are x264 options
 # Found when no video list is given; anything else in the folder is ignored.
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".mpg", ".mpeg", ".3gp", ".ogv")
 FAILURES_FILE = "preparation_failures.txt"
@@ -113,7 +114,9 @@ def prepare_video(
 
     Raises:
         VideoDecodeError: The source is missing, not a video, or cannot be decoded to the end.
+        RuntimeError: PyAV cannot encode with x264.
     """
+    check_encoder()
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = hidden_sibling(destination, "partial.mp4")
@@ -130,6 +133,21 @@ def prepare_video(
         media.close()
         partial.unlink(missing_ok=True)
     return PreparedVideo(destination, num_frames, height, width, destination.stat().st_size)
+
+
+def check_encoder() -> None:
+    """Raise a clear error when PyAV's FFmpeg cannot encode H.264 with x264 (the PyPI wheels can).
+
+    Raises:
+        RuntimeError: The encoder is missing.
+    """
+    try:
+        av.codec.Codec(ENCODER, "w")
+    except av.codec.codec.UnknownCodecError:
+        raise RuntimeError(
+            f"PyAV's FFmpeg has no {ENCODER} encoder, which preparing videos needs; the `av` wheels from PyPI include "
+            "it (a PyAV built against a system FFmpeg may not)."
+        ) from None
 
 
 def _transcode(
@@ -153,7 +171,7 @@ def _transcode(
         frame_duration = max(1, round(1 / (rate * time_base)))
         num_frames, last_pts = 0, None
         with av.open(os.fspath(output_path), mode="w", format="mp4") as output:
-            encoder = output.add_stream("libx264", rate=rate, options=preparation.encoder_options())
+            encoder = output.add_stream(ENCODER, rate=rate, options=preparation.encoder_options())
             encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
             encoder.codec_context.time_base = time_base
             encoder.codec_context.thread_count = 1
@@ -236,11 +254,13 @@ def prepare_video_dataset(
         `output_root/preparation_failures.txt` and left out of the written lists; the others are prepared anyway.
 
     Raises:
+        RuntimeError: PyAV cannot encode with x264.
         AnnotationError: A list is missing or malformed.
         ValueError: The input and output folders are the same, two lists share a file name, a path is absolute or
             leaves the input folder, or two sources would be prepared to the same file (`a.avi` and `a.mkv`).
         FileNotFoundError: `input_root`, or a tar archive the lists name, does not exist.
     """
+    check_encoder()
     input_root, output_root = Path(input_root), Path(output_root)
     if output_root.resolve() == input_root.resolve():
         raise ValueError(f"The output folder must differ from the input folder {os.fspath(input_root)!r}.")

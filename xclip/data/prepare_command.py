@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             args.input_root, args.output_root, video_lists=args.lists, preparation=preparation,
             workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress,
         )
-    except (AnnotationError, ValueError, FileNotFoundError) as error:
+    except (AnnotationError, ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(report.summary())
