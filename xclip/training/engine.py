@@ -101,12 +101,11 @@ def train_one_epoch(
     replaced = torch.zeros((), dtype=torch.int64, device=accelerator.device)
     num_clips = 0
     started = time.perf_counter()
-    first_batch_at, waited = None, 0.0
+    first_batch_at, asked_at, waited = None, None, 0.0
     progress = tqdm(dataloader, desc=f"epoch {epoch}", disable=not accelerator.is_local_main_process, leave=False)
-    asked_at = started
     for batch_index, batch in enumerate(progress):
         received_at = time.perf_counter()
-        if first_batch_at is None:
+        if asked_at is None:  # the first batch also waits for the workers to start: not counted
             first_batch_at = received_at
         else:
             waited += received_at - asked_at
