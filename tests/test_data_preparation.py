@@ -121,10 +121,13 @@ def test_an_interrupted_run_resumes_and_overwrite_redoes(dataset, tmp_path):
     output = tmp_path / "prepared"
     prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False)
     before = (output / "a" / "one.mp4").stat().st_mtime_ns
-    (output / "b" / "two.mp4").unlink()  # as if the run had stopped before this video
+    (output / "b" / "two.mp4").unlink()  # as if the run had been killed while writing this video
+    leftover = output / "b" / ".two.mp4.0123456789ab.partial.mp4"
+    leftover.write_bytes(b"half a video")
     again = prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False)
     assert (again.prepared, again.already_prepared, len(again.failed)) == (1, 2, 2)
     assert (output / "a" / "one.mp4").stat().st_mtime_ns == before
+    assert not leftover.exists()
     redone = prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False, overwrite=True)
     assert (redone.prepared, redone.already_prepared) == (3, 0)
     video_list.write_text("a/one.mp4 0\nb/two.avi 1\n")  # the unreadable videos taken out of the list

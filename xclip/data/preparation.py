@@ -43,6 +43,7 @@ ENCODER = "libx264"  # `VideoPreparation.encoder_options` are x264 options
 # Found when no video list is given; anything else in the folder is ignored.
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".mpg", ".mpeg", ".3gp", ".ogv")
 FAILURES_FILE = "preparation_failures.txt"
+_PARTIAL_SUFFIX = "partial.mp4"  # of the hidden file a video is written to before it is renamed into place
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def prepare_video(
     check_encoder()
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = hidden_sibling(destination, "partial.mp4")
+    partial = hidden_sibling(destination, _PARTIAL_SUFFIX)
     media = MediaInput(source)
     try:
         num_frames, (height, width) = _transcode(source, media, partial, preparation)
@@ -246,7 +247,8 @@ def prepare_video_dataset(
         preparation: How to re-encode.
         workers: Videos prepared in parallel, one process each (default: one per CPU core).
         overwrite: Re-encode videos whose output already exists. By default they are kept, so an interrupted run
-            resumes where it stopped (outputs are renamed into place only when complete).
+            resumes where it stopped (outputs are renamed into place only when complete; the partly written files
+            of a killed run are deleted first).
         progress: Show a progress bar.
 
     Returns:
@@ -272,6 +274,9 @@ def prepare_video_dataset(
     _check_distinct_outputs(relative_paths)
     check_video_root(input_root, [VideoRecord(resolve_video_source(input_root, path), 0) for path in relative_paths])
 
+    removed = _remove_partial_files(output_root)
+    if removed:
+        logger.info("Removed %d partly written videos left by an interrupted run", removed)
     report = PreparationReport()
     pending = []
     for relative_path in relative_paths:
@@ -335,6 +340,17 @@ def _find_videos(root: Path, exclude: Path) -> list[str]:
             if name.lower().endswith(VIDEO_EXTENSIONS) and not name.startswith(".")
         ]
     return sorted(found)
+
+
+def _remove_partial_files(output_root: Path) -> int:
+    """Delete the hidden partial videos that a killed run left behind (a finished video is never one of them)."""
+    removed = 0
+    for folder, _, files in os.walk(output_root):
+        for name in files:
+            if name.startswith(".") and name.endswith(f".{_PARTIAL_SUFFIX}"):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _check_distinct_outputs(relative_paths: Sequence[str]) -> None:
