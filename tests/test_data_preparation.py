@@ -5,10 +5,12 @@ import json
 import os
 import tarfile
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import torch
 
 from xclip.cli import main as xclip_main
 from xclip.data import AnnotationError, VideoClipDataset, read_video_list
@@ -16,6 +18,9 @@ from xclip.data import preparation
 from xclip.data.preparation import FAILURES_FILE, VideoPreparation, prepare_video, prepare_video_dataset
 from xclip.video import VideoDecodeError, VideoReader
 from xclip.video.synthetic import index_coded_frames, read_index_code, write_video
+
+
+SHARED_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "videos"
 
 
 def frame_codes(path) -> list[int]:
@@ -229,3 +234,24 @@ def test_a_missing_encoder_is_one_clear_error(tmp_path, monkeypatch, capsys):
     status = xclip_main(["prepare", "--input-root", str(tmp_path), "--output-root", str(tmp_path / "out")])
     assert status == 1 and "no libx264_absent encoder" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_real_video_keeps_its_frames_in_order(tmp_path):
+    """bikes.mp4 (a camera video with B-frames): every 7th prepared frame matches its own source frame better than
+    the source frames up to two before or after it (the encoding is lossy, so equality cannot be asked)."""
+    source = SHARED_VIDEOS / "bikes.mp4"
+    if not source.is_file():
+        pytest.skip(f"{source} is absent (the shared test videos ship next to the repository, not in it)")
+    prepared = prepare_video(source, tmp_path / "bikes.mp4", VideoPreparation(short_side=128))
+
+    def thumbnails(reader: VideoReader) -> torch.Tensor:
+        frames = torch.from_numpy(reader.read(list(range(reader.info.num_frames)))).permute(0, 3, 1, 2).float()
+        return torch.nn.functional.interpolate(frames, size=(32, 76), mode="area")
+
+    with VideoReader(source) as original, VideoReader(prepared.path) as copy:
+        assert copy.info.num_frames == original.info.num_frames == prepared.num_frames == 250
+        theirs, ours = thumbnails(original), thumbnails(copy)
+    for index in range(2, 248, 7):
+        distances = (theirs[index - 2 : index + 3] - ours[index]).abs().mean(dim=(1, 2, 3))
+        closest = index - 2 + int(distances.argmin())
+        assert closest == index, f"prepared frame {index} looks most like source frame {closest}"
