@@ -31,7 +31,7 @@ import av
 from tqdm.auto import tqdm
 
 from ..video import VideoDecodeError, VideoReader, resolve_video_source
-from ..video.sources import MediaInput, VideoSource
+from ..video.sources import VideoSource
 from .files import hidden_sibling, write_text_atomically
 from .video_list import VideoRecord, check_video_root, parse_video_list, write_video_list
 
@@ -110,28 +110,26 @@ def prepare_video(
 ) -> PreparedVideo:
     """Re-encode one video for fast training input (see the module docstring), as an H.264 MP4 at `destination`.
 
-    The file is written under a temporary name and renamed when complete, so `destination` never holds a partial
-    video. Decoding and encoding use one thread each: run several videos in parallel instead.
+    The frames are `VideoReader(source).frames()`, the ones training reads. The file is written under a temporary
+    name and renamed when complete, so `destination` never holds a partial video. Decoding and encoding use one
+    thread each: run several videos in parallel instead.
 
     Raises:
-        VideoDecodeError: The source is missing, not a video, or cannot be decoded to the end.
+        VideoDecodeError: The source is missing, not a video, or has no decodable frame.
         RuntimeError: PyAV cannot encode with x264.
     """
     check_encoder()
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = hidden_sibling(destination, _PARTIAL_SUFFIX)
-    media = MediaInput(source)
     try:
-        num_frames, (height, width) = _transcode(source, media, partial, preparation)
+        with VideoReader(source, num_threads=1) as reader:
+            num_frames, (height, width) = _transcode(reader, partial, preparation)
         with VideoReader(partial) as written:
             if written.info.num_frames != num_frames:
-                raise VideoDecodeError(
-                    source, f"re-encoding kept {written.info.num_frames} of its {num_frames} frames"
-                )
+                raise VideoDecodeError(source, f"re-encoding kept {written.info.num_frames} of its {num_frames} frames")
         os.replace(partial, destination)
     finally:
-        media.close()
         partial.unlink(missing_ok=True)
     return PreparedVideo(destination, num_frames, height, width, destination.stat().st_size)
 
@@ -151,45 +149,32 @@ def check_encoder() -> None:
         ) from None
 
 
-def _transcode(
-    source: VideoSource, media: MediaInput, output_path: Path, preparation: VideoPreparation
-) -> tuple[int, tuple[int, int]]:
-    """Decode every frame of `media` and encode it, resized, to `output_path`; returns the frame count and size."""
-    try:
-        container = av.open(media.open(), mode="r")
-    except av.error.FFmpegError as error:
-        raise VideoDecodeError(source, f"not a readable media file ({error.strerror})") from None
-    with container:
-        if not container.streams.video:
-            raise VideoDecodeError(source, "contains no video stream")
-        stream = container.streams.video[0]
-        stream.thread_count = 1
-        height, width = preparation.frame_size(stream.codec_context.height, stream.codec_context.width)
-        rate = stream.average_rate or stream.guessed_rate or Fraction(30)
-        # Timestamps pass through in the source's time base; a frame without one, or out of order, follows its
-        # predecessor by one nominal frame duration.
-        time_base = stream.time_base or 1 / rate
-        frame_duration = max(1, round(1 / (rate * time_base)))
-        num_frames, last_pts = 0, None
-        with av.open(os.fspath(output_path), mode="w", format="mp4") as output:
-            encoder = output.add_stream(ENCODER, rate=rate, options=preparation.encoder_options())
-            encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
-            encoder.codec_context.time_base = time_base
-            encoder.codec_context.thread_count = 1
-            try:
-                for frame in container.decode(stream):
-                    pts = frame.pts
-                    if pts is None or (last_pts is not None and pts <= last_pts):
-                        pts = 0 if last_pts is None else last_pts + frame_duration
-                    resized = frame.reformat(width, height, format="yuv420p", interpolation="BICUBIC")
-                    resized.pts, resized.time_base, last_pts = pts, time_base, pts
-                    output.mux(encoder.encode(resized))
-                    num_frames += 1
-            except av.error.FFmpegError as error:
-                raise VideoDecodeError(source, f"decoding stopped at frame {num_frames} ({error.strerror})") from None
+def _transcode(reader: VideoReader, output_path: Path, preparation: VideoPreparation) -> tuple[int, tuple[int, int]]:
+    """Encode every frame of `reader`, resized, to `output_path`; returns the frame count and the frame size."""
+    height, width = preparation.frame_size(reader.info.height, reader.info.width)
+    rate = Fraction(reader.info.fps).limit_denominator(1001) if reader.info.fps else Fraction(30)
+    num_frames, last_pts = 0, None
+    with av.open(os.fspath(output_path), mode="w", format="mp4") as output:
+        encoder = output.add_stream(ENCODER, rate=rate, options=preparation.encoder_options())
+        encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+        encoder.codec_context.thread_count = 1
+        for frame in reader.frames():
             if num_frames == 0:
-                raise VideoDecodeError(source, "contains no decodable video frames")
-            output.mux(encoder.encode(None))
+                # Timestamps pass through in the source's time base; a frame without one, or out of order, follows
+                # its predecessor by one nominal frame duration.
+                time_base = frame.time_base or 1 / rate
+                encoder.codec_context.time_base = time_base
+                frame_duration = max(1, round(1 / (rate * time_base)))
+            pts = frame.pts
+            if pts is None or (last_pts is not None and pts <= last_pts):
+                pts = 0 if last_pts is None else last_pts + frame_duration
+            resized = frame.reformat(width, height, format="yuv420p", interpolation="BICUBIC")
+            resized.pts, resized.time_base, last_pts = pts, time_base, pts
+            output.mux(encoder.encode(resized))
+            num_frames += 1
+        if num_frames == 0:
+            raise VideoDecodeError(reader.source, "contains no decodable video frames")
+        output.mux(encoder.encode(None))
     return num_frames, (height, width)
 
 
@@ -272,7 +257,8 @@ def prepare_video_dataset(
     else:
         relative_paths = _find_videos(input_root, exclude=output_root)
     _check_distinct_outputs(relative_paths)
-    check_video_root(input_root, [VideoRecord(resolve_video_source(input_root, path), 0) for path in relative_paths])
+    sources = {path: resolve_video_source(input_root, path) for path in relative_paths}
+    check_video_root(input_root, [VideoRecord(source, 0) for source in sources.values()])
 
     removed = _remove_partial_files(output_root)
     if removed:
@@ -284,17 +270,14 @@ def prepare_video_dataset(
             report.already_prepared += 1
         else:
             pending.append(relative_path)
-    jobs = [
-        (resolve_video_source(input_root, path), output_root / prepared_relative_path(path), preparation)
-        for path in pending
-    ]
+    jobs = [(sources[path], output_root / prepared_relative_path(path), preparation) for path in pending]
     workers = workers or os.cpu_count() or 1
     with tqdm(total=len(jobs), unit="video", desc="Preparing videos", disable=not progress) as bar:
         for relative_path, outcome in zip(pending, _run(jobs, workers)):
             if isinstance(outcome, PreparedVideo):
                 report.prepared += 1
                 report.output_bytes += outcome.size_bytes
-                report.input_bytes += _size_of(resolve_video_source(input_root, relative_path))
+                report.input_bytes += _size_of(sources[relative_path])
             else:
                 report.failed[relative_path] = outcome
                 logger.warning("Skipping %s: %s", relative_path, outcome)

@@ -251,6 +251,13 @@ class VideoReader:
         rgb = {frame_index: self._to_rgb(frame) for frame_index, frame in collector.frames.items()}
         return np.stack([rgb[frame_index] for frame_index in requested.tolist()])
 
+    def frames(self, *, stats: DecodeStats | None = None) -> Iterator[av.VideoFrame]:
+        """Every readable frame from the first, in presentation order, as PyAV frames (not converted to RGB): frame
+        `i` is the frame `read([i])` returns. Damaged data ends the frames with a warning, as for `read`."""
+        self._container.close()  # probing or reading may have moved through the stream: start again
+        self._open_container()
+        yield from self._decode(self._container.demux(self._stream), None, stats or DecodeStats())
+
     # Opening and probing
 
     def _open_container(self) -> None:
@@ -376,9 +383,7 @@ class VideoReader:
 
     def _decode_counting(self, collector: _FrameCollector, stats: DecodeStats) -> None:
         """Decode from the start and number frames as they come: for streams without usable timestamps."""
-        self._container.close()
-        self._open_container()
-        for frame_index, frame in enumerate(self._decode(self._container.demux(self._stream), None, stats)):
+        for frame_index, frame in enumerate(self.frames(stats=stats)):
             collector.offer(frame_index, frame)
             if collector.done:
                 return
