@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from xclip.cli import main as xclip_main
 from xclip.data import AnnotationError, VideoClipDataset, read_video_list
@@ -93,6 +94,13 @@ def test_an_unreadable_source_raises_and_writes_nothing(tmp_path):
     with pytest.raises(VideoDecodeError, match="broken.mp4"):
         prepare_video(tmp_path / "broken.mp4", tmp_path / "out" / "broken.mp4")
     assert list((tmp_path / "out").iterdir()) == []  # no partial file either
+
+
+def test_a_still_image_is_not_prepared_as_a_video(tmp_path):
+    Image.new("RGB", (32, 32)).save(tmp_path / "photo.png")
+    (tmp_path / "photo.png").rename(tmp_path / "photo.mp4")
+    with pytest.raises(VideoDecodeError, match="still image"):
+        prepare_video(tmp_path / "photo.mp4", tmp_path / "out" / "photo.mp4")
 
 
 def test_bad_settings_raise():
