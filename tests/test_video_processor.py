@@ -319,6 +319,75 @@ def test_save_and_load_round_trip(tmp_path):
         torch.testing.assert_close(loaded(video).pixel_values, processor(video).pixel_values)
 
 
+# What transformers' conversion wrote as the Hub checkpoints' `preprocessor_config.json` (a VideoMAE image processor).
+HUB_IMAGE_PROCESSOR_FILE = {
+    "crop_size": 224,
+    "do_center_crop": True,
+    "do_normalize": True,
+    "do_resize": True,
+    "feature_extractor_type": "VideoMAEFeatureExtractor",
+    "image_mean": [0.485, 0.456, 0.406],
+    "image_std": [0.229, 0.224, 0.225],
+    "processor_class": "XCLIPProcessor",
+    "resample": 2,
+    "size": 224,
+}
+
+
+def write_hub_style_folder(folder, processor_file: dict, config: XCLIPConfig | None = None) -> None:
+    if config is not None:
+        config.save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(json.dumps(processor_file))
+
+
+def test_hub_image_processor_file_is_read_as_the_original_test_recipe(tmp_path):
+    """A 16-frame Hub checkpoint: short side 256 (not the file's 224) for the 224 crop, and the model's 16 frames."""
+    from xclip.processing import XCLIPProcessor, load_clip_tokenizer
+
+    config = XCLIPConfig(vision_config=dict(num_frames=16))
+    write_hub_style_folder(tmp_path, HUB_IMAGE_PROCESSOR_FILE, config)
+    load_clip_tokenizer().save_pretrained(tmp_path)
+    expected = XCLIPVideoProcessor.for_model(config)
+    video = random_video(40, 240, 320, seed=5)
+    loaded = [
+        XCLIPVideoProcessor.from_pretrained(tmp_path),
+        AutoVideoProcessor.from_pretrained(tmp_path),
+        XCLIPProcessor.from_pretrained(tmp_path).video_processor,
+    ]
+    for processor in loaded:
+        assert type(processor) is XCLIPVideoProcessor
+        assert (processor.size.shortest_edge, processor.crop_size.height, processor.num_frames) == (256, 224, 16)
+        assert list(processor.image_mean) == HUB_IMAGE_PROCESSOR_FILE["image_mean"]
+    torch.testing.assert_close(loaded[0](video).pixel_values, expected(video).pixel_values, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "processor_file, crop, short_side, mean",
+    [
+        # The oldest VideoMAE files crop to `size` and have no `crop_size`: a 336-pixel model's file.
+        ({"feature_extractor_type": "VideoMAEFeatureExtractor", "size": 336}, 336, 384, [0.485, 0.456, 0.406]),
+        (
+            {"image_processor_type": "VideoMAEImageProcessor", "size": {"shortest_edge": 224},
+             "crop_size": {"height": 224, "width": 224}, "image_mean": [0.5] * 3, "image_std": [0.5] * 3},
+            224, 256, [0.5] * 3,
+        ),
+    ],
+)
+def test_image_processor_file_without_a_model_config_keeps_its_crop(tmp_path, processor_file, crop, short_side, mean):
+    write_hub_style_folder(tmp_path, processor_file)
+    processor = XCLIPVideoProcessor.from_pretrained(tmp_path)
+    assert (processor.crop_size.height, processor.size.shortest_edge, processor.num_frames) == (crop, short_side, 8)
+    assert list(processor.image_mean) == mean
+
+
+def test_a_saved_video_processor_keeps_its_own_sizes(tmp_path):
+    """Only image-processor files are reinterpreted: a video processor saved with short side = crop stays so."""
+    XCLIPVideoProcessor(size={"shortest_edge": 224}, num_frames=16).save_pretrained(tmp_path)
+    XCLIPConfig(vision_config=dict(num_frames=8)).save_pretrained(tmp_path)
+    processor = XCLIPVideoProcessor.from_pretrained(tmp_path)
+    assert (processor.size.shortest_edge, processor.crop_size.height, processor.num_frames) == (224, 224, 16)
+
+
 def test_for_model_reads_image_size_and_frames_from_the_config():
     config = XCLIPConfig(vision_config=dict(image_size=336, patch_size=14, num_frames=16))
     processor = XCLIPVideoProcessor.for_model(config)

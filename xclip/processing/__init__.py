@@ -13,7 +13,8 @@ from ..modeling.configuration_xclip import XCLIPConfig
 from .processing_xclip import XCLIPProcessor, build_processor
 from .tokenization_xclip import CLIP_CONTEXT_LENGTH, XCLIPTokenizer, clean_clip_text, load_clip_tokenizer
 from .transforms import XCLIPTrainTransform
-from .video_processing_xclip import XCLIPVideoProcessor, XCLIPVideoProcessorKwargs, short_side_for_crop
+from .spatial import short_side_for_crop
+from .video_processing_xclip import XCLIPVideoProcessor, XCLIPVideoProcessorKwargs
 
 AutoTokenizer.register(XCLIPConfig, tokenizer_class=XCLIPTokenizer, exist_ok=True)
 AutoVideoProcessor.register(XCLIPConfig, XCLIPVideoProcessor, exist_ok=True)

@@ -24,9 +24,15 @@ __all__ = [
     "crop",
     "resize",
     "resize_short_side",
+    "short_side_for_crop",
     "short_side_resize_shape",
     "three_crop_offsets",
 ]
+
+
+def short_side_for_crop(image_size: int) -> int:
+    """The original's test-time short side for a crop of `image_size`: `int(256 / 224 * image_size)` (224 -> 256)."""
+    return int(256 / 224 * image_size)
 
 
 def short_side_resize_shape(height: int, width: int, short_side: int) -> tuple[int, int]:

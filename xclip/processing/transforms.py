@@ -24,7 +24,6 @@ import torchvision.transforms.v2.functional as tvF
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from . import spatial
-from .video_processing_xclip import short_side_for_crop
 
 __all__ = ["CropBox", "XCLIPTrainTransform", "adjust_hue"]
 
@@ -153,7 +152,7 @@ class XCLIPTrainTransform:
         if not scales or any(not 0.0 < scale <= 1.0 for scale in scales):
             raise ValueError(f"scales must be fractions in (0, 1], got {tuple(scales)}.")
         self.image_size = image_size
-        self.short_side = short_side_for_crop(image_size)
+        self.short_side = spatial.short_side_for_crop(image_size)
         self.scales = tuple(scales)
         self.max_wh_scale_gap = max_wh_scale_gap
         self.flip_prob = flip_prob

@@ -8,6 +8,7 @@ test instead resizes the short side to the crop size and takes three squares alo
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,10 @@ from transformers.video_processing_utils import BaseVideoProcessor
 
 from ..video import sample_multi_clip_indices
 from . import spatial
+from .hub_preprocessor_config import is_image_processor_config, original_test_recipe, read_model_geometry
 from .video_inputs import ArrayVideo, FileVideo, VideoFrames, as_video_batch
 
-__all__ = ["XCLIPVideoProcessor", "XCLIPVideoProcessorKwargs", "short_side_for_crop"]
+__all__ = ["XCLIPVideoProcessor", "XCLIPVideoProcessorKwargs"]
 
 logger = logging.get_logger(__name__)
 
@@ -41,11 +43,6 @@ _UNSUPPORTED_KWARGS = {
     "do_pad": False,
     "data_format": ChannelDimension.FIRST,
 }
-
-
-def short_side_for_crop(image_size: int) -> int:
-    """The original's test-time short side for a crop of `image_size`: `int(256 / 224 * image_size)` (224 -> 256)."""
-    return int(256 / 224 * image_size)
 
 
 class XCLIPVideoProcessorKwargs(VideosKwargs, total=False):
@@ -143,7 +140,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         """The original's test preprocessing for `image_size` crops: short side `int(256 / 224 * image_size)`."""
         return cls(
             num_frames=num_frames,
-            size={"shortest_edge": short_side_for_crop(image_size)},
+            size={"shortest_edge": spatial.short_side_for_crop(image_size)},
             crop_size={"height": image_size, "width": image_size},
             **kwargs,
         )
@@ -153,6 +150,23 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         """The processor matching a model: crop and frame count from `config.vision_config` (or a vision config)."""
         vision_config = getattr(config, "vision_config", config)
         return cls.for_image_size(vision_config.image_size, vision_config.num_frames, **kwargs)
+
+    @classmethod
+    def get_video_processor_dict(
+        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """transformers' lookup of the saved settings, plus the reading of the Hub checkpoints' image-processor
+        files as the original's test recipe (see `xclip.processing.hub_preprocessor_config`)."""
+        processor_dict, unused_kwargs = super().get_video_processor_dict(pretrained_model_name_or_path, **kwargs)
+        if is_image_processor_config(processor_dict):
+            model_geometry = read_model_geometry(pretrained_model_name_or_path, **kwargs)
+            processor_dict = original_test_recipe(processor_dict, model_geometry)
+            logger.info(
+                "Read %s's image-processor settings as X-CLIP's test recipe: %s",
+                pretrained_model_name_or_path,
+                {key: processor_dict.get(key) for key in ("size", "crop_size", "num_frames")},
+            )
+        return processor_dict, unused_kwargs
 
     def preprocess(self, videos: VideoFrames, **kwargs: Unpack[XCLIPVideoProcessorKwargs]) -> BatchFeature:
         """
