@@ -1,9 +1,11 @@
-"""The `xclip` command: classify videos against label strings, convert original checkpoints, prepare a dataset, train.
+"""The `xclip` command: classify videos against label strings, convert original checkpoints, prepare a dataset, convert
+the official HMDB-51 / UCF-101 splits, train.
 
     xclip classify bikes.mp4 cooking.mp4 --labels "riding a bike,cooking,playing guitar" --model DIR_OR_HUB_ID
     xclip classify clips/*.mp4 --labels-file kinetics_400_labels.csv --model DIR --top-k 5 --json
     xclip convert --checkpoint k400_32_8.pth --output xclip-base-patch32   # scripts/convert_original_checkpoint.py
     xclip prepare --input-root VIDEOS --output-root VIDEOS_256 --lists train.txt val.txt  # scripts/prepare_videos.py
+    xclip splits hmdb51 --splits-dir testTrainMulti_7030_splits --labels hmdb_51_labels.csv --output LISTS
     xclip train ...                                                         # xclip.training
 
 Problems with the input (a missing or unreadable video, no labels, a model that cannot be loaded) end the command
@@ -26,7 +28,7 @@ __all__ = ["main", "read_label_file"]
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
-FORWARDED_COMMANDS = ("convert", "prepare", "train")
+FORWARDED_COMMANDS = ("convert", "prepare", "splits", "train")
 
 
 class CommandError(Exception):
@@ -133,6 +135,8 @@ def _forward(command: str, argv: list[str]) -> int:
         from .conversion.command import main as entry_point
     elif command == "prepare":
         from .data.prepare_command import main as entry_point
+    elif command == "splits":
+        from .data.splits_command import main as entry_point
     else:
         from .training import main as entry_point
     result = entry_point(argv)
@@ -149,7 +153,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xclip", description="X-CLIP video recognition (ECCV 2022).")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{classify,convert,prepare,train}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{classify,convert,prepare,splits,train}")
 
     classify = commands.add_parser(
         "classify",
@@ -185,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("convert", add_help=False, help="convert an original X-CLIP checkpoint (see --help)")
     commands.add_parser(
         "prepare", add_help=False, help="re-encode a video dataset for fast training input (see --help)"
+    )
+    commands.add_parser(
+        "splits", add_help=False, help="convert the official HMDB-51 / UCF-101 splits to video lists (see --help)"
     )
     commands.add_parser("train", add_help=False, help="train or fine-tune X-CLIP (see --help)")
     return parser

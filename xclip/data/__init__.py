@@ -1,5 +1,5 @@
 """Datasets in the original X-CLIP's formats: labels CSV, `path label` video lists (folder or tar root), Hugging Face
-datasets, and the few-shot and zero-shot protocol sets."""
+datasets, the official HMDB-51 / UCF-101 splits, and the few-shot and zero-shot protocol sets."""
 
 from .dataset import VideoClipDataset
 from .errors import AnnotationError
@@ -7,6 +7,7 @@ from .few_shot import build_few_shot_list
 from .hf_datasets import HFVideoRecords, from_hf_dataset, hf_label_names
 from .kinetics import K400_TO_K600_RENAMES, kinetics600_novel_classes, normalise_class_name
 from .labels import read_label_names, write_label_names
+from .official_splits import hmdb51_split_lists, ucf101_split_lists, write_official_split_lists
 from .synthetic import VideoSet, write_video_set
 from .video_list import VideoRecord, check_video_root, parse_video_list, read_video_list, write_video_list
 from .zero_shot import (
@@ -31,6 +32,7 @@ __all__ = [
     "check_video_root",
     "from_hf_dataset",
     "hf_label_names",
+    "hmdb51_split_lists",
     "kinetics600_novel_classes",
     "kinetics600_zero_shot_splits",
     "normalise_class_name",
@@ -39,7 +41,9 @@ __all__ = [
     "read_label_names",
     "read_video_list",
     "restrict_to_classes",
+    "ucf101_split_lists",
     "write_label_names",
+    "write_official_split_lists",
     "write_video_list",
     "write_video_set",
     "write_zero_shot_split",

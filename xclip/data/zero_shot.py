@@ -1,8 +1,9 @@
 """Test sets of the zero-shot protocols: a checkpoint is evaluated on label sets it was not trained on.
 
-- HMDB-51 and UCF-101: the full label set on each of the three official test splits, mean and std of top-1. The
-  split lists are not distributed with this package: pass your `testlist0{1,2,3}`-style files in the original list
-  format to `zero_shot_splits_from_lists`.
+- HMDB-51 and UCF-101: the full label set on each of the three official test splits, mean and std of top-1.
+  `xclip splits` (`write_official_split_lists`) converts the datasets' own split files (HMDB-51's
+  `testTrainMulti_7030_splits`, UCF-101's `ucfTrainTestlist`) into `test_split{1,2,3}.txt` lists in the original
+  format, which `zero_shot_splits_from_lists` reads.
 - Kinetics-600: the 220 classes that are not Kinetics-400 classes (`kinetics600_novel_classes`), in three random
   160-class subsets; each subset is evaluated with only its own 160 class texts (non-generalised zero-shot), and the
   mean and std of top-1 and top-5 are reported. X-CLIP follows ER-ZSAR (Chen & Huang, ICCV 2021), whose subsets were

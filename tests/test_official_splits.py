@@ -1,0 +1,360 @@
+"""Converting the official HMDB-51 and UCF-101 split files into the original X-CLIP's video lists (`xclip splits`)."""
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from xclip.cli import main as xclip_main
+from xclip.data import (
+    AnnotationError,
+    hmdb51_split_lists,
+    read_label_names,
+    read_video_list,
+    ucf101_split_lists,
+    write_label_names,
+    write_official_split_lists,
+)
+from xclip.data.official_splits import class_key
+
+
+LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "labels"
+
+# Not in alphabetical order, so that a label can only be right if it is the class's row in this CSV.
+HMDB_NAMES = ["ride bike", "brush hair", "fall floor", "cartwheel"]
+# Tags of each class's three videos in splits 1, 2 and 3 (1: training, 2: test, 0: unused).
+HMDB_TAGS = {1: (1, 2, 0), 2: (2, 0, 1), 3: (0, 1, 2)}
+UCF_CLASSES = ["ApplyEyeMakeup", "Archery", "HandstandPushups", "YoYo"]  # classInd.txt order, ids from 1
+UCF_FOLDERS = {"HandstandPushups": "HandStandPushups"}  # the dataset's own spelling of this class's folder
+
+
+def hmdb_video(folder_name, number):
+    return f"{folder_name}_v{number}.avi"
+
+
+def write_hmdb_splits(folder, names=HMDB_NAMES):
+    """An official-style `testTrainMulti_7030_splits` folder: three videos per class, tagged by `HMDB_TAGS`, with the
+    original's trailing spaces and Windows line ends."""
+    folder.mkdir(parents=True)
+    for name in names:
+        folder_name = name.replace(" ", "_")
+        for split, tags in HMDB_TAGS.items():
+            lines = "".join(f"{hmdb_video(folder_name, number)} {tag} \r\n" for number, tag in enumerate(tags))
+            (folder / f"{folder_name}_test_split{split}.txt").write_text(lines, newline="")
+    return folder
+
+
+def ucf_video(class_name, group):
+    folder_name = UCF_FOLDERS.get(class_name, class_name)
+    return f"{folder_name}/v_{folder_name}_g{group:02d}_c01.avi"
+
+
+def write_ucf_splits(folder, classes=UCF_CLASSES):
+    """An official-style `ucfTrainTestlist` folder: in split N, group N of each class is a test video and the next
+    group a training one."""
+    folder.mkdir(parents=True)
+    (folder / "classInd.txt").write_text("".join(f"{i} {name}\r\n" for i, name in enumerate(classes, start=1)))
+    for split in (1, 2, 3):
+        train = "".join(f"{ucf_video(name, split + 1)} {i}\r\n" for i, name in enumerate(classes, start=1))
+        (folder / f"trainlist0{split}.txt").write_text(train, newline="")
+        (folder / f"testlist0{split}.txt").write_text("".join(f"{ucf_video(name, split)}\r\n" for name in classes))
+    return folder
+
+
+@pytest.fixture
+def hmdb(tmp_path):
+    return write_hmdb_splits(tmp_path / "testTrainMulti_7030_splits"), write_label_names(HMDB_NAMES, tmp_path / "h.csv")
+
+
+@pytest.fixture
+def ucf(tmp_path):
+    return write_ucf_splits(tmp_path / "ucfTrainTestlist"), write_label_names(UCF_CLASSES, tmp_path / "u.csv")
+
+
+def create_videos(root, list_files):
+    for list_file in list_files:
+        for line in list_file.read_text().splitlines():
+            video = root / line.split()[0]
+            video.parent.mkdir(parents=True, exist_ok=True)
+            video.touch()
+
+
+# --------------------------------------------------------------------------------------------------- HMDB-51
+
+
+def test_hmdb51_lists_hold_the_tagged_videos_labelled_by_csv_row(hmdb, tmp_path):
+    splits_dir, label_csv = hmdb
+    written = write_official_split_lists("hmdb51", splits_dir, label_csv, tmp_path / "lists")
+    assert sorted(path.name for path in (tmp_path / "lists").iterdir()) == [
+        f"{kind}_split{split}.txt" for kind in ("test", "train") for split in (1, 2, 3)
+    ]
+    # Split 1: video 0 of each class trains, video 1 is tested, video 2 (tag 0) is in neither; classes in CSV order.
+    assert (tmp_path / "lists" / "train_split1.txt").read_text() == (
+        "ride_bike/ride_bike_v0.avi 0\nbrush_hair/brush_hair_v0.avi 1\n"
+        "fall_floor/fall_floor_v0.avi 2\ncartwheel/cartwheel_v0.avi 3\n"
+    )
+    assert (tmp_path / "lists" / "test_split1.txt").read_text() == (
+        "ride_bike/ride_bike_v1.avi 0\nbrush_hair/brush_hair_v1.avi 1\n"
+        "fall_floor/fall_floor_v1.avi 2\ncartwheel/cartwheel_v1.avi 3\n"
+    )
+    for split in written:
+        unused = HMDB_TAGS[split.split].index(0)
+        listed = [record.relative_path for record in [*split.train, *split.test]]
+        assert not any(path.endswith(f"_v{unused}.avi") for path in listed)
+        assert len(split.train) == len(split.test) == 4
+    assert written[1].summary() == (
+        f"split 2: 4 training and 4 test videos of 4 classes -> {tmp_path / 'lists' / 'train_split2.txt'}, "
+        f"{tmp_path / 'lists' / 'test_split2.txt'}"
+    )
+
+
+def test_hmdb51_classes_match_the_csv_whatever_the_case_spaces_or_hyphens(tmp_path):
+    splits_dir = write_hmdb_splits(tmp_path / "splits", ["brush hair", "cart-wheel"])
+    label_csv = write_label_names(["Cart Wheel", "Brush Hair"], tmp_path / "labels.csv")
+    train, test = hmdb51_split_lists(splits_dir, label_csv, split=3)
+    assert [(record.relative_path, record.label) for record in train] == [
+        ("cart-wheel/cart-wheel_v1.avi", 0), ("brush_hair/brush_hair_v1.avi", 1)
+    ]
+    assert [record.relative_path for record in test] == ["cart-wheel/cart-wheel_v2.avi", "brush_hair/brush_hair_v2.avi"]
+    assert class_key("Handstand-Push ups") == class_key("handstand_pushups") == "handstandpushups"
+
+
+def test_the_lists_round_trip_through_read_video_list(hmdb, tmp_path):
+    splits_dir, label_csv = hmdb
+    written = write_official_split_lists("hmdb51", splits_dir, label_csv, tmp_path / "lists")
+    create_videos(tmp_path / "videos", [split.train_file for split in written])
+    for split in written:
+        reread = read_video_list(split.train_file, tmp_path / "videos", num_classes=len(HMDB_NAMES))
+        assert [(r.relative_path, r.label) for r in reread] == [(r.relative_path, r.label) for r in split.train]
+        assert all(Path(record.source).is_file() for record in reread)
+
+
+@pytest.mark.parametrize(
+    "case, file, problem",
+    [
+        ("unknown_tag", "fall_floor_test_split2.txt",
+         r"line 2: expected '<video>.avi <tag>' .* got 'fall_floor_v1.avi 3'"),
+        ("no_tag", "cartwheel_test_split3.txt", r"line 1: expected '<video>.avi <tag>' .* got 'cartwheel_v0.avi'"),
+        ("class_not_in_csv", "h.csv", r"1 class\(es\) of the HMDB-51 split files in .* are not in this labels CSV: "
+         r"'jump' \(jump_test_split2.txt\)"),
+        ("missing_class_file", "testTrainMulti_7030_splits", r"no split 3 file for 1 class\(es\) of the labels CSV "
+         r".*h.csv': expected brush_hair_test_split3.txt"),
+        ("two_files_of_one_class", "testTrainMulti_7030_splits", r"are split files of the same class"),
+        ("missing_folder", "testTrainMulti_7030_splits", r"splits folder not found"),
+        ("csv_names_clash", "h.csv", r"line 6: classes 'brush hair' and 'Brush-Hair' differ only in case"),
+    ],
+)
+def test_bad_hmdb51_input_is_named_and_nothing_is_written(hmdb, tmp_path, case, file, problem):
+    splits_dir, label_csv = hmdb
+    if case == "unknown_tag":
+        (splits_dir / file).write_text("fall_floor_v0.avi 1\nfall_floor_v1.avi 3\n")
+    elif case == "no_tag":
+        (splits_dir / file).write_text("cartwheel_v0.avi\n")
+    elif case == "class_not_in_csv":
+        (splits_dir / "jump_test_split2.txt").write_text("jump_v0.avi 1\n")
+    elif case == "missing_class_file":
+        (splits_dir / "brush_hair_test_split3.txt").unlink()
+    elif case == "two_files_of_one_class":
+        (splits_dir / "ride-bike_test_split1.txt").write_text("ride-bike_v0.avi 1\n")
+    elif case == "missing_folder":
+        splits_dir = tmp_path / "absent" / file
+    else:
+        write_label_names([*HMDB_NAMES, "Brush-Hair"], label_csv)
+    with pytest.raises(AnnotationError, match=problem) as error:
+        write_official_split_lists("hmdb51", splits_dir, label_csv, tmp_path / "lists")
+    assert Path(error.value.path).name == file
+    assert not (tmp_path / "lists").exists()
+
+
+# --------------------------------------------------------------------------------------------------- UCF-101
+
+
+def test_ucf101_lists_take_the_class_of_the_folder_and_the_csv_row(ucf, tmp_path, caplog):
+    splits_dir, label_csv = ucf
+    with caplog.at_level(logging.WARNING):
+        write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "lists")
+    assert (tmp_path / "lists" / "train_split2.txt").read_text() == (
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi 0\nArchery/v_Archery_g03_c01.avi 1\n"
+        "HandStandPushups/v_HandStandPushups_g03_c01.avi 2\nYoYo/v_YoYo_g03_c01.avi 3\n"
+    )
+    # Test lines carry no label: the HandStandPushups folder is the HandstandPushups class.
+    assert (tmp_path / "lists" / "test_split3.txt").read_text() == (
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi 0\nArchery/v_Archery_g03_c01.avi 1\n"
+        "HandStandPushups/v_HandStandPushups_g03_c01.avi 2\nYoYo/v_YoYo_g03_c01.avi 3\n"
+    )
+    # The CSV lists the classes in classInd.txt's order, so every label is also the classInd id - 1: no warning.
+    assert not caplog.records
+
+
+def test_ucf101_labels_are_csv_rows_when_classind_numbers_differently(ucf, tmp_path, caplog):
+    splits_dir, _ = ucf
+    label_csv = write_label_names(["YoYo", "Archery", "HandstandPushups", "ApplyEyeMakeup"], tmp_path / "other.csv")
+    with caplog.at_level(logging.WARNING):
+        train, test = ucf101_split_lists(splits_dir, label_csv, split=1)
+    assert [record.label for record in train] == [record.label for record in test] == [3, 1, 2, 0]
+    assert "2 class id(s) (first: 1) are not their labels CSV row + 1; the lists use the CSV rows" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "file, text, problem",
+    [
+        ("classInd.txt", None, r"split file not found"),
+        ("trainlist02.txt", None, r"split file not found"),
+        ("testlist03.txt", None, r"split file not found"),
+        ("classInd.txt", "1 ApplyEyeMakeup\nArchery\n", r"line 2: expected '<class id> <ClassName>', got 'Archery'"),
+        ("classInd.txt", "".join(f"{i} {name}\n" for i, name in enumerate([*UCF_CLASSES, "Surfing"], start=1)),
+         r"line 5: class 'Surfing' is not in the labels CSV .*u.csv'"),
+        ("classInd.txt", "1 ApplyEyeMakeup\n2 Archery\n3 HandstandPushups\n",
+         r"1 class\(es\) of the labels CSV .*u.csv' are not listed: 'YoYo'"),
+        ("trainlist03.txt", "Archery/v_Archery_g01_c01.avi 2\nYoYo/v_YoYo_g01_c01.avi 7\n",
+         r"line 2: class id 7 is not in classInd.txt"),
+        ("trainlist02.txt", "Archery/v_Archery_g01_c01.avi\n",
+         r"line 1: expected '<Class>/<video>.avi <class id>', got 'Archery/v_Archery_g01_c01.avi'"),
+        ("trainlist01.txt", "Archery/v_Archery_g01_c01.avi 1\n",
+         r"line 1: 'Archery/v_Archery_g01_c01.avi' is not in the folder of class 1 of classInd.txt"),
+        ("testlist02.txt", "Archery/v_Archery_g01_c01.avi 2\n",
+         r"line 1: expected '<Class>/<video>.avi' \(no label\), got 'Archery/v_Archery_g01_c01.avi 2'"),
+        ("testlist03.txt", "Archery/v_Archery_g01_c01.avi\nSurfing/v_Surfing_g01_c01.avi\n",
+         r"line 2: 'Surfing/v_Surfing_g01_c01.avi' is not in the folder of a class of classInd.txt"),
+        ("testlist01.txt", "v_Archery_g01_c01.avi\n", r"line 1: 'v_Archery_g01_c01.avi' is not in the folder"),
+    ],
+)
+def test_bad_ucf101_input_is_named_and_nothing_is_written(ucf, tmp_path, file, text, problem):
+    """`text` replaces the file (`None` deletes it); the bad file is in split 2 or 3 too, so reading splits stops
+    before writing split 1."""
+    splits_dir, label_csv = ucf
+    if text is None:
+        (splits_dir / file).unlink()
+    else:
+        (splits_dir / file).write_text(text)
+    with pytest.raises(AnnotationError, match=problem) as error:
+        write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "lists")
+    assert Path(error.value.path).name == file
+    assert not (tmp_path / "lists").exists()
+
+
+# --------------------------------------------------------------------------------------------------- both
+
+
+def test_missing_videos_are_counted_and_the_first_ten_named(ucf, tmp_path):
+    splits_dir, label_csv = ucf
+    videos = tmp_path / "videos"
+    write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "all")
+    create_videos(videos, sorted((tmp_path / "all").iterdir()))
+    assert len(list(videos.rglob("*.avi"))) == 16  # groups 1-4 of four classes
+    write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "checked", video_root=videos)
+
+    for video in sorted(videos.rglob("*_g0[234]_c01.avi")):
+        video.unlink()
+    with pytest.raises(FileNotFoundError) as error:
+        write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "lists", video_root=videos)
+    message = str(error.value)
+    assert message.startswith(f"12 of the 16 videos of the splits are not in the video folder '{videos}': ")
+    assert message.endswith("ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi, ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi, "
+                            "ApplyEyeMakeup/v_ApplyEyeMakeup_g04_c01.avi, Archery/v_Archery_g02_c01.avi, "
+                            "Archery/v_Archery_g03_c01.avi, Archery/v_Archery_g04_c01.avi, "
+                            "HandStandPushups/v_HandStandPushups_g02_c01.avi, "
+                            "HandStandPushups/v_HandStandPushups_g03_c01.avi, "
+                            "HandStandPushups/v_HandStandPushups_g04_c01.avi, YoYo/v_YoYo_g02_c01.avi and 2 more")
+    assert not (tmp_path / "lists").exists()
+    with pytest.raises(FileNotFoundError, match="video folder .* does not exist"):
+        write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "lists", video_root=tmp_path / "gone")
+
+
+def test_a_split_without_test_videos_and_an_unknown_dataset_are_refused(hmdb, tmp_path):
+    splits_dir, label_csv = hmdb
+    for path in splits_dir.glob("*_test_split2.txt"):
+        path.write_text(path.read_text().replace(" 2 ", " 0 "))
+    with pytest.raises(AnnotationError, match="split 2 has no test videos"):
+        write_official_split_lists("hmdb51", splits_dir, label_csv, tmp_path / "lists")
+    with pytest.raises(ValueError, match=r"Unknown dataset 'kinetics400'; expected one of \['hmdb51', 'ucf101'\]"):
+        write_official_split_lists("kinetics400", splits_dir, label_csv, tmp_path / "lists")
+    with pytest.raises(ValueError, match=r"numbered \(1, 2, 3\), got 4"):
+        hmdb51_split_lists(splits_dir, label_csv, split=4)
+    assert not (tmp_path / "lists").exists()
+
+
+# --------------------------------------------------------------------------------------------------- command
+
+
+def test_the_command_writes_the_lists_and_reports_them(hmdb, tmp_path, capsys):
+    splits_dir, label_csv = hmdb
+    output = tmp_path / "lists"
+    videos = tmp_path / "videos"
+    split1 = write_official_split_lists("hmdb51", splits_dir, label_csv, tmp_path / "all")[0]
+    create_videos(videos, [split1.train_file, split1.test_file])
+    argv = ["splits", "hmdb51", "--splits-dir", str(splits_dir), "--labels", str(label_csv), "--output", str(output)]
+    status = xclip_main(argv)
+    assert status == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"split {n}: 4 training and 4 test videos of 4 classes -> {output / f'train_split{n}.txt'}, "
+        f"{output / f'test_split{n}.txt'}"
+        for n in (1, 2, 3)
+    ]
+    assert (output / "test_split3.txt").read_text() == (tmp_path / "all" / "test_split3.txt").read_text()
+
+    # Video 2 of each class (split 2's training and split 3's test videos) does not exist.
+    status = xclip_main([*argv, "--video-root", str(videos)])
+    captured = capsys.readouterr()
+    assert status == 1 and not captured.out
+    assert captured.err == (
+        f"error: 4 of the 12 videos of the splits are not in the video folder '{videos}': brush_hair/brush_hair_v2.avi,"
+        " cartwheel/cartwheel_v2.avi, fall_floor/fall_floor_v2.avi, ride_bike/ride_bike_v2.avi\n"
+    )
+
+
+def test_the_command_reports_bad_input_in_one_line(ucf, tmp_path, capsys):
+    splits_dir, label_csv = ucf
+    (splits_dir / "testlist02.txt").unlink()
+    status = xclip_main(["splits", "ucf101", "--splits-dir", str(splits_dir), "--labels", str(label_csv),
+                         "--output", str(tmp_path / "lists")])
+    assert status == 1
+    assert capsys.readouterr().err == f"error: '{splits_dir / 'testlist02.txt'}': split file not found\n"
+    assert not (tmp_path / "lists").exists()
+
+
+def test_the_command_help_and_usage_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        xclip_main(["splits", "--help"])
+    assert exit_info.value.code == 0
+    assert "--splits-dir" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        xclip_main(["splits", "kinetics400", "--splits-dir", "s", "--labels", "l.csv", "--output", "o"])
+    assert exit_info.value.code == 2
+    assert "xclip splits: error: argument dataset: invalid choice: 'kinetics400'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------------- real labels
+
+
+def original_label_csv(name):
+    path = LABELS / name
+    if not path.is_file():
+        pytest.skip(f"the original's {name} is absent (the shared labels live at {LABELS}, next to the repository)")
+    return path
+
+
+def test_every_class_of_the_original_hmdb51_csv_matches_its_folder_name(tmp_path):
+    label_csv = original_label_csv("hmdb_51_labels.csv")
+    names = read_label_names(label_csv)
+    assert len(names) == 51
+    train, test = hmdb51_split_lists(write_hmdb_splits(tmp_path / "splits", names), label_csv, split=1)
+    folders = [name.replace(" ", "_") for name in names]
+    assert [(record.relative_path, record.label) for record in train] == [
+        (f"{folder}/{hmdb_video(folder, 0)}", row) for row, folder in enumerate(folders)
+    ]
+    assert [record.label for record in test] == list(range(51))
+
+
+def test_every_class_of_the_original_ucf101_csv_matches_and_agrees_with_classind(tmp_path, caplog):
+    label_csv = original_label_csv("ucf_101_labels.csv")
+    names = read_label_names(label_csv)
+    assert len(names) == 101 and "HandstandPushups" in names
+    # classInd.txt numbers the classes in case-insensitive alphabetical order ("JumpingJack" before "JumpRope"); the
+    # original's CSV has the same order, so its row is the classInd id - 1 for every class.
+    assert names == sorted(names, key=str.lower)
+    with caplog.at_level(logging.WARNING):
+        train, test = ucf101_split_lists(write_ucf_splits(tmp_path / "splits", names), label_csv, split=2)
+    assert not caplog.records
+    assert [record.label for record in train] == [record.label for record in test] == list(range(101))
+    assert test[names.index("HandstandPushups")].relative_path == "HandStandPushups/v_HandStandPushups_g02_c01.avi"
