@@ -220,6 +220,9 @@ def test_two_processes_give_the_losses_of_one_with_the_same_global_batch(tmp_pat
         returncode, log = run_process_group([*command, "--output", str(output), *common, "TRAIN.BATCH_SIZE", batch],
                                             environment)
         assert returncode == 0, log[-3000:]
+    for name, split in (("one", "4 per process x 1 accumulation step(s) x 1 process(es)"),
+                        ("two", "2 per process x 1 accumulation step(s) x 2 process(es)")):
+        assert f"4 videos per optimizer step: {split}" in (tmp_path / name / "log.txt").read_text()
     one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
     assert sorted(one) == sorted(two) == [0, 1, 2]
     assert all(abs(one[step] - two[step]) < 1e-5 for step in one), (one, two)

@@ -320,6 +320,12 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
 
     optimizer = build_optimizer(model, config.TRAIN.LR, config.TRAIN.WEIGHT_DECAY)
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
+    # The shipped configs' batch sizes assume the original's 8 GPUs; on fewer, the log shows what a step averages over.
+    logger.info(
+        "%d videos per optimizer step: %d per process x %d accumulation step(s) x %d process(es)",
+        config.TRAIN.BATCH_SIZE * config.TRAIN.ACCUMULATION_STEPS * accelerator.num_processes,
+        config.TRAIN.BATCH_SIZE, config.TRAIN.ACCUMULATION_STEPS, accelerator.num_processes,
+    )
     # Not passed to `prepare`: Accelerate would step it once per process per step; the original's schedule counts
     # per-process mini-batches and is independent of the number of processes.
     lr_schedule = build_lr_scheduler(
