@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
+from xclip import XCLIPModel
 from xclip.data import AnnotationError, read_video_list
-from xclip.training import ConfigError, make_motion_dataset, main
+from xclip.training import ConfigError, build_model, load_config, make_motion_dataset, main
 from xclip.training.reporting import StepLog
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,6 +145,23 @@ def test_evaluation_only_of_a_trained_checkpoint(tmp_path, toy):
     multi_view = run(tmp_path / "eval_4x3", toy, "TEST.NUM_CLIP", "4", "TEST.NUM_CROP", "3",
                      flags=(*quiet_test, "--pretrained", best_model))
     assert multi_view["num_views"] == 12 and multi_view["num_videos"] == 8
+
+
+# The resized embedding must train and be exported both beside the frozen text tower and through LoRA's merge.
+@pytest.mark.parametrize("lora", ["False", "True"], ids=["fix_text", "lora"])
+def test_a_4_frame_xclip_folder_fine_tunes_at_8_frames_with_resize_frames(tmp_path, toy, lora):
+    source = tmp_path / "four_frames"
+    torch.manual_seed(0)
+    build_model(load_config(TINY_CONFIG, opts=["DATA.NUM_FRAMES", "4"])).save_pretrained(source)
+    output = tmp_path / "run"
+    run(output, toy, "MODEL.RESIZE_FRAMES", "True", "MODEL.LORA.ENABLE", lora, "TRAIN.EPOCHS", "1",
+        "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
+        flags=("--log_with", "none", "--pretrained", str(source)))
+    assert "is a 4-frame model; its temporal position embedding is interpolated to 8 frames" in (
+        output / "log.txt").read_text()
+    model, loading = XCLIPModel.from_pretrained(output / "best_model", output_loading_info=True)
+    assert {problem: keys for problem, keys in loading.items() if keys} == {}  # missing, unexpected, mismatched
+    assert model.config.vision_config.num_frames == 8 and model.mit.position_embedding.shape[1] == 8
 
 
 def test_zero_shot_over_splits_reports_mean_and_std(tmp_path, toy):

@@ -1,5 +1,7 @@
 """Which model a run starts from (`--pretrained`): random, a transformers CLIP folder, or an X-CLIP folder."""
 
+import logging
+
 import pytest
 import torch
 from transformers import CLIPConfig, CLIPModel
@@ -64,5 +66,30 @@ def test_from_an_xclip_folder(tmp_path):
     loaded = build_model(experiment(MODEL__PRETRAINED=tmp_path))
     assert isinstance(loaded, XCLIPModel)
     torch.testing.assert_close(loaded.mit.position_embedding, trained.mit.position_embedding)
-    with pytest.raises(ValueError, match="is a 4-frame model but DATA.NUM_FRAMES is 8"):
+    with pytest.raises(ValueError, match="a 4-frame model but DATA.NUM_FRAMES is 8.*--opts MODEL.RESIZE_FRAMES True"):
         build_model(experiment(MODEL__PRETRAINED=tmp_path, DATA__NUM_FRAMES=8))
+
+
+def test_resize_frames_builds_the_model_that_interpolate_pos_encoding_runs(tmp_path, caplog):
+    torch.manual_seed(0)
+    source = build_model(experiment()).eval()
+    # Far from the initial std of 0.02, so that the video embeddings depend visibly on how it is interpolated.
+    torch.nn.init.normal_(source.mit.position_embedding)
+    source.save_pretrained(tmp_path)
+    with caplog.at_level(logging.INFO, logger="xclip.training.model_setup"):
+        resized = build_model(experiment(MODEL__PRETRAINED=tmp_path, DATA__NUM_FRAMES=8, MODEL__RESIZE_FRAMES=True))
+    assert "a 4-frame model; its temporal position embedding is interpolated to 8 frames" in caplog.text
+    assert resized.config.vision_config.num_frames == 8
+    interpolated = source.mit.temporal_position_embedding(8)  # what interpolate_pos_encoding=True adds for 8 frames
+    torch.testing.assert_close(resized.mit.position_embedding, interpolated, rtol=0, atol=0)
+
+    source_weights, resized_weights = source.state_dict(), resized.state_dict()
+    assert source_weights.keys() == resized_weights.keys()
+    for name in source_weights.keys() - {"mit.position_embedding"}:
+        torch.testing.assert_close(resized_weights[name], source_weights[name], rtol=0, atol=0, msg=name)
+
+    videos = torch.randn(2, 8, 3, 32, 32)
+    with torch.no_grad():
+        expected = source.get_video_features(videos, interpolate_pos_encoding=True).pooler_output
+        actual = resized.eval().get_video_features(videos).pooler_output  # 8 frames is now its own count
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)

@@ -13,6 +13,10 @@ Keys added by this package (all optional; the defaults keep the original's behav
   the list is written to `OUTPUT`).
 - `DATA.HWACCEL` (''): decode videos on this FFmpeg hardware device, e.g. `cuda` (NVDEC), instead of the CPU; the
   loader workers then start with `spawn`, and each holds a CUDA context.
+- `MODEL.RESIZE_FRAMES` (False): fine-tune an X-CLIP `MODEL.PRETRAINED` folder of another frame count at
+  `DATA.NUM_FRAMES` frames: its MIT temporal position embedding is linearly interpolated to that count, as the model
+  does at inference with `interpolate_pos_encoding=True`, and the exported model is a `DATA.NUM_FRAMES`-frame one.
+  Without it, a frame-count mismatch is an error.
 - `MODEL.LORA.ENABLE` (False): train LoRA adapters (peft) instead of the whole model; the best model is exported
   with the adapters merged. `MODEL.LORA.R` / `ALPHA` / `DROPOUT` (16 / 32 / 0.05): rank, scaling numerator, dropout.
   `MODEL.LORA.TARGET_MODULES` (the frame encoder's q/k/v/out projections and MLP): a regular expression, or a list
@@ -108,6 +112,7 @@ class ModelConfig:
     PRETRAINED: str | None = None
     RESUME: str | None = None
     FIX_TEXT: bool = True
+    RESIZE_FRAMES: bool = False
     LORA: LoraSettings = field(default_factory=LoraSettings)
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 from transformers import PretrainedConfig
 
@@ -93,11 +94,13 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
     - a transformers CLIP folder or OpenAI's CLIP file (`ViT-B-16.pt`): X-CLIP built on those weights, as the
       original starts every run (its own parts initialised as the original's);
     - an X-CLIP folder (`save_pretrained` output, e.g. this script's `best_model`): loaded as is, e.g. to train
-      few-shot from a Kinetics-400 model or to evaluate zero-shot. Original `.pth` checkpoints are converted first
-      with `scripts/convert_original_checkpoint.py`.
+      few-shot from a Kinetics-400 model or to evaluate zero-shot; with `MODEL.RESIZE_FRAMES`, a model of another
+      frame count becomes a `DATA.NUM_FRAMES`-frame one. Original `.pth` checkpoints are converted first with
+      `scripts/convert_original_checkpoint.py`.
 
     Raises:
-        ValueError: the source's frame count or frame size disagrees with `DATA.NUM_FRAMES` / `DATA.INPUT_SIZE`.
+        ValueError: the source's frame size disagrees with `DATA.INPUT_SIZE`, or its frame count with
+            `DATA.NUM_FRAMES` and `MODEL.RESIZE_FRAMES` is off.
     """
     source = config.MODEL.PRETRAINED
     if source is None:
@@ -105,6 +108,8 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
         return XCLIPModel(random_model_config(config))
     if _model_type(source) == XCLIPConfig.model_type:
         model = XCLIPModel.from_pretrained(source)
+        if config.MODEL.RESIZE_FRAMES and model.config.vision_config.num_frames != config.DATA.NUM_FRAMES:
+            _resize_frames(model, config.DATA.NUM_FRAMES, source)
     else:
         model = XCLIPModel.from_clip(
             source, num_frames=config.DATA.NUM_FRAMES, drop_path_rate=config.MODEL.DROP_PATH_RATE
@@ -134,12 +139,35 @@ def _model_type(source: str) -> str | None:
     return config_dict.get("model_type")
 
 
+def _resize_frames(model: XCLIPModel, num_frames: int, source: str) -> None:
+    """Makes `model` a `num_frames`-frame model in place (`MODEL.RESIZE_FRAMES`): the MIT's temporal position
+    embedding `(1, T, D)` becomes `(1, num_frames, D)` by the interpolation the model itself applies with
+    `interpolate_pos_encoding=True`, and `vision_config.num_frames` says so, which `save_pretrained` then writes.
+
+    The model is loaded at its own count first: `from_pretrained` with the new count in its config would refuse the
+    embedding, or with `ignore_mismatched_sizes` replace it by a random one.
+    """
+    vision_config = model.config.vision_config
+    logger.info(
+        "MODEL.RESIZE_FRAMES: %s is a %d-frame model; its temporal position embedding is interpolated to %d frames",
+        source, vision_config.num_frames, num_frames,
+    )
+    with torch.no_grad():
+        resized = model.mit.temporal_position_embedding(num_frames)
+    # Laid out as a parameter built at this count would be: the interpolation returns a transposed view.
+    model.mit.position_embedding = nn.Parameter(resized.contiguous())
+    # The frame encoder and the MIT read this same config object.
+    vision_config.num_frames = num_frames
+
+
 def _check_geometry(model_config: XCLIPConfig, config: ExperimentConfig, source: str) -> None:
     vision = model_config.vision_config
     if vision.num_frames != config.DATA.NUM_FRAMES:
         raise ValueError(
             f"{source} is a {vision.num_frames}-frame model but DATA.NUM_FRAMES is {config.DATA.NUM_FRAMES}; the "
-            "MIT's temporal position embedding fixes the frame count. Use a config with the model's frame count."
+            "MIT's temporal position embedding fixes the frame count. Use a config with the model's frame count, or "
+            "--opts MODEL.RESIZE_FRAMES True to interpolate that embedding to DATA.NUM_FRAMES frames and fine-tune "
+            "at that count."
         )
     if vision.image_size != config.DATA.INPUT_SIZE:
         raise ValueError(
