@@ -10,7 +10,7 @@
    video (`../shared/videos/bikes.mp4`, when present).
 6. Writes `demo_output/report.md` with the accuracies next to chance, plots and timings, and `summary.json`.
 
-    python scripts/demo.py                       # about 10 minutes on 2 CPU cores
+    python scripts/demo.py                       # about 5.5 minutes on 2 CPU cores
     python scripts/demo.py --model DIR_OR_HUB_ID # no training: every evaluation is zero-shot for that checkpoint
     python scripts/demo.py --smoke               # every step on a few videos, one epoch: checks the plumbing
 """
