@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, CLIPTokenizer
 
-from xclip.processing import XCLIPTokenizer, clean_clip_text, load_clip_tokenizer, tokenization_xclip
+from xclip.processing import (
+    XCLIPTokenizer,
+    clean_clip_text,
+    load_clip_tokenizer,
+    tokenization_xclip,
+    with_original_text_cleanup,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BOS, EOS = 49406, 49407
@@ -113,6 +119,41 @@ def test_save_and_load_round_trip(tokenizer, tmp_path):
         assert type(loaded) is XCLIPTokenizer
         assert loaded.model_max_length == 77
         assert loaded(texts).input_ids == expected
+
+
+def plain_clip_tokenizer(swap: tuple[str, str] | None = None) -> CLIPTokenizer:
+    """transformers' own CLIPTokenizer, as the Hub checkpoints' `tokenizer_config.json` names it; `swap` exchanges
+    two tokens' ids for a vocabulary that is not CLIP's."""
+    vocab, merges = tokenization_xclip._clip_vocab_and_merges()
+    vocab = dict(vocab)
+    if swap is not None:
+        first, second = swap
+        vocab[first], vocab[second] = vocab[second], vocab[first]
+    return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=77)
+
+
+def test_hub_style_clip_tokenizer_gets_the_original_clean_up(tokenizer, tmp_path):
+    from xclip.pipelines.components import resolve_tokenizer
+    from xclip.processing import XCLIPProcessor, XCLIPVideoProcessor
+
+    plain = plain_clip_tokenizer()
+    plain.save_pretrained(tmp_path)
+    assert type(AutoTokenizer.from_pretrained(tmp_path)) is CLIPTokenizer  # what a Hub folder loads as
+    texts = ["the driver’s seat", "rock &amp; roll", "ﬁ ligature", "a photo of a cat"]
+    assert plain(texts).input_ids != tokenizer(texts).input_ids  # the clean-up matters for these texts
+    for converted in (
+        XCLIPProcessor(tokenizer=AutoTokenizer.from_pretrained(tmp_path), video_processor=XCLIPVideoProcessor()).tokenizer,
+        resolve_tokenizer(None, plain),
+        with_original_text_cleanup(plain),
+    ):
+        assert type(converted) is XCLIPTokenizer and converted.model_max_length == 77
+        assert converted(texts).input_ids == tokenizer(texts).input_ids
+
+
+def test_other_tokenizers_are_left_as_they_are(tokenizer):
+    other_vocabulary = plain_clip_tokenizer(swap=("cat</w>", "dog</w>"))
+    assert with_original_text_cleanup(other_vocabulary) is other_vocabulary
+    assert with_original_text_cleanup(tokenizer) is tokenizer
 
 
 def test_each_call_returns_an_independent_tokenizer():

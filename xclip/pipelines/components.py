@@ -11,7 +11,7 @@ from typing import Any
 
 from transformers import PreTrainedModel
 
-from ..processing import XCLIPVideoProcessor, load_clip_tokenizer
+from ..processing import XCLIPVideoProcessor, load_clip_tokenizer, with_original_text_cleanup
 
 __all__ = ["resolve_tokenizer", "resolve_video_processor"]
 
@@ -41,8 +41,10 @@ def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any
 
 
 def resolve_tokenizer(model: PreTrainedModel, tokenizer: Any) -> Any:
-    """`tokenizer`, or OpenAI CLIP's tokenizer built offline (`load_clip_tokenizer`) when there is none."""
+    """`tokenizer` with the original's text clean-up (`with_original_text_cleanup`: the Hub checkpoints name
+    transformers' `CLIPTokenizer`), or OpenAI CLIP's tokenizer built offline (`load_clip_tokenizer`) when there is
+    none."""
     if tokenizer is not None:
-        return tokenizer
+        return with_original_text_cleanup(tokenizer)
     logger.info("No tokenizer found with %s; using the CLIP tokenizer.", model.name_or_path or type(model).__name__)
     return load_clip_tokenizer()

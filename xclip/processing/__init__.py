@@ -11,7 +11,13 @@ from transformers import AutoProcessor, AutoTokenizer, AutoVideoProcessor
 
 from ..modeling.configuration_xclip import XCLIPConfig
 from .processing_xclip import XCLIPProcessor, build_processor
-from .tokenization_xclip import CLIP_CONTEXT_LENGTH, XCLIPTokenizer, clean_clip_text, load_clip_tokenizer
+from .tokenization_xclip import (
+    CLIP_CONTEXT_LENGTH,
+    XCLIPTokenizer,
+    clean_clip_text,
+    load_clip_tokenizer,
+    with_original_text_cleanup,
+)
 from .transforms import XCLIPTrainTransform
 from .spatial import short_side_for_crop
 from .video_processing_xclip import XCLIPVideoProcessor, XCLIPVideoProcessorKwargs
@@ -31,4 +37,5 @@ __all__ = [
     "clean_clip_text",
     "load_clip_tokenizer",
     "short_side_for_crop",
+    "with_original_text_cleanup",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 from transformers.image_processing_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin, TextKwargs
 
-from .tokenization_xclip import XCLIPTokenizer, load_clip_tokenizer
+from .tokenization_xclip import XCLIPTokenizer, load_clip_tokenizer, with_original_text_cleanup
 from .video_inputs import VideoFrames
 from .video_processing_xclip import XCLIPVideoProcessor
 
@@ -28,7 +28,8 @@ class XCLIPProcessor(ProcessorMixin):
 
     Args:
         tokenizer ([`XCLIPTokenizer`] or any CLIP tokenizer):
-            Usually `load_clip_tokenizer()`.
+            Usually `load_clip_tokenizer()`; transformers' `CLIPTokenizer` with CLIP's vocabulary, which the Hub
+            checkpoints name, is used as an `XCLIPTokenizer` (`with_original_text_cleanup`).
         video_processor ([`XCLIPVideoProcessor`]):
             The model's test-time video preprocessing.
 
@@ -44,7 +45,7 @@ class XCLIPProcessor(ProcessorMixin):
     """
 
     def __init__(self, tokenizer: XCLIPTokenizer, video_processor: XCLIPVideoProcessor, **kwargs):
-        super().__init__(tokenizer, video_processor, **kwargs)
+        super().__init__(with_original_text_cleanup(tokenizer), video_processor, **kwargs)
 
     def __call__(
         self,

@@ -18,12 +18,19 @@ import html
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import ftfy
 from transformers import CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-__all__ = ["CLIP_CONTEXT_LENGTH", "XCLIPTokenizer", "clean_clip_text", "load_clip_tokenizer"]
+__all__ = [
+    "CLIP_CONTEXT_LENGTH",
+    "XCLIPTokenizer",
+    "clean_clip_text",
+    "load_clip_tokenizer",
+    "with_original_text_cleanup",
+]
 
 CLIP_CONTEXT_LENGTH = 77
 BPE_VOCAB_FILENAME = "bpe_simple_vocab_16e6.txt.gz"
@@ -141,3 +148,20 @@ def load_clip_tokenizer() -> XCLIPTokenizer:
         still end with `<|endoftext|>`.
     """
     return XCLIPTokenizer()
+
+
+def with_original_text_cleanup(tokenizer: Any) -> Any:
+    """
+    `tokenizer` with the original's text clean-up: transformers' own `CLIPTokenizer` holding CLIP's vocabulary becomes
+    an [`XCLIPTokenizer`] with its length limit and padding side; any other tokenizer is returned unchanged.
+
+    The Hub X-CLIP checkpoints' `tokenizer_config.json` names `CLIPTokenizer`, so `AutoTokenizer` and
+    `ProcessorMixin.from_pretrained` load that class. Its ids equal the original's for plain text but not for text the
+    original cleans first: curly quotes, ligatures, mojibake, HTML entities (`"driver’s"`, `"rock &amp; roll"`).
+    """
+    if type(tokenizer) is not CLIPTokenizer:  # XCLIPTokenizer already, or a tokenizer of another kind
+        return tokenizer
+    clip_vocab, _ = _clip_vocab_and_merges()
+    if tokenizer.get_vocab() != clip_vocab:
+        return tokenizer
+    return XCLIPTokenizer(model_max_length=tokenizer.model_max_length, padding_side=tokenizer.padding_side)
