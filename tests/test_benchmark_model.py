@@ -28,6 +28,17 @@ def test_tiny_benchmark_reports_every_case_against_the_peer(tmp_path):
     assert profile["ms_by_kind"]["matrix product"] > 0 and "aten::addmm" in [k["name"] for k in profile["top_kernels"]]
 
 
+def test_followup_plan_of_the_gpu_lease_runs_every_case(tmp_path):
+    """`scripts/benchmark_gpu_lease.sh model` runs `--plan followup`: a broken case would waste a GPU lease."""
+    benchmark = load_script("benchmark_model")
+    report = benchmark.main(["--tiny", "--device", "cpu", "--plan", "followup", "--output", str(tmp_path / "b.json"),
+                             "--markdown", ""])
+    assert not report["errors"] and not report["skipped"]
+    variants = {(r["case"], r["variant"]) for r in report["results"] if "clips_per_s" in r}
+    assert any(case == "video" and "separate q/k/v" in variant for case, variant in variants)
+    assert {case for case, _ in variants} >= {"zero_shot", "video", "train"}
+
+
 def test_zero_shot_forward_compiles_without_graph_breaks():
     model = make_model("p8-f4")
     videos = make_videos(model.config)
