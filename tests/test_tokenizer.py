@@ -121,7 +121,7 @@ def test_save_and_load_round_trip(tokenizer, tmp_path):
         assert loaded(texts).input_ids == expected
 
 
-def plain_clip_tokenizer(swap: tuple[str, str] | None = None) -> CLIPTokenizer:
+def plain_clip_tokenizer(swap: tuple[str, str] | None = None, **kwargs) -> CLIPTokenizer:
     """transformers' own CLIPTokenizer, as the Hub checkpoints' `tokenizer_config.json` names it; `swap` exchanges
     two tokens' ids for a vocabulary that is not CLIP's."""
     vocab, merges = tokenization_xclip._clip_vocab_and_merges()
@@ -129,7 +129,7 @@ def plain_clip_tokenizer(swap: tuple[str, str] | None = None) -> CLIPTokenizer:
     if swap is not None:
         first, second = swap
         vocab[first], vocab[second] = vocab[second], vocab[first]
-    return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=77)
+    return CLIPTokenizer(vocab=vocab, merges=list(merges), **{"model_max_length": 77, **kwargs})
 
 
 def test_hub_style_clip_tokenizer_gets_the_original_clean_up(tokenizer, tmp_path):
@@ -141,8 +141,10 @@ def test_hub_style_clip_tokenizer_gets_the_original_clean_up(tokenizer, tmp_path
     assert type(AutoTokenizer.from_pretrained(tmp_path)) is CLIPTokenizer  # what a Hub folder loads as
     texts = ["the driver’s seat", "rock &amp; roll", "ﬁ ligature", "a photo of a cat"]
     assert plain(texts).input_ids != tokenizer(texts).input_ids  # the clean-up matters for these texts
+    hub_tokenizer = AutoTokenizer.from_pretrained(tmp_path)
+    hub_processor = XCLIPProcessor(tokenizer=hub_tokenizer, video_processor=XCLIPVideoProcessor())
     for converted in (
-        XCLIPProcessor(tokenizer=AutoTokenizer.from_pretrained(tmp_path), video_processor=XCLIPVideoProcessor()).tokenizer,
+        hub_processor.tokenizer,
         resolve_tokenizer(None, plain),
         with_original_text_cleanup(plain),
     ):
@@ -152,8 +154,17 @@ def test_hub_style_clip_tokenizer_gets_the_original_clean_up(tokenizer, tmp_path
 
 def test_other_tokenizers_are_left_as_they_are(tokenizer):
     other_vocabulary = plain_clip_tokenizer(swap=("cat</w>", "dog</w>"))
-    assert with_original_text_cleanup(other_vocabulary) is other_vocabulary
-    assert with_original_text_cleanup(tokenizer) is tokenizer
+    own_padding = plain_clip_tokenizer(pad_token="!")
+    for other in (other_vocabulary, own_padding, tokenizer):
+        assert with_original_text_cleanup(other) is other
+
+
+def test_the_conversion_keeps_length_and_sides(tokenizer):
+    converted = with_original_text_cleanup(
+        plain_clip_tokenizer(model_max_length=32, padding_side="left", truncation_side="left")
+    )
+    assert type(converted) is XCLIPTokenizer
+    assert (converted.model_max_length, converted.padding_side, converted.truncation_side) == (32, "left", "left")
 
 
 def test_each_call_returns_an_independent_tokenizer():

@@ -7,6 +7,7 @@ difference is below one uint8 level, which `ONE_LEVEL` bounds in normalised unit
 """
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -378,6 +379,15 @@ def test_image_processor_file_without_a_model_config_keeps_its_crop(tmp_path, pr
     processor = XCLIPVideoProcessor.from_pretrained(tmp_path)
     assert (processor.crop_size.height, processor.size.shortest_edge, processor.num_frames) == (crop, short_side, 8)
     assert list(processor.image_mean) == mean
+
+
+def test_an_unreadable_model_config_is_reported_not_hidden(tmp_path, caplog):
+    write_hub_style_folder(tmp_path, HUB_IMAGE_PROCESSOR_FILE)
+    (tmp_path / "config.json").write_text('{"model_type": "xclip", ')
+    with caplog.at_level(logging.WARNING):
+        processor = XCLIPVideoProcessor.from_pretrained(tmp_path)
+    assert (processor.crop_size.height, processor.num_frames) == (224, 8)
+    assert "Could not read the model config" in caplog.text and str(tmp_path) in caplog.text
 
 
 def test_a_saved_video_processor_keeps_its_own_sizes(tmp_path):

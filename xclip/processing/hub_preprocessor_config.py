@@ -17,13 +17,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from transformers.utils import logging
+
 from ..modeling.configuration_xclip import XCLIPConfig
 from .spatial import short_side_for_crop
 
 __all__ = ["is_image_processor_config", "original_test_recipe", "read_model_geometry"]
 
+logger = logging.get_logger(__name__)
+
 # What an image-processor file may set that the original's test recipe leaves to it.
-_KEPT_SETTINGS = ("image_mean", "image_std", "resample", "rescale_factor", "do_rescale", "do_normalize", "do_convert_rgb")
+_KEPT_SETTINGS = (
+    "image_mean", "image_std", "resample", "rescale_factor", "do_rescale", "do_normalize", "do_convert_rgb",
+)
 # `from_pretrained` arguments that say where the files are; the model config is read from the same place.
 _LOCATION_ARGUMENTS = ("cache_dir", "force_download", "proxies", "token", "local_files_only", "revision", "subfolder")
 
@@ -46,7 +52,11 @@ def read_model_geometry(pretrained_model_name_or_path: str | os.PathLike, **kwar
     location = {name: kwargs[name] for name in _LOCATION_ARGUMENTS if name in kwargs}
     try:
         config_dict, _ = XCLIPConfig.get_config_dict(pretrained_model_name_or_path, **location)
-    except OSError:
+    except OSError as error:  # unreadable, or not to be had offline: the file's own crop, the default frame count
+        logger.warning(
+            "Could not read the model config beside the preprocessing file of %s (%s): the crop comes from the file "
+            "and the frame count stays the processor's default.", pretrained_model_name_or_path, error,
+        )
         return None
     # transformers returns an empty dict where there is no config.json; another model's config is no guide either.
     if config_dict.get("model_type") != XCLIPConfig.model_type:

@@ -18,10 +18,9 @@ import html
 import importlib.util
 import re
 from pathlib import Path
-from typing import Any
 
 import ftfy
-from transformers import CLIPTokenizer
+from transformers import CLIPTokenizer, PreTrainedTokenizerBase
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 __all__ = [
@@ -150,10 +149,11 @@ def load_clip_tokenizer() -> XCLIPTokenizer:
     return XCLIPTokenizer()
 
 
-def with_original_text_cleanup(tokenizer: Any) -> Any:
+def with_original_text_cleanup(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
     """
-    `tokenizer` with the original's text clean-up: transformers' own `CLIPTokenizer` holding CLIP's vocabulary becomes
-    an [`XCLIPTokenizer`] with its length limit and padding side; any other tokenizer is returned unchanged.
+    `tokenizer` with the original's text clean-up: transformers' own `CLIPTokenizer` holding CLIP's vocabulary and
+    special tokens becomes an [`XCLIPTokenizer`] with its length limit and padding and truncation sides; any other
+    tokenizer is returned unchanged.
 
     The Hub X-CLIP checkpoints' `tokenizer_config.json` names `CLIPTokenizer`, so `AutoTokenizer` and
     `ProcessorMixin.from_pretrained` load that class. Its ids equal the original's for plain text but not for text the
@@ -164,4 +164,12 @@ def with_original_text_cleanup(tokenizer: Any) -> Any:
     clip_vocab, _ = _clip_vocab_and_merges()
     if tokenizer.get_vocab() != clip_vocab:
         return tokenizer
-    return XCLIPTokenizer(model_max_length=tokenizer.model_max_length, padding_side=tokenizer.padding_side)
+    converted = XCLIPTokenizer(
+        model_max_length=tokenizer.model_max_length,
+        padding_side=tokenizer.padding_side,
+        truncation_side=tokenizer.truncation_side,
+    )
+    # Other special tokens (a padding token of one's own, say) are a deliberate choice the conversion would undo.
+    if converted.special_tokens_map != tokenizer.special_tokens_map:
+        return tokenizer
+    return converted
