@@ -24,8 +24,16 @@ LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "labels"
 HMDB_NAMES = ["ride bike", "brush hair", "fall floor", "cartwheel"]
 # Tags of each class's three videos in splits 1, 2 and 3 (1: training, 2: test, 0: unused).
 HMDB_TAGS = {1: (1, 2, 0), 2: (2, 0, 1), 3: (0, 1, 2)}
+# The 51 class folders of the real HMDB-51: facts of the dataset, not read from the labels CSV.
+HMDB51_FOLDERS = (
+    "brush_hair cartwheel catch chew clap climb climb_stairs dive draw_sword dribble drink eat fall_floor fencing "
+    "flic_flac golf handstand hit hug jump kick kick_ball kiss laugh pick pour pullup punch push pushup ride_bike "
+    "ride_horse run shake_hands shoot_ball shoot_bow shoot_gun sit situp smile smoke somersault stand swing_baseball "
+    "sword sword_exercise talk throw turn walk wave"
+).split()
 UCF_CLASSES = ["ApplyEyeMakeup", "Archery", "HandstandPushups", "YoYo"]  # classInd.txt order, ids from 1
-UCF_FOLDERS = {"HandstandPushups": "HandStandPushups"}  # the dataset's own spelling of this class's folder
+# As in the real dataset, the folder is named as classInd.txt names the class; only the video file names differ.
+UCF_FILE_NAMES = {"HandstandPushups": "HandStandPushups"}
 
 
 def hmdb_video(folder_name, number):
@@ -45,8 +53,7 @@ def write_hmdb_splits(folder, names=HMDB_NAMES):
 
 
 def ucf_video(class_name, group):
-    folder_name = UCF_FOLDERS.get(class_name, class_name)
-    return f"{folder_name}/v_{folder_name}_g{group:02d}_c01.avi"
+    return f"{class_name}/v_{UCF_FILE_NAMES.get(class_name, class_name)}_g{group:02d}_c01.avi"
 
 
 def write_ucf_splits(folder, classes=UCF_CLASSES):
@@ -142,6 +149,10 @@ def test_the_lists_round_trip_through_read_video_list(hmdb, tmp_path):
         ("two_files_of_one_class", "testTrainMulti_7030_splits", r"are split files of the same class"),
         ("missing_folder", "testTrainMulti_7030_splits", r"splits folder not found"),
         ("csv_names_clash", "h.csv", r"line 6: classes 'brush hair' and 'Brush-Hair' differ only in case"),
+        ("in_training_and_test", "brush_hair_test_split2.txt", r"line 3: 'brush_hair/brush_hair_v0.avi' is listed "
+         r"again: the split lists it at '.*brush_hair_test_split2.txt', line 1"),
+        ("twice_in_training", "cartwheel_test_split3.txt", r"line 4: 'cartwheel/cartwheel_v1.avi' is listed again: "
+         r"the split lists it at '.*cartwheel_test_split3.txt', line 2"),
     ],
 )
 def test_bad_hmdb51_input_is_named_and_nothing_is_written(hmdb, tmp_path, case, file, problem):
@@ -158,6 +169,11 @@ def test_bad_hmdb51_input_is_named_and_nothing_is_written(hmdb, tmp_path, case, 
         (splits_dir / "ride-bike_test_split1.txt").write_text("ride-bike_v0.avi 1\n")
     elif case == "missing_folder":
         splits_dir = tmp_path / "absent" / file
+    elif case == "in_training_and_test":
+        (splits_dir / file).write_text("brush_hair_v0.avi 2\nbrush_hair_v1.avi 0\nbrush_hair_v0.avi 1\n")
+    elif case == "twice_in_training":
+        (splits_dir / file).write_text("cartwheel_v0.avi 2\ncartwheel_v1.avi 1\ncartwheel_v2.avi 0\n"
+                                       "cartwheel_v1.avi 1\n")
     else:
         write_label_names([*HMDB_NAMES, "Brush-Hair"], label_csv)
     with pytest.raises(AnnotationError, match=problem) as error:
@@ -175,15 +191,29 @@ def test_ucf101_lists_take_the_class_of_the_folder_and_the_csv_row(ucf, tmp_path
         write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "lists")
     assert (tmp_path / "lists" / "train_split2.txt").read_text() == (
         "ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi 0\nArchery/v_Archery_g03_c01.avi 1\n"
-        "HandStandPushups/v_HandStandPushups_g03_c01.avi 2\nYoYo/v_YoYo_g03_c01.avi 3\n"
+        "HandstandPushups/v_HandStandPushups_g03_c01.avi 2\nYoYo/v_YoYo_g03_c01.avi 3\n"
     )
-    # Test lines carry no label: the HandStandPushups folder is the HandstandPushups class.
+    # Test lines carry no label: the class is the folder's, whatever the video's file name says.
     assert (tmp_path / "lists" / "test_split3.txt").read_text() == (
         "ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi 0\nArchery/v_Archery_g03_c01.avi 1\n"
-        "HandStandPushups/v_HandStandPushups_g03_c01.avi 2\nYoYo/v_YoYo_g03_c01.avi 3\n"
+        "HandstandPushups/v_HandStandPushups_g03_c01.avi 2\nYoYo/v_YoYo_g03_c01.avi 3\n"
     )
     # The CSV lists the classes in classInd.txt's order, so every label is also the classInd id - 1: no warning.
     assert not caplog.records
+
+
+def test_ucf101_folders_written_in_another_case_are_still_their_class(ucf):
+    """The official lists write folders as classInd.txt does; a hand-edited one may not."""
+    splits_dir, label_csv = ucf
+    (splits_dir / "trainlist01.txt").write_text("HANDSTANDPUSHUPS/v_HandStandPushups_g02_c01.avi 3\n")
+    (splits_dir / "testlist01.txt").write_text(
+        "HandStandPushups/v_HandStandPushups_g01_c01.avi\narchery/v_Archery_g01_c01.avi\n"
+    )
+    train, test = ucf101_split_lists(splits_dir, label_csv, split=1)
+    assert [(record.relative_path, record.label) for record in train] == [
+        ("HANDSTANDPUSHUPS/v_HandStandPushups_g02_c01.avi", 2)
+    ]
+    assert [record.label for record in test] == [2, 1]
 
 
 def test_ucf101_labels_are_csv_rows_when_classind_numbers_differently(ucf, tmp_path, caplog):
@@ -202,6 +232,8 @@ def test_ucf101_labels_are_csv_rows_when_classind_numbers_differently(ucf, tmp_p
         ("trainlist02.txt", None, r"split file not found"),
         ("testlist03.txt", None, r"split file not found"),
         ("classInd.txt", "1 ApplyEyeMakeup\nArchery\n", r"line 2: expected '<class id> <ClassName>', got 'Archery'"),
+        ("classInd.txt", "1 ApplyEyeMakeup\n² Archery\n",
+         r"line 2: expected '<class id> <ClassName>', got '² Archery'"),
         ("classInd.txt", "".join(f"{i} {name}\n" for i, name in enumerate([*UCF_CLASSES, "Surfing"], start=1)),
          r"line 5: class 'Surfing' is not in the labels CSV .*u.csv'"),
         ("classInd.txt", "1 ApplyEyeMakeup\n2 Archery\n3 HandstandPushups\n",
@@ -210,6 +242,15 @@ def test_ucf101_labels_are_csv_rows_when_classind_numbers_differently(ucf, tmp_p
          r"line 2: class id 7 is not in classInd.txt"),
         ("trainlist02.txt", "Archery/v_Archery_g01_c01.avi\n",
          r"line 1: expected '<Class>/<video>.avi <class id>', got 'Archery/v_Archery_g01_c01.avi'"),
+        ("trainlist03.txt", "Archery/v_Archery_g01_c01.avi ²\n",
+         r"line 1: expected '<Class>/<video>.avi <class id>', got 'Archery/v_Archery_g01_c01.avi ²'"),
+        ("trainlist03.txt",
+         "Archery/v_Archery_g01_c01.avi 2\nYoYo/v_YoYo_g01_c01.avi 4\nArchery/v_Archery_g01_c01.avi 2\n",
+         r"line 3: 'Archery/v_Archery_g01_c01.avi' is listed again: the split lists it at '.*trainlist03.txt', line 1"),
+        ("testlist02.txt", "Archery/v_Archery_g02_c01.avi\nArchery/v_Archery_g03_c01.avi\n",
+         r"line 2: 'Archery/v_Archery_g03_c01.avi' is listed again: the split lists it at '.*trainlist02.txt', line 2"),
+        ("testlist03.txt", "YoYo/v_YoYo_g03_c01.avi\nArchery/v_Archery_g03_c01.avi\nYoYo/v_YoYo_g03_c01.avi\n",
+         r"line 3: 'YoYo/v_YoYo_g03_c01.avi' is listed again: the split lists it at '.*testlist03.txt', line 1"),
         ("trainlist01.txt", "Archery/v_Archery_g01_c01.avi 1\n",
          r"line 1: 'Archery/v_Archery_g01_c01.avi' is not in the folder of class 1 of classInd.txt"),
         ("testlist02.txt", "Archery/v_Archery_g01_c01.avi 2\n",
@@ -226,7 +267,7 @@ def test_bad_ucf101_input_is_named_and_nothing_is_written(ucf, tmp_path, file, t
     if text is None:
         (splits_dir / file).unlink()
     else:
-        (splits_dir / file).write_text(text)
+        (splits_dir / file).write_text(text, encoding="utf-8")
     with pytest.raises(AnnotationError, match=problem) as error:
         write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "lists")
     assert Path(error.value.path).name == file
@@ -234,6 +275,21 @@ def test_bad_ucf101_input_is_named_and_nothing_is_written(ucf, tmp_path, file, t
 
 
 # --------------------------------------------------------------------------------------------------- both
+
+
+def test_a_byte_order_mark_is_not_read_as_part_of_the_first_line(hmdb, ucf):
+    """An editor saving a split file or classInd.txt as "UTF-8 with BOM" puts U+FEFF before the first line."""
+    splits_dir, label_csv = hmdb
+    split_file = splits_dir / "ride_bike_test_split1.txt"
+    split_file.write_text("\ufeff" + split_file.read_text(), encoding="utf-8")
+    train, _ = hmdb51_split_lists(splits_dir, label_csv, split=1)
+    assert train[0].relative_path == "ride_bike/ride_bike_v0.avi"
+
+    splits_dir, label_csv = ucf
+    class_index = splits_dir / "classInd.txt"
+    class_index.write_text("\ufeff" + class_index.read_text(), encoding="utf-8")
+    train, _ = ucf101_split_lists(splits_dir, label_csv, split=1)
+    assert [record.label for record in train] == [0, 1, 2, 3]
 
 
 def test_missing_videos_are_counted_and_the_first_ten_named(ucf, tmp_path):
@@ -253,9 +309,9 @@ def test_missing_videos_are_counted_and_the_first_ten_named(ucf, tmp_path):
     assert message.endswith("ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi, ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi, "
                             "ApplyEyeMakeup/v_ApplyEyeMakeup_g04_c01.avi, Archery/v_Archery_g02_c01.avi, "
                             "Archery/v_Archery_g03_c01.avi, Archery/v_Archery_g04_c01.avi, "
-                            "HandStandPushups/v_HandStandPushups_g02_c01.avi, "
-                            "HandStandPushups/v_HandStandPushups_g03_c01.avi, "
-                            "HandStandPushups/v_HandStandPushups_g04_c01.avi, YoYo/v_YoYo_g02_c01.avi and 2 more")
+                            "HandstandPushups/v_HandStandPushups_g02_c01.avi, "
+                            "HandstandPushups/v_HandStandPushups_g03_c01.avi, "
+                            "HandstandPushups/v_HandStandPushups_g04_c01.avi, YoYo/v_YoYo_g02_c01.avi and 2 more")
     assert not (tmp_path / "lists").exists()
     with pytest.raises(FileNotFoundError, match="video folder .* does not exist"):
         write_official_split_lists("ucf101", splits_dir, label_csv, tmp_path / "lists", video_root=tmp_path / "gone")
@@ -334,27 +390,30 @@ def original_label_csv(name):
     return path
 
 
-def test_every_class_of_the_original_hmdb51_csv_matches_its_folder_name(tmp_path):
+def test_the_51_hmdb51_folders_get_the_original_csv_rows_of_their_names(tmp_path):
+    """Split files named after the real dataset's folders (`HMDB51_FOLDERS`, not read from the CSV): each folder must
+    get the row of the CSV whose name is the folder with spaces for underscores (the CSV is not in folder order:
+    "kick ball" comes before "kick")."""
     label_csv = original_label_csv("hmdb_51_labels.csv")
     names = read_label_names(label_csv)
-    assert len(names) == 51
-    train, test = hmdb51_split_lists(write_hmdb_splits(tmp_path / "splits", names), label_csv, split=1)
-    folders = [name.replace(" ", "_") for name in names]
-    assert [(record.relative_path, record.label) for record in train] == [
-        (f"{folder}/{hmdb_video(folder, 0)}", row) for row, folder in enumerate(folders)
-    ]
-    assert [record.label for record in test] == list(range(51))
+    assert len(HMDB51_FOLDERS) == len(set(HMDB51_FOLDERS)) == 51
+    train, test = hmdb51_split_lists(write_hmdb_splits(tmp_path / "splits", HMDB51_FOLDERS), label_csv, split=1)
+    label_of_folder = {record.relative_path.partition("/")[0]: record.label for record in train}
+    assert label_of_folder == {folder: names.index(folder.replace("_", " ")) for folder in HMDB51_FOLDERS}
+    assert sorted(label_of_folder.values()) == list(range(51))
+    assert [record.label for record in test] == [record.label for record in train]
 
 
-def test_every_class_of_the_original_ucf101_csv_matches_and_agrees_with_classind(tmp_path, caplog):
+def test_the_original_ucf101_csv_is_alphabetical_so_an_alphabetical_classind_numbers_it_by_row(tmp_path, caplog):
+    """The stored CSV lists its 101 classes in case-insensitive alphabetical order ("JumpingJack" before "JumpRope"),
+    so when `classInd.txt` numbers the classes in that order too, every CSV row is the classInd id - 1 and no warning
+    is given. The `classInd.txt` here is written from the CSV's own names: this checks the CSV's order, count and
+    distinct keys, not the real `classInd.txt` (not stored here)."""
     label_csv = original_label_csv("ucf_101_labels.csv")
     names = read_label_names(label_csv)
     assert len(names) == 101 and "HandstandPushups" in names
-    # classInd.txt numbers the classes in case-insensitive alphabetical order ("JumpingJack" before "JumpRope"); the
-    # original's CSV has the same order, so its row is the classInd id - 1 for every class.
     assert names == sorted(names, key=str.lower)
     with caplog.at_level(logging.WARNING):
         train, test = ucf101_split_lists(write_ucf_splits(tmp_path / "splits", names), label_csv, split=2)
     assert not caplog.records
     assert [record.label for record in train] == [record.label for record in test] == list(range(101))
-    assert test[names.index("HandstandPushups")].relative_path == "HandStandPushups/v_HandStandPushups_g02_c01.avi"

@@ -9,11 +9,14 @@ Both datasets define three train/test splits, in formats of their own:
   `<Class>/<video>.avi <id>` lines and `testlist0<N>.txt` with `<Class>/<video>.avi` lines (no label).
 
 The training script reads `<relative_video_path> <label>` lists whose labels are rows of the original's labels CSV
-(`labels/hmdb_51_labels.csv`, `labels/ucf_101_labels.csv`). The datasets spell class names differently from those
-CSVs (HMDB-51's `brush_hair` is `"brush hair"`; UCF-101's folders say `HandStandPushups` where `classInd.txt` and the
-CSV say `HandstandPushups`), so classes are matched by `class_key`: lower case, without spaces, underscores and
-hyphens. `write_official_split_lists` writes `train_split<N>.txt` and `test_split<N>.txt` for the three splits, the
-files `configs/zero_shot/{hmdb51,ucf101}.yaml` (`TEST.ZERO_SHOT.SPLIT_FILES`) and the few-shot configs expect.
+(`labels/hmdb_51_labels.csv`, `labels/ucf_101_labels.csv`). HMDB-51's folders spell class names differently from its
+CSV (`brush_hair` is `"brush hair"`), so classes are matched by `class_key`: lower case, without spaces, underscores
+and hyphens. UCF-101's folders are named as `classInd.txt` names the classes (`HandstandPushups`; only the video file
+names say `v_HandStandPushups_...`); matching them by `class_key` too costs nothing and lets a hand-edited list write
+a folder in another case. A split lists each video once, so a video listed twice (in both lists, which would leak test
+videos into training, or twice in one) is refused. `write_official_split_lists` writes `train_split<N>.txt` and
+`test_split<N>.txt` for the three splits, the files `configs/zero_shot/{hmdb51,ucf101}.yaml`
+(`TEST.ZERO_SHOT.SPLIT_FILES`) and the few-shot configs expect.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ def hmdb51_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
 
     Raises:
         AnnotationError: `splits_dir` is missing, a class of the CSV has no split file, a split file's class is not
-            in the CSV, or a line is malformed (named with its file and line number).
+            in the CSV, a line is malformed, or a video is tagged for training or test twice (named with its file and
+            line number, and the other line's).
     """
     _check_split_number(split)
     folder = _existing_folder(splits_dir)
@@ -97,6 +101,7 @@ def hmdb51_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
         )
 
     lists: dict[str, list[VideoRecord]] = {"train": [], "test": []}
+    listed: dict[str, tuple[Path, int]] = {}
     for row, (class_name, path) in sorted(file_of_row.items()):
         for line, fields, text in _split_file_lines(path):
             if len(fields) != 2 or fields[1] not in HMDB51_TAGS:
@@ -106,7 +111,9 @@ def hmdb51_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
                 )
             role = HMDB51_TAGS[fields[1]]
             if role is not None:
-                lists[role].append(_record(f"{class_name}/{fields[0]}", row))
+                relative_path = f"{class_name}/{fields[0]}"
+                _list_once(listed, relative_path, path, line)
+                lists[role].append(_record(relative_path, row))
     return lists["train"], lists["test"]
 
 
@@ -115,7 +122,9 @@ def ucf101_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
 
     The label is the class's row in the CSV, not its `classInd.txt` id (the two agree for the original's
     `ucf_101_labels.csv`, whose rows are in `classInd.txt`'s order; a warning says so when they do not). A test
-    video's class is its folder's, matched case-insensitively, so `HandStandPushups/...` is `HandstandPushups`.
+    video's class is its folder's: the official lists write the folder as `classInd.txt` names the class (in
+    `HandstandPushups/v_HandStandPushups_g01_c01.avi` only the file name spells it otherwise), and folders are matched
+    by `class_key`, so a hand-edited list may write one in another case.
 
     Args:
         splits_dir: The extracted `ucfTrainTestlist` folder: `classInd.txt`, `trainlist0<N>.txt`, `testlist0<N>.txt`.
@@ -128,8 +137,9 @@ def ucf101_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
 
     Raises:
         AnnotationError: `splits_dir` or one of its three files is missing, a class of `classInd.txt` is not in the
-            CSV (or the other way round), or a line is malformed, names an unknown class id or folder, or puts a
-            video in a folder of another class than its id's (named with its file and line number).
+            CSV (or the other way round), or a line is malformed, names an unknown class id or folder, puts a video
+            in a folder of another class than its id's, or lists a video the training or test list already lists
+            (named with its file and line number, and the other line's).
     """
     _check_split_number(split)
     folder = _existing_folder(splits_dir)
@@ -145,11 +155,10 @@ def ucf101_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
         return id_of_key[class_key(class_folder)]
 
     train_file, test_file = folder / f"trainlist0{split}.txt", folder / f"testlist0{split}.txt"
-    for path in (train_file, test_file):
-        _check_file(path)
+    listed: dict[str, tuple[Path, int]] = {}
     train = []
     for line, fields, text in _split_file_lines(train_file):
-        if len(fields) != 2 or not fields[1].isdigit():
+        if len(fields) != 2 or not fields[1].isdecimal():
             raise AnnotationError(train_file, f"expected '<Class>/<video>.avi <class id>', got {text!r}", line)
         relative_path, class_id = fields[0], int(fields[1])
         if class_id not in row_of_id:
@@ -158,12 +167,15 @@ def ucf101_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
             raise AnnotationError(
                 train_file, f"{relative_path!r} is not in the folder of class {class_id} of classInd.txt", line
             )
+        _list_once(listed, relative_path, train_file, line)
         train.append(_record(relative_path, row_of_id[class_id][1]))
     test = []
     for line, fields, text in _split_file_lines(test_file):
         if len(fields) != 1:
             raise AnnotationError(test_file, f"expected '<Class>/<video>.avi' (no label), got {text!r}", line)
-        test.append(_record(fields[0], row_of_id[folder_class(test_file, line, fields[0])][1]))
+        class_id = folder_class(test_file, line, fields[0])
+        _list_once(listed, fields[0], test_file, line)
+        test.append(_record(fields[0], row_of_id[class_id][1]))
     return train, test
 
 
@@ -267,12 +279,26 @@ def _check_file(path: Path) -> None:
 
 def _split_file_lines(path: Path) -> Iterator[tuple[int, list[str], str]]:
     """`(line number, whitespace-separated fields, stripped text)` of each non-blank line (the official files have
-    Windows line ends and trailing spaces)."""
+    Windows line ends and trailing spaces; `utf-8-sig` drops a byte order mark an editor may have written, which would
+    otherwise stick to the first video or class id)."""
     _check_file(path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         for line, text in enumerate(handle, start=1):
             if text.strip():
                 yield line, text.split(), text.strip()
+
+
+def _list_once(listed: dict[str, tuple[Path, int]], relative_path: str, path: Path, line: int) -> None:
+    """Record that line `line` of `path` lists `relative_path` in `listed` (`relative_path -> (file, line)`, shared by
+    the training and test lists of one split), refusing a second listing: in the other list it would leak a test
+    video into training, in the same one it would count the video twice."""
+    if relative_path in listed:
+        first_path, first_line = listed[relative_path]
+        raise AnnotationError(
+            path, f"{relative_path!r} is listed again: the split lists it at {os.fspath(first_path)!r}, line "
+            f"{first_line}; each video belongs in its training or test list once", line,
+        )
+    listed[relative_path] = (path, line)
 
 
 def _rows_by_key(names: Sequence[str], label_csv: PathLike) -> dict[str, int]:
@@ -308,7 +334,7 @@ def _ucf101_class_rows(class_index: Path, label_csv: PathLike) -> dict[int, tupl
     rows = _rows_by_key(names, label_csv)
     row_of_id: dict[int, tuple[str, int]] = {}
     for line, fields, text in _split_file_lines(class_index):
-        if len(fields) != 2 or not fields[0].isdigit():
+        if len(fields) != 2 or not fields[0].isdecimal():
             raise AnnotationError(class_index, f"expected '<class id> <ClassName>', got {text!r}", line)
         class_id, key = int(fields[0]), class_key(fields[1])
         if class_id in row_of_id:
