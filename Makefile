@@ -9,10 +9,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.xclip-installed
 PYTEST_ARGS ?=
 MODEL ?=
+# The oldest transformers setup.cfg accepts (and the GPU machines' image runs), with the huggingface_hub it needs:
+# `make test-oldest` runs the tests with them laid over ./.venv's packages.
+OLDEST_DEPS := .oldest-deps
+OLDEST_TRANSFORMERS ?= transformers==5.17.0
+OLDEST_HUB ?= huggingface_hub>=1.5,<2
 
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test test-oldest demo bench clean
 
 setup: $(STAMP)
 
@@ -25,8 +30,14 @@ $(STAMP): setup.cfg pyproject.toml
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
+test-oldest: $(STAMP)
+	rm -rf $(OLDEST_DEPS)
+	$(PY) -m pip install --quiet --no-deps --target $(OLDEST_DEPS) "$(OLDEST_TRANSFORMERS)"
+	$(PY) -m pip install --quiet --upgrade --target $(OLDEST_DEPS) "$(OLDEST_HUB)"
+	PYTHONPATH=$(OLDEST_DEPS) HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
 demo: $(STAMP)
 	HF_HUB_OFFLINE=$(if $(MODEL),0,1) $(PY) scripts/demo.py $(if $(MODEL),--model $(MODEL),)
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(OLDEST_DEPS) .pytest_cache build *.egg-info

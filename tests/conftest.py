@@ -9,6 +9,15 @@ from accelerate.state import AcceleratorState, GradientState
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def pytest_report_header() -> str:
+    """The versions the parity tests ran against (`make test-oldest` lays older transformers over the venv's)."""
+    import huggingface_hub
+    import transformers
+
+    versions = (("torch", torch), ("transformers", transformers), ("huggingface_hub", huggingface_hub))
+    return ", ".join(f"{name} {module.__version__}" for name, module in versions)
+
+
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Tiny models gain nothing from intra-op threads, and with a pytest worker on every core they only
