@@ -222,6 +222,19 @@ def test_interpolate_pos_encoding_accepts_other_frame_counts_and_sizes(num_frame
     torch.testing.assert_close(same.logits_per_video, plain.logits_per_video)
 
 
+def test_resize_num_frames_makes_interpolation_the_models_own_and_saves_it(tmp_path):
+    model = make_model("p8-f4")
+    videos = make_videos(model.config, num_frames=6)
+    with torch.no_grad():
+        interpolated = model.get_video_features(videos, interpolate_pos_encoding=True).pooler_output
+        model.resize_num_frames(6)
+        own = model.get_video_features(videos).pooler_output  # no longer a shape error: 6 is its count now
+    torch.testing.assert_close(own, interpolated, rtol=0, atol=0)
+    model.save_pretrained(tmp_path)
+    loaded = XCLIPModel.from_pretrained(tmp_path).eval()
+    assert loaded.config.vision_config.num_frames == 6 and loaded.mit.position_embedding.shape[1] == 6
+
+
 @pytest.mark.parametrize("size", [(32, 32), (37, 45)])  # (37, 45): pixels beyond the last whole patch are ignored
 def test_patch_embedding_as_matrix_product_equals_the_convolution(size):
     patch_embedding = make_model("p8-f4").vision_model.embeddings.patch_embedding.double()

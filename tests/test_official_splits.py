@@ -15,7 +15,7 @@ from xclip.data import (
     write_label_names,
     write_official_split_lists,
 )
-from xclip.data.official_splits import class_key
+from xclip.data import normalise_class_name
 
 
 LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "labels"
@@ -123,7 +123,7 @@ def test_hmdb51_classes_match_the_csv_whatever_the_case_spaces_or_hyphens(tmp_pa
         ("cart-wheel/cart-wheel_v1.avi", 0), ("brush_hair/brush_hair_v1.avi", 1)
     ]
     assert [record.relative_path for record in test] == ["cart-wheel/cart-wheel_v2.avi", "brush_hair/brush_hair_v2.avi"]
-    assert class_key("Handstand-Push ups") == class_key("handstand_pushups") == "handstandpushups"
+    assert normalise_class_name("Handstand-Push ups") == normalise_class_name("handstand_pushups") == "handstandpushups"
 
 
 def test_the_lists_round_trip_through_read_video_list(hmdb, tmp_path):

@@ -5,8 +5,8 @@ from .dataset import VideoClipDataset
 from .errors import AnnotationError
 from .few_shot import build_few_shot_list
 from .hf_datasets import HFVideoRecords, from_hf_dataset, hf_label_names
-from .kinetics import K400_TO_K600_RENAMES, kinetics600_novel_classes, normalise_class_name
-from .labels import read_label_names, write_label_names
+from .kinetics import K400_TO_K600_RENAMES, kinetics600_novel_classes
+from .labels import normalise_class_name, read_label_names, write_label_names
 from .official_splits import hmdb51_split_lists, ucf101_split_lists, write_official_split_lists
 from .synthetic import VideoSet, write_video_set
 from .video_list import VideoRecord, check_video_root, parse_video_list, read_video_list, write_video_list

@@ -5,8 +5,8 @@ name in Kinetics-600. Comparing the names of the original X-CLIP's `kinetics_400
 `kinetics_600_labels.csv` literally therefore leaves 232 "new" classes instead of 220 (users of other label lists
 report 221, original issue #128). `K400_TO_K600_RENAMES` lists the 12 pairs:
 
-- "passing American football (not in game)" differs in case only; `normalise_class_name` (case- and
-  whitespace-insensitive) would match it on its own;
+- "passing American football (not in game)" differs in case only; `normalise_class_name` (case-insensitive,
+  ignoring spaces, underscores and hyphens) would match it on its own;
 - the other eleven are real renames: a spelling fix ("dying hair" -> "dyeing hair"), a reworded name ("tying tie"
   -> "tying necktie"), or a qualifier added when Kinetics-600 split a class ("hugging" -> "hugging (not baby)"
   next to the new "hugging baby").
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 
-from .labels import read_label_names
+from .labels import normalise_class_name, read_label_names
 
 
 logger = logging.getLogger(__name__)
@@ -46,11 +46,6 @@ K400_TO_K600_RENAMES: dict[str, str] = {
 
 KINETICS600_NUM_NOVEL_CLASSES = 220
 """Kinetics-600 classes that are not Kinetics-400 classes (ER-ZSAR; X-CLIP's zero-shot protocol)."""
-
-
-def normalise_class_name(name: str) -> str:
-    """Case- and whitespace-insensitive form of a class name, for matching names across label lists."""
-    return " ".join(name.casefold().split())
 
 
 def kinetics600_novel_classes(k400_csv: str | os.PathLike, k600_csv: str | os.PathLike) -> list[str]:

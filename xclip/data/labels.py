@@ -11,6 +11,7 @@ import csv
 import io
 import logging
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
@@ -22,6 +23,18 @@ from .files import write_text_atomically
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, os.PathLike]
+
+_NAME_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def normalise_class_name(name: str) -> str:
+    """The form of a class name that label lists, split files and folder names share, for matching them: lower case,
+    without spaces, underscores or hyphens.
+
+    `"brush_hair"` and `"brush hair"` give `"brushhair"`; `"HandStandPushups"` and `"HandstandPushups"` give
+    `"handstandpushups"`; `"passing American football"` and `"passing american football"` match.
+    """
+    return _NAME_SEPARATORS.sub("", name).casefold()
 
 
 def read_label_names(csv_path: PathLike) -> list[str]:

@@ -10,12 +10,12 @@ Both datasets define three train/test splits, in formats of their own:
 
 The training script reads `<relative_video_path> <label>` lists whose labels are rows of the original's labels CSV
 (`labels/hmdb_51_labels.csv`, `labels/ucf_101_labels.csv`). HMDB-51's folders spell class names differently from its
-CSV (`brush_hair` is `"brush hair"`), so classes are matched by `class_key`: lower case, without spaces, underscores
-and hyphens. UCF-101's folders are named as `classInd.txt` names the classes (`HandstandPushups`; only the video file
-names say `v_HandStandPushups_...`); matching them by `class_key` too costs nothing and lets a hand-edited list write
-a folder in another case. A split lists each video once, so a video listed twice (in both lists, which would leak test
-videos into training, or twice in one) is refused. `write_official_split_lists` writes `train_split<N>.txt` and
-`test_split<N>.txt` for the three splits, the files `configs/zero_shot/{hmdb51,ucf101}.yaml`
+CSV (`brush_hair` is `"brush hair"`), so classes are matched by `normalise_class_name`: lower case, without spaces,
+underscores and hyphens. UCF-101's folders are named as `classInd.txt` names the classes (`HandstandPushups`; only the
+video file names say `v_HandStandPushups_...`); matching them by `normalise_class_name` too costs nothing and lets a
+hand-edited list write a folder in another case. A split lists each video once, so a video listed twice (in both
+lists, which would leak test videos into training, or twice in one) is refused. `write_official_split_lists` writes
+`train_split<N>.txt` and `test_split<N>.txt` for the three splits, the files `configs/zero_shot/{hmdb51,ucf101}.yaml`
 (`TEST.ZERO_SHOT.SPLIT_FILES`) and the few-shot configs expect.
 """
 
@@ -23,21 +23,19 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
 from .errors import AnnotationError
-from .labels import read_label_names
+from .labels import normalise_class_name, read_label_names
 from .video_list import VideoRecord, write_video_list
 
 __all__ = [
     "OFFICIAL_SPLITS",
     "OFFICIAL_SPLIT_READERS",
     "WrittenSplit",
-    "class_key",
     "hmdb51_split_lists",
     "ucf101_split_lists",
     "write_official_split_lists",
@@ -51,15 +49,6 @@ SplitLists = tuple[list[VideoRecord], list[VideoRecord]]
 OFFICIAL_SPLITS = (1, 2, 3)
 HMDB51_TAGS = {"0": None, "1": "train", "2": "test"}  # a video's role in one split; 0: not used by it
 ITEMS_SHOWN = 10  # in a message listing classes, files or videos
-
-
-def class_key(name: str) -> str:
-    """The form of a class name that split files and labels CSVs share: lower case, no spaces, underscores, hyphens.
-
-    `"brush_hair"` and `"brush hair"` give `"brushhair"`; `"HandStandPushups"` and `"HandstandPushups"` give
-    `"handstandpushups"`.
-    """
-    return re.sub(r"[\s_-]+", "", name).casefold()
 
 
 def hmdb51_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) -> SplitLists:
@@ -86,7 +75,7 @@ def hmdb51_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
     files = {path.name[: -len(suffix)]: path for path in sorted(folder.glob(f"*{suffix}"))}
     names = read_label_names(label_csv)
     rows = _rows_by_key(names, label_csv)
-    unmatched = [f"{name!r} ({path.name})" for name, path in files.items() if class_key(name) not in rows]
+    unmatched = [f"{name!r} ({path.name})" for name, path in files.items() if normalise_class_name(name) not in rows]
     if unmatched:
         raise AnnotationError(
             label_csv, f"{len(unmatched)} class(es) of the HMDB-51 split files in {os.fspath(folder)!r} are not in "
@@ -124,7 +113,7 @@ def ucf101_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
     `ucf_101_labels.csv`, whose rows are in `classInd.txt`'s order; a warning says so when they do not). A test
     video's class is its folder's: the official lists write the folder as `classInd.txt` names the class (in
     `HandstandPushups/v_HandStandPushups_g01_c01.avi` only the file name spells it otherwise), and folders are matched
-    by `class_key`, so a hand-edited list may write one in another case.
+    by `normalise_class_name`, so a hand-edited list may write one in another case.
 
     Args:
         splits_dir: The extracted `ucfTrainTestlist` folder: `classInd.txt`, `trainlist0<N>.txt`, `testlist0<N>.txt`.
@@ -148,11 +137,11 @@ def ucf101_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
 
     def folder_class(path: Path, line: int, relative_path: str) -> int:
         class_folder, slash, _ = relative_path.partition("/")
-        if not slash or class_key(class_folder) not in id_of_key:
+        if not slash or normalise_class_name(class_folder) not in id_of_key:
             raise AnnotationError(
                 path, f"{relative_path!r} is not in the folder of a class of classInd.txt ('<Class>/<video>.avi')", line
             )
-        return id_of_key[class_key(class_folder)]
+        return id_of_key[normalise_class_name(class_folder)]
 
     train_file, test_file = folder / f"trainlist0{split}.txt", folder / f"testlist0{split}.txt"
     listed: dict[str, tuple[Path, int]] = {}
@@ -302,10 +291,10 @@ def _list_once(listed: dict[str, tuple[Path, int]], relative_path: str, path: Pa
 
 
 def _rows_by_key(names: Sequence[str], label_csv: PathLike) -> dict[str, int]:
-    """`class_key(name) -> row` of a labels CSV's names, which must stay distinct once keyed."""
+    """`normalise_class_name(name) -> row` of a labels CSV's names, which must stay distinct once keyed."""
     rows: dict[str, int] = {}
     for row, name in enumerate(names):
-        key = class_key(name)
+        key = normalise_class_name(name)
         if key in rows:
             raise AnnotationError(
                 label_csv, f"classes {names[rows[key]]!r} and {name!r} differ only in case, spaces, underscores or "
@@ -319,7 +308,7 @@ def _one_file_per_class(files: dict[str, Path], rows: dict[str, int], folder: Pa
     """`row -> (class folder name, split file)`, refusing two split files of one class (`a_b` and `a-b`)."""
     file_of_row: dict[int, tuple[str, Path]] = {}
     for class_name, path in files.items():
-        row = rows[class_key(class_name)]
+        row = rows[normalise_class_name(class_name)]
         if row in file_of_row:
             raise AnnotationError(
                 folder, f"{file_of_row[row][1].name} and {path.name} are split files of the same class"
@@ -329,14 +318,14 @@ def _one_file_per_class(files: dict[str, Path], rows: dict[str, int], folder: Pa
 
 
 def _ucf101_class_rows(class_index: Path, label_csv: PathLike) -> dict[int, tuple[str, int]]:
-    """`classInd.txt` id -> `(class_key, labels CSV row)`; the two files must name the same classes."""
+    """`classInd.txt` id -> `(normalised name, labels CSV row)`; the two files must name the same classes."""
     names = read_label_names(label_csv)
     rows = _rows_by_key(names, label_csv)
     row_of_id: dict[int, tuple[str, int]] = {}
     for line, fields, text in _split_file_lines(class_index):
         if len(fields) != 2 or not fields[0].isdecimal():
             raise AnnotationError(class_index, f"expected '<class id> <ClassName>', got {text!r}", line)
-        class_id, key = int(fields[0]), class_key(fields[1])
+        class_id, key = int(fields[0]), normalise_class_name(fields[1])
         if class_id in row_of_id:
             raise AnnotationError(class_index, f"class id {class_id} appears twice", line)
         if key not in rows:
@@ -345,7 +334,7 @@ def _ucf101_class_rows(class_index: Path, label_csv: PathLike) -> dict[int, tupl
             )
         row_of_id[class_id] = (key, rows[key])
     listed = {key for key, _ in row_of_id.values()}
-    absent = [name for name in names if class_key(name) not in listed]
+    absent = [name for name in names if normalise_class_name(name) not in listed]
     if absent:
         raise AnnotationError(
             class_index, f"{len(absent)} class(es) of the labels CSV {os.fspath(label_csv)!r} are not listed: "

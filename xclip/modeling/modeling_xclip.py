@@ -631,6 +631,19 @@ class XCLIPModel(XCLIPPreTrainedModel):
 
         return xclip_from_clip(source, num_frames=num_frames, model_class=cls, **config_overrides)
 
+    def resize_num_frames(self, num_frames: int) -> None:
+        """Make this a `num_frames`-frame model in place, e.g. to fine-tune it at another frame count.
+
+        The MIT's temporal position embedding `(1, T, mit_hidden_size)` becomes `(1, num_frames, mit_hidden_size)` by
+        the interpolation `interpolate_pos_encoding=True` applies at every call, and `config.vision_config.num_frames`
+        (read by the frame encoder and the input checks, written by `save_pretrained`) follows.
+        """
+        with torch.no_grad():
+            resized = self.mit.temporal_position_embedding(num_frames)
+        # Laid out as a parameter built at this count would be: the interpolation returns a transposed view.
+        self.mit.position_embedding = nn.Parameter(resized.contiguous())
+        self.config.vision_config.num_frames = num_frames
+
     @can_return_tuple
     def get_text_features(
         self,

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
 from transformers import PretrainedConfig
 
@@ -108,8 +107,15 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
         return XCLIPModel(random_model_config(config))
     if _model_type(source) == XCLIPConfig.model_type:
         model = XCLIPModel.from_pretrained(source)
-        if config.MODEL.RESIZE_FRAMES and model.config.vision_config.num_frames != config.DATA.NUM_FRAMES:
-            _resize_frames(model, config.DATA.NUM_FRAMES, source)
+        trained_frames = model.config.vision_config.num_frames
+        if config.MODEL.RESIZE_FRAMES and trained_frames != config.DATA.NUM_FRAMES:
+            # Loaded at its own count first: `from_pretrained` with the new count in its config would refuse the
+            # embedding, or with `ignore_mismatched_sizes` replace it by a random one.
+            logger.info(
+                "MODEL.RESIZE_FRAMES: %s is a %d-frame model; its temporal position embedding is interpolated to %d "
+                "frames", source, trained_frames, config.DATA.NUM_FRAMES,
+            )
+            model.resize_num_frames(config.DATA.NUM_FRAMES)
     else:
         model = XCLIPModel.from_clip(
             source, num_frames=config.DATA.NUM_FRAMES, drop_path_rate=config.MODEL.DROP_PATH_RATE
@@ -137,27 +143,6 @@ def _model_type(source: str) -> str | None:
     except (OSError, ValueError):
         return None
     return config_dict.get("model_type")
-
-
-def _resize_frames(model: XCLIPModel, num_frames: int, source: str) -> None:
-    """Makes `model` a `num_frames`-frame model in place (`MODEL.RESIZE_FRAMES`): the MIT's temporal position
-    embedding `(1, T, D)` becomes `(1, num_frames, D)` by the interpolation the model itself applies with
-    `interpolate_pos_encoding=True`, and `vision_config.num_frames` says so, which `save_pretrained` then writes.
-
-    The model is loaded at its own count first: `from_pretrained` with the new count in its config would refuse the
-    embedding, or with `ignore_mismatched_sizes` replace it by a random one.
-    """
-    vision_config = model.config.vision_config
-    logger.info(
-        "MODEL.RESIZE_FRAMES: %s is a %d-frame model; its temporal position embedding is interpolated to %d frames",
-        source, vision_config.num_frames, num_frames,
-    )
-    with torch.no_grad():
-        resized = model.mit.temporal_position_embedding(num_frames)
-    # Laid out as a parameter built at this count would be: the interpolation returns a transposed view.
-    model.mit.position_embedding = nn.Parameter(resized.contiguous())
-    # The frame encoder and the MIT read this same config object.
-    vision_config.num_frames = num_frames
 
 
 def _check_geometry(model_config: XCLIPConfig, config: ExperimentConfig, source: str) -> None:
