@@ -37,6 +37,37 @@ def test_followup_plan_of_the_gpu_lease_runs_every_case(tmp_path):
     variants = {(r["case"], r["variant"]) for r in report["results"] if "clips_per_s" in r}
     assert any(case == "video" and "separate q/k/v" in variant for case, variant in variants)
     assert {case for case, _ in variants} >= {"zero_shot", "video", "train"}
+    # The plan's own options reach the cases: its zero-shot batch scales 1, 2 and 4 over tiny's batch of 2.
+    ours = {r["batch"] for r in report["results"] if r["case"] == "zero_shot" and r["variant"].startswith("xclip")}
+    assert ours == {2, 4, 8}
+
+
+def test_cpu_plan_compares_both_precisions_against_the_fastest_peer(tmp_path):
+    benchmark = load_script("benchmark_model")
+    report = benchmark.main(["--tiny", "--device", "cpu", "--plan", "cpu", "--output", str(tmp_path / "b.json"),
+                             "--markdown", ""])
+    assert not report["errors"] and not report["skipped"]
+    variants = {(r["case"], r["variant"]) for r in report["results"] if "clips_per_s" in r}
+    assert {("zero_shot", "xclip (fp32, labels cached)"), ("video", "transformers (fp32)"),
+            ("video", "xclip (fp32)"), ("video", "xclip, separate q/k/v products (compile=none)")} <= variants
+    assert not any(case == "train" for case, _ in variants)
+
+
+def test_ratios_are_against_the_fastest_uncompiled_peer_setting():
+    benchmark = load_script("benchmark_model")
+    env = {"cpu": "x86_64", "torch": "2", "transformers": "5", "xclip": "0", "python": "3", "bf16_matmul_tflops": 1.0}
+    timing = {"ms": 1000.0, "first_call_s": 1.0, "peak_gib": None}
+    results = [
+        dict(geometry="B/32 8f", case="video", variant="transformers (bf16 autocast)", batch=8, clips_per_s=2.0, **timing),
+        dict(geometry="B/32 8f", case="video", variant="transformers (fp32)", batch=8, clips_per_s=4.0, **timing),
+        dict(geometry="B/32 8f", case="video", variant="transformers (bf16 weights, compile=none)", batch=8,
+             clips_per_s=20.0, **timing),
+        dict(geometry="B/32 8f", case="video", variant="xclip (fp32)", batch=8, clips_per_s=6.0, **timing),
+    ]
+    rows = {line.split(" | ")[2]: line.split(" | ") for line in benchmark.markdown_table(env, results, "cmd").splitlines()
+            if line.startswith("| B/32")}
+    assert rows["xclip (fp32)"][5] == "1.50x" and rows["transformers (bf16 autocast)"][5] == "0.50x"
+    assert rows["xclip (fp32)"][4] == "6"  # rates under 100 clips/s keep three significant digits
 
 
 def test_zero_shot_forward_compiles_without_graph_breaks():
