@@ -70,6 +70,19 @@ def test_from_an_xclip_folder(tmp_path):
         build_model(experiment(MODEL__PRETRAINED=tmp_path, DATA__NUM_FRAMES=8))
 
 
+def drop_path_rates(model):
+    return [getattr(layer.drop_path, "drop_prob", 0.0) for layer in model.vision_model.encoder.layers]
+
+
+def test_drop_path_rate_reaches_a_model_loaded_from_an_xclip_folder(clip_folder, tmp_path):
+    build_model(experiment()).save_pretrained(tmp_path / "trained")
+    loaded = build_model(experiment(MODEL__PRETRAINED=tmp_path / "trained", MODEL__DROP_PATH_RATE=0.2))
+    from_clip = build_model(experiment(MODEL__PRETRAINED=clip_folder, MODEL__DROP_PATH_RATE=0.2))
+    assert drop_path_rates(loaded) == drop_path_rates(from_clip) == [0.0, 0.2]
+    loaded.save_pretrained(tmp_path / "fine_tuned")
+    assert XCLIPModel.from_pretrained(tmp_path / "fine_tuned").config.vision_config.drop_path_rate == 0.2
+
+
 def test_resize_frames_builds_the_model_that_interpolate_pos_encoding_runs(tmp_path, caplog):
     torch.manual_seed(0)
     source = build_model(experiment()).eval()

@@ -92,10 +92,10 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
     - None: a randomly initialised X-CLIP of `MODEL.ARCH` (offline tests and demos; not useful for real training);
     - a transformers CLIP folder or OpenAI's CLIP file (`ViT-B-16.pt`): X-CLIP built on those weights, as the
       original starts every run (its own parts initialised as the original's);
-    - an X-CLIP folder (`save_pretrained` output, e.g. this script's `best_model`): loaded as is, e.g. to train
-      few-shot from a Kinetics-400 model or to evaluate zero-shot; with `MODEL.RESIZE_FRAMES`, a model of another
-      frame count becomes a `DATA.NUM_FRAMES`-frame one. Original `.pth` checkpoints are converted first with
-      `scripts/convert_original_checkpoint.py`.
+    - an X-CLIP folder (`save_pretrained` output, e.g. this script's `best_model`): loaded with the run's
+      `MODEL.DROP_PATH_RATE`, e.g. to train few-shot from a Kinetics-400 model or to evaluate zero-shot; with
+      `MODEL.RESIZE_FRAMES`, a model of another frame count becomes a `DATA.NUM_FRAMES`-frame one. Original `.pth`
+      checkpoints are converted first with `scripts/convert_original_checkpoint.py`.
 
     Raises:
         ValueError: the source's frame size disagrees with `DATA.INPUT_SIZE`, or its frame count with
@@ -106,7 +106,11 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
         logger.info("No MODEL.PRETRAINED: a randomly initialised %s X-CLIP", config.MODEL.ARCH)
         return XCLIPModel(random_model_config(config))
     if _model_type(source) == XCLIPConfig.model_type:
-        model = XCLIPModel.from_pretrained(source)
+        # The frame encoder builds its drop path modules from the config, so the run's rate goes in before loading
+        # (and is saved with the model), as `from_clip` does for CLIP weights.
+        xclip_config = XCLIPConfig.from_pretrained(source)
+        xclip_config.vision_config.drop_path_rate = config.MODEL.DROP_PATH_RATE
+        model = XCLIPModel.from_pretrained(source, config=xclip_config)
         trained_frames = model.config.vision_config.num_frames
         if config.MODEL.RESIZE_FRAMES and trained_frames != config.DATA.NUM_FRAMES:
             # Loaded at its own count first: `from_pretrained` with the new count in its config would refuse the
