@@ -203,6 +203,37 @@ def test_wrong_frame_count_names_both_counts_and_the_opt_in():
         model(input_ids=input_ids, pixel_values=torch.randn(4, 3, 32, 32))
 
 
+def test_bad_text_inputs_labels_and_channels_are_clear_errors():
+    model = make_model("p8-f4")
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()  # 2 videos, 3 texts
+    text_embeds = model.get_text_features(input_ids, attention_mask).pooler_output.detach()
+    width = model.config.projection_dim
+    cases = [
+        (dict(text_embeds=torch.randn(3, width + 1)), rf"text_embeds must be \(num_texts, {width}\).*\(3, {width + 1}\)"),
+        (dict(text_embeds=text_embeds[None]), r"text_embeds must be.*\(1, 3,"),
+        (dict(input_ids=input_ids[0]), r"input_ids must be \(num_texts, sequence_length\)"),
+        (dict(text_embeds=text_embeds, labels=torch.tensor([0, 5])), r"Label id 5 is out of range: there are 3 texts"),
+        (dict(text_embeds=text_embeds, labels=torch.tensor([0, -1])), r"Label id -1 is out of range"),
+        (dict(text_embeds=text_embeds, labels=torch.tensor([[0, 1]])), r"one class index per video, shape \(2,\)"),
+        (dict(text_embeds=text_embeds, return_loss=True), r"as many texts as videos; got 2 videos and 3 texts"),
+        (dict(text_embeds=text_embeds, pixel_values=videos[:, :, :1]), r"1 channels per frame.*takes 3"),
+    ]
+    for inputs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            model(**{"pixel_values": videos, **inputs})
+    # the same inputs done right
+    with torch.no_grad():
+        out = model(pixel_values=videos, text_embeds=text_embeds, labels=torch.tensor([0, 2]))
+        square = model(pixel_values=videos, text_embeds=text_embeds[:2], return_loss=True)
+    assert out.loss.isfinite() and square.loss.isfinite()
+
+
+@pytest.mark.parametrize("num_frames", [0, -2, 2.5, True])
+def test_resize_num_frames_rejects_what_is_not_a_frame_count(num_frames):
+    with pytest.raises(ValueError, match="positive integer"):
+        make_model("p8-f4").resize_num_frames(num_frames)
+
+
 @pytest.mark.parametrize("num_frames,size", [(6, 32), (4, 48), (2, 40)])
 def test_interpolate_pos_encoding_accepts_other_frame_counts_and_sizes(num_frames, size):
     model = make_model("p8-f4")

@@ -52,6 +52,11 @@ def test_keyword_arguments_reach_the_right_component(processor):
     assert processor(text=LABELS, return_tensors="np")["input_ids"].dtype == np.int64
 
 
+def test_an_empty_list_of_texts_is_a_clear_error(processor):
+    with pytest.raises(ValueError, match="empty list of texts"):
+        processor(text=[])
+
+
 def test_long_texts_are_truncated_to_the_context(processor):
     ids = processor(text=["word " * 200, "short"])["input_ids"]
     assert ids.shape == (2, 77) and ids[0, -1] == processor.tokenizer.eos_token_id

@@ -390,6 +390,14 @@ def test_an_unreadable_model_config_is_reported_not_hidden(tmp_path, caplog):
     assert "Could not read the model config" in caplog.text and str(tmp_path) in caplog.text
 
 
+def test_a_malformed_model_config_is_named(tmp_path):
+    write_hub_style_folder(tmp_path, HUB_IMAGE_PROCESSOR_FILE)
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"model_type": "xclip", "projection_dim": 512, "vision_config": {"mit_hidden_size": 256}}))
+    with pytest.raises(ValueError, match=rf"{tmp_path}.*config.json.*malformed.*mit_hidden_size"):
+        XCLIPVideoProcessor.from_pretrained(tmp_path)
+
+
 def test_a_saved_video_processor_keeps_its_own_sizes(tmp_path):
     """Only image-processor files are reinterpreted: a video processor saved with short side = crop stays so."""
     XCLIPVideoProcessor(size={"shortest_edge": 224}, num_frames=16).save_pretrained(tmp_path)

@@ -145,6 +145,21 @@ def attend(
     )
 
 
+def check_label_ids(labels: torch.Tensor, num_classes: int, what: str = "classes") -> None:
+    """Raise a `ValueError` naming the first class index in `labels` outside `0..num_classes - 1`.
+
+    Skipped under `torch.compile`, where reading the values would break the graph; cross-entropy still fails there.
+    """
+    if torch.compiler.is_compiling() or not labels.numel():
+        return
+    out_of_range = (labels < 0) | (labels >= num_classes)
+    if out_of_range.any():
+        raise ValueError(
+            f"Label id {labels[out_of_range][0].item()} is out of range: there are {num_classes} {what} "
+            f"(0..{num_classes - 1})."
+        )
+
+
 class XCLIPAttention(CLIPAttention):
     """CLIP attention computing queries, keys and values in one matrix product.
 
@@ -262,6 +277,8 @@ class XCLIPVisionEncoder(nn.Module):
         self.layers = nn.ModuleList([XCLIPVisionEncoderLayer(config, rate) for rate in drop_path_rates])
 
     def forward(self, inputs_embeds: torch.Tensor, num_frames: int, **kwargs: Any) -> BaseModelOutput:
+        """`inputs_embeds` `(batch_size * num_frames, seq_len, hidden_size)`, the frames of a video consecutive;
+        returns `last_hidden_state` of the same shape."""
         hidden_states = inputs_embeds
         for layer in self.layers:
             hidden_states = layer(hidden_states, num_frames=num_frames, **kwargs)
@@ -367,6 +384,8 @@ class XCLIPPromptGeneratorLayer(nn.Module):
         )
 
     def forward(self, hidden_states: torch.Tensor, visual: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        """`hidden_states` `(batch_size, num_texts, E)` attend to `visual` `(batch_size, num_patches, E)`; returns
+        `(batch_size, num_texts, E)`."""
         hidden_states = hidden_states + self.cross_attn(self.norm1(hidden_states), visual, **kwargs)
         hidden_states = hidden_states + self.mlp(self.norm3(hidden_states))
         return hidden_states
@@ -638,6 +657,8 @@ class XCLIPModel(XCLIPPreTrainedModel):
         the interpolation `interpolate_pos_encoding=True` applies at every call, and `config.vision_config.num_frames`
         (read by the frame encoder and the input checks, written by `save_pretrained`) follows.
         """
+        if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
+            raise ValueError(f"resize_num_frames: num_frames must be a positive integer, got {num_frames!r}.")
         with torch.no_grad():
             resized = self.mit.temporal_position_embedding(num_frames)
         # Laid out as a parameter built at this count would be: the interpolation returns a transposed view.
@@ -685,14 +706,20 @@ class XCLIPModel(XCLIPPreTrainedModel):
         return vision_outputs
 
     def _check_video_shape(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
+        vision_config = self.config.vision_config
         if pixel_values.ndim != 5:
             raise ValueError(
                 "pixel_values must be (batch_size, num_frames, channels, height, width); "
                 f"got shape {tuple(pixel_values.shape)}."
             )
+        if pixel_values.shape[2] != vision_config.num_channels:
+            raise ValueError(
+                f"pixel_values has {pixel_values.shape[2]} channels per frame (shape {tuple(pixel_values.shape)}), "
+                f"but this model takes {vision_config.num_channels} (config.vision_config.num_channels): frames must "
+                "be (channels, height, width), as XCLIPProcessor returns them."
+            )
         if interpolate_pos_encoding:
             return
-        vision_config = self.config.vision_config
         num_frames, height, width = pixel_values.shape[1], pixel_values.shape[-2], pixel_values.shape[-1]
         if num_frames != vision_config.num_frames:
             raise ValueError(
@@ -707,6 +734,38 @@ class XCLIPModel(XCLIPPreTrainedModel):
                 f"{vision_config.image_size}x{vision_config.image_size} (config.vision_config.image_size). Resize "
                 "and crop the frames (XCLIPProcessor does), or pass interpolate_pos_encoding=True to interpolate the "
                 "spatial position embedding."
+            )
+
+    def _check_text_inputs(
+        self,
+        batch_size: int,
+        input_ids: torch.Tensor | None,
+        text_embeds: torch.Tensor | None,
+        labels: torch.Tensor | None,
+        return_loss: bool | None,
+    ) -> None:
+        if (input_ids is None) == (text_embeds is None):
+            raise ValueError("Pass exactly one of input_ids (texts to encode) or text_embeds (cached text features).")
+        if input_ids is not None and input_ids.ndim != 2:
+            raise ValueError(f"input_ids must be (num_texts, sequence_length); got shape {tuple(input_ids.shape)}.")
+        projection_dim = self.config.projection_dim
+        if text_embeds is not None and (text_embeds.ndim != 2 or text_embeds.shape[-1] != projection_dim):
+            raise ValueError(
+                f"text_embeds must be (num_texts, {projection_dim}) (config.projection_dim), the pooler_output of "
+                f"get_text_features; got shape {tuple(text_embeds.shape)}."
+            )
+        num_texts = (input_ids if input_ids is not None else text_embeds).shape[0]
+        if labels is not None:
+            if labels.shape != (batch_size,):
+                raise ValueError(
+                    f"labels must hold one class index per video, shape ({batch_size},); got {tuple(labels.shape)}."
+                )
+            check_label_ids(labels, num_texts, "texts")
+        elif return_loss and batch_size != num_texts:
+            raise ValueError(
+                f"return_loss=True without labels is the contrastive loss of video i against text i, so it needs as "
+                f"many texts as videos; got {batch_size} videos and {num_texts} texts. Pass labels (class index of "
+                "every video) to score videos against a set of class texts."
             )
 
     def _encode_video(
@@ -762,8 +821,7 @@ class XCLIPModel(XCLIPPreTrainedModel):
         """
         if pixel_values is None:
             raise ValueError("pixel_values is required: (batch_size, num_frames, channels, height, width).")
-        if (input_ids is None) == (text_embeds is None):
-            raise ValueError("Pass exactly one of input_ids (texts to encode) or text_embeds (cached text features).")
+        self._check_text_inputs(pixel_values.shape[0], input_ids, text_embeds, labels, return_loss)
 
         vision_outputs, mit_outputs = self._encode_video(pixel_values, interpolate_pos_encoding, **kwargs)
         batch_size = pixel_values.shape[0]

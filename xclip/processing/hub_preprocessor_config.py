@@ -61,7 +61,11 @@ def read_model_geometry(pretrained_model_name_or_path: str | os.PathLike, **kwar
     # transformers returns an empty dict where there is no config.json; another model's config is no guide either.
     if config_dict.get("model_type") != XCLIPConfig.model_type:
         return None
-    vision_config = XCLIPConfig.from_dict(config_dict).vision_config
+    try:
+        vision_config = XCLIPConfig.from_dict(config_dict).vision_config
+    except ValueError as error:
+        raise ValueError(f"The model config beside the preprocessing file of {pretrained_model_name_or_path} "
+                         f"(config.json) is malformed: {error}") from error
     return vision_config.image_size, vision_config.num_frames
 
 

@@ -69,6 +69,8 @@ class XCLIPProcessor(ProcessorMixin):
         text_kwargs, videos_kwargs = self._split_kwargs(kwargs)
         if text is None and videos is None:
             raise ValueError(f"{type(self).__name__} needs `text`, `videos` or both.")
+        if text is not None and not isinstance(text, str) and len(text) == 0:
+            raise ValueError(f"{type(self).__name__} got an empty list of texts: pass at least one class text.")
         data = {}
         if text is not None:
             data.update(self.tokenizer(text, return_tensors=return_tensors, **{**_TEXT_DEFAULTS, **text_kwargs}))
