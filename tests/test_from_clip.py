@@ -11,7 +11,7 @@ from transformers import CLIPConfig, CLIPModel
 
 from xclip import XCLIPModel
 from xclip.conversion import ConversionError, xclip_from_clip
-from xclip.conversion.key_mapping import is_xclip_own_weight
+from xclip.modeling import xclip_own_part
 
 WIDTH = 64  # every width of the tiny CLIPs; one X-CLIP head (64 // 64), as the original's rule gives
 VOCAB = 1000
@@ -62,7 +62,7 @@ def text_features(model: XCLIPModel) -> torch.Tensor:
 
 def assert_xclip_parts_initialised_as_the_original(model: XCLIPModel, clip_weights: dict[str, torch.Tensor]) -> None:
     state = model.state_dict()
-    own = {name: tensor for name, tensor in state.items() if is_xclip_own_weight(name)}
+    own = {name: tensor for name, tensor in state.items() if xclip_own_part(name) is not None}
     assert own, "X-CLIP's own weights are missing"
     # Not copied from anything in CLIP (a weight of the same shape never equals a CLIP weight).
     for name, tensor in own.items():

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from transformers import CLIPModel, PretrainedConfig
 
-from ..modeling import XCLIPConfig, XCLIPModel, XCLIPTextConfig, XCLIPVisionConfig
+from ..modeling import XCLIPConfig, XCLIPModel, XCLIPTextConfig, XCLIPVisionConfig, xclip_own_part
 from .checkpoint_loading import load_openai_clip_state_dict
 from .errors import ConversionError, describe_error
 from .geometry import XCLIPGeometry, measure_clip_geometry, original_xclip_parts
-from .key_mapping import COPY, KEY_TABLE, KeyTable, is_xclip_own_weight, map_weights, weight_shapes
+from .key_mapping import COPY, KEY_TABLE, KeyTable, map_weights, weight_shapes
 
 __all__ = ["xclip_from_clip"]
 
@@ -68,7 +68,7 @@ def xclip_from_clip(
     )
     model = model_class(config)  # every part initialised; the CLIP parts are overwritten next
 
-    clip_shapes = {name: shape for name, shape in weight_shapes(model).items() if not is_xclip_own_weight(name)}
+    clip_shapes = {name: shape for name, shape in weight_shapes(model).items() if xclip_own_part(name) is None}
     try:
         weights = map_weights(clip_weights, clip_shapes, table)
     except ConversionError as error:

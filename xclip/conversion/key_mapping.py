@@ -35,7 +35,6 @@ __all__ = [
     "convert_state_dict",
     "empty_model",
     "expected_weight_shapes",
-    "is_xclip_own_weight",
     "map_weights",
     "weight_shapes",
 ]
@@ -187,11 +186,6 @@ _PLACEHOLDERS = {"n": r"\d+", "p": "weight|bias", "rest": ".+"}
 @functools.cache
 def _compile_table(table: KeyTable) -> tuple[_Rule, ...]:
     return tuple(_Rule.compile(*entry) for entry in table)
-
-
-def is_xclip_own_weight(name: str) -> bool:
-    """Whether `name` (ours) belongs to what X-CLIP adds to CLIP: message layers, MIT, prompt generator."""
-    return name.startswith(("mit.", "prompts_")) or ".message_" in name
 
 
 def weight_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:

@@ -2,8 +2,10 @@
 
 from .configuration_xclip import XCLIPConfig, XCLIPTextConfig, XCLIPVisionConfig
 from .modeling_xclip import XCLIPModel, XCLIPOutput, XCLIPPreTrainedModel, XCLIPTextModel, XCLIPVisionModel
+from .own_parts import XCLIP_OWN_PARTS, xclip_own_part
 
 __all__ = [
+    "XCLIP_OWN_PARTS",
     "XCLIPConfig",
     "XCLIPModel",
     "XCLIPOutput",
@@ -12,4 +14,5 @@ __all__ = [
     "XCLIPTextModel",
     "XCLIPVisionConfig",
     "XCLIPVisionModel",
+    "xclip_own_part",
 ]

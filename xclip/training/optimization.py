@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..modeling import xclip_own_part
+
 __all__ = [
     "IterationLRSchedule",
     "WarmupCosine",
@@ -39,12 +41,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Name patterns, searched anywhere in a parameter's name so that wrapper prefixes (peft's `base_model.model.`) match.
-XCLIP_OWN_PARTS = {
-    "mit": re.compile(r"(^|\.)mit\."),
-    "prompts": re.compile(r"(^|\.)prompts_"),
-    "message": re.compile(r"\.message_"),
-}
+# Searched anywhere in a parameter's name, like X-CLIP's own parts, so that wrapper prefixes match.
 _VIDEO_TOWER = re.compile(r"(^|\.)(vision_model|visual_projection)\.")
 _POSITION_EMBEDDING = "position_embedding"
 
@@ -56,10 +53,7 @@ MIN_LR_FRACTION = 0.01  # lr_min = LR / 100, the same absolute value for every g
 
 def xclip_part(name: str) -> str:
     """`"mit"`, `"prompts"`, `"message"` for X-CLIP's own parameters, `"clip"` for CLIP's."""
-    for part, pattern in XCLIP_OWN_PARTS.items():
-        if pattern.search(name):
-            return part
-    return "clip"
+    return xclip_own_part(name) or "clip"
 
 
 def _is_text_side(name: str) -> bool:
