@@ -10,6 +10,8 @@ written by either package loads in the other. The defaults reproduce `microsoft/
 error is a plain `ValueError`): fields that disagree raise an error naming them instead of a shape error deep inside the forward pass.
 """
 
+from typing import Any
+
 from huggingface_hub.dataclasses import strict
 from transformers import PretrainedConfig
 
@@ -86,7 +88,7 @@ class XCLIPTextConfig(PretrainedConfig):
     bos_token_id: int | None = 0
     eos_token_id: int | list[int] | None = 2
 
-    def __post_init__(self, **kwargs):
+    def __post_init__(self, **kwargs: Any) -> None:
         super().__post_init__(**kwargs)
         _check_heads(
             "XCLIPTextConfig", "hidden_size", self.hidden_size, "num_attention_heads", self.num_attention_heads
@@ -161,7 +163,7 @@ class XCLIPVisionConfig(PretrainedConfig):
     initializer_factor: float = 1.0
     drop_path_rate: float | int = 0.0
 
-    def __post_init__(self, **kwargs):
+    def __post_init__(self, **kwargs: Any) -> None:
         super().__post_init__(**kwargs)
         _check_heads(
             "XCLIPVisionConfig", "hidden_size", self.hidden_size, "num_attention_heads", self.num_attention_heads
@@ -236,7 +238,7 @@ class XCLIPConfig(PretrainedConfig):
     logit_scale_init_value: float = 2.6592
     initializer_factor: float = 1.0
 
-    def __post_init__(self, **kwargs):
+    def __post_init__(self, **kwargs: Any) -> None:
         self.text_config = _as_config(XCLIPTextConfig, self.text_config)
         self.vision_config = _as_config(XCLIPVisionConfig, self.vision_config)
         super().__post_init__(**kwargs)

@@ -44,7 +44,7 @@ class XCLIPProcessor(ProcessorMixin):
     ```
     """
 
-    def __init__(self, tokenizer: XCLIPTokenizer, video_processor: XCLIPVideoProcessor, **kwargs):
+    def __init__(self, tokenizer: XCLIPTokenizer, video_processor: XCLIPVideoProcessor, **kwargs: Any):
         super().__init__(with_original_text_cleanup(tokenizer), video_processor, **kwargs)
 
     def __call__(

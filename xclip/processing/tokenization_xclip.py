@@ -18,6 +18,7 @@ import html
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import ftfy
 from transformers import CLIPTokenizer, PreTrainedTokenizerBase
@@ -77,7 +78,9 @@ class XCLIPTokenizer(CLIPTokenizer):
     ```
     """
 
-    def __init__(self, vocab: dict[str, int] | None = None, merges: list | None = None, **kwargs):
+    def __init__(
+        self, vocab: dict[str, int] | None = None, merges: list[str] | list[tuple[str, str]] | None = None, **kwargs: Any
+    ):
         if vocab is None and merges is None:
             # No vocabulary given (a folder without tokenizer files, say): CLIP's own rather than transformers'
             # two-token placeholder, which would silently encode every label the same.

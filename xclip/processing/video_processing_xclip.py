@@ -136,7 +136,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         super().__init__(**kwargs)
 
     @classmethod
-    def for_image_size(cls, image_size: int = 224, num_frames: int = 8, **kwargs) -> XCLIPVideoProcessor:
+    def for_image_size(cls, image_size: int = 224, num_frames: int = 8, **kwargs: Any) -> XCLIPVideoProcessor:
         """The original's test preprocessing for `image_size` crops: short side `int(256 / 224 * image_size)`."""
         return cls(
             num_frames=num_frames,
@@ -146,14 +146,14 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         )
 
     @classmethod
-    def for_model(cls, config: PretrainedConfig, **kwargs) -> XCLIPVideoProcessor:
+    def for_model(cls, config: PretrainedConfig, **kwargs: Any) -> XCLIPVideoProcessor:
         """The processor matching a model: crop and frame count from `config.vision_config` (or a vision config)."""
         vision_config = getattr(config, "vision_config", config)
         return cls.for_image_size(vision_config.image_size, vision_config.num_frames, **kwargs)
 
     @classmethod
     def get_video_processor_dict(
-        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs
+        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """transformers' lookup of the saved settings, plus the reading of the Hub checkpoints' image-processor
         files as the original's test recipe (see `xclip.processing.hub_preprocessor_config`)."""
