@@ -11,6 +11,7 @@ from xclip.modeling.modeling_xclip_classification import (
     XCLIPForVideoClassification,
     aggregate_view_logits,
     format_label_texts,
+    set_class_names,
 )
 from xclip.processing import build_processor
 
@@ -162,11 +163,18 @@ def test_format_label_texts_fills_the_template():
     assert format_label_texts(["run"], "a video of {}.") == ["a video of run."]
 
 
+def test_set_class_names_stores_both_mappings_in_class_index_order():
+    config = XCLIPConfig()
+    set_class_names(config, ["run", "jump", "swim"])
+    assert config.id2label == {0: "run", 1: "jump", 2: "swim"}
+    assert config.label2id == {"run": 0, "jump": 1, "swim": 2}
+    assert config.num_labels == 3
+
+
 def test_an_xclip_folder_with_class_names_loads_as_a_classifier(xclip_and_processor, tmp_path):
     model, processor = xclip_and_processor
     plain = make_xclip()
-    plain.config.id2label = dict(enumerate(LABELS))
-    plain.config.label2id = {label: index for index, label in enumerate(LABELS)}
+    set_class_names(plain.config, LABELS)
     plain.save_pretrained(tmp_path)
 
     loaded, info = AutoModelForVideoClassification.from_pretrained(tmp_path, output_loading_info=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..modeling import XCLIPModel
+from ..modeling.modeling_xclip_classification import set_class_names
 from ..processing import build_processor
 from .checkpoint_loading import load_original_state_dict
 from .errors import ConversionError
@@ -80,8 +81,7 @@ def convert_original_checkpoint(
     model, geometry = _load_original(checkpoint, trust_pickle, geometry_overrides or {})
     zoo_entry = _matching_zoo_entry(checkpoint, geometry)
     if labels is not None:
-        model.config.id2label = dict(enumerate(labels))
-        model.config.label2id = {name: index for index, name in enumerate(labels)}
+        set_class_names(model.config, labels)
 
     with staged_output_folder(output_dir, overwrite) as staging:
         model.save_pretrained(staging)

@@ -6,9 +6,9 @@ video and the class texts after the video-specific prompt generator (`XCLIPModel
 saved folder behaves like any transformers video classifier (`AutoModelForVideoClassification`,
 `pipeline("video-classification")`).
 
-The helpers here are shared with the zero-shot pipeline and the command line: `check_labels` and
-`format_label_texts` validate labels and fill the hypothesis template, `encode_label_texts` turns the texts into text
-embeddings, and `video_logits`/`aggregate_view_logits` score one view or merge the views of the original's
+The helpers here are shared with the zero-shot pipeline, the command line, the converter and the training export:
+`check_labels` and `format_label_texts` validate labels and fill the hypothesis template, `set_class_names` stores
+them in a config, `encode_label_texts` turns the texts into text embeddings, and `video_logits`/`aggregate_view_logits` score one view or merge the views of the original's
 multi-view test.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from accelerate import init_empty_weights
 from torch import nn
+from transformers import PretrainedConfig
 from transformers.modeling_outputs import ImageClassifierOutput
 from transformers.utils import logging
 
@@ -34,6 +35,7 @@ __all__ = [
     "encode_label_texts",
     "encode_label_tokens",
     "format_label_texts",
+    "set_class_names",
     "video_logits",
 ]
 
@@ -58,6 +60,12 @@ def check_labels(labels: Sequence[str]) -> list[str]:
             raise ValueError(f"Label {index} repeats {label!r} (first given as label {seen[label]}).")
         seen[label] = index
     return list(labels)
+
+
+def set_class_names(config: PretrainedConfig, class_names: Sequence[str]) -> None:
+    """Stores `class_names`, in class-index order, as `config.id2label` and `config.label2id`."""
+    config.id2label = dict(enumerate(class_names))
+    config.label2id = {name: index for index, name in enumerate(class_names)}
 
 
 def check_hypothesis_template(hypothesis_template: str) -> str:
@@ -273,8 +281,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         """
         texts = format_label_texts(labels, hypothesis_template)
         self.label_embeds = encode_label_texts(self.x_clip, processor, texts)
-        self.config.id2label = dict(enumerate(labels))
-        self.config.label2id = {label: index for index, label in enumerate(labels)}
+        set_class_names(self.config, labels)
 
     def forward(
         self,

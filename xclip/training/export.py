@@ -13,6 +13,7 @@ from torch import nn
 
 from ..conversion.model_card import PAPER_URL
 from ..data.files import replace_folder
+from ..modeling.modeling_xclip_classification import set_class_names
 from ..processing import build_processor
 from .config import ExperimentConfig
 from .lora import merged_copy
@@ -37,8 +38,7 @@ def export_model(
         metrics: what the card reports, e.g. `{"epoch": 3, "top1": 81.2, "top5": 95.0}`.
     """
     plain = merged_copy(model)
-    plain.config.id2label = dict(enumerate(class_names))
-    plain.config.label2id = {name: index for index, name in enumerate(class_names)}
+    set_class_names(plain.config, class_names)
     staging = folder.with_name(f"{folder.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     plain.save_pretrained(staging)
