@@ -210,51 +210,62 @@ def kernel_breakdown(fn, device: torch.device, calls: int = 5) -> dict:
             "top_kernels": [{"name": name[:120], "ms": ms, "launches": n} for name, ms, n in top]}
 
 
-def record(results: list, geometry: Geometry, case: str, variant: str, batch: int, timing: dict, tflops: float | None,
-           **extra) -> None:
-    clips_per_s = batch / (timing["ms"] / 1e3)
-    mfu = clips_per_s * 2 * geometry.gmac_per_view * 1e9 / (tflops * 1e12) if tflops else None
-    if case == "train" and mfu is not None:
-        mfu *= 3  # forward + backward of the video path
-    row = dict(geometry=geometry.name, case=case, variant=variant, batch=batch, clips_per_s=clips_per_s, mfu=mfu,
-               **timing, **extra)
-    results.append(row)
-    peak = f"{row['peak_gib']:.1f} GiB" if row["peak_gib"] is not None else "-"
-    print(f"  {case:9s} {variant:42s} batch {batch:3d}  {clips_per_s:9.1f} clips/s  {timing['ms']:8.2f} ms  {peak}",
-          flush=True)
-    if "profile" in timing:
-        kinds = ", ".join(f"{kind} {ms:.2f}" for kind, ms in timing["profile"]["ms_by_kind"].items())
-        count = timing["profile"]["kernels_per_call"]
-        print(f"    device ms per call by kernel kind ({count} kernels): {kinds}", flush=True)
+@dataclass
+class Bench:
+    """What every case shares: where it runs, how it times, and the rows it reports."""
+
+    device: torch.device
+    num_classes: int
+    timer: Timer
+    tflops: float | None
+    results: list[dict] = field(default_factory=list)
+
+    def record(self, geometry: Geometry, case: str, variant: str, batch: int, timing: dict) -> None:
+        clips_per_s = batch / (timing["ms"] / 1e3)
+        mfu = clips_per_s * 2 * geometry.gmac_per_view * 1e9 / (self.tflops * 1e12) if self.tflops else None
+        if case == "train" and mfu is not None:
+            mfu *= 3  # forward + backward of the video path
+        row = dict(geometry=geometry.name, case=case, variant=variant, batch=batch, clips_per_s=clips_per_s, mfu=mfu,
+                   **timing)
+        self.results.append(row)
+        peak = f"{row['peak_gib']:.1f} GiB" if row["peak_gib"] is not None else "-"
+        print(f"  {case:9s} {variant:42s} batch {batch:3d}  {clips_per_s:9.1f} clips/s  {timing['ms']:8.2f} ms  "
+              f"{peak}", flush=True)
+        if "profile" in timing:
+            kinds = ", ".join(f"{kind} {ms:.2f}" for kind, ms in timing["profile"]["ms_by_kind"].items())
+            count = timing["profile"]["kernels_per_call"]
+            print(f"    device ms per call by kernel kind ({count} kernels): {kinds}", flush=True)
 
 
-def zero_shot_case(geometry, ours, theirs, args, timer, tflops, results, modes=("default",), peer=True,
-                   batch_scales=(1,), attention="default", profile=False, batch=None, fp32=False, **_) -> None:
+def zero_shot_case(bench: Bench, geometry: Geometry, ours: XCLIPModel, theirs: transformers.XCLIPModel, *,
+                   modes: tuple[str, ...] = ("default",), peer: bool = True, batch_scales: tuple[int, ...] = (1,),
+                   attention: str = "default", profile: bool = False, batch: int | None = None, fp32: bool = False,
+                   **_) -> None:
     """`fp32` also runs xclip in float32 (uncompiled): on CPUs without fast bf16 it can be the faster choice."""
     batch = batch or geometry.batch["zero_shot"]
     vision = ours.config.vision_config
     videos = torch.randn(batch * max(batch_scales), geometry.frames, 3, vision.image_size, vision.image_size,
-                         device=args.device)
-    ids77, mask77 = (t.to(args.device) for t in class_texts(args.num_classes, ours.config.text_config.vocab_size, 77))
+                         device=bench.device)
+    ids77, mask77 = (t.to(bench.device) for t in class_texts(bench.num_classes, ours.config.text_config.vocab_size, 77))
 
     if peer:
-        with torch.inference_mode(), autocast(args.device):
-            timing = timer(lambda: theirs(input_ids=ids77, attention_mask=mask77, pixel_values=videos[:batch]))
-        record(results, geometry, "zero_shot", "transformers (bf16 autocast, texts each batch)", batch, timing, tflops)
+        with torch.inference_mode(), autocast(bench.device):
+            timing = bench.timer(lambda: theirs(input_ids=ids77, attention_mask=mask77, pixel_values=videos[:batch]))
+        bench.record(geometry, "zero_shot", "transformers (bf16 autocast, texts each batch)", batch, timing)
 
     if fp32:
         with torch.inference_mode():
             text_embeds = ours.get_text_features(*trim_padding(ids77, mask77)).pooler_output
-            timing = timer(lambda: ours(pixel_values=videos[:batch], text_embeds=text_embeds))
-        record(results, geometry, "zero_shot", "xclip (fp32, labels cached)", batch, timing, tflops)
+            timing = bench.timer(lambda: ours(pixel_values=videos[:batch], text_embeds=text_embeds))
+        bench.record(geometry, "zero_shot", "xclip (fp32, labels cached)", batch, timing)
 
     ours_bf16 = ours.to(torch.bfloat16)
     videos_bf16 = videos.to(torch.bfloat16)
     with torch.inference_mode():
-        text_timing = timer(lambda: ours_bf16.get_text_features(*trim_padding(ids77, mask77)))
+        text_timing = bench.timer(lambda: ours_bf16.get_text_features(*trim_padding(ids77, mask77)))
         text_embeds = ours_bf16.get_text_features(*trim_padding(ids77, mask77)).pooler_output
-    results.append(dict(geometry=geometry.name, case="text_encode", variant=f"xclip, {args.num_classes} labels once",
-                        **text_timing))
+    bench.results.append(dict(geometry=geometry.name, case="text_encode",
+                              variant=f"xclip, {bench.num_classes} labels once", **text_timing))
     attention_note = "" if attention == "default" else f", {attention} attention"
     for mode in modes:
         torch._dynamo.reset()
@@ -263,11 +274,11 @@ def zero_shot_case(geometry, ours, theirs, args, timer, tflops, results, modes=(
             inputs = videos_bf16[: batch * scale]
             call = lambda: forward(pixel_values=inputs, text_embeds=text_embeds)  # noqa: E731
             with torch.inference_mode(), attention_backend(attention):
-                timing = timer(call)
+                timing = bench.timer(call)
                 if profile:
-                    timing["profile"] = kernel_breakdown(call, args.device)
-            record(results, geometry, "zero_shot", f"xclip (bf16, labels cached, compile={mode}{attention_note})",
-                   batch * scale, timing, tflops)
+                    timing["profile"] = kernel_breakdown(call, bench.device)
+            bench.record(geometry, "zero_shot", f"xclip (bf16, labels cached, compile={mode}{attention_note})",
+                         batch * scale, timing)
     ours.float()
 
 
@@ -282,20 +293,21 @@ def separate_qkv_products():
         XCLIPAttention.forward = fused
 
 
-def video_case(geometry, ours, theirs, args, timer, tflops, results, savvy_peer=False, mode="default",
-               unfused=False, batch=None, fp32=False, **_) -> None:
+def video_case(bench: Bench, geometry: Geometry, ours: XCLIPModel, theirs: transformers.XCLIPModel, *,
+               savvy_peer: bool = False, mode: str = "default", unfused: bool = False, batch: int | None = None,
+               fp32: bool = False, **_) -> None:
     """`fp32` also runs both models in float32, uncompiled."""
     batch = batch or geometry.batch["video"]
     vision = ours.config.vision_config
-    videos = torch.randn(batch, geometry.frames, 3, vision.image_size, vision.image_size, device=args.device)
-    with torch.inference_mode(), autocast(args.device):
-        timing = timer(lambda: theirs.get_video_features(pixel_values=videos))
-    record(results, geometry, "video", "transformers (bf16 autocast)", batch, timing, tflops)
+    videos = torch.randn(batch, geometry.frames, 3, vision.image_size, vision.image_size, device=bench.device)
+    with torch.inference_mode(), autocast(bench.device):
+        timing = bench.timer(lambda: theirs.get_video_features(pixel_values=videos))
+    bench.record(geometry, "video", "transformers (bf16 autocast)", batch, timing)
     if fp32:
         with torch.inference_mode():
             for label, model in (("transformers", theirs), ("xclip", ours)):
-                timing = timer(lambda: model.get_video_features(pixel_values=videos))
-                record(results, geometry, "video", f"{label} (fp32)", batch, timing, tflops)
+                timing = bench.timer(lambda: model.get_video_features(pixel_values=videos))
+                bench.record(geometry, "video", f"{label} (fp32)", batch, timing)
 
     videos_bf16 = videos.to(torch.bfloat16)
     for label, model in (("transformers", theirs), ("xclip", ours)):
@@ -305,28 +317,28 @@ def video_case(geometry, ours, theirs, args, timer, tflops, results, savvy_peer=
         torch._dynamo.reset()
         features = compiled(model.get_video_features, mode)
         with torch.inference_mode():
-            timing = timer(lambda: features(pixel_values=videos_bf16))
-        record(results, geometry, "video", f"{label} (bf16 weights, compile={mode})", batch, timing, tflops)
+            timing = bench.timer(lambda: features(pixel_values=videos_bf16))
+        bench.record(geometry, "video", f"{label} (bf16 weights, compile={mode})", batch, timing)
         if label == "xclip" and unfused:
             torch._dynamo.reset()
             with separate_qkv_products(), torch.inference_mode():
                 features = compiled(model.get_video_features, mode)
-                timing = timer(lambda: features(pixel_values=videos_bf16))
-            record(results, geometry, "video", f"xclip, separate q/k/v products (compile={mode})", batch, timing,
-                   tflops)
+                timing = bench.timer(lambda: features(pixel_values=videos_bf16))
+            bench.record(geometry, "video", f"xclip, separate q/k/v products (compile={mode})", batch, timing)
         model.float()
 
 
-def train_case(geometry, ours, theirs, args, timer, tflops, results, mode="default", batch=None, **_) -> None:
+def train_case(bench: Bench, geometry: Geometry, ours: XCLIPModel, theirs: transformers.XCLIPModel, *,
+               mode: str = "default", batch: int | None = None, **_) -> None:
     batch = batch or geometry.batch["train"]
     vision = ours.config.vision_config
-    videos = torch.randn(batch, geometry.frames, 3, vision.image_size, vision.image_size, device=args.device)
-    labels = torch.randint(0, args.num_classes, (batch,), device=args.device)
-    ids77, mask77 = (t.to(args.device) for t in class_texts(args.num_classes, ours.config.text_config.vocab_size, 77))
+    videos = torch.randn(batch, geometry.frames, 3, vision.image_size, vision.image_size, device=bench.device)
+    labels = torch.randint(0, bench.num_classes, (batch,), device=bench.device)
+    ids77, mask77 = (t.to(bench.device) for t in class_texts(bench.num_classes, ours.config.text_config.vocab_size, 77))
 
     def step_fn(model, optimizer, **inputs):
         def step():
-            with autocast(args.device):
+            with autocast(bench.device):
                 logits = model(pixel_values=videos, **inputs).logits_per_video
                 loss = torch.nn.functional.cross_entropy(logits.float(), labels)
             loss.backward()
@@ -336,8 +348,8 @@ def train_case(geometry, ours, theirs, args, timer, tflops, results, mode="defau
 
     theirs.train()
     optimizer = torch.optim.AdamW(theirs.parameters(), lr=1e-6, betas=(0.9, 0.98))
-    timing = timer(step_fn(theirs, optimizer, input_ids=ids77, attention_mask=mask77))
-    record(results, geometry, "train", "transformers (all trainable, texts each step)", batch, timing, tflops)
+    timing = bench.timer(step_fn(theirs, optimizer, input_ids=ids77, attention_mask=mask77))
+    bench.record(geometry, "train", "transformers (all trainable, texts each step)", batch, timing)
     del optimizer
     theirs.eval()
 
@@ -348,17 +360,17 @@ def train_case(geometry, ours, theirs, args, timer, tflops, results, mode="defau
     ours.train()
     optimizer = build_optimizer(ours, lr=1e-6, weight_decay=1e-3)  # the training script's 8 groups, fused on CUDA
     torch._dynamo.reset()
-    timing = timer(step_fn(compiled(ours, mode), optimizer, text_embeds=text_embeds))
-    record(results, geometry, "train", f"xclip (frozen text, cached labels, compile={mode})", batch, timing, tflops)
+    timing = bench.timer(step_fn(compiled(ours, mode), optimizer, text_embeds=text_embeds))
+    bench.record(geometry, "train", f"xclip (frozen text, cached labels, compile={mode})", batch, timing)
     ours.eval()
     ours.requires_grad_(True)
 
 
-def check_parity(geometry, ours, theirs, args) -> dict:
+def check_parity(geometry: Geometry, ours: XCLIPModel, theirs: transformers.XCLIPModel, device: torch.device) -> dict:
     """fp32 logits of both implementations on this device, and ours in bf16 against fp32."""
     vision = ours.config.vision_config
-    videos = torch.randn(2, geometry.frames, 3, vision.image_size, vision.image_size, device=args.device)
-    ids, mask = (t.to(args.device) for t in class_texts(8, ours.config.text_config.vocab_size, 77))
+    videos = torch.randn(2, geometry.frames, 3, vision.image_size, vision.image_size, device=device)
+    ids, mask = (t.to(device) for t in class_texts(8, ours.config.text_config.vocab_size, 77))
     with torch.inference_mode():
         reference = theirs(input_ids=ids, attention_mask=mask, pixel_values=videos).logits_per_video.float()
         fp32 = ours(input_ids=ids, attention_mask=mask, pixel_values=videos).logits_per_video.float()
@@ -501,8 +513,8 @@ def main(argv=None) -> dict:
     tflops = measure_matmul_tflops(args.device)
     env = environment(args.device, tflops)
     print(f"{env.get('gpu', env['cpu'])}: bf16 matmul {tflops or 0:.0f} TFLOP/s", flush=True)
-    timer = Timer(args.device, args.warmup, args.iters)
-    report = {"environment": env, "parity": {}, "results": [], "skipped": [], "errors": []}
+    bench = Bench(args.device, args.num_classes, Timer(args.device, args.warmup, args.iters), tflops)
+    report = {"environment": env, "parity": {}, "results": bench.results, "skipped": [], "errors": []}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     built = {}  # the models of the geometry in use; rebuilding costs seconds, holding several costs memory
     for key, case, options in args.plan:
@@ -515,10 +527,10 @@ def main(argv=None) -> dict:
             if args.device.type == "cuda":
                 torch.cuda.empty_cache()
             built[key] = build_models(geometry, args.device)
-            report["parity"][geometry.name] = check_parity(geometry, *built[key], args)
+            report["parity"][geometry.name] = check_parity(geometry, *built[key], args.device)
             print(f"{geometry.name}: parity {report['parity'][geometry.name]}", flush=True)
         try:
-            CASES[case](geometry, *built[key], args, timer, tflops, report["results"], **options)
+            CASES[case](bench, geometry, *built[key], **options)
         except Exception as error:  # one failed case must not lose the lease's other measurements
             report["errors"].append(f"{geometry.name} {case}: {type(error).__name__}: {error}")
             print(f"  {case} failed: {report['errors'][-1]}", flush=True)
