@@ -229,6 +229,34 @@ def test_hf_dataset_of_decoded_frames(videos):
     torch.testing.assert_close(item["pixel_values"], expected, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_hf_frames_of_a_wrong_dtype_or_shape_are_an_error_naming_the_row_not_an_unreadable_video(training):
+    datasets = pytest.importorskip("datasets")
+    frames = moving_texture_frames(6, 32, 32, seed=1)
+    options = {"num_frames": NUM_FRAMES, "training": training, "image_size": IMAGE_SIZE}
+
+    as_floats = datasets.Dataset.from_dict({"video": [frames / 255] * 3, "label": [0, 1, 0]})
+    with pytest.raises(TypeError, match=r"Row 2 of column 'video' holds float64 frames of shape \(6, 32, 32, 3\)"):
+        from_hf_dataset(as_floats, **options)[2]
+    # Wider integers are refused too rather than cast, which would wrap values outside [0, 255] around.
+    as_int64 = datasets.Dataset.from_dict({"clip": [frames.astype(np.int64)], "label": [0]})
+    with pytest.raises(TypeError, match=r"Row 0 of column 'clip' holds int64 frames"):
+        from_hf_dataset(as_int64, video_column="clip", **options)[0]
+    as_torch_floats = as_floats.with_format("torch")
+    with pytest.raises(TypeError, match=r"Row 0 of column 'video' holds float32 frames"):
+        from_hf_dataset(as_torch_floats, **options)[0]
+    grey = datasets.Dataset.from_dict({"video": [frames[..., 0]], "label": [0]})
+    with pytest.raises(ValueError, match=r"Row 0 of column 'video' holds uint8 frames of shape \(6, 32, 32\)"):
+        from_hf_dataset(grey, **options)[0]
+
+
+def test_video_record_refuses_frames_that_are_not_uint8_rgb():
+    with pytest.raises(TypeError, match=r"holds float32 frames of shape \(2, 4, 4, 3\)"):
+        VideoRecord(np.zeros((2, 4, 4, 3), np.float32), 0)
+    with pytest.raises(ValueError, match=r"holds uint8 frames of shape \(0, 4, 4, 3\)"):
+        VideoRecord(np.zeros((0, 4, 4, 3), np.uint8), 0)
+
+
 def test_hf_video_feature_is_decoded_with_pyav(videos):
     datasets = pytest.importorskip("datasets")
     hf_dataset = datasets.Dataset.from_dict({"video": [str(videos["paths"][0])], "label": [0]})

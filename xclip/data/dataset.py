@@ -237,8 +237,7 @@ class VideoClipDataset(Dataset):
     def _read_clip(self, record: VideoRecord, rng: np.random.Generator) -> np.ndarray:
         """The sampled frames of `record`: uint8 `[num_clips * T, H, W, 3]`, clip-major."""
         if isinstance(record.source, np.ndarray):
-            frames = _checked_frames(record)
-            return frames[self._sample_indices(len(frames), rng).reshape(-1)]
+            return record.source[self._sample_indices(len(record.source), rng).reshape(-1)]
         with VideoReader(record.source, num_threads=self.decode_threads, hwaccel=self.hwaccel) as reader:
             return reader.read(self._sample_indices(reader.info.num_frames, rng).reshape(-1))
 
@@ -271,16 +270,6 @@ class VideoClipDataset(Dataset):
         self._reported_unreadable.add(position)
         line = f", line {record.line} of the video list" if record.line is not None else ""
         logger.warning("Unreadable video (position %d%s): %s; %s.", position, line, error, consequence)
-
-
-def _checked_frames(record: VideoRecord) -> np.ndarray:
-    frames = record.source
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise VideoDecodeError(
-            record.describe(),
-            f"decoded frames must be a non-empty uint8 array [T, H, W, 3], got {frames.dtype} {tuple(frames.shape)}",
-        )
-    return frames
 
 
 def _item(pixel_values: torch.Tensor, label: int, index: int, *, replaced: bool, valid: bool) -> dict[str, Any]:

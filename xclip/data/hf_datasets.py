@@ -6,7 +6,8 @@ The video column may hold, per row:
 - a `datasets.Video` value: the column is read with `decode=False` (`{"path", "bytes"}` dictionaries) and decoded
   here with PyAV, so no torchcodec is needed and sampling is exactly the original's;
 - encoded bytes;
-- decoded frames: a uint8 array, tensor or nested list `[T, H, W, 3]`, or a list of PIL images.
+- decoded frames: a uint8 array, tensor or nested list `[T, H, W, 3]`, or a list of PIL images. Frames of another
+  dtype or shape are an error naming the row, not an unreadable video; convert them to uint8 first.
 
 Rows are converted to `VideoRecord`s lazily, one at a time, so a dataset that embeds its videos is not loaded into
 memory at once.
@@ -23,7 +24,7 @@ import numpy as np
 import PIL.Image
 
 from .dataset import VideoClipDataset
-from .video_list import RecordSource, VideoRecord
+from .video_list import RecordSource, VideoRecord, check_decoded_frames
 
 
 class HFVideoRecords(Sequence):
@@ -48,6 +49,7 @@ class HFVideoRecords(Sequence):
             dataset = dataset.cast_column(video_column, datasets.Video(decode=False))
         self.dataset = dataset
         self.video_column = video_column
+        self._frame_list_dtype = _list_element_dtype(feature)
         self.label_column = label_column
         self.root = Path(root) if root is not None else None
 
@@ -71,14 +73,27 @@ class HFVideoRecords(Sequence):
             return bytes(value)
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], PIL.Image.Image):
             return np.stack([np.asarray(image.convert("RGB")) for image in value])
-        if value is not None and not isinstance(value, dict):
-            frames = np.asarray(value)
-            if frames.ndim == 4:
-                return frames.astype(np.uint8, copy=False) if np.issubdtype(frames.dtype, np.integer) else frames
+        if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
+            # Rows of nested lists come back as Python numbers; the column's schema keeps their real dtype.
+            frames = np.asarray(value, dtype=self._frame_list_dtype if isinstance(value, (list, tuple)) else None)
+            check_decoded_frames(frames, f"Row {index} of column {self.video_column!r}")
+            return frames
         raise TypeError(
             f"Row {index} of column {self.video_column!r} holds {type(value).__name__}; expected a path, a "
             "datasets.Video value, bytes, or frames [T, H, W, 3]."
         )
+
+
+def _list_element_dtype(feature: Any) -> np.dtype | None:
+    """The numeric dtype of the elements of a nested-list or array column (`List(List(...Value("uint8")))`,
+    `Array4D(dtype="uint8")`), or `None` for other columns."""
+    while hasattr(feature, "feature"):  # List, LargeList, Sequence
+        feature = feature.feature
+    element_type = getattr(feature, "dtype", None)
+    try:
+        return np.dtype(element_type) if isinstance(element_type, str) else None
+    except TypeError:  # "string", "binary", "PIL.Image.Image", ...
+        return None
 
 
 def hf_label_names(dataset: Any, label_column: str = "label") -> list[str] | None:

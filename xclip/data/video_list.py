@@ -53,6 +53,10 @@ class VideoRecord:
     line: int | None = None
     relative_path: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.source, np.ndarray):
+            check_decoded_frames(self.source, "The decoded frames of a VideoRecord")
+
     def describe(self) -> str:
         """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""
         if isinstance(self.source, np.ndarray):
@@ -60,6 +64,31 @@ class VideoRecord:
         else:
             name = describe_source(self.source)
         return name if self.line is None else f"{name} (line {self.line})"
+
+
+def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
+    """Check that already decoded frames are a non-empty uint8 RGB array `[T, H, W, 3]`.
+
+    A wrong array is a wrong dataset rather than an unreadable video, so it is an error instead of a
+    `VideoDecodeError` that training would skip. Other dtypes are refused rather than cast, since casting cannot
+    know whether float frames are in [0, 1] or [0, 255], and wraps integers outside [0, 255] around.
+
+    Args:
+        frames: The frames.
+        origin: Where they come from, starting the message, e.g. `"Row 3 of column 'video'"`.
+
+    Raises:
+        ValueError: The frames are not a non-empty `[T, H, W, 3]` array.
+        TypeError: They are not uint8.
+    """
+    found = f"{origin} holds {frames.dtype} frames of shape {tuple(frames.shape)}"
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise ValueError(f"{found}; expected a non-empty RGB array [T, H, W, 3].")
+    if frames.dtype != np.uint8:
+        raise TypeError(
+            f"{found}; expected uint8 values in [0, 255]. Convert them first, e.g. float frames in [0, 1] with "
+            "`(frames * 255).round().astype(np.uint8)`."
+        )
 
 
 def is_json_list(list_file: PathLike) -> bool:
