@@ -5,8 +5,10 @@ import json
 import pytest
 import torch
 from accelerate import Accelerator
+from huggingface_hub import ModelCard
 
 from xclip import XCLIPModel
+from xclip.conversion.model_card import write_model_card
 from xclip.processing import XCLIPProcessor
 from xclip.training import TrainerState, export_model, latest_checkpoint, load_config, load_training_state
 from xclip.training import save_training_state
@@ -14,6 +16,7 @@ from xclip.training.checkpointing import checkpoint_folders
 from xclip.training.config import LoraSettings
 from xclip.training.lora import add_lora_adapters
 from xclip.training.text import ClassTexts
+from test_conversion import B32_GEOMETRY
 from test_training_recipe import CLASSES, tiny_model, tiny_videos
 
 
@@ -108,6 +111,23 @@ def test_best_model_export_is_a_transformers_folder(tmp_path):
     export_model(model, folder, CLASSES[:2], config, {"epoch": 4})  # a better epoch replaces the folder
     assert XCLIPModel.from_pretrained(folder).config.id2label == {0: CLASSES[0], 1: CLASSES[1]}
     assert sorted(path.name for path in tmp_path.iterdir()) == ["best_model"]
+
+
+def test_exported_and_converted_cards_share_metadata_and_usage(tmp_path):
+    config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4"])
+    exported = ModelCard.load(export_model(tiny_model(), tmp_path / "best_model", CLASSES, config, {}) / "README.md")
+    write_model_card(tmp_path / "converted.md", "path/to/this/folder", B32_GEOMETRY, "tiny.pth",
+                     labels_name="labels.csv", num_labels=3)
+    converted = ModelCard.load(tmp_path / "converted.md")
+    shared_fields = ("license", "library_name", "pipeline_tag", "tags")
+    assert {field: getattr(exported.data, field) for field in shared_fields} == {
+        field: getattr(converted.data, field) for field in shared_fields
+    }
+
+    def usage(card: ModelCard) -> str:
+        return card.text.split("## Usage")[1].split("```")[1]
+
+    assert usage(exported) == usage(converted)
 
 
 def test_lora_export_is_merged(tmp_path):

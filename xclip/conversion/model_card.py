@@ -1,28 +1,17 @@
-"""The Hub model card (`README.md`) of a converted checkpoint.
-
-Metadata choices:
-
-- `library_name: transformers`: the folder is a transformers `x_clip` checkpoint (same `model_type`, config fields
-  and weight names), so it loads with `transformers.XCLIPModel` with nothing else installed, and the Hub shows
-  transformers' loading snippet; the card's own snippet uses `xclip`, which adds the processor matching the
-  original preprocessing.
-- `pipeline_tag: video-classification`: the Hub has no zero-shot video task; X-CLIP classifies a video against
-  free-text labels, which the `zero-shot` tag states.
-"""
+"""The Hub model card (`README.md`) of a converted checkpoint; the metadata and usage snippet every card of this
+package shares come from `xclip.model_cards`."""
 
 import os
 from pathlib import Path
 
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCardData
 
+from ..model_cards import ORIGINAL_CODE_URL, PAPER_URL, build_model_card, model_card_metadata, usage_snippet
 from ..processing import short_side_for_crop
 from .geometry import XCLIPGeometry
 from .model_zoo import CLIP_BASE_MODELS, ModelZooEntry
 
 __all__ = ["write_model_card"]
-
-PAPER_URL = "https://arxiv.org/abs/2208.02816"
-ORIGINAL_CODE_URL = "https://github.com/microsoft/VideoX/tree/master/X-CLIP"
 
 
 def write_model_card(
@@ -44,18 +33,17 @@ def write_model_card(
         zoo_entry: the model-zoo entry the checkpoint matches, whose published results become the `model-index`.
         labels_name, num_labels: the class list stored in the config, if any.
     """
-    metadata = _metadata(model_name, geometry, zoo_entry).to_yaml()
+    metadata = _metadata(model_name, geometry, zoo_entry)
     body = _body(model_name, geometry, checkpoint_name, zoo_entry, labels_name, num_labels)
-    ModelCard(f"---\n{metadata}\n---\n\n{body}").save(Path(path))
+    build_model_card(metadata, body).save(Path(path))
 
 
 def _metadata(model_name: str, geometry: XCLIPGeometry, zoo_entry: ModelZooEntry | None) -> ModelCardData:
-    tags = ["xclip", "x-clip", "video", "video-text", "zero-shot", "clip"]
-    datasets, eval_results = [], None
+    extra_tags, datasets, eval_results = [], [], None
     if zoo_entry is not None:
         datasets = sorted({zoo_entry.trained_on.hub_id, *(result.dataset.hub_id for result in zoo_entry.results)})
         if zoo_entry.setting != "fully supervised":
-            tags.append(zoo_entry.setting)
+            extra_tags.append(zoo_entry.setting)
         eval_results = [
             EvalResult(
                 task_type="video-classification",
@@ -75,11 +63,8 @@ def _metadata(model_name: str, geometry: XCLIPGeometry, zoo_entry: ModelZooEntry
             )
             if value is not None
         ]
-    return ModelCardData(
-        license="mit",
-        library_name="transformers",
-        pipeline_tag="video-classification",
-        tags=tags,
+    return model_card_metadata(
+        extra_tags,
         datasets=datasets or None,
         base_model=CLIP_BASE_MODELS.get(geometry.architecture or ""),
         model_name=model_name if eval_results else None,  # names the model-index
@@ -128,17 +113,7 @@ def _body(
     )
     sections += [
         "## Usage\n",
-        "```python\n"
-        "import torch\n"
-        "from xclip import XCLIPModel, XCLIPProcessor\n\n"
-        f'model = XCLIPModel.from_pretrained("{model_name}").eval()\n'
-        f'processor = XCLIPProcessor.from_pretrained("{model_name}")\n'
-        'labels = ["playing guitar", "riding a bike", "cooking"]\n'
-        'inputs = processor(text=labels, videos=["video.mp4"], return_tensors="pt")\n'
-        "with torch.inference_mode():\n"
-        "    probs = model(**inputs).logits_per_video.softmax(-1)\n"
-        "print(dict(zip(labels, probs[0].tolist())))\n"
-        "```\n",
+        usage_snippet(model_name, stored_class_names=labels_name is not None),
         f"{labels_line} Class names are used as is, without a prompt template, as in the original.\n",
         "## Preprocessing\n",
         f"As the original's single-view test: {frames} frames, one from the centre of each of {frames} equal "

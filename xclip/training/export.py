@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import ModelCard
 from torch import nn
 
-from ..conversion.model_card import PAPER_URL
 from ..data.files import replace_folder
+from ..model_cards import PAPER_URL, build_model_card, model_card_metadata, usage_snippet
 from ..modeling.modeling_xclip_classification import set_class_names
 from ..processing import build_processor
 from .config import ExperimentConfig
@@ -50,12 +50,6 @@ def export_model(
 
 
 def _model_card(config: ExperimentConfig, class_names: Sequence[str], metrics: Mapping[str, Any]) -> ModelCard:
-    metadata = ModelCardData(
-        library_name="transformers",
-        pipeline_tag="video-classification",
-        tags=["xclip", "x-clip", "video", "zero-shot", "clip"],
-        license="mit",
-    )
     shown = ", ".join(f"`{name}`" for name in class_names[:20]) + (" ..." if len(class_names) > 20 else "")
     results = " | ".join(f"{key}: {value:.2f}" if isinstance(value, float) else f"{key}: {value}"
                          for key, value in metrics.items())
@@ -76,19 +70,10 @@ from `{config.MODEL.PRETRAINED or 'random initialisation'}`.
 
 ## Usage
 
-```python
-from xclip import XCLIPModel, XCLIPProcessor
-
-model = XCLIPModel.from_pretrained("path/to/this/folder").eval()
-processor = XCLIPProcessor.from_pretrained("path/to/this/folder")
-labels = list(model.config.id2label.values())
-inputs = processor(text=labels, videos=["video.mp4"], return_tensors="pt")
-probs = model(**inputs).logits_per_video.softmax(-1)
-```
-
+{usage_snippet("path/to/this/folder", stored_class_names=True)}
 ## Training configuration
 
 ```yaml
 {config.to_yaml()}```
 """
-    return ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{body}")
+    return build_model_card(model_card_metadata(), body)
