@@ -113,6 +113,19 @@ def test_aggregate_views_matches_a_per_view_loop_and_keeps_single_view_ranking()
         aggregate_views(logits[:, 0])
 
 
+def test_float64_view_scores_reach_the_metric_unrounded(tmp_path):
+    # Class 6 is second: about exp(-150) behind class 0, which float32 rounds to 0, tying it with the five classes
+    # before it; the tie would then push it out of the top-5.
+    scores = aggregate_views(torch.tensor([[[100.0, -60, -60, -60, -60, -60, -50]]]))
+    metric = load_video_accuracy(experiment_id="float64", cache_dir=str(tmp_path))
+    top5 = [
+        compute_video_accuracy(scores.numpy(), [6])["top5"],
+        compute_video_accuracy(scores, [6])["top5"],
+        metric.compute(predictions=scores.tolist(), references=[6])["top5"],
+    ]
+    assert top5 == [100.0, 100.0, 100.0]
+
+
 def test_confusion_matrix_counts():
     counts = confusion_matrix(SCORES, LABELS, num_classes=6)
     assert counts.shape == (6, 6) and counts.sum() == 5

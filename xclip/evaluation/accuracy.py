@@ -19,10 +19,13 @@ ArrayLike = Union[np.ndarray, torch.Tensor, Sequence]
 
 
 def as_numpy(values: ArrayLike) -> np.ndarray:
-    """NumPy view of an array, a (CPU or GPU, any dtype) tensor, or nested lists."""
+    """NumPy view of an array, a (CPU or GPU, any dtype) tensor, or nested lists.
+
+    Half-precision tensors become float32 (NumPy has no bfloat16); float64 stays float64, since scores are made
+    float64 on purpose (see `aggregate_views`)."""
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu()
-        return (values.float() if values.is_floating_point() else values).numpy()
+        return (values.float() if values.dtype in (torch.float16, torch.bfloat16) else values).numpy()
     return np.asarray(values)
 
 

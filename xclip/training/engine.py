@@ -58,7 +58,7 @@ class Predictions:
     """Per-video results of an evaluation pass, gathered from every process, each video exactly once.
 
     Attributes:
-        scores: `[N, K]` float32, the per-view softmax probabilities summed over views.
+        scores: `[N, K]` float64 (see `aggregate_views`), the per-view softmax probabilities summed over views.
         labels: `[N]` int64 true classes.
         valid: `[N]` bool, False for an unreadable video (its scores are meaningless and must be left out).
     """
