@@ -11,6 +11,7 @@ from xclip.modeling.modeling_xclip_classification import (
     XCLIPForVideoClassification,
     aggregate_view_logits,
     format_label_texts,
+    logits_per_view,
     set_class_names,
 )
 from xclip.processing import build_processor
@@ -107,6 +108,37 @@ def test_several_views_average_the_per_view_probabilities(xclip_and_processor, c
     assert (logits.softmax(-1) - expected_probs).abs().max() <= 1e-6
     # the logits are log-probabilities already
     assert (logits.exp().sum(-1) - 1).abs().max() <= 1e-5
+
+
+def test_logits_per_view_runs_every_view_as_the_model_does_alone(xclip_and_processor, classifier):
+    model, _ = xclip_and_processor
+    videos = random_videos(model.config, batch_size=2, num_views=3)
+    text_embeds = classifier.label_embeds
+    with torch.no_grad():
+        logits, _ = logits_per_view(model, videos, text_embeds)
+        single_view, _ = logits_per_view(model, videos[:, 0], text_embeds)
+        per_view = [model(pixel_values=videos[:, view], text_embeds=text_embeds).logits_per_video for view in range(3)]
+    expected = torch.stack(per_view, dim=1)
+    assert logits.shape == (2, 3, len(LABELS)) and single_view.shape == (2, 1, len(LABELS))
+    torch.testing.assert_close(logits, expected)
+    torch.testing.assert_close(single_view, expected[:, :1])
+
+
+@pytest.mark.parametrize("num_views", [None, 3])
+def test_evaluation_scores_views_like_the_classifier(xclip_and_processor, classifier, num_views):
+    from accelerate import Accelerator
+
+    from xclip.training.engine import predict
+
+    model, _ = xclip_and_processor
+    videos = random_videos(model.config, batch_size=2, num_views=num_views)
+    batch = {"pixel_values": videos, "labels": torch.tensor([0, 1]), "valid": torch.tensor([1, 1])}
+    scores = predict(Accelerator(cpu=True), model, [batch], classifier.label_embeds).scores
+    with torch.no_grad():
+        logits = classifier(pixel_values=videos).logits
+    # The evaluation sums the view probabilities in float64; the classifier gives the log of their mean.
+    assert scores.dtype == torch.float64
+    torch.testing.assert_close(scores, logits.double().softmax(-1) * (num_views or 1))
 
 
 def test_one_view_aggregates_to_its_own_softmax():

@@ -6,10 +6,10 @@ video and the class texts after the video-specific prompt generator (`XCLIPModel
 saved folder behaves like any transformers video classifier (`AutoModelForVideoClassification`,
 `pipeline("video-classification")`).
 
-The helpers here are shared with the zero-shot pipeline, the command line, the converter and the training export:
+The helpers here are shared with the zero-shot pipeline, the command line, the converter and the training code:
 `check_labels` and `format_label_texts` validate labels and fill the hypothesis template, `set_class_names` stores
-them in a config, `encode_label_texts` turns the texts into text embeddings, and `video_logits`/`aggregate_view_logits` score one view or merge the views of the original's
-multi-view test.
+them in a config, `encode_label_texts` turns the texts into text embeddings, `logits_per_view` scores every view of
+the original's multi-view test, `aggregate_view_logits` merges the views, and `video_logits` does both.
 """
 
 import copy
@@ -35,6 +35,7 @@ __all__ = [
     "encode_label_texts",
     "encode_label_tokens",
     "format_label_texts",
+    "logits_per_view",
     "set_class_names",
     "video_logits",
 ]
@@ -146,6 +147,36 @@ def aggregate_view_logits(view_logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(log_probs, dim=1) - math.log(view_logits.shape[1])
 
 
+def logits_per_view(
+    model: nn.Module, pixel_values: torch.Tensor, text_embeds: torch.Tensor, **kwargs: Any
+) -> tuple[torch.Tensor, XCLIPOutput]:
+    """Class logits of every view of every video, all views run as one batch.
+
+    Args:
+        model: the X-CLIP model, or a wrapper that forwards to it (DDP, PEFT).
+        pixel_values: `(batch_size, num_frames, 3, S, S)` (one view per video), or
+            `(batch_size, num_views, num_frames, 3, S, S)`.
+        text_embeds: class text embeddings `(num_classes, projection_dim)` (`encode_label_texts`).
+        kwargs: passed to `XCLIPModel.forward` (e.g. `interpolate_pos_encoding`).
+
+    Returns:
+        `(batch_size, num_views, num_classes)` logits (`logits_per_video`), and the model's output (over
+        `batch_size * num_views` videos).
+
+    Raises:
+        ValueError: `pixel_values` has neither shape.
+    """
+    if pixel_values.ndim not in (5, 6):
+        raise ValueError(
+            "pixel_values must be (batch_size, num_frames, 3, height, width) or, with several views per video, "
+            f"(batch_size, num_views, num_frames, 3, height, width); got shape {tuple(pixel_values.shape)}."
+        )
+    videos = pixel_values.flatten(0, 1) if pixel_values.ndim == 6 else pixel_values
+    outputs = model(pixel_values=videos, text_embeds=text_embeds, **kwargs)
+    logits = outputs.logits_per_video
+    return logits.view(pixel_values.shape[0], -1, logits.shape[-1]), outputs
+
+
 def video_logits(
     model: XCLIPModel, pixel_values: torch.Tensor, text_embeds: torch.Tensor, **kwargs: Any
 ) -> tuple[torch.Tensor, XCLIPOutput]:
@@ -164,19 +195,8 @@ def video_logits(
     Raises:
         ValueError: `pixel_values` has neither shape.
     """
-    if pixel_values.ndim not in (5, 6):
-        raise ValueError(
-            "pixel_values must be (batch_size, num_frames, 3, height, width) or, with several views per video, "
-            f"(batch_size, num_views, num_frames, 3, height, width); got shape {tuple(pixel_values.shape)}."
-        )
-    has_views = pixel_values.ndim == 6
-    outputs = model(
-        pixel_values=pixel_values.flatten(0, 1) if has_views else pixel_values, text_embeds=text_embeds, **kwargs
-    )
-    logits = outputs.logits_per_video
-    if has_views:
-        logits = aggregate_view_logits(logits.view(pixel_values.shape[0], -1, logits.shape[-1]))
-    return logits, outputs
+    logits, outputs = logits_per_view(model, pixel_values, text_embeds, **kwargs)
+    return (aggregate_view_logits(logits) if pixel_values.ndim == 6 else logits[:, 0]), outputs
 
 
 class XCLIPForVideoClassification(XCLIPPreTrainedModel):

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..evaluation import aggregate_views
+from ..modeling.modeling_xclip_classification import logits_per_view
 from .blending import MixupCutmix, smoothed_one_hot, soft_target_cross_entropy
 from .optimization import IterationLRSchedule
 from .text import ClassTexts
@@ -158,10 +159,8 @@ def predict(
     model.eval()
     scores, labels, valid = [], [], []
     for batch in tqdm(dataloader, desc=desc, disable=not accelerator.is_local_main_process, leave=False):
-        videos = batch["pixel_values"]
-        num_views = videos.shape[1] if videos.ndim == 6 else 1
-        logits = model(pixel_values=videos.flatten(0, 1) if num_views > 1 else videos, text_embeds=text_embeds)
-        batch_scores = aggregate_views(logits.logits_per_video.view(videos.shape[0], num_views, -1))
+        view_logits, _ = logits_per_view(model, batch["pixel_values"], text_embeds)
+        batch_scores = aggregate_views(view_logits)
         gathered = accelerator.gather_for_metrics(
             {"scores": batch_scores, "labels": batch["labels"], "valid": batch["valid"]}
         )
