@@ -226,18 +226,3 @@ def test_video_list_round_trip(tmp_path):
         assert [(r.relative_path, r.label) for r in copy] == [("a/1.mp4", 1), ("b/2.mp4", 0)]
     with pytest.raises(ValueError, match="no relative path"):
         write_video_list([VideoRecord(tmp_path / "a.mp4", 0)], tmp_path / "bad.txt")
-
-
-def test_replace_folder_swaps_in_the_new_folder_and_restores_the_old_one_on_failure(tmp_path):
-    from xclip.data.files import replace_folder
-
-    final, new = tmp_path / "model", tmp_path / ".model.partial"
-    final.mkdir()
-    (final / "old.txt").write_text("old")
-    new.mkdir()
-    (new / "new.txt").write_text("new")
-    assert replace_folder(new, final) == final
-    assert [path.name for path in tmp_path.iterdir()] == ["model"] and (final / "new.txt").read_text() == "new"
-    with pytest.raises(OSError):
-        replace_folder(tmp_path / "missing", final)
-    assert [path.name for path in tmp_path.iterdir()] == ["model"] and (final / "new.txt").is_file()

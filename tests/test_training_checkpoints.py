@@ -1,6 +1,7 @@
 """Training checkpoints (atomic, last N kept, exact state) and the best-model export."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -64,20 +65,20 @@ def test_a_failure_while_saving_leaves_the_previous_checkpoint_intact(tmp_path, 
     files_before = {path.name: path.read_bytes() for path in first.iterdir()}
 
     def killed_while_saving(output_dir, **kwargs):
-        (tmp_path / "checkpoints" / "epoch_2.tmp").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "checkpoints" / "epoch_2.tmp" / "model.safetensors").write_bytes(b"half written")
+        (Path(output_dir) / "model.safetensors").write_bytes(b"half written")
         raise KeyboardInterrupt
 
     train_step(model, optimizer)
     monkeypatch.setattr(accelerator, "save_state", killed_while_saving)
     with pytest.raises(KeyboardInterrupt):
         save_training_state(accelerator, tmp_path, TrainerState(epoch=2), keep_last=1)
-    assert latest_checkpoint(tmp_path) == first  # the half-written folder is ignored
+    assert latest_checkpoint(tmp_path) == first
     assert {path.name: path.read_bytes() for path in first.iterdir()} == files_before
+    assert sorted(path.name for path in (tmp_path / "checkpoints").iterdir()) == ["epoch_1"]  # no staging folder
 
     monkeypatch.undo()
     second = save_training_state(accelerator, tmp_path, TrainerState(epoch=2), keep_last=1)
-    assert sorted(path.name for path in (tmp_path / "checkpoints").iterdir()) == ["epoch_2"]  # tmp and old gone
+    assert sorted(path.name for path in (tmp_path / "checkpoints").iterdir()) == ["epoch_2"]  # the older one gone
     assert latest_checkpoint(tmp_path) == second
 
 
@@ -111,6 +112,21 @@ def test_best_model_export_is_a_transformers_folder(tmp_path):
     export_model(model, folder, CLASSES[:2], config, {"epoch": 4})  # a better epoch replaces the folder
     assert XCLIPModel.from_pretrained(folder).config.id2label == {0: CLASSES[0], 1: CLASSES[1]}
     assert sorted(path.name for path in tmp_path.iterdir()) == ["best_model"]
+
+
+def test_a_failing_export_leaves_the_previous_best_model_and_no_staging_folder(tmp_path, monkeypatch):
+    config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4"])
+    folder = export_model(tiny_model(), tmp_path / "best_model", CLASSES, config, {"epoch": 1})
+    files_before = {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("xclip.training.export.build_processor", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        export_model(tiny_model(), folder, CLASSES[:2], config, {"epoch": 2})
+    assert [path.name for path in tmp_path.iterdir()] == ["best_model"]
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == files_before
 
 
 def test_exported_and_converted_cards_share_metadata_and_usage(tmp_path):

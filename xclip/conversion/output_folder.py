@@ -1,16 +1,15 @@
-"""Writing a model folder all at once: built in a hidden staging folder next to it, then renamed into place.
+"""The converter's output folder: checked before any heavy work, then written all at once (`xclip.files.staged_folder`).
 
 A failure at any step leaves the output path as it was (absent, or the previous folder when overwriting) and no
 staging folder behind.
 """
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..data.files import hidden_sibling, replace_folder
+from ..files import staged_folder
 from .errors import ConversionError
 
 __all__ = ["check_output_folder", "staged_output_folder"]
@@ -27,20 +26,15 @@ def check_output_folder(output_dir: str | os.PathLike, overwrite: bool) -> None:
 
 @contextmanager
 def staged_output_folder(output_dir: str | os.PathLike, overwrite: bool) -> Iterator[Path]:
-    """Yields an empty staging folder; when the block succeeds, it becomes `output_dir`."""
+    """Yields an empty staging folder; when the block succeeds, it becomes `output_dir`.
+
+    Raises:
+        ConversionError: `output_dir` cannot be written, or a file of the block cannot (its `OSError`).
+    """
     output_dir = Path(output_dir)
     check_output_folder(output_dir, overwrite)
     try:
-        output_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = hidden_sibling(output_dir, "partial")
-        staging.mkdir()  # not tempfile.mkdtemp: that makes it private (0700), and it becomes the output folder
+        with staged_folder(output_dir) as staging:
+            yield staging
     except OSError as error:
-        raise ConversionError(f"{output_dir}: cannot create the output folder ({error})") from error
-    try:
-        yield staging
-        try:
-            replace_folder(staging, output_dir)
-        except OSError as error:
-            raise ConversionError(f"{output_dir}: cannot move the converted model into place ({error})") from error
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # already gone after a successful move
+        raise ConversionError(f"{output_dir}: cannot write the converted model ({error})") from error

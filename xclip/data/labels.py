@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
 
+from ..files import write_text_atomically
 from .errors import AnnotationError
-from .files import write_text_atomically
 
 
 logger = logging.getLogger(__name__)

@@ -30,9 +30,9 @@ from pathlib import Path
 import av
 from tqdm.auto import tqdm
 
+from ..files import hidden_sibling, write_text_atomically
 from ..video import VideoDecodeError, VideoReader, resolve_video_source
 from ..video.sources import VideoSource
-from .files import hidden_sibling, write_text_atomically
 from .video_list import VideoRecord, check_video_root, parse_video_list, write_video_list
 
 __all__ = ["PreparationReport", "PreparedVideo", "VideoPreparation", "prepare_video", "prepare_video_dataset"]

@@ -25,10 +25,10 @@ from typing import Union
 
 import numpy as np
 
+from ..files import write_text_atomically
 from ..video import TarMember, VideoSource, resolve_video_source
 from ..video.errors import describe_source
 from .errors import AnnotationError
-from .files import write_text_atomically
 
 
 PathLike = Union[str, os.PathLike]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..data.files import write_text_atomically
+from ..files import write_text_atomically
 from .motion_task import DemoTask
 from .runs import ScriptRun
 

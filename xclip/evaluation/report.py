@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.files import write_text_atomically
+from ..files import write_text_atomically
 
 
 def summarise_splits(values: Sequence[float], ddof: int = 0) -> tuple[float, float]:

@@ -2,8 +2,9 @@
 
 Layout: `OUTPUT/checkpoints/epoch_<N>/` holds what `accelerator.save_state` writes (model, optimizer, scaler,
 registered objects such as the LR scheduler, every process's RNG states) plus `trainer_state.json` (epoch, best
-accuracy, per-epoch history). A checkpoint is first written to `epoch_<N>.tmp/` and renamed when complete, so a run
-killed while saving leaves the previous checkpoint intact and a half-written folder that resuming ignores.
+accuracy, per-epoch history). A checkpoint is first written to a hidden `.epoch_<N>.partial/` and renamed when
+complete (`xclip.files.staged_folder`), so a run killed while saving leaves the previous checkpoint intact and at most
+a half-written hidden folder that resuming ignores.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import logging
 import os
 import re
 import shutil
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
 
-from ..data.files import replace_folder
+from ..files import staged_folder, staging_folder_of
 
 __all__ = [
     "TrainerState",
@@ -95,16 +97,15 @@ def save_training_state(
         The checkpoint folder.
     """
     final = Path(output_dir) / "checkpoints" / f"epoch_{state.epoch}"
-    staging = final.with_name(f"{final.name}.tmp")
+    # Every process writes its own RNG states into the staging folder; the main one creates it and moves it in place.
+    staged = staged_folder(final) if accelerator.is_main_process else nullcontext(staging_folder_of(final))
+    with staged as staging:
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(staging))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            (staging / TRAINER_STATE_FILE).write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
     if accelerator.is_main_process:
-        shutil.rmtree(staging, ignore_errors=True)  # left by a run killed while saving
-        staging.mkdir(parents=True)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(staging))  # every process writes its own RNG states into the folder
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        (staging / TRAINER_STATE_FILE).write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
-        replace_folder(staging, final)
         if keep_last > 0:
             for old in checkpoint_folders(output_dir)[:-keep_last]:
                 shutil.rmtree(old)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from huggingface_hub import ModelCard
 from torch import nn
 
-from ..data.files import replace_folder
+from ..files import staged_folder
 from ..model_cards import PAPER_URL, build_model_card, model_card_metadata, usage_snippet
 from ..modeling.modeling_xclip_classification import set_class_names
 from ..processing import build_processor
@@ -39,12 +38,10 @@ def export_model(
     """
     plain = merged_copy(model)
     set_class_names(plain.config, class_names)
-    staging = folder.with_name(f"{folder.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    plain.save_pretrained(staging)
-    build_processor(config.DATA.INPUT_SIZE, config.DATA.NUM_FRAMES).save_pretrained(staging)
-    _model_card(config, class_names, metrics).save(staging / "README.md")
-    replace_folder(staging, folder)
+    with staged_folder(folder) as staging:
+        plain.save_pretrained(staging)
+        build_processor(config.DATA.INPUT_SIZE, config.DATA.NUM_FRAMES).save_pretrained(staging)
+        _model_card(config, class_names, metrics).save(staging / "README.md")
     logger.info("Exported the model to %s", folder)
     return folder
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from accelerate import Accelerator
 
-from ..data.files import write_text_atomically
 from ..evaluation import build_metrics_report, confusion_matrix_png, write_per_class_accuracy
+from ..files import write_text_atomically
 from .config import ExperimentConfig
 from .engine import Predictions, StepRecord
 

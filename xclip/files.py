@@ -6,7 +6,11 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+__all__ = ["hidden_sibling", "replace_folder", "staged_folder", "staging_folder_of", "write_text_atomically"]
 
 
 def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
@@ -59,3 +63,32 @@ def replace_folder(new: str | os.PathLike, final: str | os.PathLike) -> Path:
         raise
     shutil.rmtree(parked, ignore_errors=True)
     return final
+
+
+def staging_folder_of(final: str | os.PathLike) -> Path:
+    """Where `staged_folder` builds `final`: the hidden sibling `.<name>.partial`, the same for every process of a
+    run, so that all of them can write into it."""
+    final = Path(final)
+    return final.parent / f".{final.name}.partial"
+
+
+@contextmanager
+def staged_folder(final: str | os.PathLike) -> Iterator[Path]:
+    """Yields an empty staging folder (`staging_folder_of(final)`) to write a folder into; when the block succeeds,
+    it replaces `final` (`replace_folder`).
+
+    Whatever fails, in the block or in the move, `final` is left as it was (absent, or the previous folder) and the
+    staging folder is removed. One left by a killed process is removed on the next call for the same `final`.
+
+    Raises:
+        OSError: the staging folder cannot be created or moved into place.
+    """
+    staging = staging_folder_of(final)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    staging.mkdir()  # not tempfile.mkdtemp: that makes it private (0700), and it becomes the final folder
+    try:
+        yield staging
+        replace_folder(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # already gone after a successful move

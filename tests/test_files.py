@@ -1,0 +1,53 @@
+"""Atomic writes of files and folders: a crash or a failure never leaves a half-written one where a reader looks."""
+
+import pytest
+
+from xclip.files import replace_folder, staged_folder, staging_folder_of
+
+
+def make_folder(path, **files):
+    path.mkdir()
+    for name, text in files.items():
+        (path / name).write_text(text)
+    return path
+
+
+def test_replace_folder_swaps_in_the_new_folder_and_restores_the_old_one_on_failure(tmp_path):
+    final = make_folder(tmp_path / "model", **{"old.txt": "old"})
+    new = make_folder(tmp_path / ".model.partial", **{"new.txt": "new"})
+    assert replace_folder(new, final) == final
+    assert [path.name for path in tmp_path.iterdir()] == ["model"] and (final / "new.txt").read_text() == "new"
+    with pytest.raises(OSError):
+        replace_folder(tmp_path / "missing", final)
+    assert [path.name for path in tmp_path.iterdir()] == ["model"] and (final / "new.txt").is_file()
+
+
+def test_staged_folder_replaces_the_previous_folder_once_complete(tmp_path):
+    final = make_folder(tmp_path / "model", **{"old.txt": "old"})
+    with staged_folder(final) as staging:
+        assert staging == staging_folder_of(final) and list(staging.iterdir()) == []
+        (staging / "new.txt").write_text("new")
+        assert (final / "old.txt").is_file()  # untouched until the block succeeds
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]
+    assert [path.name for path in final.iterdir()] == ["new.txt"]
+    with staged_folder(tmp_path / "nested" / "first") as staging:
+        (staging / "a.txt").write_text("a")
+    assert (tmp_path / "nested" / "first" / "a.txt").is_file()
+
+
+def test_a_failing_save_leaves_the_previous_folder_and_no_staging_folder(tmp_path):
+    final = make_folder(tmp_path / "model", **{"old.txt": "old"})
+    with pytest.raises(OSError, match="disk full"):
+        with staged_folder(final) as staging:
+            (staging / "half.txt").write_text("half written")
+            raise OSError("disk full")
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]
+    assert [path.name for path in final.iterdir()] == ["old.txt"]
+
+
+def test_a_staging_folder_left_by_a_killed_process_is_replaced(tmp_path):
+    make_folder(staging_folder_of(tmp_path / "model"), **{"half.txt": "half written"})
+    with staged_folder(tmp_path / "model") as staging:
+        (staging / "new.txt").write_text("new")
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]
+    assert [path.name for path in (tmp_path / "model").iterdir()] == ["new.txt"]
