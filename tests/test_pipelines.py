@@ -235,6 +235,21 @@ def test_video_classification_pipeline_runs_a_saved_classifier(classifier_dir, z
     assert_same_predictions(views, zero_shot(videos[2], candidate_labels=LABELS, num_clips=2, num_crops=3))
 
 
+def test_both_pipelines_take_one_video_or_a_batch_alike(classifier_dir, zero_shot, videos):
+    from xclip.pipelines.base import XCLIPVideoPipelineMixin
+
+    classifier = pipeline("video-classification", model=str(classifier_dir))
+    assert isinstance(classifier, XCLIPVideoPipelineMixin) and isinstance(zero_shot, XCLIPVideoPipelineMixin)
+    frames = [read_frames(video, list(range(20))) for video in videos[:2]]
+    one_video_as_frames = list(frames[0])
+    as_batch = np.stack(frames)
+    assert_same_predictions(
+        classifier(one_video_as_frames, top_k=len(LABELS)), zero_shot(one_video_as_frames, candidate_labels=LABELS)
+    )
+    for got, expected in zip(classifier(as_batch, top_k=len(LABELS)), zero_shot(as_batch, candidate_labels=LABELS)):
+        assert_same_predictions(got, expected)
+
+
 def test_video_classification_keeps_transformers_behaviour_for_other_models():
     from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor
     from transformers.pipelines.video_classification import VideoClassificationPipeline

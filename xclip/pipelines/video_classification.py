@@ -13,15 +13,13 @@ from transformers import PreTrainedModel
 from transformers.pipelines.video_classification import VideoClassificationPipeline
 
 from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification
-from ..processing.video_inputs import is_video_batch
-from .batching import VideoBatchingMixin
+from .base import XCLIPVideoPipelineMixin
 from .components import resolve_video_processor
-from .video_inputs import video_to_pixel_values
 
 __all__ = ["XCLIPVideoClassificationPipeline"]
 
 
-class XCLIPVideoClassificationPipeline(VideoBatchingMixin, VideoClassificationPipeline):
+class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificationPipeline):
     """
     transformers' video classification pipeline, extended to [`XCLIPForVideoClassification`].
 
@@ -50,9 +48,7 @@ class XCLIPVideoClassificationPipeline(VideoBatchingMixin, VideoClassificationPi
     def __call__(self, inputs: Any, **kwargs: Any) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
         if not self._is_xclip:
             return super().__call__(inputs, **kwargs)
-        if is_video_batch(inputs):
-            return super().__call__(list(inputs), **kwargs)
-        return super().__call__([inputs], **kwargs)[0]
+        return self._call_on_videos(inputs, **kwargs)
 
     def _sanitize_parameters(
         self, num_clips: int | None = None, num_crops: int | None = None, **kwargs: Any
@@ -77,12 +73,4 @@ class XCLIPVideoClassificationPipeline(VideoBatchingMixin, VideoClassificationPi
     ) -> dict[str, torch.Tensor]:
         if not self._is_xclip:
             return super().preprocess(video, **kwargs)
-        pixel_values = video_to_pixel_values(
-            self.video_processor,
-            video,
-            num_frames=kwargs.get("num_frames") or self.model.config.vision_config.num_frames,
-            num_clips=num_clips,
-            num_crops=num_crops,
-            dtype=self.dtype,
-        )
-        return {"pixel_values": pixel_values}
+        return self._preprocess_video(video, num_clips, num_crops, num_frames=kwargs.get("num_frames"))

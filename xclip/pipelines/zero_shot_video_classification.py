@@ -15,10 +15,8 @@ from ..modeling.modeling_xclip_classification import (
     format_label_texts,
     video_logits,
 )
-from ..processing.video_inputs import is_video_batch
-from .batching import VideoBatchingMixin
+from .base import XCLIPVideoPipelineMixin
 from .components import resolve_tokenizer, resolve_video_processor
-from .video_inputs import video_to_pixel_values
 
 __all__ = ["ZeroShotVideoClassificationPipeline"]
 
@@ -26,7 +24,7 @@ __all__ = ["ZeroShotVideoClassificationPipeline"]
 LABEL_CACHE_SIZE = 16
 
 
-class ZeroShotVideoClassificationPipeline(VideoBatchingMixin, Pipeline):
+class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
     """
     Zero-shot video classification with X-CLIP: scores each video against label strings chosen at call time.
 
@@ -94,9 +92,7 @@ class ZeroShotVideoClassificationPipeline(VideoBatchingMixin, Pipeline):
         """
         if kwargs.get("candidate_labels") is None and "candidate_labels" not in self._forward_params:
             raise ValueError("zero-shot-video-classification needs `candidate_labels`: the label strings to score.")
-        if is_video_batch(videos):
-            return super().__call__(list(videos), **kwargs)
-        return super().__call__([videos], **kwargs)[0]
+        return self._call_on_videos(videos, **kwargs)
 
     def _sanitize_parameters(
         self,
@@ -126,15 +122,7 @@ class ZeroShotVideoClassificationPipeline(VideoBatchingMixin, Pipeline):
         return preprocess_params, forward_params, postprocess_params
 
     def preprocess(self, video: Any, num_clips: int = 1, num_crops: int = 1) -> dict[str, torch.Tensor]:
-        pixel_values = video_to_pixel_values(
-            self.video_processor,
-            video,
-            num_frames=self.model.config.vision_config.num_frames,
-            num_clips=num_clips,
-            num_crops=num_crops,
-            dtype=self.dtype,
-        )
-        return {"pixel_values": pixel_values}
+        return self._preprocess_video(video, num_clips, num_crops)
 
     def label_embeddings(self, candidate_labels: Sequence[str], hypothesis_template: str = "{}") -> torch.Tensor:
         """Text embeddings `(num_labels, projection_dim)` of the labels' texts, encoded once per label set.

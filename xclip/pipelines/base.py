@@ -1,0 +1,57 @@
+"""What the X-CLIP video pipelines share: one video or a batch of videos in, preprocessing to the model's frame count,
+and batching through transformers' pipeline machinery."""
+
+from typing import Any
+
+import torch
+
+from ..processing.video_inputs import is_video_batch
+from .video_inputs import video_to_pixel_values
+
+__all__ = ["XCLIPVideoPipelineMixin"]
+
+
+class XCLIPVideoPipelineMixin:
+    """The parts of a transformers `Pipeline` that X-CLIP's video pipelines share (put it before `Pipeline` in the
+    bases).
+
+    Batching: transformers collates a batch with padding rules taken from the tokenizer and from the feature
+    extractor or image processor, and has no case for a video processor: `pixel_values` then reach an unset padding
+    value and the collation fails. Video tensors of one model all have the same shape and are concatenated without
+    padding, so the video processor stands in for the feature extractor while the collate function is built (it reads
+    only the optional `padding_value`/`padding_side`, which a video processor does not set).
+    """
+
+    def get_iterator(self, *args: Any, **kwargs: Any) -> Any:
+        if self.feature_extractor is not None or self.image_processor is not None or self.video_processor is None:
+            return super().get_iterator(*args, **kwargs)
+        self.feature_extractor = self.video_processor
+        try:
+            return super().get_iterator(*args, **kwargs)
+        finally:
+            self.feature_extractor = None
+
+    def _call_on_videos(self, videos: Any, **kwargs: Any) -> Any:
+        """Run the pipeline on one video (its result) or on a batch of videos (one result per video).
+
+        One video may itself be a list (of frames), which `Pipeline.__call__` would run as a batch of inputs;
+        `is_video_batch` tells one video from several, and one video runs as a batch of one.
+        """
+        if is_video_batch(videos):
+            return super().__call__(list(videos), **kwargs)
+        return super().__call__([videos], **kwargs)[0]
+
+    def _preprocess_video(
+        self, video: Any, num_clips: int = 1, num_crops: int = 1, num_frames: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The model inputs of one video: `pixel_values` sampled to `num_frames` frames (default: the model's), with
+        `num_clips * num_crops` views when more than one, in the pipeline's dtype (see `video_to_pixel_values`)."""
+        pixel_values = video_to_pixel_values(
+            self.video_processor,
+            video,
+            num_frames=num_frames or self.model.config.vision_config.num_frames,
+            num_clips=num_clips,
+            num_crops=num_crops,
+            dtype=self.dtype,
+        )
+        return {"pixel_values": pixel_values}
