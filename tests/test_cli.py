@@ -149,6 +149,14 @@ def test_console_command_reports_errors_without_traceback(tmp_path):
     assert result.stderr.strip() == f"error: video '{tmp_path / 'gone.mp4'}': no such file"
 
 
+@pytest.mark.parametrize("command", ["convert", "prepare", "splits", "train"])
+def test_every_subcommands_usage_names_it(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: xclip {command} ")
+
+
 def test_convert_forwards_to_the_conversion_script(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["convert", "--help"])

@@ -24,7 +24,7 @@ from typing import Any
 
 from .model_source import check_model_source, first_line
 
-__all__ = ["main", "read_label_file"]
+__all__ = ["main", "read_label_file", "subcommand_parser"]
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
@@ -33,6 +33,19 @@ FORWARDED_COMMANDS = ("convert", "prepare", "splits", "train")
 
 class CommandError(Exception):
     """A problem with the command's input, reported as one line without a traceback."""
+
+
+def subcommand_parser(name: str, doc: str) -> argparse.ArgumentParser:
+    """The parser of `xclip <name>`, whose usage line and errors name the subcommand (also when its script in
+    `scripts/` runs it). `doc`'s first paragraph is the description; the rest, e.g. examples, is the epilog, shown as
+    written."""
+    description, _, epilog = doc.strip().partition("\n\n")
+    return argparse.ArgumentParser(
+        prog=f"xclip {name}",
+        description=description,
+        epilog=epilog or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def read_label_file(path: str | os.PathLike) -> list[str]:

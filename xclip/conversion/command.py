@@ -1,4 +1,4 @@
-"""Convert an original X-CLIP checkpoint (a model-zoo `.pth`) into a Hub-ready model folder.
+r"""Convert an original X-CLIP checkpoint (a model-zoo `.pth`) into a Hub-ready model folder.
 
     xclip convert --checkpoint k400_32_8.pth --output xclip-base-patch32 \
         --labels labels/kinetics_400_labels.csv
@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 
+from ..cli import subcommand_parser
 from .errors import ConversionError
 from .original_checkpoint import convert_original_checkpoint
 
@@ -19,7 +20,7 @@ _HEAD_FLAGS = ("vision_heads", "text_heads", "mit_heads", "prompt_heads")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = subcommand_parser("convert", __doc__)
     parser.add_argument("--checkpoint", required=True, help="original X-CLIP checkpoint (.pth)")
     parser.add_argument("--output", required=True, help="folder to write")
     parser.add_argument("--labels", help="class list in the original 'id,name' CSV format, stored as id2label")

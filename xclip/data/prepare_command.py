@@ -11,18 +11,14 @@ import argparse
 import logging
 import sys
 
+from ..cli import subcommand_parser
 from .errors import AnnotationError
 from .preparation import FAILURES_FILE, VideoPreparation, prepare_video_dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = VideoPreparation()
-    parser = argparse.ArgumentParser(
-        prog="xclip prepare",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = subcommand_parser("prepare", __doc__)
     parser.add_argument("--input-root", required=True, help="the dataset's video folder (DATA.ROOT; tar roots too)")
     parser.add_argument("--output-root", required=True, help="folder for the prepared videos and lists")
     parser.add_argument(

@@ -12,17 +12,13 @@ few_shot) name. Train with `DATA.ROOT` set to the video folder, the one --video-
 import argparse
 import sys
 
+from ..cli import subcommand_parser
 from .errors import AnnotationError
 from .official_splits import OFFICIAL_SPLIT_READERS, write_official_split_lists
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="xclip splits",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = subcommand_parser("splits", __doc__)
     parser.add_argument("dataset", choices=sorted(OFFICIAL_SPLIT_READERS), help="which dataset's splits")
     parser.add_argument(
         "--splits-dir", required=True,

@@ -21,6 +21,7 @@ from accelerate.utils import DistributedDataParallelKwargs, is_tensorboard_avail
 from safetensors.torch import load_file
 from torch import nn
 
+from ..cli import subcommand_parser
 from ..data import (
     VideoRecord,
     ZeroShotSplit,
@@ -70,7 +71,7 @@ def input_pipeline_advice(data_wait_fraction: float, device: torch.device) -> st
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The original's flags, plus Accelerate's runtime switches (`--mixed_precision`, `--cpu`, `--log_with`)."""
-    parser = argparse.ArgumentParser(description="Fine-tune or evaluate X-CLIP with the original recipe.")
+    parser = subcommand_parser("train", "Fine-tune or evaluate X-CLIP with the original recipe.")
     parser.add_argument("-cfg", "--config", required=True, help="YAML config in the original's format.")
     parser.add_argument("--output", help="Output folder (OUTPUT): checkpoints, best model, logs, metrics.json.")
     parser.add_argument("--opts", nargs="+", default=[], metavar="KEY VALUE", help="Overrides: TRAIN.LR 1e-5 ...")
