@@ -27,6 +27,15 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def test_the_data_modules_share_one_path_type():
+    import xclip.data
+    from xclip.data import few_shot, labels, official_splits, video_list, zero_shot
+
+    sources = [path.read_text(encoding="utf-8") for path in Path(xclip.data.__file__).parent.glob("*.py")]
+    assert sum(source.count("PathLike = ") for source in sources) == 1
+    assert all(module.PathLike is video_list.PathLike for module in (few_shot, labels, official_splits, zero_shot))
+
+
 # ----------------------------------------------------------------------------------------------- labels CSV
 
 

@@ -105,6 +105,20 @@ def test_demo_data_is_written_as_the_training_script_reads_it_and_is_reproducibl
     assert other.test.videos[3].read_bytes() != data.test.videos[3].read_bytes()
 
 
+def test_the_logged_training_command_is_the_reported_one(tmp_path, monkeypatch, caplog):
+    import xclip.training
+    from xclip.data import VideoSet
+    from xclip.demo.runs import run_training_script, training_command
+
+    monkeypatch.setattr(xclip.training, "main", lambda argv: {"top1": 50.0})
+    videos = VideoSet(tmp_path, tmp_path / "test list.txt", tmp_path / "labels.csv", ("a", "b"), (), ())
+    with caplog.at_level("INFO", logger="xclip.demo.runs"):
+        run = run_training_script("config.yaml", tmp_path / "out", videos)
+    assert run.command == training_command(run.argv)
+    assert run.command.startswith("python scripts/train.py -cfg config.yaml") and "'" in run.command  # quoted
+    assert f"Running: {run.command}" in caplog.text
+
+
 # Report parts --------------------------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """The one error type of `xclip.conversion`, and how its messages list names."""
 
 import re
-from collections.abc import Iterable
+
+from ..text_utils import format_names  # noqa: F401  (the conversion modules list names with it)
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -11,13 +12,6 @@ class ConversionError(ValueError):
 
     The message is a single line that names the file and the problem, so command-line tools can print it as is.
     """
-
-
-def format_names(names: Iterable[str], limit: int = 5) -> str:
-    """`'a', 'b', 'c' and 4 more`: a bounded, one-line list of names for an error message."""
-    names = list(names)
-    shown = ", ".join(repr(name) for name in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def describe_error(error: BaseException) -> str:

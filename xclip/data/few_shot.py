@@ -12,16 +12,14 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
-from .video_list import VideoRecord, read_video_list, write_video_list
+from ..text_utils import format_names
+from .video_list import PathLike, VideoRecord, read_video_list, write_video_list
 
 
 logger = logging.getLogger(__name__)
-
-PathLike = Union[str, os.PathLike]
 
 
 def build_few_shot_list(
@@ -70,11 +68,12 @@ def build_few_shot_list(
     classes = range(num_classes) if num_classes is not None else sorted(by_class)
     too_small = {label: len(by_class.get(label, ())) for label in classes if len(by_class.get(label, ())) < k}
     if too_small:
-        listed = ", ".join(f"class {label}: {count}" for label, count in sorted(too_small.items())[:20])
-        more = f" and {len(too_small) - 20} more" if len(too_small) > 20 else ""
+        listed = format_names(
+            (f"class {label}: {count}" for label, count in sorted(too_small.items())), limit=20, quote=False
+        )
         raise ValueError(
-            f"{len(too_small)} class(es) have fewer than k={k} videos ({listed}{more}); a {k}-shot list needs {k} "
-            "videos in every class."
+            f"{len(too_small)} class(es) have fewer than k={k} videos ({listed}); a {k}-shot list needs {k} videos "
+            "in every class."
         )
 
     chosen = []

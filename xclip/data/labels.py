@@ -10,19 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 from ..files import write_text_atomically
 from .errors import AnnotationError
+from .video_list import PathLike
 
 
 logger = logging.getLogger(__name__)
-
-PathLike = Union[str, os.PathLike]
 
 _NAME_SEPARATORS = re.compile(r"[\s_-]+")
 

@@ -26,11 +26,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
+from ..text_utils import format_names
 from .errors import AnnotationError
 from .labels import normalise_class_name, read_label_names
-from .video_list import VideoRecord, write_video_list
+from .video_list import PathLike, VideoRecord, write_video_list
 
 __all__ = [
     "OFFICIAL_SPLITS",
@@ -43,7 +43,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, os.PathLike]
 SplitLists = tuple[list[VideoRecord], list[VideoRecord]]
 
 OFFICIAL_SPLITS = (1, 2, 3)
@@ -79,14 +78,14 @@ def hmdb51_split_lists(splits_dir: PathLike, label_csv: PathLike, split: int) ->
     if unmatched:
         raise AnnotationError(
             label_csv, f"{len(unmatched)} class(es) of the HMDB-51 split files in {os.fspath(folder)!r} are not in "
-            f"this labels CSV: {_first_few(unmatched)}"
+            f"this labels CSV: {format_names(unmatched, ITEMS_SHOWN, quote=False)}"
         )
     file_of_row = _one_file_per_class(files, rows, folder)
     missing = [f"{names[row].replace(' ', '_')}{suffix}" for row in range(len(names)) if row not in file_of_row]
     if missing:
         raise AnnotationError(
             folder, f"no split {split} file for {len(missing)} class(es) of the labels CSV {os.fspath(label_csv)!r}: "
-            f"expected {_first_few(missing)}"
+            f"expected {format_names(missing, ITEMS_SHOWN, quote=False)}"
         )
 
     lists: dict[str, list[VideoRecord]] = {"train": [], "test": []}
@@ -338,7 +337,7 @@ def _ucf101_class_rows(class_index: Path, label_csv: PathLike) -> dict[int, tupl
     if absent:
         raise AnnotationError(
             class_index, f"{len(absent)} class(es) of the labels CSV {os.fspath(label_csv)!r} are not listed: "
-            f"{_first_few([repr(name) for name in absent])}"
+            f"{format_names(absent, ITEMS_SHOWN)}"
         )
     renumbered = sorted(class_id for class_id, (_, row) in row_of_id.items() if row != class_id - 1)
     if renumbered:
@@ -364,11 +363,5 @@ def _check_videos_exist(video_root: PathLike, records: Iterable[VideoRecord]) ->
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} of the {len(listed)} videos of the splits are not in the video folder "
-            f"{os.fspath(root)!r}: {_first_few(missing)}"
+            f"{os.fspath(root)!r}: {format_names(missing, ITEMS_SHOWN, quote=False)}"
         )
-
-
-def _first_few(items: Sequence[str]) -> str:
-    """The first `ITEMS_SHOWN` items, comma-separated, and how many more there are: messages stay one line."""
-    more = f" and {len(items) - ITEMS_SHOWN} more" if len(items) > ITEMS_SHOWN else ""
-    return ", ".join(items[:ITEMS_SHOWN]) + more

@@ -31,7 +31,7 @@ from ..video.errors import describe_source
 from .errors import AnnotationError
 
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, os.PathLike]  # the data modules' file arguments
 RecordSource = Union[VideoSource, np.ndarray]
 
 

@@ -14,20 +14,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
 from .kinetics import kinetics600_novel_classes
 from .labels import read_label_names, write_label_names
-from .video_list import VideoRecord, read_video_list, write_video_list
+from .video_list import PathLike, VideoRecord, read_video_list, write_video_list
 
-
-PathLike = Union[str, os.PathLike]
 
 KINETICS600_SPLIT_SIZE = 160
 KINETICS600_NUM_SPLITS = 3

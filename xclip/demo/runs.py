@@ -14,7 +14,7 @@ from typing import Any
 from ..data import VideoSet
 from ..model_source import check_model_source, first_line
 
-__all__ = ["DemoError", "ModelGeometry", "ScriptRun", "model_geometry", "run_training_script"]
+__all__ = ["DemoError", "ModelGeometry", "ScriptRun", "model_geometry", "run_training_script", "training_command"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ def model_geometry(model: str | os.PathLike) -> ModelGeometry:
     return ModelGeometry(config.vision_config.num_frames, config.vision_config.image_size)
 
 
+def training_command(argv: Sequence[str]) -> str:
+    """The shell command that runs the training script with `argv`, as the demo logs and reports it."""
+    return shlex.join(["python", "scripts/train.py", *argv])
+
+
 @dataclass(frozen=True)
 class ScriptRun:
     """One call of the training script: its command line, its output folder and its `metrics.json` content."""
@@ -64,7 +69,7 @@ class ScriptRun:
 
     @property
     def command(self) -> str:
-        return shlex.join(["python", "scripts/train.py", *self.argv])
+        return training_command(self.argv)
 
 
 def run_training_script(
@@ -99,6 +104,6 @@ def run_training_script(
     if train is None:
         argv.append("--only_test")
     argv += ["--opts", *data_opts, *opts]
-    logger.info("Running: %s", shlex.join(["python", "scripts/train.py", *argv]))
+    logger.info("Running: %s", training_command(argv))
     metrics = main(argv)
     return ScriptRun(argv=argv, output=Path(output), metrics=metrics)
