@@ -1,9 +1,10 @@
 """Fine-tune X-CLIP with the original recipe, or evaluate a model, on one CPU, one GPU or many, through Accelerate.
 
-`main` reads top to bottom like Accelerate's examples: arguments and config, the Accelerator, the model, the data,
-the optimizer, one `prepare`, resuming, then the epochs (train, evaluate single-view, export the best model, save the
-training state) and the final multi-view test. `scripts/train.py` and `xclip train` both call it; the launch commands
-are in `scripts/train.py`.
+`main` reads the arguments and config, builds the Accelerator and runs `train` (or `evaluate_only` for
+`--only_test`). `train` reads top to bottom like Accelerate's examples: the model, the data, the optimizer, one
+`prepare`, resuming, then the epochs (`run_epoch`: train, evaluate single-view, export the best model, log, save the
+training state) and the final multi-view test. `scripts/train.py` and `xclip train` both call `main`; the launch
+commands are in `scripts/train.py`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,11 @@ from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import DistributedDataParallelKwargs, is_tensorboard_available, set_seed
 from safetensors.torch import load_file
 from torch import nn
+from torch.utils.data import DataLoader
 
 from ..cli import subcommand_parser
 from ..data import (
+    VideoClipDataset,
     VideoRecord,
     ZeroShotSplit,
     kinetics600_zero_shot_splits,
@@ -45,11 +49,17 @@ from .engine import predict, train_one_epoch
 from .export import export_model
 from .lora import add_lora_adapters
 from .model_setup import build_model, enable_gradient_checkpointing
-from .optimization import build_lr_scheduler, build_optimizer, freeze_text_tower, text_tower_trains
+from .optimization import (
+    IterationLRSchedule,
+    build_lr_scheduler,
+    build_optimizer,
+    freeze_text_tower,
+    text_tower_trains,
+)
 from .reporting import StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
 from .text import ClassTexts
 
-__all__ = ["evaluate_only", "main", "parse_args", "train"]
+__all__ = ["TrainingRun", "evaluate_only", "main", "parse_args", "run_epoch", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -304,9 +314,73 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
     return report
 
 
+@dataclass
+class TrainingRun:
+    """What every epoch of `train` works with: the prepared model, optimizer and loaders, the LR schedule, the class
+    texts and names, the accuracy metric (main process) and the step log."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    train_set: VideoClipDataset
+    train_loader: DataLoader
+    val_loader: DataLoader
+    lr_schedule: IterationLRSchedule
+    texts: ClassTexts
+    class_names: list[str]
+    metric: Any
+    step_log: StepLog
+    warned_input_bound: bool = False  # the input-pipeline advice is given once per run
+
+
+def run_epoch(
+    accelerator: Accelerator, config: ExperimentConfig, run: TrainingRun, state: TrainerState, epoch: int
+) -> None:
+    """Epoch `epoch` of `train`: trains, evaluates a single view of the validation videos, exports the model to
+    `OUTPUT/best_model` when it is the best so far, logs the epoch and saves the training state every `SAVE_FREQ`
+    epochs and after the last; `state` records the epoch."""
+    output_dir = Path(config.OUTPUT)
+    run.train_loader.set_epoch(epoch)
+    run.train_set.set_epoch(epoch)
+    summary = train_one_epoch(
+        accelerator=accelerator,
+        model=run.model,
+        dataloader=run.train_loader,
+        optimizer=run.optimizer,
+        lr_schedule=run.lr_schedule,
+        texts=run.texts,
+        blending=mixup_for_epoch(config, epoch, accelerator.process_index),
+        label_smoothing=config.AUG.LABEL_SMOOTH,
+        max_grad_norm=config.TRAIN.MAX_GRAD_NORM,
+        epoch=epoch,
+        on_step=run.step_log.write,
+    )
+    text_embeds = run.texts.evaluation_inputs(accelerator.unwrap_model(run.model))["text_embeds"]
+    predictions = predict(accelerator, run.model, run.val_loader, text_embeds)
+    entry = {"epoch": epoch, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
+    if accelerator.is_main_process:
+        report = evaluation_report(predictions, run.class_names, run.metric, num_views=1)
+        entry.update(val_top1=report["top1"], val_top5=report["top5"],
+                     val_mean_class_accuracy=report["mean_class_accuracy"])
+        logger.info("Epoch %d/%d: %s", epoch + 1, config.TRAIN.EPOCHS, format_entry(entry))
+        advice = input_pipeline_advice(summary.data_wait_fraction, accelerator.device)
+        if advice and not run.warned_input_bound:
+            run.warned_input_bound = True
+            logger.warning("Epoch %d: %s", epoch + 1, advice)
+        if report["top1"] > state.best_top1:
+            state.best_top1, state.best_epoch = report["top1"], epoch
+            export_model(accelerator.unwrap_model(run.model, keep_torch_compile=False), output_dir / "best_model",
+                         run.class_names, config, {"epoch": epoch + 1, "top1": report["top1"], "top5": report["top5"]})
+        plot_training_curves(output_dir, [*state.history, entry])
+    accelerator.log({f"epoch/{key}": value for key, value in entry.items() if key != "epoch"}, step=epoch)
+    state.epoch = epoch + 1
+    state.history.append(entry)
+    if state.epoch % config.SAVE_FREQ == 0 or state.epoch == config.TRAIN.EPOCHS:
+        save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT)
+
+
 def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
-    """Fine-tuning: every epoch trains, evaluates a single view, exports the best model and saves the training
-    state; the final model then gets the multi-view test."""
+    """Fine-tuning: every epoch (`run_epoch`) trains, evaluates a single view, exports the best model and saves the
+    training state; the final model then gets the multi-view test."""
     output_dir = Path(config.OUTPUT)
     model, class_names, metric = build_run(accelerator, config)
 
@@ -342,45 +416,20 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resume_iteration=state.epoch * len(train_loader))
     accelerator.init_trackers("xclip", config=tracker_hparams(config))
 
-    warned_input_bound = False
+    run = TrainingRun(
+        model=model,
+        optimizer=optimizer,
+        train_set=train_set,
+        train_loader=train_loader,
+        val_loader=val_loader,
+        lr_schedule=lr_schedule,
+        texts=texts,
+        class_names=class_names,
+        metric=metric,
+        step_log=step_log,
+    )
     for epoch in range(state.epoch, config.TRAIN.EPOCHS):
-        train_loader.set_epoch(epoch)
-        train_set.set_epoch(epoch)
-        summary = train_one_epoch(
-            accelerator=accelerator,
-            model=model,
-            dataloader=train_loader,
-            optimizer=optimizer,
-            lr_schedule=lr_schedule,
-            texts=texts,
-            blending=mixup_for_epoch(config, epoch, accelerator.process_index),
-            label_smoothing=config.AUG.LABEL_SMOOTH,
-            max_grad_norm=config.TRAIN.MAX_GRAD_NORM,
-            epoch=epoch,
-            on_step=step_log.write,
-        )
-        text_embeds = texts.evaluation_inputs(accelerator.unwrap_model(model))["text_embeds"]
-        predictions = predict(accelerator, model, val_loader, text_embeds)
-        entry = {"epoch": epoch, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
-        if accelerator.is_main_process:
-            report = evaluation_report(predictions, class_names, metric, num_views=1)
-            entry.update(val_top1=report["top1"], val_top5=report["top5"],
-                         val_mean_class_accuracy=report["mean_class_accuracy"])
-            logger.info("Epoch %d/%d: %s", epoch + 1, config.TRAIN.EPOCHS, format_entry(entry))
-            advice = input_pipeline_advice(summary.data_wait_fraction, accelerator.device)
-            if advice and not warned_input_bound:  # once per run
-                warned_input_bound = True
-                logger.warning("Epoch %d: %s", epoch + 1, advice)
-            if report["top1"] > state.best_top1:
-                state.best_top1, state.best_epoch = report["top1"], epoch
-                export_model(accelerator.unwrap_model(model, keep_torch_compile=False), output_dir / "best_model",
-                             class_names, config, {"epoch": epoch + 1, "top1": report["top1"], "top5": report["top5"]})
-            plot_training_curves(output_dir, [*state.history, entry])
-        accelerator.log({f"epoch/{key}": value for key, value in entry.items() if key != "epoch"}, step=epoch)
-        state.epoch = epoch + 1
-        state.history.append(entry)
-        if state.epoch % config.SAVE_FREQ == 0 or state.epoch == config.TRAIN.EPOCHS:
-            save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT)
+        run_epoch(accelerator, config, run, state, epoch)
     step_log.close()
 
     # The original ends every run with a 4-clip x 3-crop test of the final model.
