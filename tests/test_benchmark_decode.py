@@ -31,11 +31,19 @@ def test_quick_benchmark_writes_json_and_markdown_section(tmp_path):
     for row in saved["results"]:
         assert row["clips_per_s"] > 0
         assert row["frames_per_s"] == pytest.approx(row["clips_per_s"] * 8)  # clips of 8 frames
+    # transformers' load_video cannot be given a thread count: its rows must not claim one decoder thread.
+    threads = {(row["decoder"], row["setting"]): row["decoder_threads"] for row in saved["results"]}
+    assert threads[("xclip", "one_core")] == threads[("xclip", "dataloader")] == 1
+    assert {threads[("transformers", setting)] for setting in ("one_core", "dataloader", "all_cores")} == {
+        "library default"
+    }
+    assert set(saved["fixed_threading"]) == {"transformers"}
     assert all(all(same.values()) for same in saved["identical_frames_to_xclip"].values())
 
     text = markdown.read_text()
     assert "## Model\n\nkept" in text and "hand-written analysis" in text
     assert text.count(benchmark.BEGIN_MARK) == 1 and "| tiny_2s_96p.mp4 | 4x8 |" in text
+    assert "transformers decodes with PyAV's default threading" in text
     # A second run replaces the generated block instead of appending another one.
     benchmark.update_markdown(markdown, "regenerated")
     text = markdown.read_text()
