@@ -1,21 +1,21 @@
 """The Kinetics-400 / Kinetics-600 class correspondence, for the Kinetics-600 zero-shot protocol.
 
-Kinetics-600 shares 380 classes with Kinetics-400 and adds 220 new ones, but 12 of the shared classes carry another
-name in Kinetics-600. Comparing the names of the original X-CLIP's `kinetics_400_labels.csv` and
+Kinetics-600 shares 380 classes with Kinetics-400 and adds 220 new ones, but 12 of the shared classes are spelled
+differently in Kinetics-600. Comparing the names of the original X-CLIP's `kinetics_400_labels.csv` and
 `kinetics_600_labels.csv` literally therefore leaves 232 "new" classes instead of 220 (users of other label lists
-report 221, original issue #128). `K400_TO_K600_RENAMES` lists the 12 pairs:
+report 221, original issue #128):
 
-- "passing American football (not in game)" differs in case only; `normalise_class_name` (case-insensitive,
-  ignoring spaces, underscores and hyphens) would match it on its own;
-- the other eleven are real renames: a spelling fix ("dying hair" -> "dyeing hair"), a reworded name ("tying tie"
-  -> "tying necktie"), or a qualifier added when Kinetics-600 split a class ("hugging" -> "hugging (not baby)"
-  next to the new "hugging baby").
+- "passing American football (not in game)" differs in case only, which `normalise_class_name` (case-insensitive,
+  ignoring spaces, underscores and hyphens) matches on its own;
+- the other eleven are real renames, listed in `K400_TO_K600_RENAMES`: a spelling fix ("dying hair" -> "dyeing
+  hair"), a reworded name ("tying tie" -> "tying necktie"), or a qualifier added when Kinetics-600 split a class
+  ("hugging" -> "hugging (not baby)" next to the new "hugging baby").
 
 The pairs were found by comparing the two CSVs: each is the only plausible Kinetics-600 counterpart of a
 Kinetics-400 name that Kinetics-600 does not contain. The other 20 such Kinetics-400 names (e.g. "drinking beer",
 "vault") have no counterpart: Kinetics-600 dropped them. With the mapping, `kinetics600_novel_classes` gives exactly
 the 220 classes of the protocol on the original's label files; as a cross-check, the one public re-creation of the
-160-class subsets (ViFi-CLIP's) uses none of the 12 renamed names.
+160-class subsets (ViFi-CLIP's) uses none of these 12 names.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ K400_TO_K600_RENAMES: dict[str, str] = {
     "hugging": "hugging (not baby)",
     "making bed": "making the bed",
     "opening bottle": "opening bottle (not wine)",
-    "passing American football (not in game)": "passing american football (not in game)",
     "throwing ball": "throwing ball (not baseball or American football)",
     "tying tie": "tying necktie",
 }
-"""Kinetics-400 class name -> the name of the same class in Kinetics-600 (as spelled in the original's CSVs)."""
+"""Kinetics-400 class name -> the name of the same class in Kinetics-600 (as spelled in the original's CSVs), for the
+classes that `normalise_class_name` does not match."""
 
 KINETICS600_NUM_NOVEL_CLASSES = 220
 """Kinetics-600 classes that are not Kinetics-400 classes (ER-ZSAR; X-CLIP's zero-shot protocol)."""
