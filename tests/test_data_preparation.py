@@ -234,6 +234,16 @@ def test_the_command_reports_bad_input_in_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: The video folder")
 
 
+def test_the_command_reports_a_malformed_video_list_in_one_line(tmp_path, capsys):
+    (tmp_path / "videos").mkdir()
+    write_video(tmp_path / "videos" / "one.mp4", index_coded_frames(4, 32, 32))
+    (tmp_path / "train.txt").write_text("one.mp4\n")
+    status = xclip_main(["prepare", "--input-root", str(tmp_path / "videos"), "--output-root", str(tmp_path / "out"),
+                         "--lists", str(tmp_path / "train.txt")])
+    assert status == 1
+    assert capsys.readouterr().err.startswith(f"error: '{tmp_path / 'train.txt'}', line 1: expected")
+
+
 def test_a_missing_encoder_is_one_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(preparation, "ENCODER", "libx264_absent")
     source = write_video(tmp_path / "source.mp4", index_coded_frames(4, 32, 32))

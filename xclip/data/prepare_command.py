@@ -12,7 +12,6 @@ import logging
 import sys
 
 from ..cli import subcommand_parser
-from .errors import AnnotationError
 from .preparation import FAILURES_FILE, VideoPreparation, prepare_video_dataset
 
 
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             args.input_root, args.output_root, video_lists=args.lists, preparation=preparation,
             workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress,
         )
-    except (AnnotationError, ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, FileNotFoundError, RuntimeError) as error:  # ValueError includes AnnotationError
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(report.summary())

@@ -13,7 +13,6 @@ import argparse
 import sys
 
 from ..cli import subcommand_parser
-from .errors import AnnotationError
 from .official_splits import OFFICIAL_SPLIT_READERS, write_official_split_lists
 
 
@@ -34,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         written = write_official_split_lists(args.dataset, args.splits_dir, args.labels, args.output, args.video_root)
-    except (AnnotationError, ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError) as error:  # ValueError includes AnnotationError
         print(f"error: {error}", file=sys.stderr)
         return 1
     for split in written:
