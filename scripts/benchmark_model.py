@@ -35,44 +35,31 @@ from transformers.models.clip.modeling_clip import CLIPAttention
 
 from xclip import XCLIPConfig, XCLIPModel
 from xclip.modeling.modeling_xclip import XCLIPAttention
+from xclip.training.model_setup import ARCHITECTURES
 from xclip.training.optimization import build_optimizer, freeze_text_tower
 
 
 @dataclass(frozen=True)
 class Geometry:
     name: str
-    patch: int
+    arch: str  # MODEL.ARCH
     frames: int
-    vision: tuple[int, int, int]  # width, layers, heads
-    text: tuple[int, int, int]
-    projection: int
     gmac_per_view: float  # the paper's figure, multiply-accumulates per 224 px view
     batch: dict = field(default_factory=dict)  # per case
     image_size: int = 224
 
 
 GEOMETRIES = {
-    "b32-8": Geometry("B/32 8f", 32, 8, (768, 12, 12), (512, 12, 8), 512, 39, {"zero_shot": 64, "video": 64, "train": 32}),
-    "b16-8": Geometry("B/16 8f", 16, 8, (768, 12, 12), (512, 12, 8), 512, 145, {"zero_shot": 32, "video": 64, "train": 16}),
-    "b16-32": Geometry("B/16 32f", 16, 32, (768, 12, 12), (512, 12, 8), 512, 571, {"zero_shot": 8, "video": 8, "train": 4}),
-    "l14-8": Geometry("L/14 8f", 14, 8, (1024, 24, 16), (768, 12, 12), 768, 658, {"zero_shot": 16, "video": 16, "train": 8}),
-    "tiny": Geometry("tiny", 8, 4, (64, 2, 4), (48, 2, 4), 64, 0.01, {"zero_shot": 2, "video": 2, "train": 2}, 32),
+    "b32-8": Geometry("B/32 8f", "ViT-B/32", 8, 39, {"zero_shot": 64, "video": 64, "train": 32}),
+    "b16-8": Geometry("B/16 8f", "ViT-B/16", 8, 145, {"zero_shot": 32, "video": 64, "train": 16}),
+    "b16-32": Geometry("B/16 32f", "ViT-B/16", 32, 571, {"zero_shot": 8, "video": 8, "train": 4}),
+    "l14-8": Geometry("L/14 8f", "ViT-L/14", 8, 658, {"zero_shot": 16, "video": 16, "train": 8}),
+    "tiny": Geometry("tiny", "tiny", 4, 0.01, {"zero_shot": 2, "video": 2, "train": 2}, 32),
 }
 
 
 def build_config(geometry: Geometry) -> XCLIPConfig:
-    (v_width, v_layers, v_heads), (t_width, t_layers, t_heads) = geometry.vision, geometry.text
-    heads = geometry.projection // 64 if geometry.projection >= 64 else 4
-    return XCLIPConfig(
-        projection_dim=geometry.projection,
-        prompt_num_attention_heads=heads,
-        text_config=dict(hidden_size=t_width, intermediate_size=4 * t_width, num_hidden_layers=t_layers,
-                         num_attention_heads=t_heads),
-        vision_config=dict(hidden_size=v_width, intermediate_size=4 * v_width, num_hidden_layers=v_layers,
-                           num_attention_heads=v_heads, patch_size=geometry.patch, image_size=geometry.image_size,
-                           num_frames=geometry.frames, mit_hidden_size=geometry.projection,
-                           mit_intermediate_size=4 * geometry.projection, mit_num_attention_heads=heads),
-    )
+    return ARCHITECTURES[geometry.arch].xclip_geometry(geometry.frames, geometry.image_size).to_config()
 
 
 def build_models(geometry: Geometry, device: torch.device) -> tuple[XCLIPModel, transformers.XCLIPModel]:

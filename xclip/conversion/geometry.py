@@ -18,9 +18,12 @@ from typing import Any
 import torch
 
 from ..modeling import XCLIPConfig
+from ..processing.tokenization_xclip import CLIP_CONTEXT_LENGTH, CLIP_VOCAB_SIZE
 from .errors import ConversionError, format_names
 
 __all__ = [
+    "CLIP_ARCHITECTURES",
+    "CLIPArchitecture",
     "XCLIPGeometry",
     "detect_geometry",
     "measure_clip_geometry",
@@ -40,14 +43,6 @@ _VISION_BLOCKS = "visual.transformer.resblocks."
 _TEXT_BLOCKS = "transformer.resblocks."
 _MIT_BLOCKS = "mit.resblocks."
 _PROMPT_BLOCKS = "prompts_generator.decoder."
-
-# (vision width, vision layers, patch size, image size) of OpenAI's released ViTs.
-_CLIP_ARCHITECTURES = {
-    (768, 12, 32, 224): "ViT-B/32",
-    (768, 12, 16, 224): "ViT-B/16",
-    (1024, 24, 14, 224): "ViT-L/14",
-    (1024, 24, 14, 336): "ViT-L/14@336px",
-}
 
 ShapeLike = torch.Tensor | torch.Size | tuple[int, ...]
 
@@ -96,7 +91,7 @@ class XCLIPGeometry:
     def architecture(self) -> str | None:
         """OpenAI's name of the CLIP image tower (`"ViT-B/32"`, ...), or None for another geometry."""
         key = (self.vision_width, self.vision_layers, self.patch_size, self.image_size)
-        return _CLIP_ARCHITECTURES.get(key)
+        return next((name for name, arch in CLIP_ARCHITECTURES.items() if arch.image_tower == key), None)
 
     def summary(self) -> str:
         """One line that says what was found."""
@@ -159,6 +154,63 @@ class XCLIPGeometry:
             return XCLIPConfig(text_config=text, vision_config=vision, **fields)
         except (TypeError, ValueError) as error:
             raise ConversionError(f"invalid X-CLIP configuration: {error}") from error
+
+
+@dataclass(frozen=True)
+class CLIPArchitecture:
+    """The sizes of a CLIP an X-CLIP is built on; X-CLIP's own parts follow the original (see `original_xclip_parts`).
+
+    `image_size` None: any frame size that is a multiple of the patch (toy models). `xclip_heads` None: the original's
+    `embed_dim // 64` heads in the MIT and the prompt generator.
+    """
+
+    image_size: int | None
+    patch_size: int
+    vision_width: int
+    vision_layers: int
+    vision_heads: int
+    text_width: int
+    text_layers: int
+    text_heads: int
+    embed_dim: int
+    hub_id: str | None = None  # OpenAI's weights in transformers' format
+    xclip_heads: int | None = None
+
+    @property
+    def image_tower(self) -> tuple[int, int, int, int | None]:
+        """(vision width, vision layers, patch size, image size): what tells OpenAI's ViTs apart."""
+        return self.vision_width, self.vision_layers, self.patch_size, self.image_size
+
+    def xclip_geometry(self, num_frames: int, image_size: int | None = None) -> XCLIPGeometry:
+        """The X-CLIP of this CLIP with `num_frames` frames (of `image_size` pixels where the CLIP fixes none)."""
+        parts = original_xclip_parts(self.embed_dim, num_frames)
+        if self.xclip_heads is not None:
+            parts.update(mit_heads=self.xclip_heads, prompt_heads=self.xclip_heads)
+        return XCLIPGeometry(
+            image_size=self.image_size or image_size,
+            patch_size=self.patch_size,
+            vision_width=self.vision_width,
+            vision_layers=self.vision_layers,
+            vision_heads=self.vision_heads,
+            vision_intermediate_size=4 * self.vision_width,
+            text_width=self.text_width,
+            text_layers=self.text_layers,
+            text_heads=self.text_heads,
+            text_intermediate_size=4 * self.text_width,
+            vocab_size=CLIP_VOCAB_SIZE,
+            context_length=CLIP_CONTEXT_LENGTH,
+            embed_dim=self.embed_dim,
+            **parts,
+        )
+
+
+# OpenAI's released ViTs, by OpenAI's names (the original's `MODEL.ARCH`).
+CLIP_ARCHITECTURES = {
+    "ViT-B/32": CLIPArchitecture(224, 32, 768, 12, 12, 512, 12, 8, 512, "openai/clip-vit-base-patch32"),
+    "ViT-B/16": CLIPArchitecture(224, 16, 768, 12, 12, 512, 12, 8, 512, "openai/clip-vit-base-patch16"),
+    "ViT-L/14": CLIPArchitecture(224, 14, 1024, 24, 16, 768, 12, 12, 768, "openai/clip-vit-large-patch14"),
+    "ViT-L/14@336px": CLIPArchitecture(336, 14, 1024, 24, 16, 768, 12, 12, 768, "openai/clip-vit-large-patch14-336"),
+}
 
 
 def detect_geometry(

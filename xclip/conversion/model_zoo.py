@@ -11,6 +11,8 @@ keyed here by the names of their training logs (`k400_14_8`, `k400_14_16_336`, `
 from dataclasses import dataclass
 from pathlib import Path
 
+from .geometry import CLIP_ARCHITECTURES
+
 __all__ = ["CLIP_BASE_MODELS", "MODEL_ZOO", "DatasetInfo", "ModelZooEntry", "PublishedResult", "find_model_zoo_entry"]
 
 
@@ -54,12 +56,7 @@ class ModelZooEntry:
 
 
 # The OpenAI CLIP every X-CLIP of an architecture starts from.
-CLIP_BASE_MODELS = {
-    "ViT-B/32": "openai/clip-vit-base-patch32",
-    "ViT-B/16": "openai/clip-vit-base-patch16",
-    "ViT-L/14": "openai/clip-vit-large-patch14",
-    "ViT-L/14@336px": "openai/clip-vit-large-patch14-336",
-}
+CLIP_BASE_MODELS = {name: arch.hub_id for name, arch in CLIP_ARCHITECTURES.items()}
 
 _MULTI_VIEW = "4 clips x 3 crops"
 

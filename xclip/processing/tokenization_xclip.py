@@ -26,6 +26,7 @@ from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 __all__ = [
     "CLIP_CONTEXT_LENGTH",
+    "CLIP_VOCAB_SIZE",
     "XCLIPTokenizer",
     "clean_clip_text",
     "load_clip_tokenizer",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 CLIP_CONTEXT_LENGTH = 77
+CLIP_VOCAB_SIZE = 49408
 BPE_VOCAB_FILENAME = "bpe_simple_vocab_16e6.txt.gz"
 # CLIP keeps the first 49152 - 256 - 2 merges of the file (its line 0 is a version header): 256 byte symbols, their
 # 256 end-of-word variants, these merges and the two special tokens make the 49408-entry vocabulary.

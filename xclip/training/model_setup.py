@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from torch import nn
 from transformers import PretrainedConfig
 
+from ..conversion.geometry import CLIP_ARCHITECTURES, CLIPArchitecture
 from ..modeling import XCLIPConfig, XCLIPModel
 from .config import ExperimentConfig
 
@@ -17,31 +17,9 @@ __all__ = ["ARCHITECTURES", "build_model", "enable_gradient_checkpointing", "ran
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """Sizes of a CLIP geometry (`MODEL.ARCH`); X-CLIP's own parts follow the original (MIT of 1 layer, prompt
-    generator of 2 layers, both `embed_dim // 64` heads unless given)."""
-
-    image_size: int | None  # None: DATA.INPUT_SIZE
-    patch_size: int
-    vision_width: int
-    vision_layers: int
-    vision_heads: int
-    text_width: int
-    text_layers: int
-    text_heads: int
-    embed_dim: int
-    xclip_heads: int
-
-
-ARCHITECTURES = {
-    "ViT-B/32": Architecture(224, 32, 768, 12, 12, 512, 12, 8, 512, 8),
-    "ViT-B/16": Architecture(224, 16, 768, 12, 12, 512, 12, 8, 512, 8),
-    "ViT-L/14": Architecture(224, 14, 1024, 24, 16, 768, 12, 12, 768, 12),
-    "ViT-L/14@336px": Architecture(336, 14, 1024, 24, 16, 768, 12, 12, 768, 12),
-    # For tests and demos: trains on 2 CPU cores in seconds; frames of DATA.INPUT_SIZE (a multiple of 8).
-    "tiny": Architecture(None, 8, 32, 2, 2, 32, 2, 2, 32, 2),
-}
+# `MODEL.ARCH`: OpenAI's ViTs, and a toy for tests and demos that trains on 2 CPU cores in seconds, with frames of
+# DATA.INPUT_SIZE (a multiple of 8).
+ARCHITECTURES = {**CLIP_ARCHITECTURES, "tiny": CLIPArchitecture(None, 8, 32, 2, 2, 32, 2, 2, 32, xclip_heads=2)}
 
 
 def random_model_config(config: ExperimentConfig) -> XCLIPConfig:
@@ -59,30 +37,9 @@ def random_model_config(config: ExperimentConfig) -> XCLIPConfig:
             f"MODEL.ARCH {config.MODEL.ARCH} takes {image_size}x{image_size} frames, but DATA.INPUT_SIZE is "
             f"{config.DATA.INPUT_SIZE}."
         )
-    return XCLIPConfig(
-        text_config={
-            "hidden_size": arch.text_width,
-            "intermediate_size": 4 * arch.text_width,
-            "num_hidden_layers": arch.text_layers,
-            "num_attention_heads": arch.text_heads,
-        },
-        vision_config={
-            "hidden_size": arch.vision_width,
-            "intermediate_size": 4 * arch.vision_width,
-            "num_hidden_layers": arch.vision_layers,
-            "num_attention_heads": arch.vision_heads,
-            "image_size": image_size,
-            "patch_size": arch.patch_size,
-            "num_frames": config.DATA.NUM_FRAMES,
-            "mit_hidden_size": arch.embed_dim,
-            "mit_intermediate_size": 4 * arch.embed_dim,
-            "mit_num_attention_heads": arch.xclip_heads,
-            "drop_path_rate": config.MODEL.DROP_PATH_RATE,
-        },
-        projection_dim=arch.embed_dim,
-        prompt_num_attention_heads=arch.xclip_heads,
-        # CLIP's trained temperature, which the original keeps (and freezes with MODEL.FIX_TEXT).
-        logit_scale_init_value=4.6052,
+    return arch.xclip_geometry(config.DATA.NUM_FRAMES, image_size).to_config(
+        vision_config={"drop_path_rate": config.MODEL.DROP_PATH_RATE},
+        logit_scale_init_value=4.6052,  # CLIP's trained temperature, which the original keeps (MODEL.FIX_TEXT freezes it)
     )
 
 
