@@ -21,15 +21,19 @@ import argparse
 import logging
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from xclip.demo import (
     AccuracyBar,
+    ContactSheetRow,
+    DemoData,
     DemoError,
     DemoReport,
     DemoSizes,
+    DemoTask,
     Evaluation,
     ModelGeometry,
     PipelineResult,
@@ -69,6 +73,104 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def train_and_evaluate(
+    args: argparse.Namespace, task: DemoTask, data: DemoData, opts: list[str], timer: StageTimer
+) -> tuple[list[Evaluation], str | Path, str | Path]:
+    """The three evaluations, training the model first unless `--model` gives one; also the model folders that the
+    pipeline uses: (evaluations, model, few-shot model)."""
+    output = Path(args.output)
+    if args.model is None:
+        with timer.stage("Training from random initialisation"):
+            closed_set = run_training_script(
+                CONFIGS / "motion.yaml", output / "train", data.test, train=data.train, opts=opts
+            )
+        model = output / "train" / "best_model"
+        with timer.stage("Few-shot fine-tuning on new classes"):
+            few_shot = run_training_script(
+                CONFIGS / "few_shot.yaml", output / "few_shot", data.few_shot_test, train=data.few_shot_train,
+                pretrained=model, opts=opts,
+            )
+        few_shot_model = output / "few_shot" / "best_model"
+        titles = ("closed-set: trained sentences, new videos", "few-shot: new classes, 4 videos each",
+                  "zero-shot: sentences held out from training")
+    else:
+        model = few_shot_model = args.model
+        with timer.stage("Zero-shot on the trained sentences and the new classes"):
+            closed_set = run_training_script(
+                CONFIGS / "motion.yaml", output / "closed_set", data.test, pretrained=model, opts=opts
+            )
+            few_shot = run_training_script(
+                CONFIGS / "motion.yaml", output / "few_shot", data.few_shot_test, pretrained=model, opts=opts
+            )
+        titles = ("the demo's training sentences (zero-shot)", "the few-shot classes (zero-shot)",
+                  "the held-out sentences (zero-shot)")
+    with timer.stage("Zero-shot on held-out sentences"):
+        zero_shot = run_training_script(
+            CONFIGS / "motion.yaml", output / "zero_shot", data.zero_shot_test, pretrained=model, opts=opts
+        )
+    keys, runs = ("closed_set", "few_shot", "zero_shot"), (closed_set, few_shot, zero_shot)
+    evaluations = [Evaluation(key, title, run) for key, title, run in zip(keys, titles, runs)]
+    for evaluation in evaluations:
+        logger.info("%-48s top-1 %5.1f%%   chance %5.1f%%", evaluation.title, evaluation.accuracy, evaluation.chance)
+    return evaluations, model, few_shot_model
+
+
+@dataclass
+class Showcase:
+    """What the pipeline and the command line made of the trained model, for the report."""
+
+    pipeline_results: list[PipelineResult]
+    classify_command: str
+    classify_output: str
+    examples: list[ContactSheetRow]  # sampled test videos with their top predictions, for the contact sheet
+
+
+def showcase(
+    args: argparse.Namespace, task: DemoTask, data: DemoData, model: str | Path, few_shot_model: str | Path
+) -> Showcase:
+    """The zero-shot pipeline on a demo video and a real one, `xclip classify`, and predictions for the contact
+    sheet."""
+    classifier = load_zero_shot_classifier(model)
+    every_sentence = [motion.text for motion in (*task.seen, *task.held_out)]
+    demo_label = len(data.test.class_names) - 1
+    demo_video = data.test.videos[data.test.labels.index(demo_label)]
+    pipeline_results = [
+        PipelineResult(demo_video, f'A test video ("{data.test.class_names[demo_label]}") scored against all '
+                       "eight speed-and-direction sentences, the two held out from training included",
+                       classifier(str(demo_video), candidate_labels=every_sentence, top_k=3))
+    ]
+    if args.real_video.is_file():
+        description = "A real video, scored against everyday actions"
+        if args.model is None:
+            description += (" (a model trained on synthetic shapes knows none of these words: this shows that "
+                            "real videos go through the same call)")
+        scores = classifier(str(args.real_video), candidate_labels=EVERYDAY_LABELS, top_k=3)
+        pipeline_results.append(PipelineResult(args.real_video, description, scores))
+    else:
+        logger.info("No real video at %s: the pipeline runs on the demo video only.", args.real_video)
+    classify_command, classify_output = run_classify_command(demo_video, every_sentence, model)
+    examples = classify_examples(classifier, data.test, "closed-set", 3)
+    examples += classify_examples(load_zero_shot_classifier(few_shot_model), data.few_shot_test, "few-shot", 2)
+    examples += classify_examples(classifier, data.zero_shot_test, "zero-shot", 2)
+    return Showcase(pipeline_results, classify_command, classify_output, examples)
+
+
+def draw_figures(
+    evaluations: list[Evaluation], examples: list[ContactSheetRow], output: Path, trained: bool
+) -> dict[str, Path]:
+    """The report's plots, by caption: accuracy next to chance, the training loss, sampled frames with predictions."""
+    bars = [AccuracyBar(evaluation.key.replace("_", "-"), evaluation.accuracy, evaluation.chance,
+                        f"{evaluation.num_classes} classes") for evaluation in evaluations]
+    figures = {"Top-1 accuracy next to chance": accuracy_bars_png(bars, output / "accuracy.png",
+                                                                  "X-CLIP on motion sentences")}
+    if trained:
+        figures["Training loss"] = output / "train" / "loss_curve.png"
+    figures["Sampled frames of test videos and their predicted sentences"] = contact_sheet_png(
+        examples, output / "contact_sheet.png", title="Test videos and their top predictions"
+    )
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -92,79 +194,11 @@ def main(argv: list[str] | None = None) -> int:
 
     with timer.stage("Writing the videos"):
         data = generate_demo_data(task, output / "data", sizes, seed=args.seed)
-
-    if args.model is None:
-        with timer.stage("Training from random initialisation"):
-            closed_set = run_training_script(
-                CONFIGS / "motion.yaml", output / "train", data.test, train=data.train, opts=opts
-            )
-        model = output / "train" / "best_model"
-        with timer.stage("Few-shot fine-tuning on new classes"):
-            few_shot = run_training_script(
-                CONFIGS / "few_shot.yaml", output / "few_shot", data.few_shot_test, train=data.few_shot_train,
-                pretrained=model, opts=opts,
-            )
-        few_shot_model = output / "few_shot" / "best_model"
-    else:
-        model = few_shot_model = args.model
-        with timer.stage("Zero-shot on the trained sentences and the new classes"):
-            closed_set = run_training_script(
-                CONFIGS / "motion.yaml", output / "closed_set", data.test, pretrained=model, opts=opts
-            )
-            few_shot = run_training_script(
-                CONFIGS / "motion.yaml", output / "few_shot", data.few_shot_test, pretrained=model, opts=opts
-            )
-    with timer.stage("Zero-shot on held-out sentences"):
-        zero_shot = run_training_script(
-            CONFIGS / "motion.yaml", output / "zero_shot", data.zero_shot_test, pretrained=model, opts=opts
-        )
-    if args.model is None:
-        titles = ("closed-set: trained sentences, new videos", "few-shot: new classes, 4 videos each",
-                  "zero-shot: sentences held out from training")
-    else:
-        titles = ("the demo's training sentences (zero-shot)", "the few-shot classes (zero-shot)",
-                  "the held-out sentences (zero-shot)")
-    evaluations = [
-        Evaluation(key, title, run)
-        for key, title, run in zip(("closed_set", "few_shot", "zero_shot"), titles, (closed_set, few_shot, zero_shot))
-    ]
-    for evaluation in evaluations:
-        logger.info("%-48s top-1 %5.1f%%   chance %5.1f%%", evaluation.title, evaluation.accuracy, evaluation.chance)
-
+    evaluations, model, few_shot_model = train_and_evaluate(args, task, data, opts, timer)
     with timer.stage("The zero-shot pipeline and the xclip command"):
-        classifier = load_zero_shot_classifier(model)
-        every_sentence = [motion.text for motion in (*task.seen, *task.held_out)]
-        demo_label = len(data.test.class_names) - 1
-        demo_video = data.test.videos[data.test.labels.index(demo_label)]
-        pipeline_results = [
-            PipelineResult(demo_video, f'A test video ("{data.test.class_names[demo_label]}") scored against all '
-                           "eight speed-and-direction sentences, the two held out from training included",
-                           classifier(str(demo_video), candidate_labels=every_sentence, top_k=3))
-        ]
-        if args.real_video.is_file():
-            description = "A real video, scored against everyday actions"
-            if args.model is None:
-                description += (" (a model trained on synthetic shapes knows none of these words: this shows that "
-                                "real videos go through the same call)")
-            scores = classifier(str(args.real_video), candidate_labels=EVERYDAY_LABELS, top_k=3)
-            pipeline_results.append(PipelineResult(args.real_video, description, scores))
-        else:
-            logger.info("No real video at %s: the pipeline runs on the demo video only.", args.real_video)
-        classify_command, classify_output = run_classify_command(demo_video, every_sentence, model)
-        examples = classify_examples(classifier, data.test, "closed-set", 3)
-        examples += classify_examples(load_zero_shot_classifier(few_shot_model), data.few_shot_test, "few-shot", 2)
-        examples += classify_examples(classifier, data.zero_shot_test, "zero-shot", 2)
-
+        shown = showcase(args, task, data, model, few_shot_model)
     with timer.stage("Writing the report"):
-        bars = [AccuracyBar(evaluation.key.replace("_", "-"), evaluation.accuracy, evaluation.chance,
-                            f"{evaluation.num_classes} classes") for evaluation in evaluations]
-        figures = {"Top-1 accuracy next to chance": accuracy_bars_png(bars, output / "accuracy.png",
-                                                                      "X-CLIP on motion sentences")}
-        if args.model is None:
-            figures["Training loss"] = output / "train" / "loss_curve.png"
-        figures["Sampled frames of test videos and their predicted sentences"] = contact_sheet_png(
-            examples, output / "contact_sheet.png", title="Test videos and their top predictions"
-        )
+        figures = draw_figures(evaluations, shown.examples, output, trained=args.model is None)
         report = DemoReport(
             title="xclip demo: motion sentences" + ("" if args.model is None else f" with {args.model}"),
             model=str(model),
@@ -172,13 +206,13 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             task=task,
             evaluations=evaluations,
-            pipeline_results=pipeline_results,
+            pipeline_results=shown.pipeline_results,
             timings=timer.durations,
             total_seconds=timer.total,
             reproduce=shlex.join(["python", "scripts/demo.py", *(sys.argv[1:] if argv is None else argv)]),
             figures={caption: Path(path).relative_to(output).as_posix() for caption, path in figures.items()},
-            classify_output=classify_output,
-            classify_command=classify_command,
+            classify_output=shown.classify_output,
+            classify_command=shown.classify_command,
             artefacts={"model (transformers folder)": Path(model).relative_to(output).as_posix()
                        if args.model is None else str(model), "videos": "data/", "numbers": "summary.json"},
         )
