@@ -153,7 +153,7 @@ def test_loss_is_cross_entropy_and_label_ids_are_checked(xclip_and_processor, cl
     with torch.no_grad():
         output = classifier(pixel_values=videos, labels=labels)
         assert torch.allclose(output.loss, torch.nn.functional.cross_entropy(output.logits, labels))
-        with pytest.raises(ValueError, match=r"Label id 4 is out of range: this classifier has 4 classes"):
+        with pytest.raises(ValueError, match=r"Label id 4 is out of range: there are 4 classes in this classifier"):
             classifier(pixel_values=videos, labels=torch.tensor([0, 4, 1]))
 
 

@@ -25,7 +25,7 @@ from transformers.modeling_outputs import ImageClassifierOutput
 from transformers.utils import logging
 
 from .configuration_xclip import XCLIPConfig
-from .modeling_xclip import XCLIPModel, XCLIPOutput, XCLIPPreTrainedModel
+from .modeling_xclip import XCLIPModel, XCLIPOutput, XCLIPPreTrainedModel, check_label_ids
 
 __all__ = [
     "XCLIPForVideoClassification",
@@ -323,11 +323,8 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
             and `attentions` are the frame encoder's, when requested.
         """
         num_labels = self.label_embeds.shape[0]
-        if labels is not None and labels.numel() and (labels.min() < 0 or labels.max() >= num_labels):
-            bad = labels[(labels < 0) | (labels >= num_labels)][0].item()
-            raise ValueError(
-                f"Label id {bad} is out of range: this classifier has {num_labels} classes (0..{num_labels - 1})."
-            )
+        if labels is not None:
+            check_label_ids(labels, num_labels, "classes in this classifier")
         logits, outputs = video_logits(
             self.x_clip, pixel_values, self.label_embeds, interpolate_pos_encoding=interpolate_pos_encoding, **kwargs
         )
