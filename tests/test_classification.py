@@ -4,6 +4,8 @@ import pytest
 import torch
 from safetensors import safe_open
 from transformers import AutoModelForVideoClassification
+from transformers.testing_utils import CaptureLogger
+from transformers.utils import logging as transformers_logging
 
 from test_modeling import make_config
 from xclip import XCLIPConfig, XCLIPModel
@@ -209,8 +211,10 @@ def test_an_xclip_folder_with_class_names_loads_as_a_classifier(xclip_and_proces
     set_class_names(plain.config, LABELS)
     plain.save_pretrained(tmp_path)
 
-    loaded, info = AutoModelForVideoClassification.from_pretrained(tmp_path, output_loading_info=True)
+    with CaptureLogger(transformers_logging.get_logger("transformers.modeling_utils")) as captured:
+        loaded, info = AutoModelForVideoClassification.from_pretrained(tmp_path, output_loading_info=True)
     assert not info["missing_keys"]
+    assert "label_embeds" not in captured.out  # no load report calling the encoded classes untrained
     videos = random_videos(model.config)
     with torch.no_grad():
         got = loaded.eval()(pixel_values=videos).logits

@@ -230,6 +230,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
     config: XCLIPConfig
     main_input_name = "pixel_values"
     input_modalities = ("video",)
+    _label_embeds_missing = False  # set while loading an X-CLIP folder that stores class names, not embeddings
 
     def __init__(self, config: XCLIPConfig):
         super().__init__(config)
@@ -273,10 +274,18 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         """
         return_loading_info = kwargs.pop("output_loading_info", False)
         model, loading_info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
-        if "label_embeds" in loading_info["missing_keys"]:
+        if model._label_embeds_missing:
             model._encode_config_labels()
-            loading_info["missing_keys"].discard("label_embeds")
         return (model, loading_info) if return_loading_info else model
+
+    def _adjust_missing_and_unexpected_keys(self, loading_info: Any) -> None:
+        """transformers' hook between loading and its load report: an X-CLIP folder has no `label_embeds`, which
+        `from_pretrained` then encodes from the class names; not reported as a weight "newly initialized" that
+        needs training."""
+        super()._adjust_missing_and_unexpected_keys(loading_info)
+        if "label_embeds" in loading_info.missing_keys:
+            loading_info.missing_keys.discard("label_embeds")
+            self._label_embeds_missing = True
 
     def _encode_config_labels(self) -> None:
         labels = [self.config.id2label[index] for index in range(self.config.num_labels)]
