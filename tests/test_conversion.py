@@ -222,6 +222,7 @@ def test_model_zoo_file_name_with_other_weights_leaves_results_out(tmp_path, cap
         folder = convert_original_checkpoint(renamed, tmp_path / "out")
 
     assert "the model card leaves out the published results" in caplog.text
+    assert "but the weights are a custom ViT (width" in caplog.text and "None" not in caplog.text
     assert ModelCard.load(folder / "README.md").data.eval_results is None
 
 

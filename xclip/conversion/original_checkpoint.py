@@ -128,7 +128,9 @@ def _matching_zoo_entry(checkpoint: Path, geometry: XCLIPGeometry) -> ModelZooEn
             entry.architecture,
             entry.num_frames,
             entry.image_size,
-            *found,
+            geometry.architecture or f"a custom ViT (width {geometry.vision_width}, patch {geometry.patch_size})",
+            geometry.num_frames,
+            geometry.image_size,
         )
         return None
     return entry
