@@ -65,7 +65,13 @@ def test_outputs_of_a_run(tmp_path, toy):
     assert report["num_views"] == 2 and report["num_videos"] == 8  # the final 2-clip test on every val video
     assert {"top1", "top5", "mean_class_accuracy", "per_class_accuracy", "best_single_view"} <= set(report)
     assert json.loads((output / "metrics.json").read_text())["top1"] == report["top1"]
-    assert [entry["epoch"] for entry in report["history"]] == [0, 1]
+    # Epochs are numbered from 1 everywhere: history, best epoch, per-step log and checkpoint folders agree.
+    assert [entry["epoch"] for entry in report["history"]] == [1, 2]
+    best = report["best_single_view"]
+    assert best["top1"] == max(entry["val_top1"] for entry in report["history"])
+    assert best["top1"] == next(entry["val_top1"] for entry in report["history"] if entry["epoch"] == best["epoch"])
+    steps = [json.loads(line) for line in (output / "train_steps.jsonl").read_text().splitlines()]
+    assert sorted({step["epoch"] for step in steps}) == [1, 2]
     assert all(entry["train_replaced_videos"] == entry["val_unreadable_videos"] == 0 for entry in report["history"])
     for name in ("best_model/config.json", "best_model/model.safetensors", "best_model/README.md",
                  "checkpoints/epoch_2/trainer_state.json", "loss_curve.png", "accuracy.png", "log.txt",

@@ -44,13 +44,13 @@ class TrainerState:
     Attributes:
         epoch: epochs completed.
         best_top1: best single-view top-1 (percent) so far, -1 before the first evaluation.
-        best_epoch: the epoch that reached it (0-based), -1 if none.
+        best_epoch: the epoch that reached it (numbered from 1, as logged), 0 if none.
         history: one dict of metrics per completed epoch (loss, lr, accuracies, unreadable videos).
     """
 
     epoch: int = 0
     best_top1: float = -1.0
-    best_epoch: int = -1
+    best_epoch: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod

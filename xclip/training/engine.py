@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 class StepRecord:
     """One training iteration as logged: the loss is the mean over every process's mini-batch."""
 
-    epoch: int
+    epoch: int  # numbered from 1, as everywhere a run shows or stores epochs
     iteration: int
     loss: float
     lr: float
@@ -103,7 +103,7 @@ def train_one_epoch(
     num_clips = 0
     started = time.perf_counter()
     first_batch_at, asked_at, waited = None, None, 0.0
-    progress = tqdm(dataloader, desc=f"epoch {epoch}", disable=not accelerator.is_local_main_process, leave=False)
+    progress = tqdm(dataloader, desc=f"epoch {epoch + 1}", disable=not accelerator.is_local_main_process, leave=False)
     for batch_index, batch in enumerate(progress):
         received_at = time.perf_counter()
         if asked_at is None:  # the first batch also waits for the workers to start: not counted
@@ -130,7 +130,7 @@ def train_one_epoch(
         loss_sum += mean_loss
         replaced += batch["replaced"].sum()
         num_clips += videos.shape[0] * accelerator.num_processes
-        record = StepRecord(epoch, iteration, float(mean_loss), lr_schedule.get_last_lr()[0])
+        record = StepRecord(epoch + 1, iteration, float(mean_loss), lr_schedule.get_last_lr()[0])
         progress.set_postfix(loss=f"{record.loss:.4f}", lr=f"{record.lr:.2e}")
         on_step(record)  # its loss is a host value: the step's GPU work is done when the next batch is asked for
         asked_at = time.perf_counter()

@@ -130,7 +130,7 @@ def plot_training_curves(output_dir: Path, history: Sequence[Mapping[str, Any]])
     if evaluated:
         figure = Figure(figsize=(8, 4.5))
         axes = figure.add_subplot()
-        epochs = [entry["epoch"] + 1 for entry in evaluated]
+        epochs = [entry["epoch"] for entry in evaluated]
         axes.plot(epochs, [entry["val_top1"] for entry in evaluated], marker="o", label="top-1")
         axes.plot(epochs, [entry["val_top5"] for entry in evaluated], marker="s", label="top-5")
         axes.set_xlabel("epoch")

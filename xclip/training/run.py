@@ -356,23 +356,24 @@ def run_epoch(
     )
     text_embeds = run.texts.evaluation_inputs(accelerator.unwrap_model(run.model))["text_embeds"]
     predictions = predict(accelerator, run.model, run.val_loader, text_embeds)
-    entry = {"epoch": epoch, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
+    number = epoch + 1  # epochs are numbered from 1 wherever they are shown or stored (epoch_N: after N epochs)
+    entry = {"epoch": number, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
     if accelerator.is_main_process:
         report = evaluation_report(predictions, run.class_names, run.metric, num_views=1)
         entry.update(val_top1=report["top1"], val_top5=report["top5"],
                      val_mean_class_accuracy=report["mean_class_accuracy"])
-        logger.info("Epoch %d/%d: %s", epoch + 1, config.TRAIN.EPOCHS, format_entry(entry))
+        logger.info("Epoch %d/%d: %s", number, config.TRAIN.EPOCHS, format_entry(entry))
         advice = input_pipeline_advice(summary.data_wait_fraction, accelerator.device)
         if advice and not run.warned_input_bound:
             run.warned_input_bound = True
-            logger.warning("Epoch %d: %s", epoch + 1, advice)
+            logger.warning("Epoch %d: %s", number, advice)
         if report["top1"] > state.best_top1:
-            state.best_top1, state.best_epoch = report["top1"], epoch
+            state.best_top1, state.best_epoch = report["top1"], number
             export_model(accelerator.unwrap_model(run.model, keep_torch_compile=False), output_dir / "best_model",
-                         run.class_names, config, {"epoch": epoch + 1, "top1": report["top1"], "top5": report["top5"]})
+                         run.class_names, config, {"epoch": number, "top1": report["top1"], "top5": report["top5"]})
         plot_training_curves(output_dir, [*state.history, entry])
-    accelerator.log({f"epoch/{key}": value for key, value in entry.items() if key != "epoch"}, step=epoch)
-    state.epoch = epoch + 1
+    accelerator.log({f"epoch/{key}": value for key, value in entry.items() if key != "epoch"}, step=number)
+    state.epoch = number
     state.history.append(entry)
     if state.epoch % config.SAVE_FREQ == 0 or state.epoch == config.TRAIN.EPOCHS:
         save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT)
