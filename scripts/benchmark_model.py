@@ -383,7 +383,7 @@ def markdown_table(env: dict, results: list, command: str) -> str:
         f"### {machine}, {time.strftime('%Y-%m-%d')}",
         "",
         f"torch {env['torch']}, transformers {env['transformers']}, xclip {env['xclip']}, Python {env['python']}; "
-        f"measured bf16 matmul: {env['bf16_matmul_tflops'] or 0:.0f} TFLOP/s. Command: `{command}`",
+        f"measured bf16 matmul: {env['bf16_matmul_tflops'] or 0:.3g} TFLOP/s. Command: `{command}`",
         "",
         "| geometry | case | variant | batch | clips/s | vs peer | ms/batch | peak GiB | MFU | first call s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -499,7 +499,7 @@ def main(argv=None) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = True
     tflops = measure_matmul_tflops(args.device)
     env = environment(args.device, tflops)
-    print(f"{env.get('gpu', env['cpu'])}: bf16 matmul {tflops or 0:.0f} TFLOP/s", flush=True)
+    print(f"{env.get('gpu', env['cpu'])}: bf16 matmul {tflops or 0:.3g} TFLOP/s", flush=True)
     bench = Bench(args.device, args.num_classes, Timer(args.device, args.warmup, args.iters), tflops)
     report = {"environment": env, "parity": {}, "results": bench.results, "skipped": [], "errors": []}
     args.output.parent.mkdir(parents=True, exist_ok=True)
