@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # evaluate is imported on use: importing xclip should not import it
+    import evaluate
 
 
 METRIC_PATH = Path(__file__).resolve().parent
 """The folder to pass to `evaluate.load`."""
 
 
-def load_video_accuracy(**kwargs: Any):
+def load_video_accuracy(**kwargs: Any) -> evaluate.EvaluationModule:
     """Load the `video_accuracy` metric with `evaluate`, from the package (no network, works with HF_HUB_OFFLINE=1).
 
     Args:
