@@ -17,7 +17,6 @@ from transformers import AutoVideoProcessor
 
 from xclip.modeling import XCLIPConfig
 from xclip.processing import XCLIPVideoProcessor, short_side_for_crop
-from xclip.processing.spatial import short_side_resize_shape
 from xclip.video import VideoDecodeError, read_frames, sample_multi_clip_indices
 from xclip.video.synthetic import write_video
 
@@ -50,7 +49,8 @@ def original_test_pipeline(video: np.ndarray, num_frames=8, crop=224, short_side
     average = total / num_frames
     indices = [int(i * average + average / 2) for i in range(num_frames)]
     height, width = video.shape[1:3]
-    new_height, new_width = short_side_resize_shape(height, width, short_side)
+    scale = short_side / min(height, width)  # mmcv's rescale_size: both sides scaled, rounded half up
+    new_height, new_width = int(height * scale + 0.5), int(width * scale + 0.5)
     out = []
     for index in indices:
         frame = cv2.resize(video[index], (new_width, new_height), interpolation=cv2.INTER_LINEAR)
@@ -62,6 +62,17 @@ def original_test_pipeline(video: np.ndarray, num_frames=8, crop=224, short_side
 
 # ----------------------------------------------------------------------------------------------------------------
 # Fidelity to the original
+
+
+@pytest.mark.parametrize(
+    "height, width, resized",
+    [(144, 176, (256, 313)), (720, 1280, (256, 455)), (300, 257, (299, 256)), (256, 340, (256, 340))],
+)
+def test_short_side_resize_rounds_half_up_like_mmcv(height, width, resized):
+    """176x144 -> 313x256 (176 * 256 / 144 = 312.9), where truncation would give 312."""
+    video = random_video(8, height, width, seed=1)
+    processor = XCLIPVideoProcessor(crop_size={"height": 256, "width": 256}, do_center_crop=False)
+    assert tuple(processor(video, return_tensors="np").pixel_values.shape[-2:]) == resized
 
 
 @pytest.mark.parametrize(
