@@ -39,14 +39,24 @@ def train_step(model, optimizer):
     optimizer.zero_grad()
 
 
+def optimizer_state(optimizer) -> list[dict[str, torch.Tensor]]:
+    """Copies of AdamW's per-parameter state (exp_avg, exp_avg_sq, step), in parameter order."""
+    return [
+        {name: value.detach().clone() for name, value in optimizer.state[parameter].items()}
+        for group in optimizer.param_groups
+        for parameter in group["params"]
+    ]
+
+
 def test_state_round_trip_and_last_checkpoints_kept(tmp_path, accelerator):
     model, optimizer = prepared(accelerator)
-    saved = {}
+    saved, saved_optimizer = {}, {}
     for epoch in range(1, 5):
         train_step(model, optimizer)
         state = TrainerState(epoch=epoch, best_top1=10.0 * epoch, best_epoch=epoch - 1, history=[{"epoch": epoch}])
         save_training_state(accelerator, tmp_path, state, keep_last=2)
         saved[epoch] = model.weight.detach().clone()
+        saved_optimizer[epoch] = optimizer_state(optimizer)
     assert [folder.name for folder in checkpoint_folders(tmp_path)] == ["epoch_3", "epoch_4"]
     assert latest_checkpoint(tmp_path).name == "epoch_4"
 
@@ -54,6 +64,10 @@ def test_state_round_trip_and_last_checkpoints_kept(tmp_path, accelerator):
     state = load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_3")
     assert state == TrainerState(epoch=3, best_top1=30.0, best_epoch=2, history=[{"epoch": 3}])
     torch.testing.assert_close(model.weight, saved[3], rtol=0, atol=0)
+    # The exact state includes AdamW's moments and step counts: without them the next update would differ.
+    restored = optimizer_state(optimizer)
+    assert [sorted(entry) for entry in restored] == [["exp_avg", "exp_avg_sq", "step"]] * 2  # weight and bias
+    torch.testing.assert_close(restored, saved_optimizer[3], rtol=0, atol=0)
     with pytest.raises(FileNotFoundError, match="not a checkpoint folder"):
         load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_1")
 
