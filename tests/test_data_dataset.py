@@ -10,11 +10,13 @@ from torch.utils.data import DataLoader
 
 from xclip.data import VideoClipDataset, VideoRecord, from_hf_dataset, read_video_list
 from xclip.processing import XCLIPVideoProcessor
-from xclip.video.synthetic import moving_texture_frames, write_video
+from xclip.video import sample_dense_indices
+from xclip.video.synthetic import index_coded_frames, moving_texture_frames, read_index_code, write_video
 
 
 NUM_FRAMES = 4
 IMAGE_SIZE = 32
+CODED_FRAMES = 40
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +69,46 @@ def test_single_view_evaluation_is_deterministic_across_epochs(videos):
     assert torch.equal(dataset[0]["pixel_values"], first)
 
 
+@pytest.fixture(scope="module")
+def index_coded_video(tmp_path_factory):
+    """A 40-frame video whose frames show their own index (`index_coded_frames`), so a test reads which were used."""
+    folder = tmp_path_factory.mktemp("index_coded")
+    return write_video(folder / "coded.mp4", index_coded_frames(CODED_FRAMES, 64, 64), fps=25)
+
+
+def frame_indices(pixel_values: torch.Tensor, white_above: float) -> list[int]:
+    """The frame indices drawn in `[T, 3, H, W]` frames whose code's white blocks are the values above `white_above`."""
+    white = (pixel_values.permute(0, 2, 3, 1) > white_above).numpy().astype(np.uint8) * 255
+    return [read_index_code(frame) for frame in white]
+
+
 @pytest.mark.parametrize("training", [True, False])
-def test_dense_sampling(videos, training):
-    dataset = VideoClipDataset(
-        records_of(videos["paths"], [0, 1, 2, 3]),
-        num_frames=NUM_FRAMES,
-        training=training,
-        image_size=IMAGE_SIZE,
-        sampling="dense",
-        frame_interval=2,
-    )
+def test_dense_sampling(index_coded_video, training):
+    interval = 2
+    options = {"num_frames": NUM_FRAMES, "training": training, "image_size": IMAGE_SIZE, "sampling": "dense",
+               "frame_interval": interval}
+    dataset = VideoClipDataset([VideoRecord(index_coded_video, 0)], **options)
     assert dataset[0]["pixel_values"].shape == (NUM_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE)
+    if not training:
+        # The centred clip; the processor's normalisation puts black below 0 and white above.
+        expected = sample_dense_indices(CODED_FRAMES, NUM_FRAMES, interval)[0].tolist()
+        assert frame_indices(dataset[0]["pixel_values"], white_above=0) == expected == [16, 18, 20, 22]
+        return
+    # Training crops and flips at random; a transform that keeps the decoded frames (0-255) shows their codes.
+    def keep_frames(clip, generator):
+        return torch.from_numpy(clip).permute(0, 3, 1, 2).float()
+
+    dataset = VideoClipDataset([VideoRecord(index_coded_video, 0)], **options, transform=keep_frames)
+    starts = set()
+    for epoch in range(4):
+        dataset.set_epoch(epoch)
+        indices = frame_indices(dataset[0]["pixel_values"], white_above=127)
+        # Consecutive frames `interval` apart from a random start that keeps the clip inside the video (segment
+        # sampling would take one frame from each quarter of the video instead).
+        assert indices == [indices[0] + interval * step for step in range(NUM_FRAMES)], indices
+        assert 0 <= indices[0] <= CODED_FRAMES - NUM_FRAMES * interval
+        starts.add(indices[0])
+    assert len(starts) > 1
 
 
 def test_training_draws_depend_on_seed_epoch_and_index_only(videos):
