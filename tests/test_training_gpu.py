@@ -1,6 +1,7 @@
 """The training script on a CUDA device: fp16 (gradient scaling) and bf16 autocast, fused AdamW, activation
 checkpointing, torch.compile and LoRA. Skipped without a GPU."""
 
+import importlib
 import math
 
 import pytest
@@ -8,9 +9,12 @@ import torch
 from accelerate.state import AcceleratorState, GradientState
 
 from xclip.training import ClassTexts, build_optimizer, make_motion_dataset
+from xclip.training.model_setup import enable_gradient_checkpointing
 from xclip.training.reporting import StepLog
 from test_train_script import run
 from test_training_recipe import CLASSES, tiny_model
+
+training_run = importlib.import_module("xclip.training.run")
 
 pytestmark = [
     pytest.mark.gpu,
@@ -45,12 +49,29 @@ def test_trained_class_texts_reach_the_gpu_once():
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
-def test_mixed_precision_with_activation_checkpointing(tmp_path, toy, precision):
+def test_mixed_precision_with_activation_checkpointing(tmp_path, toy, precision, monkeypatch):
+    built = {}  # what the run really used: finite losses alone would not show that either switch was on
+    build_accelerator = training_run.build_accelerator
+
+    def recording_build_accelerator(*args):
+        built["accelerator"] = build_accelerator(*args)
+        return built["accelerator"]
+
+    def recording_checkpointing(model):
+        built["checkpointed"] = model
+        enable_gradient_checkpointing(model)
+
+    monkeypatch.setattr(training_run, "build_accelerator", recording_build_accelerator)
+    monkeypatch.setattr(training_run, "enable_gradient_checkpointing", recording_checkpointing)
     report = run(tmp_path, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TRAIN.USE_CHECKPOINT", "True",
                  "AUG.MIXUP", "0.8", flags=("--log_with", "none", "--mixed_precision", precision))
     values = losses(tmp_path)
     assert len(values) == 12 and all(math.isfinite(value) for value in values)
     assert report["num_videos"] == 8
+    accelerator = built["accelerator"]
+    assert accelerator.mixed_precision == precision
+    assert (accelerator.scaler is not None) == (precision == "fp16")  # fp16 scales its gradients, bf16 needs not
+    assert built["checkpointed"].is_gradient_checkpointing
 
 
 def test_compiled_model_trains_like_the_eager_one(tmp_path, toy):
