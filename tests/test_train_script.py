@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import xclip.training.run as training_run
 from xclip import XCLIPModel
 from xclip.data import AnnotationError, read_video_list
 from xclip.training import ConfigError, build_model, load_config, make_motion_dataset, main
@@ -140,14 +141,38 @@ def test_few_shot_list_is_drawn_written_and_trained_on(tmp_path, toy):
         run(tmp_path / "too_few", toy, "DATA.FEW_SHOT_K", "4")
 
 
-def test_evaluation_only_of_a_trained_checkpoint(tmp_path, toy):
+def record_video_scores(monkeypatch) -> list[torch.Tensor]:
+    """The per-video class scores of every evaluation `main` reports on, in order: unlike accuracies over a few
+    videos (at chance for a trained and an untrained tiny model alike), they identify the weights evaluated."""
+    recorded = []
+    report = training_run.evaluation_report
+
+    def recording_report(predictions, *args, **kwargs):
+        recorded.append(predictions.scores[predictions.valid].clone())
+        return report(predictions, *args, **kwargs)
+
+    monkeypatch.setattr(training_run, "evaluation_report", recording_report)
+    return recorded
+
+
+def test_evaluation_only_of_a_trained_checkpoint(tmp_path, toy, monkeypatch):
+    scores = record_video_scores(monkeypatch)
     trained = tmp_path / "trained"
     run(trained, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    trained_scores = scores[-1]  # the final single-view test of the trained model
     quiet_test = ("--log_with", "none", "--only_test")
     best_model = str(trained / "best_model")
     from_folder = run(tmp_path / "eval_folder", toy, flags=(*quiet_test, "--pretrained", best_model))
+    folder_scores = scores[-1]
     from_checkpoint = run(tmp_path / "eval_ckpt", toy, flags=(*quiet_test, "--resume", str(trained)))
+    checkpoint_scores = scores[-1]
     assert from_folder["top1"] == from_checkpoint["top1"] == json.loads((trained / "metrics.json").read_text())["top1"]
+    # Both evaluate the trained weights: the same scores for every video as the trained run's own test ...
+    torch.testing.assert_close(folder_scores, trained_scores)
+    torch.testing.assert_close(checkpoint_scores, trained_scores)
+    # ... and not those of the model training started from (the same seed's random initialisation).
+    run(tmp_path / "eval_untrained", toy, flags=quiet_test)
+    assert (scores[-1] - trained_scores).abs().max() > 1e-3
     multi_view = run(tmp_path / "eval_4x3", toy, "TEST.NUM_CLIP", "4", "TEST.NUM_CROP", "3",
                      flags=(*quiet_test, "--pretrained", best_model))
     assert multi_view["num_views"] == 12 and multi_view["num_videos"] == 8
