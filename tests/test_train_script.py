@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,8 +126,16 @@ def test_resumed_run_repeats_the_uninterrupted_losses_exactly(tmp_path, toy):
     assert resumed["history"] == uninterrupted["history"][:1] + resumed["history"][1:]
 
     # TRAIN.AUTO_RESUME in the same folder continues from its latest checkpoint (here: nothing left to train).
+    log_before = (tmp_path / "full" / "log.txt").read_text()
     again = run(tmp_path / "full", toy, *recipe, "TRAIN.AUTO_RESUME", "True")
     assert len(again["history"]) == 3 and losses(tmp_path / "full") == expected
+    # A deterministic rerun from scratch would give the same losses and history: the log (log.txt is appended to)
+    # must show that this run resumed after epoch 3 and trained no epoch again, and the step log no iteration twice.
+    log = (tmp_path / "full" / "log.txt").read_text()[len(log_before):]
+    assert f"Resumed from {checkpoint.parent / 'epoch_3'} after epoch 3" in log, log
+    assert re.findall(r"Epoch \d+/3:", log) == []
+    iterations = [step.iteration for step in StepLog.read(tmp_path / "full")]
+    assert iterations == sorted(expected)
 
 
 def test_few_shot_list_is_drawn_written_and_trained_on(tmp_path, toy):
