@@ -228,15 +228,15 @@ def test_model_zoo_file_name_with_other_weights_leaves_results_out(tmp_path, cap
 
 def test_existing_folder_is_kept_unless_overwrite(tmp_path):
     output = tmp_path / "out"
-    output.mkdir()
-    (output / "keep.txt").write_text("mine")
+    convert_original_checkpoint(FIXTURE, output)
+    (output / "stale.txt").write_text("from the last run")
 
     with pytest.raises(ConversionError, match="pass overwrite=True"):
         convert_original_checkpoint(FIXTURE, output)
-    assert [path.name for path in output.iterdir()] == ["keep.txt"]
+    assert (output / "stale.txt").exists()
 
     convert_original_checkpoint(FIXTURE, output, overwrite=True)
-    assert not (output / "keep.txt").exists() and (output / "model.safetensors").exists()
+    assert not (output / "stale.txt").exists() and (output / "model.safetensors").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]  # no staging or parked folder left
 
 

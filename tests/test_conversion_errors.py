@@ -151,3 +151,68 @@ def test_command_line_prints_no_traceback(tmp_path):
     assert result.stderr.strip().startswith(f"error: {checkpoint}: not a readable PyTorch checkpoint")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+@needs_fixture
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("where", ["output", "subfolder"])
+def test_checkpoint_inside_the_output_folder_is_refused(where, overwrite, tmp_path, capsys):
+    output = tmp_path / "self"
+    checkpoint = (output if where == "output" else output / "a") / "ck.pth"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(FIXTURE.read_bytes())
+    (output / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+
+    arguments = ["--checkpoint", str(checkpoint), "--output", str(output)] + ["--overwrite"] * overwrite
+    exit_code = load_cli().main(arguments)
+
+    error = capsys.readouterr().err.strip()
+    assert exit_code == 1
+    assert error == (
+        f"error: {checkpoint}: the checkpoint lies inside the output folder {output}, which the conversion replaces "
+        "as a whole; choose another output folder"
+    )
+    assert tree(tmp_path) == before
+
+
+@needs_fixture
+def test_labels_file_inside_the_output_folder_is_refused(tmp_path, capsys):
+    output = tmp_path / "out"
+    convert_original_checkpoint(FIXTURE, output)
+    labels = output / "labels.csv"
+    labels.write_text("id,name\n0,a\n1,b\n")
+    before = tree(tmp_path)
+
+    arguments = ["--checkpoint", str(FIXTURE), "--output", str(output), "--labels", str(labels), "--overwrite"]
+    exit_code = load_cli().main(arguments)
+
+    assert exit_code == 1
+    assert f"error: {labels}: the labels file lies inside the output folder {output}" in capsys.readouterr().err
+    assert tree(tmp_path) == before
+
+
+@needs_fixture
+@pytest.mark.parametrize(
+    "config", [None, "not json", '{"model_type": "bert"}', "[1, 2]"], ids=["no-config", "bad-json", "bert", "list"]
+)
+def test_overwrite_refuses_a_folder_that_is_not_a_previous_conversion(config, tmp_path, capsys):
+    output = tmp_path / "project"
+    output.mkdir()
+    (output / "notes.txt").write_text("mine")
+    if config is not None:
+        (output / "config.json").write_text(config)
+    before = tree(tmp_path)
+
+    exit_code = load_cli().main(["--checkpoint", str(FIXTURE), "--output", str(output), "--overwrite"])
+
+    error = capsys.readouterr().err
+    assert exit_code == 1
+    assert error.startswith(f"error: {output}: folder is not empty and is not a previous conversion") and (
+        error.count("\n") == 1
+    )
+    assert tree(tmp_path) == before

@@ -30,7 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="fully unpickle checkpoints that hold Python objects besides tensors (only for trusted files)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output folder that a previous conversion wrote"
+    )
     for flag in _HEAD_FLAGS:
         parser.add_argument(f"--{flag.replace('_', '-')}", type=int, help="attention heads (default: width // 64)")
     return parser.parse_args(argv)

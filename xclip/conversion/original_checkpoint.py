@@ -62,7 +62,8 @@ def convert_original_checkpoint(
         labels_csv: class list in the original `id,name` format.
         model_name: the name the card's usage snippet loads; defaults to the model zoo's Hub id, else the folder name.
         trust_pickle: see `load_original_state_dict`.
-        overwrite: replace an existing, non-empty `output_dir`.
+        overwrite: replace an existing, non-empty `output_dir`; only a previous conversion is replaced, and never a
+            folder holding `checkpoint` or `labels_csv`.
         geometry_overrides: see `xclip_from_original`.
 
     Returns:
@@ -72,7 +73,8 @@ def convert_original_checkpoint(
         ConversionError: a one-line message naming the file and the problem.
     """
     checkpoint, output_dir = Path(checkpoint), Path(output_dir)
-    check_output_folder(output_dir, overwrite)
+    inputs = (("checkpoint", checkpoint), ("labels file", labels_csv))
+    check_output_folder(output_dir, overwrite, inputs)
     try:
         labels = read_label_names(labels_csv) if labels_csv is not None else None
     except AnnotationError as error:
@@ -83,7 +85,7 @@ def convert_original_checkpoint(
     if labels is not None:
         set_class_names(model.config, labels)
 
-    with staged_output_folder(output_dir, overwrite) as staging:
+    with staged_output_folder(output_dir, overwrite, inputs) as staging:
         model.save_pretrained(staging)
         build_processor(image_size=geometry.image_size, num_frames=geometry.num_frames).save_pretrained(staging)
         write_model_card(
