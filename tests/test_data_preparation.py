@@ -162,9 +162,9 @@ def test_videos_in_the_originals_tar_archives_are_prepared(dataset, tmp_path):
         prepare_video_dataset(f"{root}.tar", tmp_path / "out", video_lists=[video_list], workers=1, progress=False)
 
 
-def test_without_lists_every_video_under_the_root_is_prepared(dataset):
+def test_without_lists_every_video_under_the_root_is_prepared(dataset, tmp_path):
     root, _ = dataset
-    output = root / "prepared"  # inside the input folder: not searched for videos
+    output = tmp_path / "prepared"
     report = prepare_video_dataset(root, output, workers=1, progress=False)
     assert (report.prepared, sorted(report.failed), report.lists) == (3, ["b/broken.mp4"], [])
     assert sorted(path.relative_to(output).as_posix() for path in output.rglob("*.mp4")) == [
@@ -273,3 +273,59 @@ def test_a_real_video_keeps_its_frames_in_order(tmp_path):
         distances = (theirs[index - 2 : index + 3] - ours[index]).abs().mean(dim=(1, 2, 3))
         closest = index - 2 + int(distances.argmin())
         assert closest == index, f"prepared frame {index} looks most like source frame {closest}"
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["list_in_output", "list_in_output_by_other_path", "output_is_a_file", "output_under_a_file", "input_is_a_file",
+     "output_inside_input", "input_inside_output", "no_videos_in_folder", "no_videos_in_lists"],
+)
+def test_the_command_refuses_bad_folders_and_lists_before_any_work(dataset, tmp_path, capsys, case):
+    root, video_list = dataset
+    output, lists = tmp_path / "out", [video_list]
+    expected = None
+    if case.startswith("list_in_output"):
+        output.mkdir()
+        video_list = output / "train.txt"
+        video_list.write_text("a/one.mp4 0\nb/broken.mp4 1\n")
+        lists = [video_list if case == "list_in_output" else tmp_path / "x" / ".." / "out" / "train.txt"]
+        expected = f"error: The prepared list '{output / 'train.txt'}' would be written over the input list '{lists[0]}'"
+    elif case == "output_is_a_file":
+        output.write_text("a file")
+        expected = f"error: The output folder (--output-root) '{output}' cannot be created: '{output}' is a file, not a"
+    elif case == "output_under_a_file":
+        (tmp_path / "file").write_text("a file")
+        output = tmp_path / "file" / "out"
+        expected = f"error: The output folder (--output-root) '{output}' cannot be created: '{tmp_path / 'file'}' is a"
+    elif case == "input_is_a_file":
+        root = root / "a" / "one.mp4"
+        expected = f"error: The video folder (--input-root) '{root}' is a file, not a folder."
+    elif case == "output_inside_input":
+        output = root / "prepared"
+        expected = f"error: The output folder '{output}' lies inside the input folder '{root}'"
+    elif case == "input_inside_output":
+        output = tmp_path
+        expected = f"error: The input folder '{root}' lies inside the output folder '{output}'"
+    elif case == "no_videos_in_folder":
+        root, lists = tmp_path / "empty", []
+        (root / "sub").mkdir(parents=True)
+        (root / "sub" / "notes.txt").write_text("no video")
+        expected = f"error: No videos found under '{root}' (files ending in .mp4"
+    else:
+        video_list.write_text("")
+        expected = f"error: No videos to prepare: the video list(s) '{video_list}' name no videos."
+    before = files_under(tmp_path)
+
+    status = xclip_main(["prepare", "--input-root", str(root), "--output-root", str(output), "--lists",
+                         *map(str, lists), "--workers", "1", "--no-progress"] if lists else
+                        ["prepare", "--input-root", str(root), "--output-root", str(output), "--no-progress"])
+
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err.startswith(expected) and captured.err.count("\n") == 1, captured.err
+    assert "Skipping" not in captured.err
+    assert files_under(tmp_path) == before

@@ -243,19 +243,28 @@ def prepare_video_dataset(
     Raises:
         RuntimeError: PyAV cannot encode with x264.
         AnnotationError: A list is missing or malformed.
-        ValueError: The input and output folders are the same, two lists share a file name, a path is absolute or
-            leaves the input folder, or two sources would be prepared to the same file (`a.avi` and `a.mkv`).
+        ValueError: The input folder is a file; the output folder is a file, the same as the input folder, inside
+            it or holding it; a prepared list would be written over an input list; two lists share a file name; there
+            are no videos; a path is absolute or leaves the input folder; or two sources would be prepared to the
+            same file (`a.avi` and `a.mkv`).
         FileNotFoundError: `input_root`, or a tar archive the lists name, does not exist.
     """
     check_encoder()
     input_root, output_root = Path(input_root), Path(output_root)
-    if output_root.resolve() == input_root.resolve():
-        raise ValueError(f"The output folder must differ from the input folder {os.fspath(input_root)!r}.")
+    _check_folders(input_root, output_root)
+    _check_lists_are_not_overwritten(video_lists, output_root)
     entries = _list_entries(video_lists) if video_lists else {}
     if entries:
         relative_paths = sorted({path for list_entries in entries.values() for path, _ in list_entries})
+        if not relative_paths:
+            names = ", ".join(repr(os.fspath(list_file)) for list_file in video_lists)
+            raise ValueError(f"No videos to prepare: the video list(s) {names} name no videos.")
     else:
         relative_paths = _find_videos(input_root, exclude=output_root)
+        if not relative_paths:
+            raise ValueError(
+                f"No videos found under {os.fspath(input_root)!r} (files ending in {', '.join(VIDEO_EXTENSIONS)})."
+            )
     _check_distinct_outputs(relative_paths)
     sources = {path: resolve_video_source(input_root, path) for path in relative_paths}
     check_video_root(input_root, [VideoRecord(source, 0) for source in sources.values()])
@@ -296,6 +305,46 @@ def prepare_video_dataset(
         ]
         report.lists.append(write_video_list(records, output_root / Path(list_file).name))
     return report
+
+
+def _check_folders(input_root: Path, output_root: Path) -> None:
+    """The input folder must be a folder (or the tar convention); the output folder must not be a file or lie inside
+    the input folder (a later run would find the prepared videos among the sources), nor hold it."""
+    if ".tar" not in os.fspath(input_root) and input_root.exists() and not input_root.is_dir():
+        raise ValueError(f"The video folder (--input-root) {os.fspath(input_root)!r} is a file, not a folder.")
+    for folder in (output_root, *output_root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(
+                    f"The output folder (--output-root) {os.fspath(output_root)!r} cannot be created: "
+                    f"{os.fspath(folder)!r} is a file, not a folder."
+                )
+            break
+    resolved_input, resolved_output = input_root.resolve(), output_root.resolve()
+    if resolved_output == resolved_input:
+        raise ValueError(f"The output folder must differ from the input folder {os.fspath(input_root)!r}.")
+    if resolved_input in resolved_output.parents:
+        raise ValueError(
+            f"The output folder {os.fspath(output_root)!r} lies inside the input folder {os.fspath(input_root)!r}: "
+            "later runs would find the prepared videos among the sources; choose a folder outside it."
+        )
+    if resolved_output in resolved_input.parents:
+        raise ValueError(
+            f"The input folder {os.fspath(input_root)!r} lies inside the output folder {os.fspath(output_root)!r}: "
+            "prepared videos could land on the sources; choose an output folder that does not hold the input."
+        )
+
+
+def _check_lists_are_not_overwritten(video_lists: Sequence[str | os.PathLike], output_root: Path) -> None:
+    """A prepared list is written to `output_root/<list name>`, which must not be one of the input lists."""
+    inputs = {Path(list_file).resolve(): list_file for list_file in video_lists}
+    for list_file in video_lists:
+        prepared = output_root / Path(list_file).name
+        if prepared.resolve() in inputs:
+            raise ValueError(
+                f"The prepared list {os.fspath(prepared)!r} would be written over the input list "
+                f"{os.fspath(inputs[prepared.resolve()])!r}; choose another --output-root or move the list."
+            )
 
 
 def _list_entries(video_lists: Sequence[str | os.PathLike]) -> dict[Path, list[tuple[str, int]]]:

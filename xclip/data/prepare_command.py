@@ -4,7 +4,9 @@ r"""Re-encode a video dataset for fast training input (see `xclip.data.preparati
         --lists /data/k400/train.txt /data/k400/val.txt
 
 Then train with `DATA.ROOT /data/k400/videos_256`, `DATA.TRAIN_FILE /data/k400/videos_256/train.txt` and
-`DATA.VAL_FILE /data/k400/videos_256/val.txt`. An interrupted run resumes where it stopped.
+`DATA.VAL_FILE /data/k400/videos_256/val.txt`. An interrupted run resumes where it stopped. The output folder must
+lie outside the input folder, and must not hold the given lists (the prepared lists are written there under the same
+names).
 """
 
 import argparse
