@@ -182,3 +182,121 @@ def test_train_help_is_the_training_scripts(capsys):
         main(["train", "--help"])
     assert exit_info.value.code == 0
     assert "--config" in capsys.readouterr().out
+
+
+# --- model folders and devices that transformers or torch would report with a traceback or an obscure message ----
+
+
+def copy_model(model_dir, folder, without=()):
+    import shutil
+
+    shutil.copytree(model_dir, folder)
+    for name in without:
+        (folder / name).unlink()
+    return folder
+
+
+def one_line_error(argv, capsys):
+    status, out, err = run(argv, capsys)
+    assert status == 1 and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage header"])
+def test_corrupt_safetensors_is_one_line_naming_the_file(damage, model_dir, videos, tmp_path, capsys):
+    folder = copy_model(model_dir, tmp_path / "m_corrupt")
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if damage == "truncated" else data[:8] + b"{\"x" + data[11:])
+    err = one_line_error(["classify", videos[0], "--labels", "a,b,c", "--model", str(folder)], capsys)
+    assert err.startswith(f"error: cannot load model '{folder}': {weights} is corrupt or truncated ("), err
+
+
+def test_a_weights_file_broken_past_its_header_is_still_one_line(model_dir, videos, tmp_path, capsys, monkeypatch):
+    # check_model_folder reads headers only; a safetensors error while loading must not become a traceback either
+    monkeypatch.setattr("xclip.cli.check_model_folder", lambda model: None)
+    folder = copy_model(model_dir, tmp_path / "m_corrupt")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    err = one_line_error(["classify", videos[0], "--labels", "a,b,c", "--model", str(folder)], capsys)
+    assert err.startswith(f"error: cannot load model '{folder}': a weights file is corrupt or truncated"), err
+
+
+def test_model_folder_problems_name_the_missing_file(model_dir, videos, tmp_path, capsys, monkeypatch):
+    argv = ["classify", videos[0], "--labels", "a,b,c", "--model"]
+    no_weights = copy_model(model_dir, tmp_path / "m_noweights", without=["model.safetensors"])
+    err = one_line_error([*argv, str(no_weights)], capsys)
+    assert err == (
+        f"error: cannot load model '{no_weights}': {no_weights} has no weights file "
+        "(model.safetensors or pytorch_model.bin)"
+    )
+
+    no_config = copy_model(model_dir, tmp_path / "m_noconfig", without=["config.json"])
+    err = one_line_error([*argv, str(no_config)], capsys)
+    assert err.endswith(f"{no_config} has no config.json, so it is not a saved model folder"), err
+
+    run_folder = tmp_path / "runs" / "base"
+    copy_model(model_dir, run_folder / "best_model")
+    (run_folder / "metrics.json").write_text("{}")
+    err = one_line_error([*argv, str(run_folder)], capsys)
+    assert err.endswith(
+        f"{run_folder} has no config.json, so it is not a saved model folder; it looks like a training output "
+        f"folder: pass its model, {run_folder / 'best_model'}"
+    ), err
+    status, _, err = run([*argv, str(run_folder / "best_model")], capsys)
+    assert status == 0, err
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    err = one_line_error([*argv, "no_such_dir"], capsys)
+    assert err == (
+        "error: cannot load model 'no_such_dir': no such folder, and not a Hub id available offline "
+        "(HF_HUB_OFFLINE is set)"
+    )
+    err = one_line_error([*argv, "no such dir"], capsys)
+    assert err == "error: cannot load model 'no such dir': no such folder, and not a valid Hub id"
+
+
+def test_online_a_hub_id_is_left_to_the_hub(monkeypatch):
+    from huggingface_hub import constants
+
+    from xclip.model_source import check_model_folder
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    check_model_folder("microsoft/xclip-base-patch32")  # not looked up here: transformers downloads it
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("tpu9", "error: --device tpu9: not a torch device (e.g. cpu, cuda, cuda:1, mps)"),
+        ("cuda", "error: --device cuda: no CUDA device is available"),
+        ("cuda:1", "error: --device cuda:1: no CUDA device is available"),
+    ],
+)
+def test_unusable_devices_are_one_line_errors(device, message, model_dir, videos, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on a machine with a GPU
+    err = one_line_error(["classify", videos[0], "--labels", "a,b", "--model", model_dir, "--device", device], capsys)
+    assert err == message
+
+
+def test_cuda_device_index_beyond_the_machines_devices(model_dir, videos, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    err = one_line_error(["classify", videos[0], "--labels", "a,b", "--model", model_dir, "--device", "cuda:1"], capsys)
+    assert err == "error: --device cuda:1: this machine has 1 CUDA device(s), numbered from 0"
+
+
+def test_a_text_labels_file_with_a_byte_order_mark(model_dir, videos, tmp_path, capsys):
+    labels_file = tmp_path / "labels.txt"
+    labels_file.write_text("riding a bike\ncooking\n", encoding="utf-8-sig")
+    status, out, err = run(["classify", videos[0], "--labels-file", str(labels_file), "--model", model_dir, "--json"],
+                           capsys)
+    assert status == 0, err
+    assert sorted(p["label"] for p in json.loads(out)[0]["predictions"]) == ["cooking", "riding a bike"]

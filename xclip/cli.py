@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .model_source import check_model_source, first_line
+from .model_source import ModelFolderError, check_model_folder, check_model_source, first_line
 
 __all__ = ["main", "read_label_file", "subcommand_parser"]
 
@@ -65,7 +65,8 @@ def read_label_file(path: str | os.PathLike) -> list[str]:
         except ValueError as error:
             raise CommandError(str(error)) from None
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a byte order mark (Windows editors write one) is not part of the first label.
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise CommandError(f"{path}: no such labels file") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -106,14 +107,45 @@ def _check_videos(videos: Sequence[str]) -> None:
             raise CommandError(f"video {video!r}: not a file")
 
 
+def _check_device(device: str | None) -> None:
+    """Fail before loading the model when `--device` names no torch device, or one this machine does not have."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise CommandError(f"--device {device}: not a torch device (e.g. cpu, cuda, cuda:1, mps)") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise CommandError(f"--device {device}: no CUDA device is available")
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise CommandError(f"--device {device}: this machine has {count} CUDA device(s), numbered from 0")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise CommandError(f"--device {device}: no MPS device is available")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        accelerator = getattr(torch, parsed.type, None)
+        is_available = getattr(accelerator, "is_available", None)
+        if not callable(is_available) or not is_available():
+            raise CommandError(f"--device {device}: no {parsed.type} device is available")
+
+
 def _load_pipeline(args: argparse.Namespace) -> Any:
     # `import xclip` (which importing this module implies) has registered the pipeline task.
+    from safetensors import SafetensorError
     from transformers import pipeline
 
     try:
         return pipeline("zero-shot-video-classification", model=args.model, device=args.device, dtype=args.dtype)
     except (OSError, ValueError, TypeError) as error:
         raise CommandError(f"cannot load model {args.model!r}: {first_line(error)}") from None
+    except SafetensorError as error:
+        # check_model_folder reads the headers first; this is a weights file that broke past its header.
+        raise CommandError(
+            f"cannot load model {args.model!r}: a weights file is corrupt or truncated ({first_line(error)[:160]})"
+        ) from None
 
 
 def _format_table(video: str, predictions: list[dict[str, Any]]) -> str:
@@ -123,8 +155,13 @@ def _format_table(video: str, predictions: list[dict[str, Any]]) -> str:
 
 def _classify(args: argparse.Namespace) -> int:
     labels = _labels_from_args(args)
+    _check_device(args.device)
     _check_videos(args.videos)
     check_model_source(args.model)
+    try:
+        check_model_folder(args.model)
+    except ModelFolderError as error:
+        raise CommandError(f"cannot load model {args.model!r}: {error}") from None
     classifier = _load_pipeline(args)
     results = classifier(
         list(args.videos),

@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["check_model_source", "first_line"]
+__all__ = ["ModelFolderError", "check_model_folder", "check_model_source", "first_line"]
+
+# Weight files transformers loads from a model folder (a sharded checkpoint has an index naming its shards).
+SAFETENSORS_WEIGHTS, SAFETENSORS_INDEX = "model.safetensors", "model.safetensors.index.json"
+PYTORCH_WEIGHTS, PYTORCH_INDEX = "pytorch_model.bin", "pytorch_model.bin.index.json"
+# A training run's output folder keeps its best model here (see xclip.training).
+BEST_MODEL_FOLDER = "best_model"
+
+
+class ModelFolderError(OSError):
+    """A model folder (or name) that cannot hold a loadable model; the message says why, naming the file."""
 
 
 def check_model_source(model: str | os.PathLike) -> None:
@@ -23,6 +33,96 @@ def check_model_source(model: str | os.PathLike) -> None:
     looks_like_path = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
     if looks_like_path and not path.exists():
         raise FileNotFoundError(f"model {name!r}: no such folder")
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    value = os.environ.get("HF_HUB_OFFLINE", "")
+    return bool(constants.HF_HUB_OFFLINE) or value.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _is_hub_id(name: str) -> bool:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def _cached_on_this_machine(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
+def _check_safetensors(path: Path) -> None:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        # Reads and checks the header only: its size, its JSON, and that the tensors exactly cover the file.
+        with safe_open(path, framework="pt"):
+            pass
+    except SafetensorError as error:
+        raise ModelFolderError(f"{path} is corrupt or truncated ({_short(first_line(error))})") from None
+    except OSError as error:
+        raise ModelFolderError(f"{path}: unreadable ({error})") from None
+
+
+def _short(message: str, limit: int = 160) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def _safetensors_shards(index: Path) -> list[Path]:
+    import json
+
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        return [index.parent / name for name in sorted(set(weight_map.values()))]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ModelFolderError(f"{index} is not a readable safetensors index ({_short(first_line(error))})") from None
+
+
+def check_model_folder(model: str | os.PathLike) -> None:
+    """Checks, before transformers loads it, what transformers would report obscurely or only with a traceback.
+
+    A local folder must hold a `config.json` (a training output folder is pointed to its `best_model/`) and a weights
+    file; safetensors weights must have a sound header and the file's full length. A name that is no folder must be a
+    Hub id that can be reached: when offline (`HF_HUB_OFFLINE`), one already in the local Hub cache.
+
+    Raises:
+        ModelFolderError: naming the missing or broken file; the message does not repeat the model's name.
+    """
+    name = os.fspath(model)
+    path = Path(name).expanduser()
+    if not path.exists():
+        if not _is_hub_id(name):
+            raise ModelFolderError("no such folder, and not a valid Hub id")
+        if _hub_offline() and not _cached_on_this_machine(name):
+            raise ModelFolderError("no such folder, and not a Hub id available offline (HF_HUB_OFFLINE is set)")
+        return
+    if not path.is_dir():
+        raise ModelFolderError(f"{name}: not a folder")
+    if not (path / "config.json").is_file():
+        hint = ""
+        best = path / BEST_MODEL_FOLDER
+        if (best / "config.json").is_file():
+            hint = f"; it looks like a training output folder: pass its model, {best}"
+        raise ModelFolderError(f"{name} has no config.json, so it is not a saved model folder{hint}")
+    if (path / SAFETENSORS_INDEX).is_file():
+        shards = _safetensors_shards(path / SAFETENSORS_INDEX)
+    elif (path / SAFETENSORS_WEIGHTS).is_file():
+        shards = [path / SAFETENSORS_WEIGHTS]
+    elif (path / PYTORCH_WEIGHTS).is_file() or (path / PYTORCH_INDEX).is_file():
+        return
+    else:
+        raise ModelFolderError(f"{name} has no weights file ({SAFETENSORS_WEIGHTS} or {PYTORCH_WEIGHTS})")
+    for shard in shards:
+        if not shard.is_file():
+            raise ModelFolderError(f"{shard}: no such weights file (listed in {path / SAFETENSORS_INDEX})")
+        _check_safetensors(shard)
 
 
 def first_line(error: BaseException) -> str:
