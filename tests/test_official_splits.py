@@ -350,7 +350,7 @@ def test_the_command_writes_the_lists_and_reports_them(hmdb, tmp_path, capsys):
     assert (output / "test_split3.txt").read_text() == (tmp_path / "all" / "test_split3.txt").read_text()
 
     # Video 2 of each class (split 2's training and split 3's test videos) does not exist.
-    status = xclip_main([*argv, "--video-root", str(videos)])
+    status = xclip_main([*argv, "--video-root", str(videos), "--overwrite"])
     captured = capsys.readouterr()
     assert status == 1 and not captured.out
     assert captured.err == (
@@ -417,3 +417,60 @@ def test_the_original_ucf101_csv_is_alphabetical_so_an_alphabetical_classind_num
         train, test = ucf101_split_lists(write_ucf_splits(tmp_path / "splits", names), label_csv, split=2)
     assert not caplog.records
     assert [record.label for record in train] == [record.label for record in test] == list(range(101))
+
+
+def test_the_command_keeps_existing_lists_unless_overwrite(hmdb, tmp_path, capsys):
+    splits_dir, label_csv = hmdb
+    output = tmp_path / "lists"
+    output.mkdir()
+    (output / "test_split2.txt").write_text("my hand-written list\n")
+    (output / "notes.txt").write_text("mine\n")
+    argv = ["splits", "hmdb51", "--splits-dir", str(splits_dir), "--labels", str(label_csv), "--output", str(output)]
+
+    status = xclip_main(argv)
+    captured = capsys.readouterr()
+    assert status == 1 and not captured.out
+    assert captured.err == (
+        f"error: The output folder '{output}' already holds split lists (test_split2.txt); pass --overwrite "
+        "(overwrite=True) to replace them.\n"
+    )
+    assert sorted(path.name for path in output.iterdir()) == ["notes.txt", "test_split2.txt"]
+    assert (output / "test_split2.txt").read_text() == "my hand-written list\n"
+
+    assert xclip_main([*argv, "--overwrite"]) == 0
+    assert (output / "test_split2.txt").read_text() != "my hand-written list\n"
+    assert (output / "notes.txt").read_text() == "mine\n" and len(list(output.glob("*_split*.txt"))) == 6
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        xclip_main(["splits", "--help"])
+    assert "--overwrite" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["output_is_a_file", "output_under_a_file", "list_is_the_labels_csv"])
+def test_the_command_refuses_an_output_it_cannot_write(hmdb, tmp_path, capsys, case):
+    splits_dir, label_csv = hmdb
+    if case == "output_is_a_file":
+        output = tmp_path / "lists"
+        output.write_text("a file\n")
+        expected = f"error: The output folder '{output}' is a file, not a folder.\n"
+    elif case == "output_under_a_file":
+        (tmp_path / "file").write_text("a file\n")
+        output = tmp_path / "file" / "lists"
+        expected = (
+            f"error: The output folder '{output}' cannot be created: '{tmp_path / 'file'}' is a file, not a folder.\n"
+        )
+    else:
+        output = tmp_path / "lists"
+        output.mkdir()
+        moved = output / "train_split1.txt"
+        moved.write_bytes(label_csv.read_bytes())
+        label_csv = moved
+        expected = f"error: The split list '{moved}' would be written over the labels CSV.\n"
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+
+    argv = ["splits", "hmdb51", "--splits-dir", str(splits_dir), "--labels", str(label_csv), "--output", str(output)]
+    status = xclip_main([*argv, "--overwrite"])
+
+    assert status == 1
+    assert capsys.readouterr().err == expected
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before

@@ -204,6 +204,7 @@ def write_official_split_lists(
     label_csv: PathLike,
     output_dir: PathLike,
     video_root: PathLike | None = None,
+    overwrite: bool = False,
 ) -> list[WrittenSplit]:
     """Convert the three official splits of HMDB-51 or UCF-101 to `train_split<N>.txt` and `test_split<N>.txt`.
 
@@ -216,12 +217,15 @@ def write_official_split_lists(
         label_csv: The dataset's labels CSV; labels are its rows.
         output_dir: Where to write the six lists (created if needed).
         video_root: The dataset's video folder (`DATA.ROOT`). When given, every listed video must exist in it.
+        overwrite: Replace split lists that `output_dir` already holds; by default they are kept and nothing is
+            written.
 
     Returns:
         The splits written, in order.
 
     Raises:
-        ValueError: `dataset` is not one of the two.
+        ValueError: `dataset` is not one of the two; `output_dir` is a file, or already holds split lists and
+            `overwrite` is not set, or one of them is the labels CSV.
         AnnotationError: See `hmdb51_split_lists` and `ucf101_split_lists`; also a split without training or test
             videos.
         FileNotFoundError: `video_root` is not a folder, or videos the splits list are not in it (the first
@@ -230,6 +234,8 @@ def write_official_split_lists(
     if dataset not in OFFICIAL_SPLIT_READERS:
         raise ValueError(f"Unknown dataset {dataset!r}; expected one of {sorted(OFFICIAL_SPLIT_READERS)}.")
     read_split = OFFICIAL_SPLIT_READERS[dataset]
+    output_dir = Path(output_dir)
+    _check_output_folder(output_dir, label_csv, overwrite)
     lists = {split: read_split(splits_dir, label_csv, split) for split in OFFICIAL_SPLITS}
     for split, (train, test) in lists.items():
         for kind, records in (("training", train), ("test", test)):
@@ -238,7 +244,6 @@ def write_official_split_lists(
     if video_root is not None:
         _check_videos_exist(video_root, (record for train, test in lists.values() for record in [*train, *test]))
 
-    output_dir = Path(output_dir)
     written = []
     for split, (train, test) in lists.items():
         train_file = write_video_list(train, output_dir / f"train_split{split}.txt")
@@ -246,6 +251,34 @@ def write_official_split_lists(
         written.append(WrittenSplit(split, train, test, train_file, test_file))
     logger.info("Wrote the %s lists of splits %s to %s", dataset, OFFICIAL_SPLITS, output_dir)
     return written
+
+
+def _split_list_files(output_dir: Path) -> list[Path]:
+    return [output_dir / f"{kind}_split{split}.txt" for split in OFFICIAL_SPLITS for kind in ("train", "test")]
+
+
+def _check_output_folder(output_dir: Path, label_csv: PathLike, overwrite: bool) -> None:
+    """`output_dir` must be (or become) a folder whose split lists may be written: none there yet unless
+    `overwrite`, and never one that is the labels CSV."""
+    for folder in (output_dir, *output_dir.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                problem = "is a file" if folder == output_dir else f"cannot be created: {os.fspath(folder)!r} is a file"
+                raise ValueError(f"The output folder {os.fspath(output_dir)!r} {problem}, not a folder.")
+            break
+    targets = _split_list_files(output_dir)
+    labels = Path(label_csv).resolve()
+    for target in targets:
+        if target.is_dir():
+            raise ValueError(f"{os.fspath(target)!r} is a folder; the split list cannot be written there.")
+        if target.resolve() == labels:
+            raise ValueError(f"The split list {os.fspath(target)!r} would be written over the labels CSV.")
+    existing = [target.name for target in targets if target.exists()]
+    if existing and not overwrite:
+        raise ValueError(
+            f"The output folder {os.fspath(output_dir)!r} already holds split lists ({', '.join(existing)}); pass "
+            "--overwrite (overwrite=True) to replace them."
+        )
 
 
 def _check_split_number(split: int) -> None:

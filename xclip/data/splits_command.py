@@ -6,7 +6,8 @@ r"""Convert the official HMDB-51 or UCF-101 train/test splits into video lists (
 
 Writes train_split{1,2,3}.txt and test_split{1,2,3}.txt, with labels that are rows of the labels CSV: the lists
 `TEST.ZERO_SHOT.SPLIT_FILES` (configs/zero_shot) and `DATA.TRAIN_FILE` / `DATA.VAL_FILE` (configs/hmdb51, ucf101,
-few_shot) name. Train with `DATA.ROOT` set to the video folder, the one --video-root checks.
+few_shot) name. Train with `DATA.ROOT` set to the video folder, the one --video-root checks. Lists already in the
+output folder are kept (nothing is written) unless --overwrite is given.
 """
 
 import argparse
@@ -25,6 +26,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--labels", required=True, help="the dataset's labels CSV ('id,name'); labels are its rows")
     parser.add_argument("--output", required=True, help="folder to write the six lists to")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace train_split*.txt / test_split*.txt lists already in --output (by default they are kept)",
+    )
     parser.add_argument("--video-root", help="the video folder (DATA.ROOT): check that every listed video is in it")
     return parser.parse_args(argv)
 
@@ -32,7 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        written = write_official_split_lists(args.dataset, args.splits_dir, args.labels, args.output, args.video_root)
+        written = write_official_split_lists(
+            args.dataset, args.splits_dir, args.labels, args.output, args.video_root, overwrite=args.overwrite
+        )
     except (ValueError, FileNotFoundError) as error:  # ValueError includes AnnotationError
         print(f"error: {error}", file=sys.stderr)
         return 1
