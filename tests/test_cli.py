@@ -94,6 +94,7 @@ def test_labels_files(model_dir, videos, tmp_path, capsys):
         ("corrupt video", "Cannot read video '{tmp}/corrupt.mp4': not a readable media file"),
         ("empty labels", "--labels gives no labels"),
         ("repeated label", "--labels: Label 1 repeats 'cooking'"),
+        ("labels differing in case", "--labels: Label 2 'Cooking' repeats label 0 'cooking' up to case or spacing"),
         ("missing labels file", "{tmp}/labels.csv': labels CSV not found"),
         ("malformed labels file", "{tmp}/bad.csv', line 1: the header must name the columns 'id,name'"),
         ("missing model", "model '{tmp}/no-model': no such folder"),
@@ -113,6 +114,8 @@ def test_input_problems_are_one_line_errors(case, message, model_dir, videos, tm
         labels = ["--labels", " , "]
     elif case == "repeated label":
         labels = ["--labels", "cooking,cooking"]
+    elif case == "labels differing in case":
+        labels = ["--labels", "cooking,riding a bike,Cooking"]
     elif case == "missing labels file":
         labels = ["--labels-file", str(tmp_path / "labels.csv")]
     elif case == "malformed labels file":
