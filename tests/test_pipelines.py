@@ -277,3 +277,30 @@ def test_labels_the_tokenizer_cannot_tell_apart_would_score_alike(zero_shot, vid
     # why they are rejected: the texts encode alike, so the scores could never differ
     embeds = zero_shot.label_embeddings(["Riding A  bike", "riding a bike"])
     assert torch.equal(embeds[0], embeds[1])
+
+
+@pytest.mark.parametrize(
+    ("video", "message"),
+    [
+        (np.full((8, 32, 32, 3), np.nan, np.float32), r"array of shape \(8, 32, 32, 3\)\) has non-finite values"),
+        (torch.full((8, 3, 32, 32), float("inf")), r"array of shape \(8, 3, 32, 32\)\) has non-finite values"),
+        ([np.zeros((32, 32, 3), np.float32), np.full((32, 32, 3), np.nan, np.float32)], "has non-finite values"),
+        (np.zeros((8, 32, 32, 4), np.uint8), r"\(8, 32, 32, 4\)\) has 4 channels; the pipeline takes RGB"),
+        ([np.zeros((32, 32, 4), np.uint8)] * 3, r"list of 3 frames\) has 4 channels"),
+    ],
+)
+def test_frames_that_cannot_be_scored_meaningfully_are_refused(zero_shot, classifier_dir, video, message):
+    with pytest.raises(ValueError, match=message):
+        zero_shot(video, candidate_labels=LABELS)
+    with pytest.raises(ValueError, match=message):
+        pipeline("video-classification", model=str(classifier_dir))(video)
+
+
+def test_greyscale_arrays_are_scored_as_grey_rgb(zero_shot):
+    grey = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 1), dtype=np.uint8)
+    assert_same_predictions(
+        zero_shot(grey, candidate_labels=LABELS), zero_shot(np.repeat(grey, 3, axis=-1), candidate_labels=LABELS)
+    )
+    assert_same_predictions(
+        zero_shot(list(grey[..., 0]), candidate_labels=LABELS), zero_shot(grey, candidate_labels=LABELS)
+    )

@@ -18,9 +18,14 @@ from typing import Any
 
 import torch
 
+from ..processing.video_inputs import ArrayVideo, as_video_batch
 from ..video import VideoDecodeError
 
-__all__ = ["URL_SCHEMES", "local_video", "video_to_pixel_values"]
+__all__ = ["URL_SCHEMES", "check_video_array", "local_video", "video_to_pixel_values"]
+
+# Greyscale frames are repeated into RGB by the video processor; other channel counts are refused (see
+# `check_video_array`).
+PIPELINE_CHANNEL_COUNTS = (1, 3)
 
 URL_SCHEMES = ("http://", "https://", "file://")
 _DOWNLOAD_TIMEOUT_S = 60
@@ -48,6 +53,31 @@ def local_video(video: Any) -> Iterator[Any]:
         yield os.fspath(path)
 
 
+def check_video_array(video: Any) -> None:
+    """Refuse in-memory video frames the model would score without complaint but meaninglessly.
+
+    Files and URLs are left to the decoder (always 3-channel uint8); PIL images are converted to RGB. Arrays and
+    tensors must be RGB (3 channels) or greyscale (1); float frames must be finite (a NaN frame scores NaN).
+
+    Raises:
+        ValueError: naming the input and its problem.
+    """
+    if isinstance(video, (str, os.PathLike)):
+        return
+    for item in as_video_batch(video):
+        if not isinstance(item, ArrayVideo):
+            continue
+        frames = item.frames
+        channels = frames.shape[1]
+        if channels not in PIPELINE_CHANNEL_COUNTS:
+            raise ValueError(
+                f"{item.description} has {channels} channels; the pipeline takes RGB (3 channels) or greyscale (1) "
+                "frames. For RGBA frames, drop the alpha channel (e.g. video[..., :3]) or composite it first."
+            )
+        if frames.is_floating_point() and frames.numel() and not bool(torch.isfinite(frames).all()):
+            raise ValueError(f"{item.description} has non-finite values (NaN or infinity) in its frames.")
+
+
 def video_to_pixel_values(
     video_processor: Any,
     video: Any,
@@ -73,8 +103,10 @@ def video_to_pixel_values(
         `(1, num_frames, 3, S, S)`, or `(1, num_clips * num_crops, num_frames, 3, S, S)` with several views.
 
     Raises:
-        ValueError: `video` is not one video (e.g. a nested list of videos).
+        ValueError: `video` is not one video (e.g. a nested list of videos), or its frames are not 3- or 1-channel or
+            not finite (see `check_video_array`).
     """
+    check_video_array(video)
     with local_video(video) as local:
         pixel_values = video_processor(
             local,
