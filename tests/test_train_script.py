@@ -288,3 +288,24 @@ def test_two_processes_give_the_losses_of_one_with_the_same_global_batch(tmp_pat
     one_report, two_report = (json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("one", "two"))
     assert one_report["num_videos"] == two_report["num_videos"] == 7  # none dropped, none counted twice
     assert one_report["class_counts"] == two_report["class_counts"]
+
+
+def test_an_earlier_run_in_the_output_folder_is_refused_unless_resumed_or_overwritten(tmp_path, toy):
+    output = tmp_path / "run"
+    run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    before = {path: path.read_bytes() for path in output.rglob("*") if path.is_file() and path.name != "log.txt"}
+
+    # A new run with another seed would replace the best model and leave epoch_2 beside its own epoch_1.
+    with pytest.raises(ConfigError, match=rf"{output} already holds a training run \(checkpoints, best_model.*"
+                                          r"--resume .*--overwrite_output"):
+        run(output, toy, "TRAIN.EPOCHS", "1", "SEED", "7")
+    # A run refused for bad input leaves the earlier config.yaml too (it is written once the inputs are checked).
+    (toy / "bad.txt").write_text("train/00_000.mp4 9\n")
+    with pytest.raises(ValueError, match="bad.txt"):
+        run(tmp_path / "run", toy, "SEED", "7", "OVERWRITE_OUTPUT", "True", "DATA.TRAIN_FILE", str(toy / "bad.txt"))
+    assert {path: path.read_bytes() for path in before} == before
+
+    run(output, toy, "TRAIN.EPOCHS", "1", "SEED", "7", "TEST.MULTI_VIEW_AT_END", "False",
+        flags=("--log_with", "none", "--overwrite_output"))
+    assert sorted(path.name for path in (output / "checkpoints").iterdir()) == ["epoch_1"]  # nothing left to mix
+    assert "SEED: 7" in (output / "config.yaml").read_text()

@@ -98,7 +98,8 @@ def run_training_script(
         if train.class_names != test.class_names:
             raise ValueError(f"{train.list_file} and {test.list_file} have different label sets.")
         data_opts += ["DATA.TRAIN_FILE", str(train.list_file)]
-    argv = ["-cfg", str(config), "--output", str(output), "--log_with", "none"]
+    # Each demo run writes its folder afresh: an earlier demo's run there is replaced, not refused.
+    argv = ["-cfg", str(config), "--output", str(output), "--log_with", "none", "--overwrite_output"]
     if pretrained is not None:
         argv += ["--pretrained", str(pretrained)]
     if train is None:

@@ -34,6 +34,9 @@ Keys added by this package (all optional; the defaults keep the original's behav
   the classes of `DATA.LABEL_LIST` missing from it, in `NUM_SUBSETS` random subsets of `SUBSET_SIZE` classes drawn
   with `SUBSET_SEED` (3 / 160 / 0: the Kinetics-600 new-class protocol).
 - `SAVE_TOTAL_LIMIT` (2): training states kept in `OUTPUT/checkpoints`, oldest deleted first; 0 keeps all.
+- `OVERWRITE_OUTPUT` (False, or `--overwrite_output`): let a new training run replace an earlier run's outputs in
+  `OUTPUT` (its checkpoints, best model, metrics and step log are deleted first); without it such a folder is refused
+  unless the run resumes it (`--resume`, `TRAIN.AUTO_RESUME`).
 
 `MODEL.ARCH` also accepts `"tiny"`, a small random geometry for tests and demos. `TRAIN.OPT_LEVEL` (apex's
 O0/O1/O2 in the original) selects Accelerate's mixed precision: O0 -> no, O1/O2 -> fp16; `"bf16"`, `"fp16"` and
@@ -177,6 +180,7 @@ class ExperimentConfig:
     OUTPUT: str = ""
     SAVE_FREQ: int = 1
     SAVE_TOTAL_LIMIT: int = 2
+    OVERWRITE_OUTPUT: bool = False
     PRINT_FREQ: int = 50
     SEED: int = 1024
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from ..data import (
     zero_shot_splits_from_lists,
 )
 from ..evaluation import load_video_accuracy, zero_shot_summary
+from ..files import write_text_atomically
 from .blending import MixupCutmix
 from .checkpointing import TrainerState, latest_checkpoint, load_training_state, save_training_state
 from .config import ConfigError, ExperimentConfig, load_config
@@ -92,6 +94,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--resume", help="A checkpoint folder (OUTPUT/checkpoints/epoch_N), or an output folder for its latest one."
     )
     parser.add_argument("--only_test", action="store_true", help="Evaluate only (TEST.ONLY_TEST).")
+    parser.add_argument(
+        "--overwrite_output", action="store_true",
+        help="Replace an earlier training run's outputs in --output instead of refusing it (OVERWRITE_OUTPUT).",
+    )
     parser.add_argument("--batch-size", type=int, help="Videos per process and step (TRAIN.BATCH_SIZE).")
     parser.add_argument("--accumulation-steps", type=int, help="Gradient accumulation (TRAIN.ACCUMULATION_STEPS).")
     parser.add_argument(
@@ -117,6 +123,7 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         "MODEL.RESUME": args.resume,
         "OUTPUT": args.output,
         "TEST.ONLY_TEST": True if args.only_test else None,
+        "OVERWRITE_OUTPUT": True if args.overwrite_output else None,
     }
     config = load_config(args.config, args.opts, **{key: value for key, value in flags.items() if value is not None})
     if not config.OUTPUT:
@@ -280,12 +287,50 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             log_file.close()
 
 
-def build_run(accelerator: Accelerator, config: ExperimentConfig) -> tuple[nn.Module, list[str], Any]:
-    """What training and evaluation share: the seeded model, the class names and the accuracy metric."""
+# What a training run leaves in OUTPUT that a later run would replace or, for checkpoints, mix with its own.
+RUN_OUTPUTS = ("checkpoints", "best_model", "metrics.json", "train_steps.jsonl")
+
+
+def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
+    """What an earlier training run left in `OUTPUT` that this one is to replace (`OVERWRITE_OUTPUT`); none when
+    this run resumes it.
+
+    Raises:
+        ConfigError: `OUTPUT` holds an earlier run and `OVERWRITE_OUTPUT` is off: a new run would replace its best
+            model and leave its checkpoints beside the new ones, for `--resume` to pick up by mistake.
+    """
+    output_dir = Path(config.OUTPUT)
+    earlier = [name for name in RUN_OUTPUTS if (output_dir / name).exists()]
+    if not earlier or config.MODEL.RESUME or config.TRAIN.AUTO_RESUME:
+        return []
+    if not config.OVERWRITE_OUTPUT:
+        raise ConfigError(
+            f"{output_dir} already holds a training run ({', '.join(earlier)}). Pass --resume {output_dir} to "
+            "continue it, --overwrite_output to replace it, or choose another --output."
+        )
+    return earlier
+
+
+def start_output_folder(accelerator: Accelerator, config: ExperimentConfig, replaced: Sequence[str] = ()) -> None:
+    """Once the run's inputs are checked: delete `replaced` (an earlier run's outputs) and write `OUTPUT/config.yaml`.
+    A run refused for bad input leaves the folder as it was."""
     output_dir = Path(config.OUTPUT)
     if accelerator.is_main_process:
+        if replaced:
+            logger.warning("--overwrite_output: deleting the earlier run's %s in %s", ", ".join(replaced), output_dir)
+        for name in replaced:
+            path = output_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+        write_text_atomically(output_dir / "config.yaml", config.to_yaml())
+    accelerator.wait_for_everyone()
+
+
+def build_run(accelerator: Accelerator, config: ExperimentConfig) -> tuple[nn.Module, list[str], Any]:
+    """What training and evaluation share: the seeded model, the class names and the accuracy metric."""
     logger.info("%d process(es), device %s, mixed precision %s", accelerator.num_processes, accelerator.device,
                 accelerator.mixed_precision)
     # Seed before building the model so that its random parts are reproducible; every process gets its own seed as
@@ -303,12 +348,14 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
     output_dir = Path(config.OUTPUT)
     model, class_names, metric = build_run(accelerator, config)
     model = accelerator.prepare(model)
+    splits = evaluation_sets(config, class_names)
+    start_output_folder(accelerator, config)
     if config.MODEL.RESUME:
         checkpoint = resume_folder(config, output_dir)
         accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
         logger.info("Evaluating the weights of %s", checkpoint)
     views = (config.TEST.NUM_CLIP, config.TEST.NUM_CROP)
-    report = evaluate_splits(accelerator, model, config, evaluation_sets(config, class_names), views, metric)
+    report = evaluate_splits(accelerator, model, config, splits, views, metric)
     if accelerator.is_main_process:
         write_json(output_dir / "metrics.json", report)
     return report
@@ -383,6 +430,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     """Fine-tuning: every epoch (`run_epoch`) trains, evaluates a single view, exports the best model and saves the
     training state; the final model then gets the multi-view test."""
     output_dir = Path(config.OUTPUT)
+    replaced = earlier_run_outputs(config)
     model, class_names, metric = build_run(accelerator, config)
 
     # Every process draws the same K-shot list (if any) and writes it atomically into OUTPUT; the main process, which
@@ -393,6 +441,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     val_records = validation_records(config)
     train_loader = train_dataloader(train_set, config)
     val_loader = eval_dataloader(build_eval_dataset(config, val_records), config)
+    start_output_folder(accelerator, config, replaced)
 
     optimizer = build_optimizer(model, config.TRAIN.LR, config.TRAIN.WEIGHT_DECAY)
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
