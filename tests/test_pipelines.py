@@ -189,7 +189,10 @@ def test_a_folder_without_processor_files_uses_the_models_geometry(tmp_path, mod
         ({}, "needs `candidate_labels`"),
         ({"candidate_labels": []}, "Got no labels"),
         ({"candidate_labels": ["run", "run"]}, "repeats 'run'"),
-        ({"candidate_labels": ["run", "jump", "Run"]}, "Label 2 'Run' repeats label 0 'run' up to case or spacing, which the tokenizer ignores"),
+        (
+            {"candidate_labels": ["run", "jump", "Run"]},
+            "Label 2 'Run' repeats label 0 'run' up to case or spacing, which the tokenizer ignores",
+        ),
         ({"candidate_labels": "riding a bike,Riding  a bike"}, "Label 1 'Riding  a bike' repeats label 0"),
         ({"candidate_labels": LABELS, "top_k": 0}, "top_k must be a positive integer"),
         ({"candidate_labels": LABELS, "hypothesis_template": "a video"}, "exactly one"),
