@@ -303,3 +303,21 @@ def test_a_text_labels_file_with_a_byte_order_mark(model_dir, videos, tmp_path, 
                            capsys)
     assert status == 0, err
     assert sorted(p["label"] for p in json.loads(out)[0]["predictions"]) == ["cooking", "riding a bike"]
+
+
+def test_an_error_from_a_dataloader_worker_is_reported_by_its_own_message():
+    from torch.utils.data import DataLoader, Dataset
+
+    from xclip.model_source import first_line
+
+    class Unreadable(Dataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            raise ValueError("Found no readable video among 1 consecutive videos (first: 'a.mp4' (line 1))")
+
+    with pytest.raises(ValueError) as raised:
+        next(iter(DataLoader(Unreadable(), num_workers=1)))
+    assert first_line(raised.value) == "ValueError: Found no readable video among 1 consecutive videos (first: " \
+                                       "'a.mp4' (line 1))"

@@ -95,10 +95,30 @@ def test_missing_labels_csv(tmp_path):
         read_label_names(tmp_path / "nope.csv")
 
 
-def test_id_column_mismatch_warns_but_orders_by_row(tmp_path, caplog):
-    csv_path = write(tmp_path / "labels.csv", "id,name\n1,b\n0,a\n")
-    assert read_label_names(csv_path) == ["b", "a"]
-    assert "numbered by row" in caplog.text
+@pytest.mark.parametrize(
+    "text, line, found",
+    [("id,name\n1,b\n0,a\n", 2, "'1'"), ("id,name\n0,a\n0,b\n", 3, "'0'"), ("id,name\n0,a\n2,b\n", 3, "'2'")],
+    ids=["reordered", "repeated", "gap"],
+)
+def test_an_id_column_that_does_not_count_rows_is_an_error(tmp_path, text, line, found):
+    """Classes are numbered by row (the original's rule): ids that disagree would pair videos with other classes."""
+    with pytest.raises(AnnotationError, match=rf"labels.csv', line {line}: id {found} on the row of class"):
+        read_label_names(write(tmp_path / "labels.csv", text))
+
+
+def test_a_labels_csv_without_an_id_column_is_numbered_by_row(tmp_path):
+    assert read_label_names(write(tmp_path / "labels.csv", "name\nb\na\n")) == ["b", "a"]
+
+
+def test_video_lists_with_a_byte_order_mark(tmp_path):
+    (tmp_path / "a.mp4").touch()
+    text_list = tmp_path / "list.txt"
+    text_list.write_text("\ufeffa.mp4 1\n", encoding="utf-8")
+    json_list = tmp_path / "list.json"
+    json_list.write_text('\ufeff[{"filename": "a.mp4", "label": 1}]', encoding="utf-8")
+    for video_list in (text_list, json_list):
+        (record,) = read_video_list(video_list, tmp_path, num_classes=2)
+        assert record.relative_path == "a.mp4" and record.label == 1
 
 
 # ------------------------------------------------------------------------------------------------ video lists

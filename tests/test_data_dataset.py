@@ -179,7 +179,7 @@ def test_unreadable_training_video_is_replaced_by_the_next_readable_one(videos, 
 def test_replacement_wraps_around_and_gives_up_on_a_dataset_without_readable_videos(videos):
     records = records_of([videos["paths"][0], videos["corrupt"]], [0, 1])
     assert train_dataset(records)[1]["labels"].item() == 0  # wraps to the start of the list
-    with pytest.raises(RuntimeError, match="no readable video among 2 consecutive videos"):
+    with pytest.raises(ValueError, match="no readable video among 2 consecutive videos"):
         train_dataset(records_of([videos["corrupt"]] * 2, [0, 1]))[0]
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -309,3 +310,30 @@ def test_an_earlier_run_in_the_output_folder_is_refused_unless_resumed_or_overwr
         flags=("--log_with", "none", "--overwrite_output"))
     assert sorted(path.name for path in (output / "checkpoints").iterdir()) == ["epoch_1"]  # nothing left to mix
     assert "SEED: 7" in (output / "config.yaml").read_text()
+
+
+def test_broken_weights_too_few_videos_and_an_unreadable_validation_set_are_clear_errors(tmp_path, toy):
+    output = tmp_path / "run"
+    run(output, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+
+    def truncate(weights: Path) -> None:
+        weights.write_bytes(weights.read_bytes()[:1000])
+
+    broken_model = tmp_path / "broken_model"
+    shutil.copytree(output / "best_model", broken_model)
+    truncate(broken_model / "model.safetensors")
+    with pytest.raises(OSError, match=rf"MODEL.PRETRAINED {broken_model}: .*model.safetensors is corrupt or trunc"):
+        run(tmp_path / "from_broken", toy, "MODEL.PRETRAINED", str(broken_model))
+    truncate(output / "checkpoints" / "epoch_1" / "model.safetensors")
+    with pytest.raises(OSError, match=r"epoch_1/model.safetensors is corrupt or truncated"):
+        run(tmp_path / "resumed", toy, "MODEL.RESUME", str(output), "TRAIN.EPOCHS", "2")
+
+    (toy / "one.txt").write_text((toy / "train.txt").read_text().splitlines()[0] + "\n")
+    with pytest.raises(ConfigError, match=r"one.txt\) has 1 video\(s\): no full batch of TRAIN.BATCH_SIZE 4 on each"):
+        run(tmp_path / "too_few", toy, "TRAIN.BATCH_SIZE", "4", "DATA.TRAIN_FILE", str(toy / "one.txt"))
+
+    (toy / "broken.mp4").write_bytes(b"not a video")
+    (toy / "unreadable_val.txt").write_text("broken.mp4 0\nbroken.mp4 1\n")
+    with pytest.raises(ValueError, match=r"none of the 2 videos of DATA.VAL_FILE .*unreadable_val.txt could be read"):
+        run(tmp_path / "no_val", toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4",
+            "DATA.VAL_FILE", str(toy / "unreadable_val.txt"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ModelFolderError", "check_model_folder", "check_model_source", "first_line"]
+__all__ = ["ModelFolderError", "check_model_folder", "check_model_source", "check_safetensors_file", "first_line"]
 
 # Weight files transformers loads from a model folder (a sharded checkpoint has an index naming its shards).
 SAFETENSORS_WEIGHTS, SAFETENSORS_INDEX = "model.safetensors", "model.safetensors.index.json"
@@ -58,7 +58,8 @@ def _cached_on_this_machine(repo_id: str) -> bool:
     return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
 
 
-def _check_safetensors(path: Path) -> None:
+def check_safetensors_file(path: Path) -> None:
+    """Raise a `ModelFolderError` naming `path` when its safetensors header is broken or the file is cut short."""
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -122,10 +123,16 @@ def check_model_folder(model: str | os.PathLike) -> None:
     for shard in shards:
         if not shard.is_file():
             raise ModelFolderError(f"{shard}: no such weights file (listed in {path / SAFETENSORS_INDEX})")
-        _check_safetensors(shard)
+        check_safetensors_file(shard)
 
 
 def first_line(error: BaseException) -> str:
-    """The first line of an error's message (library errors often add hints on further lines)."""
+    """The first line of an error's message (library errors often add hints on further lines); for an error that
+    PyTorch re-raised from a DataLoader worker ("Caught ... in DataLoader worker process 0"), the worker's own one."""
     message = str(error).strip()
-    return message.splitlines()[0] if message else type(error).__name__
+    if not message:
+        return type(error).__name__
+    lines = message.splitlines()
+    if lines[0].startswith("Caught ") and "Original Traceback" in message:
+        return lines[-1]
+    return lines[0]

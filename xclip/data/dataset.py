@@ -203,7 +203,7 @@ class VideoClipDataset(Dataset):
                 continue
             pixel_values = self._augment(clip, rng)
             return _item(pixel_values, record.label, index, replaced=attempt > 0, valid=True)
-        raise RuntimeError(
+        raise ValueError(
             f"Found no readable video among {attempt + 1} consecutive videos from position {index} of the list "
             f"(first: {self.records[index].describe()}); check DATA.ROOT and the video files."
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,9 +16,6 @@ from pathlib import Path
 from ..files import write_text_atomically
 from .errors import AnnotationError
 from .video_list import PathLike
-
-
-logger = logging.getLogger(__name__)
 
 _NAME_SEPARATORS = re.compile(r"[\s_-]+")
 
@@ -62,7 +58,6 @@ def read_label_names(csv_path: PathLike) -> list[str]:
 
     names: list[str] = []
     first_line_of: dict[str, int] = {}
-    mismatched_ids: list[int] = []
     for line, row in enumerate(rows[1:], start=2):
         if not row:
             continue  # blank line
@@ -76,20 +71,17 @@ def read_label_names(csv_path: PathLike) -> list[str]:
         if name in first_line_of:
             raise AnnotationError(path, f"class name {name!r} already appears on line {first_line_of[name]}", line)
         if id_column is not None and row[id_column].strip() != str(len(names)):
-            mismatched_ids.append(line)
+            # Classes are numbered by row, as in the original; a video list written against another id column would
+            # silently train and score every video against another class's text.
+            raise AnnotationError(
+                path, f"id {row[id_column].strip()!r} on the row of class {len(names)}: the id column must count 0, 1, "
+                "2, ... in row order (classes are numbered by row, as in the original X-CLIP); fix the ids or drop "
+                "the column", line,
+            )
         first_line_of[name] = line
         names.append(name)
     if not names:
         raise AnnotationError(path, "the labels CSV has a header but no classes")
-    if mismatched_ids:
-        # The original orders classes by row and ignores the id column; a mismatch usually means a hand-edited file.
-        logger.warning(
-            "%s: the id column differs from the row position on %d line(s) (first: line %d); classes are numbered "
-            "by row, as in the original X-CLIP.",
-            path,
-            len(mismatched_ids),
-            mismatched_ids[0],
-        )
     return names
 
 

@@ -110,7 +110,7 @@ def parse_video_list(list_file: PathLike) -> Iterator[tuple[str, int, int]]:
     if is_json_list(path):
         yield from _parse_json_list(path)
         return
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # a byte-order mark would join the first video's path
         for line, text in enumerate(handle, start=1):
             fields = text.split()
             if not fields:
@@ -132,7 +132,7 @@ def parse_video_list(list_file: PathLike) -> Iterator[tuple[str, int, int]]:
 
 def _parse_json_list(path: Path) -> Iterator[tuple[str, int, int]]:
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
+        entries = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as error:
         raise AnnotationError(path, f"not valid JSON: {error.msg}", error.lineno) from None
     if not isinstance(entries, list):

@@ -22,6 +22,7 @@ from typing import Any
 from accelerate import Accelerator
 
 from ..files import staged_folder, staging_folder_of
+from ..model_source import check_safetensors_file
 
 __all__ = [
     "TrainerState",
@@ -124,6 +125,8 @@ def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> 
     if not folder.is_dir():
         raise FileNotFoundError(f"Cannot resume: {folder} is not a checkpoint folder.")
     state = TrainerState.read(folder)
+    for weights in sorted(folder.rglob("*.safetensors")):  # a broken file would fail deep inside load_state
+        check_safetensors_file(weights)
     accelerator.load_state(str(folder))
     logger.info("Resumed from %s after epoch %d", folder, state.epoch)
     return state

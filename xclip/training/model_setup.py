@@ -9,6 +9,7 @@ from torch import nn
 from transformers import PretrainedConfig
 
 from ..conversion.geometry import CLIP_ARCHITECTURES, CLIPArchitecture
+from ..model_source import ModelFolderError, check_model_folder
 from ..modeling import XCLIPConfig, XCLIPModel
 from .config import ExperimentConfig
 
@@ -65,6 +66,10 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
     if _model_type(source) == XCLIPConfig.model_type:
         # The frame encoder builds its drop path modules from the config, so the run's rate goes in before loading
         # (and is saved with the model), as `from_clip` does for CLIP weights.
+        try:
+            check_model_folder(source)
+        except ModelFolderError as error:
+            raise ModelFolderError(f"MODEL.PRETRAINED {source}: {error}") from None
         xclip_config = XCLIPConfig.from_pretrained(source)
         xclip_config.vision_config.drop_path_rate = config.MODEL.DROP_PATH_RATE
         model = XCLIPModel.from_pretrained(source, config=xclip_config)

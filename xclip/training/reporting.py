@@ -79,19 +79,24 @@ def evaluation_report(
     metric: Any,
     num_views: int,
     files: tuple[Path, str] | None = None,
+    source: str = "the evaluation set",
 ) -> dict[str, Any]:
     """Accuracy of the readable videos with the `video_accuracy` metric, as a `build_metrics_report` dict.
 
     Args:
         metric: the loaded `video_accuracy` metric (an `evaluate` module).
         files: `(folder, name)` to also write `<name>_per_class.csv` and `<name>_confusion.png` there.
+        source: the videos' list, for the error when none of them could be read.
 
     Raises:
-        RuntimeError: no video could be read.
+        ValueError: no video could be read.
     """
     scores, labels = predictions.scores[predictions.valid], predictions.labels[predictions.valid]
     if len(labels) == 0:
-        raise RuntimeError("No readable video to evaluate: check DATA.ROOT and the video files.")
+        raise ValueError(
+            f"No readable video to evaluate: none of the {len(predictions.valid)} videos of {source} could be read "
+            "(each is named in a warning above); check DATA.ROOT and the video list."
+        )
     result = metric.compute(predictions=scores.tolist(), references=labels.tolist(), num_classes=len(class_names))
     if files is not None:
         folder, name = files

@@ -36,6 +36,7 @@ from ..data import (
 )
 from ..evaluation import load_video_accuracy, zero_shot_summary
 from ..files import write_text_atomically
+from ..model_source import check_safetensors_file
 from .blending import MixupCutmix
 from .checkpointing import TrainerState, latest_checkpoint, load_training_state, save_training_state
 from .config import ConfigError, ExperimentConfig, load_config
@@ -256,7 +257,8 @@ def evaluate_splits(
         predictions = predict(accelerator, model, dataloader, text_embeds, desc=f"test {split.name}")
         if accelerator.is_main_process:
             reports[split.name] = evaluation_report(
-                predictions, split.class_names, metric, views[0] * views[1], files=(output_dir, split.name)
+                predictions, split.class_names, metric, views[0] * views[1], files=(output_dir, split.name),
+                source=f"the evaluation set {split.name!r}",
             )
             logger.info("Test %s (%dx%d views): top-1 %.2f%%, top-5 %.2f%%", split.name, *views,
                         reports[split.name]["top1"], reports[split.name]["top5"])
@@ -352,6 +354,7 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
     start_output_folder(accelerator, config)
     if config.MODEL.RESUME:
         checkpoint = resume_folder(config, output_dir)
+        check_safetensors_file(checkpoint / "model.safetensors")
         accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
         logger.info("Evaluating the weights of %s", checkpoint)
     views = (config.TEST.NUM_CLIP, config.TEST.NUM_CROP)
@@ -406,7 +409,8 @@ def run_epoch(
     number = epoch + 1  # epochs are numbered from 1 wherever they are shown or stored (epoch_N: after N epochs)
     entry = {"epoch": number, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
     if accelerator.is_main_process:
-        report = evaluation_report(predictions, run.class_names, run.metric, num_views=1)
+        report = evaluation_report(predictions, run.class_names, run.metric, num_views=1,
+                                   source=f"DATA.VAL_FILE {config.DATA.VAL_FILE}")
         entry.update(val_top1=report["top1"], val_top5=report["top5"],
                      val_mean_class_accuracy=report["mean_class_accuracy"])
         logger.info("Epoch %d/%d: %s", number, config.TRAIN.EPOCHS, format_entry(entry))
@@ -441,6 +445,13 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     val_records = validation_records(config)
     train_loader = train_dataloader(train_set, config)
     val_loader = eval_dataloader(build_eval_dataset(config, val_records), config)
+    videos_per_step = config.TRAIN.BATCH_SIZE * accelerator.num_processes
+    if len(train_set) < videos_per_step:  # the last incomplete batch is dropped, as in the original
+        raise ConfigError(
+            f"The training list ({config.DATA.TRAIN_FILE}) has {len(train_set)} video(s): no full batch of "
+            f"TRAIN.BATCH_SIZE {config.TRAIN.BATCH_SIZE} on each of {accelerator.num_processes} process(es). Use a "
+            "smaller batch or more videos."
+        )
     start_output_folder(accelerator, config, replaced)
 
     optimizer = build_optimizer(model, config.TRAIN.LR, config.TRAIN.WEIGHT_DECAY)
