@@ -337,3 +337,18 @@ def test_broken_weights_too_few_videos_and_an_unreadable_validation_set_are_clea
     with pytest.raises(ValueError, match=r"none of the 2 videos of DATA.VAL_FILE .*unreadable_val.txt could be read"):
         run(tmp_path / "no_val", toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4",
             "DATA.VAL_FILE", str(toy / "unreadable_val.txt"))
+
+
+def test_resuming_with_another_geometry_or_lora_setting_names_the_difference(tmp_path, toy):
+    output = tmp_path / "lora"
+    recipe = ("TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False", "MODEL.LORA.ENABLE", "True")
+    run(output, toy, "TRAIN.EPOCHS", "1", *recipe)
+    report = run(output, toy, "TRAIN.EPOCHS", "2", *recipe, "MODEL.RESUME", str(output))  # the same setting resumes
+    assert [entry["epoch"] for entry in report["history"]] == [1, 2]
+    with pytest.raises(ValueError, match=r"Cannot resume from .*epoch_2: its model has other weights than this run's "
+                                         r"\(\d+ unknown, \d+ missing; .*MODEL.LORA"):
+        run(tmp_path / "plain", toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "MODEL.RESUME", str(output))
+    with pytest.raises(ValueError, match=r"its base_model.model.mit.position_embedding has shape \[1, 8, 32\], this "
+                                         r"run's model \[1, 4, 32\]. Resume with the checkpoint run's DATA.NUM_FRAMES"):
+        run(tmp_path / "frames", toy, "TRAIN.EPOCHS", "3", *recipe, "DATA.NUM_FRAMES", "4",
+            "MODEL.RESUME", str(output))

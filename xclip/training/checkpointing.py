@@ -115,11 +115,34 @@ def save_training_state(
     return final
 
 
+def _check_same_model(weights: Path, model: Any) -> None:
+    """Compare the names and shapes in a checkpoint's weights with `model`'s before loading, which would otherwise
+    fail with a list of hundreds of keys or a size mismatch deep inside `load_state_dict`."""
+    from safetensors import safe_open
+
+    with safe_open(weights, framework="pt") as handle:
+        saved = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    hint = ("Resume with the checkpoint run's DATA.NUM_FRAMES, DATA.INPUT_SIZE, MODEL.ARCH and MODEL.LORA settings "
+            "(its config.yaml), or start a new run from its best_model with --pretrained.")
+    for name in sorted(saved.keys() & expected.keys()):
+        if saved[name] != expected[name]:
+            raise ValueError(f"Cannot resume from {weights.parent}: its {name} has shape {list(saved[name])}, this "
+                             f"run's model {list(expected[name])}. {hint}")
+    unknown, missing = sorted(saved.keys() - expected.keys()), sorted(expected.keys() - saved.keys())
+    if unknown or missing:
+        example = f"it has {unknown[0]!r}" if unknown else f"it lacks {missing[0]!r}"
+        raise ValueError(f"Cannot resume from {weights.parent}: its model has other weights than this run's "
+                         f"({len(unknown)} unknown, {len(missing)} missing; {example}). {hint}")
+
+
 def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> TrainerState:
     """Restores what `save_training_state` saved into the prepared objects; returns the trainer state.
 
     Raises:
         FileNotFoundError: `folder` does not exist or is not a complete checkpoint.
+        ValueError: the checkpoint's model has other weights or shapes than this run's (another frame count, frame
+            size, architecture or LoRA setting).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -127,6 +150,8 @@ def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> 
     state = TrainerState.read(folder)
     for weights in sorted(folder.rglob("*.safetensors")):  # a broken file would fail deep inside load_state
         check_safetensors_file(weights)
+    if accelerator._models and (folder / "model.safetensors").is_file():
+        _check_same_model(folder / "model.safetensors", accelerator.unwrap_model(accelerator._models[0]))
     accelerator.load_state(str(folder))
     logger.info("Resumed from %s after epoch %d", folder, state.epoch)
     return state
