@@ -121,8 +121,10 @@ def test_bad_values_are_reported_with_the_key(opts, expected):
 def test_malformed_files(tmp_path):
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "missing.yaml")
-    with pytest.raises(ConfigError, match="not a readable YAML file"):
-        load_config(write(tmp_path / "broken.yaml", "DATA: [unclosed\n"))
+    with pytest.raises(ConfigError, match=r"broken.yaml: not a readable YAML file \(line 3, column 1: expected ','"):
+        load_config(write(tmp_path / "broken.yaml", "DATA:\n  ROOT: [unclosed\n"))
+    with pytest.raises(ConfigError, match=r"missing_base.yaml: no such config file \(the BASE of .*child.yaml\)"):
+        load_config(write(tmp_path / "child.yaml", "BASE: ['missing_base.yaml']\n"))
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(write(tmp_path / "list.yaml", "- DATA\n"))
     write(tmp_path / "a.yaml", "BASE: ['b.yaml']\n")

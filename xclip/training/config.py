@@ -289,7 +289,12 @@ def _merge_file(config: ExperimentConfig, path: Path, chain: tuple[Path, ...]) -
         with path.open(encoding="utf-8") as file:
             content = yaml.safe_load(file)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file.") from None
+        included = f" (the BASE of {chain[-1]})" if chain else ""
+        raise ConfigError(f"{path}: no such config file{included}.") from None
+    except yaml.MarkedYAMLError as error:  # names the line and column; the message would repeat the whole context
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: not a readable YAML file ({where}{error.problem or error.context}).") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: not a readable YAML file ({error}).") from error
     content = {} if content is None else content
