@@ -321,3 +321,18 @@ def test_an_error_from_a_dataloader_worker_is_reported_by_its_own_message():
         next(iter(DataLoader(Unreadable(), num_workers=1)))
     assert first_line(raised.value) == "ValueError: Found no readable video among 1 consecutive videos (first: " \
                                        "'a.mp4' (line 1))"
+
+
+def test_an_unreadable_video_among_many_is_reported_and_the_others_are_scored(model_dir, videos, tmp_path, capsys):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(np.random.default_rng(0).bytes(4096))
+    argv = ["classify", videos[0], str(broken), videos[1], "--labels", ",".join(LABELS), "--model", model_dir]
+    status, out, err = run(argv, capsys)
+    assert status == 1
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: Cannot read video '{broken}': not a readable media file")
+    assert videos[0] in out and videos[1] in out and str(broken) not in out
+    status, out, _ = run([*argv, "--json"], capsys)
+    records = json.loads(out)
+    assert [record["video"] for record in records] == [videos[0], videos[1], str(broken)]
+    assert "predictions" in records[1] and records[2]["error"].startswith("Cannot read video")

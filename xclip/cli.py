@@ -8,8 +8,9 @@ the official HMDB-51 / UCF-101 splits, train.
     xclip splits hmdb51 --splits-dir testTrainMulti_7030_splits --labels hmdb_51_labels.csv --output LISTS
     xclip train ...                                                         # xclip.training
 
-Problems with the input (a missing or unreadable video, no labels, a model that cannot be loaded) end the command
-with a one-line `error: ...` on stderr and exit status 1; usage errors exit with status 2.
+Problems with the input (a missing video, no labels, a model that cannot be loaded) end the command with a one-line
+`error: ...` on stderr and exit status 1; a video that cannot be decoded gets such a line while the others are still
+scored, and the status is 1. Usage errors exit with status 2.
 """
 
 import argparse
@@ -164,21 +165,41 @@ def _classify(args: argparse.Namespace) -> int:
     except ModelFolderError as error:
         raise CommandError(f"cannot load model {args.model!r}: {error}") from None
     classifier = _load_pipeline(args)
-    results = classifier(
-        list(args.videos),
-        candidate_labels=labels,
-        hypothesis_template=args.template,
-        top_k=args.top_k,
-        num_clips=args.num_clips,
-        num_crops=args.num_crops,
-        batch_size=args.batch_size,
-    )
+    options = dict(candidate_labels=labels, hypothesis_template=args.template, top_k=args.top_k,
+                   num_clips=args.num_clips, num_crops=args.num_crops, batch_size=args.batch_size)
+    results, failures = _classify_readable(classifier, list(args.videos), options)
+    scored = [(video, predictions) for video, predictions in zip(args.videos, results) if predictions is not None]
     if args.json:
-        records = [{"video": video, "predictions": predictions} for video, predictions in zip(args.videos, results)]
+        records = [{"video": video, "predictions": predictions} for video, predictions in scored]
+        records += [{"video": video, "error": message} for video, message in failures.items()]
         print(json.dumps(records, indent=2))
-    else:
-        print("\n\n".join(_format_table(video, predictions) for video, predictions in zip(args.videos, results)))
-    return EXIT_OK
+    elif scored:
+        print("\n\n".join(_format_table(video, predictions) for video, predictions in scored))
+    for message in failures.values():
+        print(f"error: {message}", file=sys.stderr)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def _classify_readable(
+    classifier: Any, videos: list[str], options: dict[str, Any]
+) -> tuple[list[list[dict] | None], dict[str, str]]:
+    """Scores `videos` in one pipeline call; when one of them cannot be decoded, scores them one at a time so that
+    the others still get their scores (`clips/*.mp4` with one broken file). Returns the scores (None for a video that
+    could not be read) and each unreadable video's error."""
+    from .video import VideoDecodeError
+
+    try:
+        return classifier(videos, **options), {}
+    except VideoDecodeError:
+        pass
+    results, failures = [], {}
+    for video in videos:
+        try:
+            results.append(classifier([video], **options)[0])
+        except VideoDecodeError as error:
+            results.append(None)
+            failures[video] = first_line(error)
+    return results, failures
 
 
 def _forward(command: str, argv: list[str]) -> int:
