@@ -181,6 +181,7 @@ def test_set_labels_replaces_the_classes(xclip_and_processor):
         ([], "{}", "Got no labels"),
         (["run", ""], "{}", "Label 1 is ''"),
         (["run", "jump", "run"], "{}", "Label 2 repeats 'run' \\(first given as label 0\\)"),
+        (["run", "Run  "], "{}", "Label 1 .Run  . repeats label 0 .run. up to case or spacing"),
         ("run,jump", "{}", "Labels must be a list of strings"),
         (["run"], "a video", "exactly one '\\{\\}'"),
         (["run"], "{} and {}", "exactly one '\\{\\}'"),

@@ -76,8 +76,7 @@ def read_label_file(path: str | os.PathLike) -> list[str]:
 
 
 def _labels_from_args(args: argparse.Namespace) -> list[str]:
-    from .modeling.modeling_xclip_classification import check_hypothesis_template
-    from .pipelines.zero_shot_video_classification import check_candidate_labels
+    from .modeling.modeling_xclip_classification import check_hypothesis_template, check_labels
 
     try:
         check_hypothesis_template(args.template)
@@ -90,7 +89,7 @@ def _labels_from_args(args: argparse.Namespace) -> list[str]:
     if not labels:
         raise CommandError(f"{source} gives no labels; pass at least one class name")
     try:
-        return check_candidate_labels(labels)
+        return check_labels(labels)
     except ValueError as error:
         raise CommandError(f"{source}: {error}") from None
 

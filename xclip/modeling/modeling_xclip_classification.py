@@ -44,7 +44,9 @@ logger = logging.get_logger(__name__)
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
-    """`labels` as a list, checked: at least one, each a non-empty string, no repeats.
+    """`labels` as a list, checked: at least one, each a non-empty string, no repeats, also none up to case or
+    spacing: CLIP's tokenizer lowercases text and collapses whitespace, so such labels would encode to the same text
+    and always get the same score.
 
     Raises:
         ValueError: naming the first bad label.
@@ -53,13 +55,20 @@ def check_labels(labels: Sequence[str]) -> list[str]:
         raise ValueError(f"Labels must be a list of strings, got {type(labels).__name__}.")
     if not labels:
         raise ValueError("Got no labels: pass at least one class name.")
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # by the text the tokenizer sees
     for index, label in enumerate(labels):
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"Label {index} is {label!r}; every label must be a non-empty string.")
-        if label in seen:
-            raise ValueError(f"Label {index} repeats {label!r} (first given as label {seen[label]}).")
-        seen[label] = index
+        text = " ".join(label.split()).lower()
+        if text in seen:
+            first = seen[text]
+            if labels[first] == label:
+                raise ValueError(f"Label {index} repeats {label!r} (first given as label {first}).")
+            raise ValueError(
+                f"Label {index} {label!r} repeats label {first} {labels[first]!r} up to case or spacing, which the "
+                "tokenizer ignores (it lowercases text): both would get the same score. Keep one of them."
+            )
+        seen[text] = index
     return list(labels)
 
 

@@ -18,37 +18,10 @@ from ..modeling.modeling_xclip_classification import (
 from .base import XCLIPVideoPipelineMixin
 from .components import resolve_tokenizer, resolve_video_processor
 
-__all__ = ["ZeroShotVideoClassificationPipeline", "check_candidate_labels"]
+__all__ = ["ZeroShotVideoClassificationPipeline"]
 
 # Label sets whose text embeddings a pipeline keeps: a few evaluation label sets (400 K400 classes are 400 x E floats).
 LABEL_CACHE_SIZE = 16
-
-
-def _tokenizer_text(label: str) -> str:
-    """What CLIP's tokenizer makes of a label's text: lowercased, runs of whitespace as one space."""
-    return " ".join(label.split()).lower()
-
-
-def check_candidate_labels(labels: Sequence[str]) -> list[str]:
-    """`labels` checked as `check_labels` does, and also rejecting labels that differ only in case or spacing: X-CLIP's
-    (CLIP's) tokenizer lowercases text and collapses whitespace, so such labels encode to the same text and would
-    always get identical scores.
-
-    Raises:
-        ValueError: naming the first bad label.
-    """
-    labels = check_labels(labels)
-    seen: dict[str, int] = {}
-    for index, label in enumerate(labels):
-        text = _tokenizer_text(label)
-        if text in seen:
-            first = seen[text]
-            raise ValueError(
-                f"Label {index} {label!r} repeats label {first} {labels[first]!r} up to case or spacing, which the "
-                "tokenizer ignores (it lowercases text): both would get the same score. Keep one of them."
-            )
-        seen[text] = index
-    return labels
 
 
 class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
@@ -139,7 +112,7 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
         if candidate_labels is not None:
             if isinstance(candidate_labels, str):
                 candidate_labels = [label.strip() for label in candidate_labels.split(",")]
-            labels = tuple(check_candidate_labels(candidate_labels))
+            labels = tuple(check_labels(candidate_labels))
             forward_params["candidate_labels"] = postprocess_params["candidate_labels"] = labels
         if hypothesis_template is not None:
             forward_params["hypothesis_template"] = check_hypothesis_template(hypothesis_template)
