@@ -13,7 +13,7 @@ def test_format_names_shows_the_first_names_and_counts_the_rest():
 
 
 def test_few_shot_and_conversion_messages_list_names_the_same_way(tmp_path):
-    from xclip.conversion.errors import format_names as conversion_format_names
+    from xclip.conversion.key_mapping import format_names as conversion_format_names
     from xclip.data import VideoRecord, build_few_shot_list
 
     assert conversion_format_names is format_names

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .model_source import ModelFolderError, check_model_folder, check_model_source, first_line
+from .model_source import ModelFolderError, check_model_folder, first_line
 
 __all__ = ["main", "read_label_file", "subcommand_parser"]
 
@@ -158,7 +158,6 @@ def _classify(args: argparse.Namespace) -> int:
     labels = _labels_from_args(args)
     _check_device(args.device)
     _check_videos(args.videos)
-    check_model_source(args.model)
     try:
         check_model_folder(args.model)
     except ModelFolderError as error:

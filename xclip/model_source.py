@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The weight files transformers loads from a model folder (a sharded checkpoint has an index naming its shards).
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME as SAFETENSORS_INDEX
+from transformers.utils import SAFE_WEIGHTS_NAME as SAFETENSORS_WEIGHTS
+from transformers.utils import WEIGHTS_INDEX_NAME as PYTORCH_INDEX
+from transformers.utils import WEIGHTS_NAME as PYTORCH_WEIGHTS
+
 __all__ = ["ModelFolderError", "check_model_folder", "check_model_source", "check_safetensors_file", "first_line"]
 
-# Weight files transformers loads from a model folder (a sharded checkpoint has an index naming its shards).
-SAFETENSORS_WEIGHTS, SAFETENSORS_INDEX = "model.safetensors", "model.safetensors.index.json"
-PYTORCH_WEIGHTS, PYTORCH_INDEX = "pytorch_model.bin", "pytorch_model.bin.index.json"
 # A training run's output folder keeps its best model here (see xclip.training).
 BEST_MODEL_FOLDER = "best_model"
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from .errors import ConversionError, describe_error, format_names
+from ..text_utils import format_names
+from .errors import ConversionError, describe_error
 
 __all__ = ["load_openai_clip_state_dict", "load_original_state_dict"]
 

@@ -1,8 +1,6 @@
-"""The one error type of `xclip.conversion`, and how its messages list names."""
+"""The one error type of `xclip.conversion`, and how its messages describe other errors."""
 
 import re
-
-from ..text_utils import format_names  # noqa: F401  (the conversion modules list names with it)
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 

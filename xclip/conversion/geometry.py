@@ -19,7 +19,8 @@ import torch
 
 from ..modeling import XCLIPConfig
 from ..processing.tokenization_xclip import CLIP_CONTEXT_LENGTH, CLIP_VOCAB_SIZE
-from .errors import ConversionError, format_names
+from ..text_utils import format_names
+from .errors import ConversionError
 
 __all__ = [
     "CLIP_ARCHITECTURES",

@@ -25,7 +25,8 @@ from torch import nn
 from transformers import initialization as init
 
 from ..modeling import XCLIPConfig, XCLIPModel
-from .errors import ConversionError, format_names
+from ..text_utils import format_names
+from .errors import ConversionError
 from .geometry import detect_geometry
 
 __all__ = [

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..files import staged_folder
+from ..modeling import XCLIPConfig
 from .errors import ConversionError
 
 __all__ = ["check_output_folder", "is_previous_conversion", "staged_output_folder"]
@@ -25,7 +26,7 @@ def is_previous_conversion(folder: str | os.PathLike) -> bool:
         config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(config, dict) and config.get("model_type") in ("xclip", "x_clip")
+    return isinstance(config, dict) and config.get("model_type") == XCLIPConfig.model_type
 
 
 def check_output_folder(

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..processing.video_inputs import ArrayVideo, as_video_batch
@@ -54,15 +55,17 @@ def local_video(video: Any) -> Iterator[Any]:
 
 
 def check_video_array(video: Any) -> None:
-    """Refuse in-memory video frames the model would score without complaint but meaninglessly.
+    """Refuse in-memory video frames of a channel count the model would score without complaint but meaninglessly.
 
-    Files and URLs are left to the decoder (always 3-channel uint8); PIL images are converted to RGB. Arrays and
-    tensors must be RGB (3 channels) or greyscale (1); float frames must be finite (a NaN frame scores NaN).
+    Files and URLs are left to the decoder, and PIL images to their RGB conversion (always 3 channels). Arrays and
+    tensors must be RGB (3 channels) or greyscale (1). (Non-finite values are refused by the video processor, on the
+    sampled frames only.)
 
     Raises:
         ValueError: naming the input and its problem.
     """
-    if isinstance(video, (str, os.PathLike)):
+    first = video[0] if isinstance(video, (list, tuple)) and video else video
+    if not isinstance(first, (np.ndarray, torch.Tensor)):
         return
     for item in as_video_batch(video):
         if not isinstance(item, ArrayVideo):
@@ -74,8 +77,6 @@ def check_video_array(video: Any) -> None:
                 f"{item.description} has {channels} channels; the pipeline takes RGB (3 channels) or greyscale (1) "
                 "frames. For RGBA frames, drop the alpha channel (e.g. video[..., :3]) or composite it first."
             )
-        if frames.is_floating_point() and frames.numel() and not bool(torch.isfinite(frames).all()):
-            raise ValueError(f"{item.description} has non-finite values (NaN or infinity) in its frames.")
 
 
 def video_to_pixel_values(

@@ -283,7 +283,13 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
     def _to_rgb_float(
         self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
     ) -> torch.Tensor:
-        """Three-channel float32 frames on the input's scale (0-255 for uint8)."""
+        """Three-channel float32 frames on the input's scale (0-255 for uint8).
+
+        Raises:
+            ValueError: float frames with NaN or infinite values (the model would score them NaN).
+        """
+        if frames.is_floating_point() and frames.numel() and not bool(torch.isfinite(frames).all()):
+            raise ValueError(f"{video.description} has non-finite values (NaN or infinity) in its frames.")
         if frames.is_floating_point() and options["do_rescale"] and frames.numel() and frames.max() <= 1.0:
             logger.warning_once(
                 "Float video frames are all within [0, 1] but do_rescale=True will divide them by 255 again; pass "
