@@ -233,3 +233,22 @@ def test_gpu_decoding_and_augmentation_are_checked_up_front_and_spawn_the_loader
     assert train_dataloader(dataset, gpu_augmentation).multiprocessing_context.get_start_method() == "spawn"
     with pytest.raises(ConfigError, match="AUG.DEVICE = 'gpu' is invalid: expected 'cpu' or 'cuda'"):
         load_config(opts=["AUG.DEVICE", "gpu"])
+
+
+@pytest.mark.parametrize("autorotate, bright_side", [("True", "right"), ("False", "top")])
+def test_data_autorotate_turns_phone_videos_upright_or_keeps_them_as_stored(tmp_path, autorotate, bright_side):
+    import numpy as np
+
+    from xclip.data import VideoRecord
+    from xclip.training.data import build_eval_dataset
+    from xclip.video.synthetic import write_video
+
+    frames = np.zeros((4, 32, 64, 3), dtype=np.uint8)
+    frames[:, :16] = 255  # the stored frame's top half is bright; a quarter turn clockwise puts it on the right
+    path = write_video(tmp_path / "portrait.mp4", frames, display_rotation=-90)
+    config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.NUM_FRAMES", "2", "DATA.AUTOROTATE", autorotate])
+    pixels = build_eval_dataset(config, [VideoRecord(path, 0)])[0]["pixel_values"]  # [T, 3, S, S]
+    half = pixels.shape[-1] // 2
+    sides = {"right": pixels[..., half:], "top": pixels[..., :half, :]}
+    others = {"right": pixels[..., :half], "top": pixels[..., half:, :]}
+    assert sides[bright_side].mean() > others[bright_side].mean() + 1

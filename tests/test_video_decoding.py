@@ -219,6 +219,48 @@ def test_video_shorter_than_the_frame_count(videos):
     assert frame_codes(frames) == indices.tolist()
 
 
+# Display rotation (portrait phone videos)
+
+
+def corner_marked_frames(num_frames: int = 3) -> np.ndarray:
+    """Landscape 32 x 64 frames, black but for a white square in the top-left corner."""
+    frames = np.zeros((num_frames, 32, 64, 3), dtype=np.uint8)
+    frames[:, :8, :8] = 255
+    return frames
+
+
+def marked_corner(frame: np.ndarray) -> str:
+    height, width = frame.shape[:2]
+    corners = {
+        "top-left": frame[:8, :8],
+        "top-right": frame[:8, width - 8 :],
+        "bottom-left": frame[height - 8 :, :8],
+        "bottom-right": frame[height - 8 :, width - 8 :],
+    }
+    return max(corners, key=lambda corner: corners[corner].mean())
+
+
+# Where FFmpeg 9.0's command line (which rotates by default) puts the top-left corner of the stored frame, for each
+# stored counterclockwise rotation; -90 is how phones store portrait video.
+@pytest.mark.parametrize(
+    "rotation, shown_height, corner",
+    [(-90, 64, "top-right"), (90, 64, "bottom-left"), (180, 32, "bottom-right"), (0, 32, "top-left")],
+)
+def test_frames_are_turned_upright_by_the_display_rotation(tmp_path, rotation, shown_height, corner):
+    path = write_video(tmp_path / "phone.mp4", corner_marked_frames(), display_rotation=rotation)
+    frames = read_frames(path, [0, 2])
+    assert frames.shape == (2, shown_height, 96 - shown_height, 3)
+    assert [marked_corner(frame) for frame in frames] == [corner, corner]
+    assert frames.flags.c_contiguous
+    assert probe(path).height == 32  # the probe reports the frames as stored
+
+
+def test_autorotate_false_returns_the_frames_as_stored_like_decord(tmp_path):
+    path = write_video(tmp_path / "phone.mp4", corner_marked_frames(), display_rotation=-90)
+    frames = read_frames(path, [1], autorotate=False)
+    assert frames.shape == (1, 32, 64, 3) and marked_corner(frames[0]) == "top-left"
+
+
 # Damaged files and wrong inputs
 
 

@@ -79,6 +79,8 @@ class VideoClipDataset(Dataset):
             the cores) and FFmpeg's choice in the main process.
         hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (see `VideoReader`); DataLoader workers must
             then be spawned (`multiprocessing_context="spawn"`), since CUDA does not survive a fork.
+        autorotate: Turn frames upright by the video's display rotation (see `VideoReader`); False reads them as
+            stored, as the original's decord did.
         augment_device: Run the training augmentation on this torch device, e.g. `"cuda"` (the GPU of `LOCAL_RANK`),
             and return its result in host memory: the same random draws for a fraction of the CPU time. Spawned
             DataLoader workers, as for `hwaccel`.
@@ -111,6 +113,7 @@ class VideoClipDataset(Dataset):
         max_replacements: int = DEFAULT_MAX_REPLACEMENTS,
         decode_threads: int | None = None,
         hwaccel: str | None = None,
+        autorotate: bool = True,
         augment_device: str | None = None,
     ):
         if len(records) == 0:
@@ -148,6 +151,7 @@ class VideoClipDataset(Dataset):
         self.max_replacements = max_replacements
         self.decode_threads = decode_threads
         self.hwaccel = hwaccel or None
+        self.autorotate = autorotate
         self.augment_device = augment_device or None
         if training:
             self.transform = transform if transform is not None else XCLIPTrainTransform(image_size=image_size)
@@ -238,7 +242,9 @@ class VideoClipDataset(Dataset):
         """The sampled frames of `record`: uint8 `[num_clips * T, H, W, 3]`, clip-major."""
         if isinstance(record.source, np.ndarray):
             return record.source[self._sample_indices(len(record.source), rng).reshape(-1)]
-        with VideoReader(record.source, num_threads=self.decode_threads, hwaccel=self.hwaccel) as reader:
+        with VideoReader(
+            record.source, num_threads=self.decode_threads, hwaccel=self.hwaccel, autorotate=self.autorotate
+        ) as reader:
             return reader.read(self._sample_indices(reader.info.num_frames, rng).reshape(-1))
 
     def _sample_indices(self, total_frames: int, rng: np.random.Generator) -> np.ndarray:

@@ -6,13 +6,16 @@ file may inherit from others with `BASE: [relative paths]` (merged first, in ord
 overrides single keys. Field names stay upper case so that `config.TRAIN.LR` reads exactly like the original's
 `config.TRAIN.LR` and the YAML key maps to the attribute one to one.
 
-Keys added by this package (all optional; the defaults keep the original's behaviour):
+Keys added by this package (all optional; the defaults keep the original's behaviour, but for `DATA.AUTOROTATE` on
+videos that store a display rotation):
 
 - `DATA.NUM_WORKERS` (8): data-loading worker processes per training process (the original hard-codes 16).
 - `DATA.FEW_SHOT_K` (0): when > 0, train on K videos per class drawn from `DATA.TRAIN_FILE` (seeded by `SEED`;
   the list is written to `OUTPUT`).
 - `DATA.HWACCEL` (''): decode videos on this FFmpeg hardware device, e.g. `cuda` (NVDEC), instead of the CPU; the
   loader workers then start with `spawn`, and each holds a CUDA context.
+- `DATA.AUTOROTATE` (True): turn frames upright by the display rotation a video stores, as players do (portrait
+  phone videos); False decodes them as stored and sideways, as the original's decord did.
 - `MODEL.RESIZE_FRAMES` (False): fine-tune an X-CLIP `MODEL.PRETRAINED` folder of another frame count at
   `DATA.NUM_FRAMES` frames: its MIT temporal position embedding is linearly interpolated to that count, as the model
   does at inference with `interpolate_pos_encoding=True`, and the exported model is a `DATA.NUM_FRAMES`-frame one.
@@ -96,6 +99,7 @@ class DataConfig:
     NUM_WORKERS: int = 8
     FEW_SHOT_K: int = 0
     HWACCEL: str = ""
+    AUTOROTATE: bool = True
 
 
 @dataclass

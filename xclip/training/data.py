@@ -72,6 +72,7 @@ def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]
         transform=transform,
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
+        autorotate=config.DATA.AUTOROTATE,
         augment_device=None if config.AUG.DEVICE == "cpu" else config.AUG.DEVICE,
     )
 
@@ -89,6 +90,7 @@ def build_eval_dataset(
         num_crops=num_crops,
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
+        autorotate=config.DATA.AUTOROTATE,
     )
 
 

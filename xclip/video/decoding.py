@@ -9,6 +9,10 @@ timestamp and the keyframes, then, for a set of wanted frames:
 - asks the decoder to drop non-reference frames that are not wanted (`skip_frame="NONREF"`): no other frame
   depends on them, so the wanted frames are bit-identical, at a fraction of the work;
 - converts only the wanted frames to RGB, each once, however often it is requested.
+
+Frames are turned upright as players show them when the stream stores a display rotation (portrait phone videos
+are landscape frames with a quarter-turn rotation), as FFmpeg's command line does by default. decord, and with it the
+original X-CLIP, returned such frames sideways; `autorotate=False` does the same.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ class VideoInfo:
             demuxing the stream (Matroska/WebM, variable frame rate).
         fps: Average frame rate.
         duration: Duration in seconds.
-        width: Frame width in pixels.
-        height: Frame height in pixels.
+        width: Frame width in pixels, as stored (before any display rotation).
+        height: Frame height in pixels, as stored.
     """
 
     num_frames: int
@@ -156,14 +160,24 @@ class VideoReader:
         hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (NVDEC), for the same frames (H.264 decoding
             is exact; a GPU test compares them). Streams the hardware cannot decode fall back to software decoding.
             Experimental; see `xclip.video.hardware`.
+        autorotate: Turn frames upright by the stream's display rotation, to the nearest quarter turn (the frames
+            then are `info.width` high when it is a quarter turn). False returns the frames as stored, as decord does.
 
     Raises:
         VideoDecodeError: The source is missing, is not a video (text, still image, audio only) or is unreadable.
         ValueError, RuntimeError: `hwaccel` names no FFmpeg device type, or its device cannot be opened.
     """
 
-    def __init__(self, source: VideoSource, *, num_threads: int | None = None, hwaccel: str | None = None):
+    def __init__(
+        self,
+        source: VideoSource,
+        *,
+        num_threads: int | None = None,
+        hwaccel: str | None = None,
+        autorotate: bool = True,
+    ):
         self.source = source
+        self.autorotate = autorotate
         self._name = describe_source(source)
         self.num_threads = _default_num_threads() if num_threads is None else num_threads
         # Raised before the file is opened: a missing GPU must stop a run, not mark every video unreadable.
@@ -171,6 +185,9 @@ class VideoReader:
         self._media = MediaInput(source)
         # One converter for every frame: PyAV's `to_ndarray` sets up a new one per call (a third of the RGB cost).
         self._rgb_converter = VideoReformatter()
+        # Taken from the first converted frame: the display matrix belongs to the stream, and one value for all
+        # frames keeps them stackable.
+        self._quarter_turns: int | None = None
         self._container: av.container.InputContainer | None = None
         self._index: _FrameIndex | None = None
         self._info: VideoInfo | None = None
@@ -216,7 +233,8 @@ class VideoReader:
             stats: Optional counters to add this call's decoding work to.
 
         Returns:
-            `np.ndarray` of `uint8`, shape `[N, height, width, 3]`, RGB, in the order of `indices`.
+            `np.ndarray` of `uint8`, shape `[N, height, width, 3]`, RGB, in the order of `indices`; height and width
+            are swapped against `info` when `autorotate` turns the frames by a quarter turn.
 
         Raises:
             ValueError: `indices` is not a 1-D sequence of non-negative integers.
@@ -253,7 +271,8 @@ class VideoReader:
 
     def frames(self, *, stats: DecodeStats | None = None) -> Iterator[av.VideoFrame]:
         """Every readable frame from the first, in presentation order, as PyAV frames (not converted to RGB): frame
-        `i` is the frame `read([i])` returns. Damaged data ends the frames with a warning, as for `read`."""
+        `i` is the frame `read([i])` returns, before display rotation (`frame.rotation` holds it). Damaged data ends
+        the frames with a warning, as for `read`."""
         self._container.close()  # probing or reading may have moved through the stream: start again
         self._open_container()
         yield from self._decode(self._container.demux(self._stream), None, stats or DecodeStats())
@@ -441,9 +460,15 @@ class VideoReader:
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
         # Fixing the output size keeps every frame stackable even if the stream changes resolution midway.
-        return self._rgb_converter.reformat(
-            frame, width=self.info.width, height=self.info.height, format="rgb24"
-        ).to_ndarray()
+        rgb = self._rgb_converter.reformat(frame, width=self.info.width, height=self.info.height, format="rgb24")
+        if not self.autorotate:
+            return rgb.to_ndarray()
+        if self._quarter_turns is None:
+            self._quarter_turns = round(frame.rotation / 90) % 4
+        if self._quarter_turns == 0:
+            return rgb.to_ndarray()
+        # Contiguous, so that the stacked batch is (np.stack keeps its inputs' memory order).
+        return np.ascontiguousarray(np.rot90(rgb.to_ndarray(), self._quarter_turns))
 
 
 def probe(source: VideoSource) -> VideoInfo:
@@ -462,6 +487,7 @@ def read_frames(
     *,
     num_threads: int | None = None,
     hwaccel: str | None = None,
+    autorotate: bool = True,
     stats: DecodeStats | None = None,
 ) -> np.ndarray:
     """Decode the frames at `indices` of a video; see `VideoReader` and `VideoReader.read`.
@@ -469,5 +495,5 @@ def read_frames(
     Returns:
         `np.ndarray` of `uint8`, shape `[len(indices), height, width, 3]`, RGB.
     """
-    with VideoReader(source, num_threads=num_threads, hwaccel=hwaccel) as reader:
+    with VideoReader(source, num_threads=num_threads, hwaccel=hwaccel, autorotate=autorotate) as reader:
         return reader.read(indices, stats=stats)
