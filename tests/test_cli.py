@@ -336,3 +336,16 @@ def test_an_unreadable_video_among_many_is_reported_and_the_others_are_scored(mo
     records = json.loads(out)
     assert [record["video"] for record in records] == [videos[0], videos[1], str(broken)]
     assert "predictions" in records[1] and records[2]["error"].startswith("Cannot read video")
+
+
+def test_a_video_cut_short_is_scored_with_a_one_line_warning(model_dir, tmp_path, capsys):
+    full = write_video(
+        tmp_path / "full.mp4", moving_texture_frames(60, 48, 64), options={"g": "10"},
+        container_options={"movflags": "faststart"},  # the index first, so that the cut file stays readable
+    )
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: int(full.stat().st_size * 0.6)])
+    status, out, err = run(["classify", str(cut), "--labels", ",".join(LABELS), "--model", model_dir], capsys)
+    assert status == 0 and str(cut) in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"warning: Video '{cut}' has ") and "readable frames" in lines[0]

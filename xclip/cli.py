@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,19 @@ def _quiet_libraries(quiet: bool) -> Iterator[None]:
         xclip_logger.setLevel(xclip_level)
 
 
+@contextlib.contextmanager
+def _plain_warnings() -> Iterator[None]:
+    """Warnings (a video cut short, damaged frames) as `warning: ...` lines, without the package's source line that
+    Python prints under each; restored after."""
+
+    def show(message: Warning | str, *_details: Any, **_options: Any) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `xclip` command with `argv` (the process's arguments when None); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -301,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in FORWARDED_COMMANDS:
             return _forward(args.command, unknown)
-        with _quiet_libraries(quiet=not args.verbose):
+        with _quiet_libraries(quiet=not args.verbose), _plain_warnings():
             return _classify(args)
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
