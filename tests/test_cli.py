@@ -250,7 +250,10 @@ def test_model_folder_problems_name_the_missing_file(model_dir, videos, tmp_path
     status, _, err = run([*argv, str(run_folder / "best_model")], capsys)
     assert status == 0, err
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from huggingface_hub import constants
+
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import; setting the variable now would not make it offline.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.chdir(tmp_path)
     err = one_line_error([*argv, "no_such_dir"], capsys)
     assert err == (
@@ -266,7 +269,6 @@ def test_online_a_hub_id_is_left_to_the_hub(monkeypatch):
 
     from xclip.model_source import check_model_folder
 
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     check_model_folder("microsoft/xclip-base-patch32")  # not looked up here: transformers downloads it
 

@@ -1,8 +1,9 @@
-"""Atomic writes of files and folders: a crash or a failure never leaves a half-written one where a reader looks."""
+"""Atomic writes of files and folders: a crash or a failure never leaves a half-written one where a reader looks;
+and the file that keeps an output folder from being created is found before any work."""
 
 import pytest
 
-from xclip.files import replace_folder, staged_folder, staging_folder_of
+from xclip.files import file_blocking_folder, replace_folder, staged_folder, staging_folder_of
 
 
 def make_folder(path, **files):
@@ -51,3 +52,11 @@ def test_a_staging_folder_left_by_a_killed_process_is_replaced(tmp_path):
         (staging / "new.txt").write_text("new")
     assert [path.name for path in tmp_path.iterdir()] == ["model"]
     assert [path.name for path in (tmp_path / "model").iterdir()] == ["new.txt"]
+
+
+def test_the_file_in_the_way_of_a_folder_is_itself_or_its_nearest_existing_parent(tmp_path):
+    (tmp_path / "file").write_text("a file")
+    assert file_blocking_folder(tmp_path) is None
+    assert file_blocking_folder(tmp_path / "new" / "deeper") is None
+    assert file_blocking_folder(tmp_path / "file") == tmp_path / "file"
+    assert file_blocking_folder(tmp_path / "file" / "new" / "deeper") == tmp_path / "file"

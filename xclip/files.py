@@ -1,4 +1,5 @@
-"""Writing files and folders so that a crash or a concurrent reader never sees a half-written one."""
+"""Writing files and folders so that a crash or a concurrent reader never sees a half-written one, and checking up
+front that an output folder can be created."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["hidden_sibling", "replace_folder", "staged_folder", "staging_folder_of", "write_text_atomically"]
+__all__ = [
+    "file_blocking_folder",
+    "hidden_sibling",
+    "replace_folder",
+    "staged_folder",
+    "staging_folder_of",
+    "write_text_atomically",
+]
 
 
 def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
@@ -30,6 +38,16 @@ def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def file_blocking_folder(folder: str | os.PathLike) -> Path | None:
+    """The file that keeps `folder` from being a folder: `folder` itself, or the nearest path above it that exists
+    (creating `folder` would fail there), when that is not a folder; `None` when `folder` is or can become one."""
+    folder = Path(folder)
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
 
 
 def hidden_sibling(path: str | os.PathLike, purpose: str) -> Path:

@@ -38,13 +38,6 @@ def check_model_source(model: str | os.PathLike) -> None:
         raise FileNotFoundError(f"model {name!r}: no such folder")
 
 
-def _hub_offline() -> bool:
-    from huggingface_hub import constants
-
-    value = os.environ.get("HF_HUB_OFFLINE", "")
-    return bool(constants.HF_HUB_OFFLINE) or value.strip().upper() in {"1", "ON", "YES", "TRUE"}
-
-
 def _is_hub_id(name: str) -> bool:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
@@ -99,12 +92,14 @@ def check_model_folder(model: str | os.PathLike) -> None:
     Raises:
         ModelFolderError: naming the missing or broken file; the message does not repeat the model's name.
     """
+    from huggingface_hub import is_offline_mode
+
     name = os.fspath(model)
     path = Path(name).expanduser()
     if not path.exists():
         if not _is_hub_id(name):
             raise ModelFolderError("no such folder, and not a valid Hub id")
-        if _hub_offline() and not _cached_on_this_machine(name):
+        if is_offline_mode() and not _cached_on_this_machine(name):
             raise ModelFolderError("no such folder, and not a Hub id available offline (HF_HUB_OFFLINE is set)")
         return
     if not path.is_dir():

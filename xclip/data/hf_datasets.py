@@ -24,7 +24,7 @@ import numpy as np
 import PIL.Image
 
 from .dataset import VideoClipDataset
-from .video_list import RecordSource, VideoRecord, check_decoded_frames
+from .video_list import RecordSource, VideoRecord
 
 
 class HFVideoRecords(Sequence):
@@ -58,7 +58,11 @@ class HFVideoRecords(Sequence):
 
     def __getitem__(self, index: int) -> VideoRecord:
         row = self.dataset[int(index)]
-        return VideoRecord(self._source(row[self.video_column], index), int(row[self.label_column]))
+        return VideoRecord(
+            self._source(row[self.video_column], index),
+            int(row[self.label_column]),
+            frames_origin=f"Row {index} of column {self.video_column!r}",
+        )
 
     def _source(self, value: Any, index: int) -> RecordSource:
         if isinstance(value, dict):
@@ -75,9 +79,7 @@ class HFVideoRecords(Sequence):
             return np.stack([np.asarray(image.convert("RGB")) for image in value])
         if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
             # Rows of nested lists come back as Python numbers; the column's schema keeps their real dtype.
-            frames = np.asarray(value, dtype=self._frame_list_dtype if isinstance(value, (list, tuple)) else None)
-            check_decoded_frames(frames, f"Row {index} of column {self.video_column!r}")
-            return frames
+            return np.asarray(value, dtype=self._frame_list_dtype if isinstance(value, (list, tuple)) else None)
         raise TypeError(
             f"Row {index} of column {self.video_column!r} holds {type(value).__name__}; expected a path, a "
             "datasets.Video value, bytes, or frames [T, H, W, 3]."

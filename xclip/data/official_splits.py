@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import file_blocking_folder
 from ..text_utils import format_names
 from .errors import AnnotationError
 from .labels import normalise_class_name, read_label_names
@@ -260,12 +261,12 @@ def _split_list_files(output_dir: Path) -> list[Path]:
 def _check_output_folder(output_dir: Path, label_csv: PathLike, overwrite: bool) -> None:
     """`output_dir` must be (or become) a folder whose split lists may be written: none there yet unless
     `overwrite`, and never one that is the labels CSV."""
-    for folder in (output_dir, *output_dir.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                problem = "is a file" if folder == output_dir else f"cannot be created: {os.fspath(folder)!r} is a file"
-                raise ValueError(f"The output folder {os.fspath(output_dir)!r} {problem}, not a folder.")
-            break
+    blocking_file = file_blocking_folder(output_dir)
+    if blocking_file is not None:
+        problem = (
+            "is a file" if blocking_file == output_dir else f"cannot be created: {os.fspath(blocking_file)!r} is a file"
+        )
+        raise ValueError(f"The output folder {os.fspath(output_dir)!r} {problem}, not a folder.")
     targets = _split_list_files(output_dir)
     labels = Path(label_csv).resolve()
     for target in targets:

@@ -30,7 +30,7 @@ from pathlib import Path
 import av
 from tqdm.auto import tqdm
 
-from ..files import hidden_sibling, write_text_atomically
+from ..files import file_blocking_folder, hidden_sibling, write_text_atomically
 from ..video import VideoDecodeError, VideoReader, resolve_video_source
 from ..video.sources import VideoSource
 from .video_list import VideoRecord, check_video_root, parse_video_list, write_video_list
@@ -260,14 +260,15 @@ def prepare_video_dataset(
             names = ", ".join(repr(os.fspath(list_file)) for list_file in video_lists)
             raise ValueError(f"No videos to prepare: the video list(s) {names} name no videos.")
     else:
-        relative_paths = _find_videos(input_root, exclude=output_root)
+        relative_paths = _find_videos(input_root)
         if not relative_paths:
             raise ValueError(
                 f"No videos found under {os.fspath(input_root)!r} (files ending in {', '.join(VIDEO_EXTENSIONS)})."
             )
     _check_distinct_outputs(relative_paths)
     sources = {path: resolve_video_source(input_root, path) for path in relative_paths}
-    check_video_root(input_root, [VideoRecord(source, 0) for source in sources.values()])
+    if ".tar" in os.fspath(input_root):  # a folder was checked by _check_folders; the archives are known only now
+        check_video_root(input_root, [VideoRecord(source, 0) for source in sources.values()])
 
     removed = _remove_partial_files(output_root)
     if removed:
@@ -310,16 +311,16 @@ def prepare_video_dataset(
 def _check_folders(input_root: Path, output_root: Path) -> None:
     """The input folder must be a folder (or the tar convention); the output folder must not be a file or lie inside
     the input folder (a later run would find the prepared videos among the sources), nor hold it."""
-    if ".tar" not in os.fspath(input_root) and input_root.exists() and not input_root.is_dir():
-        raise ValueError(f"The video folder (--input-root) {os.fspath(input_root)!r} is a file, not a folder.")
-    for folder in (output_root, *output_root.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise ValueError(
-                    f"The output folder (--output-root) {os.fspath(output_root)!r} cannot be created: "
-                    f"{os.fspath(folder)!r} is a file, not a folder."
-                )
-            break
+    if ".tar" not in os.fspath(input_root) and not input_root.is_dir():
+        if input_root.exists():
+            raise ValueError(f"The video folder (--input-root) {os.fspath(input_root)!r} is a file, not a folder.")
+        raise FileNotFoundError(f"The video folder (--input-root) {os.fspath(input_root)!r} does not exist.")
+    blocking_file = file_blocking_folder(output_root)
+    if blocking_file is not None:
+        raise ValueError(
+            f"The output folder (--output-root) {os.fspath(output_root)!r} cannot be created: "
+            f"{os.fspath(blocking_file)!r} is a file, not a folder."
+        )
     resolved_input, resolved_output = input_root.resolve(), output_root.resolve()
     if resolved_output == resolved_input:
         raise ValueError(f"The output folder must differ from the input folder {os.fspath(input_root)!r}.")
@@ -357,15 +358,11 @@ def _list_entries(video_lists: Sequence[str | os.PathLike]) -> dict[Path, list[t
     }
 
 
-def _find_videos(root: Path, exclude: Path) -> list[str]:
+def _find_videos(root: Path) -> list[str]:
     if ".tar" in os.fspath(root):
         raise ValueError(f"{os.fspath(root)!r} is read as tar archives: give the video lists to know which videos.")
-    if not root.is_dir():
-        raise FileNotFoundError(f"The video folder {os.fspath(root)!r} does not exist.")
-    exclude = exclude.resolve()
     found = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if (Path(folder) / name).resolve() != exclude)
+    for folder, _, files in os.walk(root):
         found += [
             (Path(folder) / name).relative_to(root).as_posix()
             for name in files

@@ -19,7 +19,7 @@ import json
 import os
 import tarfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Union
 
@@ -46,16 +46,21 @@ class VideoRecord:
         line: 1-based line of the video list this record comes from, for messages; `None` for other origins.
         relative_path: The path as written in the video list, used to write lists back (few-shot lists, class
             subsets); `None` when the record does not come from a list.
+
+    Args:
+        frames_origin: Where decoded frames come from, starting the message when they are not uint8 `[T, H, W, 3]`
+            (see `check_decoded_frames`), e.g. `"Row 3 of column 'video'"`; not kept.
     """
 
     source: RecordSource
     label: int
     line: int | None = None
     relative_path: str | None = None
+    frames_origin: InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, frames_origin: str | None) -> None:
         if isinstance(self.source, np.ndarray):
-            check_decoded_frames(self.source, "The decoded frames of a VideoRecord")
+            check_decoded_frames(self.source, frames_origin or "The decoded frames of a VideoRecord")
 
     def describe(self) -> str:
         """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""
