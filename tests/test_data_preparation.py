@@ -17,7 +17,7 @@ from xclip.cli import main as xclip_main
 from xclip.data import AnnotationError, VideoClipDataset, read_video_list
 from xclip.data import preparation
 from xclip.data.preparation import FAILURES_FILE, VideoPreparation, prepare_video, prepare_video_dataset
-from xclip.video import VideoDecodeError, VideoReader
+from xclip.video import VideoDecodeError, VideoReader, read_frames
 from xclip.video.synthetic import index_coded_frames, read_index_code, write_video
 
 
@@ -87,6 +87,17 @@ def test_variable_frame_rate_timestamps_are_kept(tmp_path):
         stream = container.streams.video[0]
         seconds = sorted(float(packet.pts * stream.time_base) for packet in container.demux(stream) if packet.size)
     np.testing.assert_allclose(seconds, np.array(timestamps) / 1000, atol=1e-3)
+
+
+def test_a_portrait_phone_video_keeps_its_display_rotation(tmp_path):
+    stored = np.zeros((4, 64, 128, 3), dtype=np.uint8)
+    stored[:, :16, :16] = 255  # top-left of the stored frame; phones store portrait video turned a quarter left
+    source = write_video(tmp_path / "phone.mp4", stored, display_rotation=-90)
+    prepared = prepare_video(source, tmp_path / "prepared.mp4", VideoPreparation(short_side=32))
+    assert (prepared.height, prepared.width) == (32, 64)  # resized as stored
+    upright = read_frames(prepared.path, [0])[0]
+    assert upright.shape == (64, 32, 3) and upright[:8, -8:].mean() > 200  # shown turned right, as the source
+    assert read_frames(prepared.path, [0], autorotate=False).shape == (1, 32, 64, 3)
 
 
 def test_an_unreadable_source_raises_and_writes_nothing(tmp_path):

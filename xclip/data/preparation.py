@@ -165,6 +165,10 @@ def _transcode(reader: VideoReader, output_path: Path, preparation: VideoPrepara
                 time_base = frame.time_base or 1 / rate
                 encoder.codec_context.time_base = time_base
                 frame_duration = max(1, round(1 / (rate * time_base)))
+                if frame.rotation:
+                    # Kept as the source stores it, not applied: the frames stay as stored, as DATA.AUTOROTATE False
+                    # reads them, and players and the reader turn them upright just as they do the source.
+                    encoder.set_display_rotation(frame.rotation)
             pts = frame.pts
             if pts is None or (last_pts is not None and pts <= last_pts):
                 pts = 0 if last_pts is None else last_pts + frame_duration
