@@ -12,6 +12,7 @@ import torch
 import torchvision
 
 from xclip.conversion import ConversionError, convert_original_checkpoint, load_original_state_dict
+from xclip.conversion.output_folder import check_output_folder
 
 from test_conversion import load_cli
 
@@ -133,6 +134,12 @@ def test_output_path_that_is_a_file(tmp_path):
     (tmp_path / "out").write_text("")
     with pytest.raises(ConversionError, match="exists and is not a folder"):
         convert_original_checkpoint(FIXTURE, tmp_path / "out")
+
+
+def test_output_path_below_a_file(tmp_path):
+    (tmp_path / "runs").write_text("")
+    with pytest.raises(ConversionError, match=r"out: cannot be created, .*runs is a file, not a folder"):
+        check_output_folder(tmp_path / "runs" / "out", overwrite=False)
 
 
 def test_command_line_prints_no_traceback(tmp_path):

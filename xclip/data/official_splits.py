@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..files import file_blocking_folder
 from ..text_utils import format_names
+from ..video.sources import check_video_folder
 from .errors import AnnotationError
 from .labels import normalise_class_name, read_label_names
 from .video_list import PathLike, VideoRecord, write_video_list
@@ -387,11 +388,8 @@ def _record(relative_path: str, label: int) -> VideoRecord:
 
 
 def _check_videos_exist(video_root: PathLike, records: Iterable[VideoRecord]) -> None:
+    check_video_folder(video_root, "--video-root")
     root = Path(video_root)
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"The video folder {os.fspath(root)!r} {'is not a folder' if root.exists() else 'does not exist'}."
-        )
     listed = sorted({record.relative_path for record in records})
     missing = [relative_path for relative_path in listed if not (root / relative_path).is_file()]
     if missing:

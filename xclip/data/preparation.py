@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ..files import file_blocking_folder, hidden_sibling, write_text_atomically
 from ..video import VideoDecodeError, VideoReader, resolve_video_source
-from ..video.sources import VideoSource
+from ..video.sources import VideoSource, check_video_folder, is_tar_root
 from .video_list import VideoRecord, check_video_root, parse_video_list, write_video_list
 
 __all__ = ["PreparationReport", "PreparedVideo", "VideoPreparation", "prepare_video", "prepare_video_dataset"]
@@ -271,7 +271,7 @@ def prepare_video_dataset(
             )
     _check_distinct_outputs(relative_paths)
     sources = {path: resolve_video_source(input_root, path) for path in relative_paths}
-    if ".tar" in os.fspath(input_root):  # a folder was checked by _check_folders; the archives are known only now
+    if is_tar_root(input_root):  # a folder was checked by _check_folders; the archives are known only now
         check_video_root(input_root, [VideoRecord(source, 0) for source in sources.values()])
 
     removed = _remove_partial_files(output_root)
@@ -315,10 +315,8 @@ def prepare_video_dataset(
 def _check_folders(input_root: Path, output_root: Path) -> None:
     """The input folder must be a folder (or the tar convention); the output folder must not be a file or lie inside
     the input folder (a later run would find the prepared videos among the sources), nor hold it."""
-    if ".tar" not in os.fspath(input_root) and not input_root.is_dir():
-        if input_root.exists():
-            raise ValueError(f"The video folder (--input-root) {os.fspath(input_root)!r} is a file, not a folder.")
-        raise FileNotFoundError(f"The video folder (--input-root) {os.fspath(input_root)!r} does not exist.")
+    if not is_tar_root(input_root):
+        check_video_folder(input_root, "--input-root")
     blocking_file = file_blocking_folder(output_root)
     if blocking_file is not None:
         raise ValueError(
@@ -363,7 +361,7 @@ def _list_entries(video_lists: Sequence[str | os.PathLike]) -> dict[Path, list[t
 
 
 def _find_videos(root: Path) -> list[str]:
-    if ".tar" in os.fspath(root):
+    if is_tar_root(root):
         raise ValueError(f"{os.fspath(root)!r} is read as tar archives: give the video lists to know which videos.")
     found = []
     for folder, _, files in os.walk(root):

@@ -28,6 +28,7 @@ import numpy as np
 from ..files import write_text_atomically
 from ..video import TarMember, VideoSource, resolve_video_source
 from ..video.errors import describe_source
+from ..video.sources import check_video_folder, is_tar_root
 from .errors import AnnotationError
 
 
@@ -210,13 +211,8 @@ def check_video_root(root: PathLike, records: Iterable[VideoRecord]) -> None:
         FileNotFoundError: The video folder or an archive is missing.
         ValueError: An archive is compressed or not a tar archive.
     """
-    if ".tar" not in os.fspath(root):
-        folder = Path(root)
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"The video folder (DATA.ROOT) {os.fspath(folder)!r} "
-                f"{'is not a folder' if folder.exists() else 'does not exist'}."
-            )
+    if not is_tar_root(root):
+        check_video_folder(root, "DATA.ROOT")
         return
     archives = sorted({os.fspath(record.source.tar_path) for record in records if isinstance(record.source, TarMember)})
     for archive in archives:

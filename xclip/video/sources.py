@@ -42,6 +42,24 @@ VideoSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Ta
 """Anything `probe`/`read_frames` accept: a path, encoded bytes, a readable binary file object or a `TarMember`."""
 
 
+def is_tar_root(root: str | os.PathLike) -> bool:
+    """Whether the videos under `root` are read from tar archives: the original X-CLIP's convention, on as soon as
+    `".tar"` occurs anywhere in the root (see `resolve_video_source`)."""
+    return ".tar" in os.fspath(root)
+
+
+def check_video_folder(folder: str | os.PathLike, option: str) -> None:
+    """Stop with a clear error when the video folder that `option` names (e.g. `"DATA.ROOT"`) is missing or a file.
+
+    Raises:
+        FileNotFoundError: `folder` does not exist, or is a file.
+    """
+    if os.path.isdir(folder):
+        return
+    problem = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+    raise FileNotFoundError(f"The video folder ({option}) {os.fspath(folder)!r} {problem}.")
+
+
 def resolve_video_source(root: str | os.PathLike, relative_path: str) -> Path | TarMember:
     """Locate a dataset video the way the original X-CLIP does from `DATA.ROOT` and an annotation path.
 
@@ -52,9 +70,9 @@ def resolve_video_source(root: str | os.PathLike, relative_path: str) -> Path | 
     Example: `resolve_video_source("/data/k400/train.tar", "abseiling_001.mp4")` gives
     `TarMember("/data/k400/train.tar", "abseiling_001.mp4")`.
     """
-    root = os.fspath(root)
-    if ".tar" not in root:
+    if not is_tar_root(root):
         return Path(root) / relative_path
+    root = os.fspath(root)
     video_path = os.path.join(root.replace(".tar", ""), relative_path)
     return TarMember(os.path.dirname(video_path) + ".tar", os.path.basename(video_path))
 
