@@ -331,6 +331,9 @@ def test_broken_weights_too_few_videos_and_an_unreadable_validation_set_are_clea
     (toy / "one.txt").write_text((toy / "train.txt").read_text().splitlines()[0] + "\n")
     with pytest.raises(ConfigError, match=r"one.txt\) has 1 video\(s\): no full batch of TRAIN.BATCH_SIZE 4 on each"):
         run(tmp_path / "too_few", toy, "TRAIN.BATCH_SIZE", "4", "DATA.TRAIN_FILE", str(toy / "one.txt"))
+    with pytest.raises(ConfigError, match=r"gives 3 batch\(es\) per epoch .* fewer than TRAIN.ACCUMULATION_STEPS 4: "
+                                          "no optimizer step would run"):
+        run(tmp_path / "no_step", toy, "TRAIN.BATCH_SIZE", "4", "TRAIN.ACCUMULATION_STEPS", "4")
 
     (toy / "broken.mp4").write_bytes(b"not a video")
     (toy / "unreadable_val.txt").write_text("broken.mp4 0\nbroken.mp4 1\n")

@@ -252,3 +252,19 @@ def test_data_autorotate_turns_phone_videos_upright_or_keeps_them_as_stored(tmp_
     sides = {"right": pixels[..., half:], "top": pixels[..., :half, :]}
     others = {"right": pixels[..., :half], "top": pixels[..., half:, :]}
     assert sides[bright_side].mean() > others[bright_side].mean() + 1
+
+
+def test_test_random_clips_draws_multi_clip_views_at_random_as_the_original(tmp_path):
+    from xclip.data import VideoRecord
+    from xclip.training.data import build_eval_dataset
+    from xclip.video.synthetic import index_coded_frames, write_video
+
+    records = [VideoRecord(write_video(tmp_path / "coded.mp4", index_coded_frames(64, 32, 32)), 0)]
+
+    def views(seed: str, random_clips: str, num_clips: int) -> torch.Tensor:
+        opts = ["MODEL.ARCH", "tiny", "DATA.NUM_FRAMES", "4", "SEED", seed, "TEST.RANDOM_CLIPS", random_clips]
+        return build_eval_dataset(load_config(opts=opts), records, num_clips=num_clips)[0]["pixel_values"]
+
+    assert torch.equal(views("0", "False", 2), views("1", "False", 2))  # evenly spaced: the same in every run
+    assert not torch.equal(views("0", "True", 2), views("1", "True", 2))
+    assert torch.equal(views("0", "True", 1), views("1", "True", 1))  # one clip: the segment centres, as originally

@@ -285,6 +285,29 @@ def test_an_epoch_reports_the_share_of_time_spent_waiting_for_batches(monkeypatc
     assert summary.as_log()["train_data_wait_fraction"] == summary.data_wait_fraction
 
 
+def test_an_epochs_incomplete_accumulation_is_dropped_as_in_the_original(fresh_accelerate_state):
+    """5 mini-batches with 2 accumulation steps: 2 optimizer steps, and the 5th mini-batch's gradients are dropped
+    (the original zeroes the gradients when an epoch starts), not applied as a third, partial step."""
+    accelerator = Accelerator(cpu=True, gradient_accumulation_steps=2)
+    items = [
+        {"pixel_values": tiny_videos(1, seed)[0], "labels": torch.tensor(seed % 3), "replaced": torch.tensor(0)}
+        for seed in range(10)
+    ]
+    model = tiny_model()
+    model, optimizer, loader = accelerator.prepare(
+        model, torch.optim.AdamW(model.parameters(), lr=1e-3), torch.utils.data.DataLoader(items, batch_size=2)
+    )
+    lr_schedule = types.SimpleNamespace(set_iteration=lambda iteration: None, get_last_lr=lambda: [1e-3])
+    engine.train_one_epoch(
+        accelerator=accelerator, model=model, dataloader=loader, optimizer=optimizer, lr_schedule=lr_schedule,
+        texts=ClassTexts(CLASSES, frozen=True), blending=None, label_smoothing=0.1, max_grad_norm=1.0, epoch=0,
+        on_step=lambda record: None,
+    )
+    steps = {int(state["step"]) for state in optimizer.optimizer.state.values()}
+    assert steps == {2}
+    assert all(parameter.grad is None or not parameter.grad.any() for parameter in model.parameters())
+
+
 def test_an_input_bound_epoch_on_a_gpu_gets_advice():
     advice = input_pipeline_advice(0.45, torch.device("cuda", 0))
     assert "45%" in advice and "xclip prepare" in advice and "DATA.NUM_WORKERS" in advice

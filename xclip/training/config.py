@@ -32,6 +32,9 @@ videos that store a display rotation):
   norm (the original does not clip).
 - `TEST.MULTI_VIEW_AT_END` (True): after the last epoch, test the final model with `TEST.FINAL_NUM_CLIP` x
   `TEST.FINAL_NUM_CROP` (4 x 3) views, as the original always does; False tests a single view.
+- `TEST.RANDOM_CLIPS` (False): sample the clips of a multi-clip test at random, each like a training clip, as the
+  original did (its 4 x 3 results vary by about 0.2% from run to run); by default they are evenly spaced and the same
+  in every run. A single clip is always the segment centres, as in the original.
 - `TEST.ZERO_SHOT.SPLIT_FILES` ([]): evaluate on each of these video lists in turn (e.g. HMDB-51's three test splits)
   and report the mean and std. `TEST.ZERO_SHOT.NOVEL_CLASSES_OF` (''): a labels CSV (Kinetics-400's); evaluate only
   the classes of `DATA.LABEL_LIST` missing from it, in `NUM_SUBSETS` random subsets of `SUBSET_SIZE` classes drawn
@@ -169,6 +172,7 @@ class TestConfig:
     MULTI_VIEW_AT_END: bool = True
     FINAL_NUM_CLIP: int = 4
     FINAL_NUM_CROP: int = 3
+    RANDOM_CLIPS: bool = False
     ZERO_SHOT: ZeroShotConfig = field(default_factory=ZeroShotConfig)
 
 

@@ -88,6 +88,7 @@ def build_eval_dataset(
         image_size=config.DATA.INPUT_SIZE,
         num_clips=num_clips,
         num_crops=num_crops,
+        random_clips=config.TEST.RANDOM_CLIPS and num_clips > 1,  # the original's single clip is deterministic
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
         autorotate=config.DATA.AUTOROTATE,

@@ -89,6 +89,9 @@ def train_one_epoch(
 ) -> EpochSummary:
     """Trains for one pass over `dataloader` (prepared) with gradient accumulation through `accelerator`.
 
+    As in the original, which zeroes the gradients when an epoch starts, the mini-batches after the epoch's last full
+    accumulation cycle make no optimizer step: their gradients are dropped.
+
     Args:
         blending: Mixup/CutMix (with label smoothing inside), or None for plain label smoothing.
         max_grad_norm: > 0 clips the gradient norm before each optimizer step.
@@ -98,6 +101,7 @@ def train_one_epoch(
     unwrapped = accelerator.unwrap_model(model)
     num_classes = len(texts)
     iterations = len(dataloader)
+    stepping_iterations = iterations - iterations % accelerator.gradient_accumulation_steps
     loss_sum = torch.zeros((), device=accelerator.device)
     replaced = torch.zeros((), dtype=torch.int64, device=accelerator.device)
     num_clips = 0
@@ -121,10 +125,11 @@ def train_one_epoch(
             logits = model(pixel_values=videos, **texts.training_inputs(unwrapped)).logits_per_video
             loss = soft_target_cross_entropy(logits, targets)
             accelerator.backward(loss)
-            if max_grad_norm > 0 and accelerator.sync_gradients:
-                accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
-            optimizer.step()
-            optimizer.zero_grad()
+            if batch_index < stepping_iterations:
+                if max_grad_norm > 0 and accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+                optimizer.step()
+            optimizer.zero_grad()  # only where gradients synchronise: after a step, and at the end of the epoch
 
         mean_loss = accelerator.reduce(loss.detach(), reduction="mean")
         loss_sum += mean_loss

@@ -445,12 +445,20 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     val_records = validation_records(config)
     train_loader = train_dataloader(train_set, config)
     val_loader = eval_dataloader(build_eval_dataset(config, val_records), config)
-    videos_per_step = config.TRAIN.BATCH_SIZE * accelerator.num_processes
-    if len(train_set) < videos_per_step:  # the last incomplete batch is dropped, as in the original
+    videos_per_batch = config.TRAIN.BATCH_SIZE * accelerator.num_processes
+    batches_per_epoch = len(train_set) // videos_per_batch  # per process: an incomplete batch is dropped, as originally
+    if batches_per_epoch == 0:
         raise ConfigError(
             f"The training list ({config.DATA.TRAIN_FILE}) has {len(train_set)} video(s): no full batch of "
             f"TRAIN.BATCH_SIZE {config.TRAIN.BATCH_SIZE} on each of {accelerator.num_processes} process(es). Use a "
             "smaller batch or more videos."
+        )
+    if batches_per_epoch < config.TRAIN.ACCUMULATION_STEPS:
+        raise ConfigError(
+            f"The training list ({config.DATA.TRAIN_FILE}) gives {batches_per_epoch} batch(es) per epoch on each of "
+            f"{accelerator.num_processes} process(es), fewer than TRAIN.ACCUMULATION_STEPS "
+            f"{config.TRAIN.ACCUMULATION_STEPS}: no optimizer step would run (an epoch's incomplete accumulation is "
+            "dropped, as in the original). Lower TRAIN.ACCUMULATION_STEPS or TRAIN.BATCH_SIZE."
         )
     start_output_folder(accelerator, config, replaced)
 
@@ -462,6 +470,13 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
         config.TRAIN.BATCH_SIZE * config.TRAIN.ACCUMULATION_STEPS * accelerator.num_processes,
         config.TRAIN.BATCH_SIZE, config.TRAIN.ACCUMULATION_STEPS, accelerator.num_processes,
     )
+    dropped = len(train_loader) % config.TRAIN.ACCUMULATION_STEPS
+    if dropped:
+        logger.info(
+            "%d optimizer step(s) per epoch; the gradients of each epoch's last %d batch(es), short of a full "
+            "accumulation, are dropped as in the original", len(train_loader) // config.TRAIN.ACCUMULATION_STEPS,
+            dropped,
+        )
     # Not passed to `prepare`: Accelerate would step it once per process per step; the original's schedule counts
     # per-process mini-batches and is independent of the number of processes.
     lr_schedule = build_lr_scheduler(
