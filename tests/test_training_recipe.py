@@ -273,7 +273,9 @@ def test_an_epoch_reports_the_share_of_time_spent_waiting_for_batches(monkeypatc
                 yield {"pixel_values": tiny_videos(), "labels": torch.tensor([0, 1]), "replaced": torch.zeros(2, dtype=torch.int64)}
 
     model = tiny_model()
-    lr_schedule = types.SimpleNamespace(set_iteration=lambda iteration: None, get_last_lr=lambda: [0.0])
+    lr_schedule = types.SimpleNamespace(
+        set_iteration=lambda iteration: None, get_last_lr=lambda: [0.0], step_iteration_before=lambda *args: 0
+    )
     summary = engine.train_one_epoch(
         accelerator=Accelerator(cpu=True), model=model, dataloader=SlowLoader(),
         optimizer=torch.optim.SGD(model.parameters(), lr=0.0), lr_schedule=lr_schedule,
@@ -285,9 +287,11 @@ def test_an_epoch_reports_the_share_of_time_spent_waiting_for_batches(monkeypatc
     assert summary.as_log()["train_data_wait_fraction"] == summary.data_wait_fraction
 
 
-def test_an_epochs_incomplete_accumulation_is_dropped_as_in_the_original(fresh_accelerate_state):
-    """5 mini-batches with 2 accumulation steps: 2 optimizer steps, and the 5th mini-batch's gradients are dropped
-    (the original zeroes the gradients when an epoch starts), not applied as a third, partial step."""
+def test_accumulation_and_lr_per_optimizer_step_as_in_the_original(fresh_accelerate_state):
+    """5 mini-batches an epoch with 2 accumulation steps: 2 optimizer steps an epoch, after mini-batches 1 and 3. The
+    5th mini-batch's gradients are dropped (the original zeroes the gradients when an epoch starts), not applied as a
+    third, partial step. Each step runs at the LR timm's `step_update` set after the previous step: 0 (warm-up) for
+    the first, then that of iterations 1, 3 (the last step of epoch 1) and 6."""
     accelerator = Accelerator(cpu=True, gradient_accumulation_steps=2)
     items = [
         {"pixel_values": tiny_videos(1, seed)[0], "labels": torch.tensor(seed % 3), "replaced": torch.tensor(0)}
@@ -295,17 +299,28 @@ def test_an_epochs_incomplete_accumulation_is_dropped_as_in_the_original(fresh_a
     ]
     model = tiny_model()
     model, optimizer, loader = accelerator.prepare(
-        model, torch.optim.AdamW(model.parameters(), lr=1e-3), torch.utils.data.DataLoader(items, batch_size=2)
+        model, torch.optim.AdamW(model.parameters(), lr=LR), torch.utils.data.DataLoader(items, batch_size=2)
     )
-    lr_schedule = types.SimpleNamespace(set_iteration=lambda iteration: None, get_last_lr=lambda: [1e-3])
-    engine.train_one_epoch(
-        accelerator=accelerator, model=model, dataloader=loader, optimizer=optimizer, lr_schedule=lr_schedule,
-        texts=ClassTexts(CLASSES, frozen=True), blending=None, label_smoothing=0.1, max_grad_norm=1.0, epoch=0,
-        on_step=lambda record: None,
-    )
-    steps = {int(state["step"]) for state in optimizer.optimizer.state.values()}
-    assert steps == {2}
-    assert all(parameter.grad is None or not parameter.grad.any() for parameter in model.parameters())
+    lr_schedule = build_lr_scheduler(optimizer, LR, iterations_per_epoch=5, epochs=2, warmup_epochs=1)
+    step_lrs = []
+    inner_step = optimizer.optimizer.step
+
+    def recording_step(*args, **kwargs):
+        step_lrs.append(optimizer.optimizer.param_groups[0]["lr"])
+        return inner_step(*args, **kwargs)
+
+    optimizer.optimizer.step = recording_step
+    for epoch in range(2):
+        engine.train_one_epoch(
+            accelerator=accelerator, model=model, dataloader=loader, optimizer=optimizer, lr_schedule=lr_schedule,
+            texts=ClassTexts(CLASSES, frozen=True), blending=None, label_smoothing=0.1, max_grad_norm=1.0,
+            epoch=epoch, on_step=lambda record: None,
+        )
+        assert all(parameter.grad is None or not parameter.grad.any() for parameter in model.parameters())
+    lr_min = LR / 100
+    cosine_at_6 = lr_min + (LR - lr_min) * 0.5 * (1 + math.cos(math.pi * 6 / 10))
+    assert step_lrs == pytest.approx([0.0, LR / 5, 3 * LR / 5, cosine_at_6])
+    assert {int(state["step"]) for state in optimizer.optimizer.state.values()} == {4}
 
 
 def test_an_input_bound_epoch_on_a_gpu_gets_advice():

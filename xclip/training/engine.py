@@ -31,7 +31,7 @@ class StepRecord:
     epoch: int  # numbered from 1, as everywhere a run shows or stores epochs
     iteration: int
     loss: float
-    lr: float
+    lr: float  # the LR that an optimizer step ending this mini-batch runs at
 
 
 @dataclass
@@ -101,7 +101,9 @@ def train_one_epoch(
     unwrapped = accelerator.unwrap_model(model)
     num_classes = len(texts)
     iterations = len(dataloader)
-    stepping_iterations = iterations - iterations % accelerator.gradient_accumulation_steps
+    accumulation_steps = accelerator.gradient_accumulation_steps
+    stepping_iterations = iterations - iterations % accumulation_steps
+    lr_schedule.set_iteration(lr_schedule.step_iteration_before(epoch, iterations, accumulation_steps))
     loss_sum = torch.zeros((), device=accelerator.device)
     replaced = torch.zeros((), dtype=torch.int64, device=accelerator.device)
     num_clips = 0
@@ -115,7 +117,7 @@ def train_one_epoch(
         else:
             waited += received_at - asked_at
         iteration = epoch * iterations + batch_index
-        lr_schedule.set_iteration(iteration)
+        lr = lr_schedule.get_last_lr()[0]  # the LR this mini-batch's step (if it ends a cycle) runs at
         videos, labels = batch["pixel_values"], batch["labels"]
         if blending is not None:
             videos, targets = blending(videos, labels)
@@ -129,13 +131,15 @@ def train_one_epoch(
                 if max_grad_norm > 0 and accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
                 optimizer.step()
+                if accelerator.sync_gradients:
+                    lr_schedule.set_iteration(iteration)
             optimizer.zero_grad()  # only where gradients synchronise: after a step, and at the end of the epoch
 
         mean_loss = accelerator.reduce(loss.detach(), reduction="mean")
         loss_sum += mean_loss
         replaced += batch["replaced"].sum()
         num_clips += videos.shape[0] * accelerator.num_processes
-        record = StepRecord(epoch + 1, iteration, float(mean_loss), lr_schedule.get_last_lr()[0])
+        record = StepRecord(epoch + 1, iteration, float(mean_loss), lr)
         progress.set_postfix(loss=f"{record.loss:.4f}", lr=f"{record.lr:.2e}")
         on_step(record)  # its loss is a host value: the step's GPU work is done when the next batch is asked for
         asked_at = time.perf_counter()

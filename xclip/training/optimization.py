@@ -160,10 +160,11 @@ class WarmupCosine:
 class IterationLRSchedule:
     """Sets every group's LR from the iteration number, like timm's `step_update(t)` in the original.
 
-    The LR is a pure function of the iteration, so a resumed run needs no scheduler state: the loop calls
-    `set_iteration(t)` before each mini-batch `t` (counting from the start of training), and the optimizer step that
-    ends mini-batch `t` runs at the LR of iteration `t`. Iterations are the mini-batches of one process
-    (`len(train_dataloader)` per epoch), as in the original, so the schedule does not depend on the number of
+    As there, the loop calls `set_iteration(t)` after the optimizer step that ends mini-batch `t` (counting from the
+    start of training), so each step runs at the LR set after the previous one, and the first at the LR of iteration
+    0 (0 with warm-up). The LR is a pure function of the iteration, so a resumed run needs no scheduler state:
+    `step_iteration_before(epoch, ...)` says where the previous epoch left it. Iterations are the mini-batches of one
+    process (`len(train_dataloader)` per epoch), as in the original, so the schedule does not depend on the number of
     processes, and mini-batches that only accumulate gradients count too.
     """
 
@@ -180,6 +181,14 @@ class IterationLRSchedule:
 
     def get_last_lr(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
+
+    @staticmethod
+    def step_iteration_before(epoch: int, iterations_per_epoch: int, accumulation_steps: int) -> int:
+        """The iteration of the last optimizer step before epoch `epoch` (0-based) starts: the LR that epoch's first
+        step runs at. Each epoch steps after its mini-batches `k * accumulation_steps - 1`; 0 before the first."""
+        if epoch == 0:
+            return 0
+        return epoch * iterations_per_epoch - iterations_per_epoch % accumulation_steps - 1
 
 
 def build_lr_scheduler(
