@@ -152,7 +152,13 @@ def test_augmenting_on_a_device_gives_the_same_items(videos, device):
     for index in range(len(records)):
         expected, item = on_host[index]["pixel_values"], on_device[index]["pixel_values"]
         assert item.device.type == "cpu"  # returned in host memory, ready for pinning
-        torch.testing.assert_close(item, expected, rtol=0, atol=0 if device == "cpu" else 1e-4)
+        if device == "cpu":
+            torch.testing.assert_close(item, expected, rtol=0, atol=0)
+        else:
+            # The GPU resizes uint8 frames with the float kernel, rounded, the CPU with the integer one: a level
+            # apart here and there, amplified by colour jitter (tests/test_transforms.py, test_cuda_clip_matches_cpu).
+            levels_apart = (item - expected).abs() * torch.tensor([0.229, 0.224, 0.225])[:, None, None] * 255
+            assert levels_apart.max() <= 8 and levels_apart.mean() < 0.6
 
 
 def test_unreadable_training_video_is_replaced_by_the_next_readable_one(videos, caplog):

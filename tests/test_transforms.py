@@ -46,16 +46,22 @@ def test_torch_input_equals_numpy_input():
     )
 
 
-def test_geometry_is_resize_multiscale_crop_resize():
+def test_geometry_is_the_originals_uint8_resize_multiscale_crop_resize():
+    """Against OpenCV, as the original's mmcv resizes: uint8 in, uint8 out, twice."""
+    cv2 = pytest.importorskip("cv2")
     transform = XCLIPTrainTransform(image_size=64, **ONLY_GEOMETRY)
     frames = clip(height=120, width=160)
     out = transform(frames, generator=np.random.default_rng(3))
 
-    expected = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
-    expected = spatial.resize_short_side(expected, 73)  # int(256 / 224 * 64)
-    top, left, height, width = transform.sample_crop_box(*expected.shape[-2:], np.random.default_rng(3))
-    expected = spatial.resize(spatial.crop(expected, top, left, height, width), (64, 64)).clamp(0, 1)
-    torch.testing.assert_close(out, (expected - MEAN) / STD)
+    resized = [cv2.resize(frame, (97, 73), interpolation=cv2.INTER_LINEAR) for frame in frames]  # int(256 / 224 * 64)
+    top, left, height, width = transform.sample_crop_box(73, 97, np.random.default_rng(3))
+    assert (height, width) != (64, 64)  # the second resize does something
+    cropped = [frame[top : top + height, left : left + width] for frame in resized]
+    expected = np.stack([cv2.resize(frame, (64, 64), interpolation=cv2.INTER_LINEAR) for frame in cropped])
+    expected = (torch.from_numpy(expected).permute(0, 3, 1, 2).float() / 255 - MEAN) / STD
+    # torch's and OpenCV's integer kernels round differently: a level here and there, two where both resizes did.
+    levels_apart = ((out - expected) * STD * 255).abs()
+    assert levels_apart.max() <= 2 + 1e-3 and levels_apart.mean() < 0.5
 
 
 def test_crop_boxes_follow_multiscale_crop():
@@ -180,4 +186,9 @@ def test_cuda_clip_matches_cpu():
     frames = torch.from_numpy(clip())
     on_gpu = transform(frames.cuda(), generator=np.random.default_rng(2))
     assert on_gpu.device.type == "cuda"
-    torch.testing.assert_close(on_gpu.cpu(), transform(frames, generator=np.random.default_rng(2)), atol=1e-3, rtol=0)
+    on_cpu = transform(frames, generator=np.random.default_rng(2))
+    # The same draws; uint8 frames are resized by torch's integer kernel on the CPU and by its float kernel, rounded,
+    # on the GPU, which tips pixels by a level per resize, and the colour jitter amplifies that. Emulated on the CPU
+    # (torchvision's cast path): at most 3.7 levels apart, 0.37 on average, for this clip.
+    levels_apart = ((on_gpu.cpu() - on_cpu) * STD * 255).abs()
+    assert levels_apart.max() <= 8 and levels_apart.mean() < 0.6

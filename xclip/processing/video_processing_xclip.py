@@ -232,7 +232,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         frames = self._sample(video, num_frames, num_clips, options["do_sample_frames"])
         if options["device"] is not None:
             frames = frames.to(options["device"])
-        frames = self._to_rgb_float(frames, video, options)
+        frames = self._to_rgb(frames, video, options)
         if options["num_crops"] == 3:
             views = self._three_crop_views(frames, options)  # [3, num_clips * T, 3, S, S]
         else:
@@ -240,12 +240,18 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         num_crops = views.shape[0]
         return views.reshape(num_crops * num_clips, num_frames, *views.shape[2:])
 
-    def _rescale_and_normalize_in_place(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
-        """transformers' fused `rescale_and_normalize`, computed in `frames` instead of a new tensor.
+    def _normalized_copy(self, views: list[torch.Tensor], options: dict[str, Any]) -> torch.Tensor:
+        """The views `[n, 3, h, w]` (crops into the resized frames, uint8 or float) as one new float32 tensor
+        `[V, n, 3, h, w]`, rescaled and normalised: one copy converts them and makes their channels-last memory
+        contiguous, and the arithmetic then runs in place."""
+        normalized = torch.empty((len(views), *views[0].shape), dtype=torch.float32, device=views[0].device)
+        for target, view in zip(normalized, views):
+            target.copy_(view)
+        return self._rescale_and_normalize_in_place(normalized, options)
 
-        The frames are always this processor's own (sampling copies them; resizing and cropping make new ones), so
-        writing into them is safe. A new output would cost more in first-touch page faults than the arithmetic.
-        """
+    def _rescale_and_normalize_in_place(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
+        """transformers' fused `rescale_and_normalize`, computed in `frames` (float, this processor's own) instead
+        of a new tensor, which would cost more in first-touch page faults than the arithmetic."""
         mean, std, do_rescale = self._fuse_mean_std_and_rescale_factor(
             do_normalize=options["do_normalize"],
             image_mean=options["image_mean"],
@@ -280,10 +286,9 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
 
         return video.read_frames(choose_indices)
 
-    def _to_rgb_float(
-        self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
-    ) -> torch.Tensor:
-        """Three-channel float32 frames on the input's scale (0-255 for uint8).
+    def _to_rgb(self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]) -> torch.Tensor:
+        """Three-channel frames: uint8 stays uint8, to be resized as 8-bit images as the original's OpenCV did (and
+        several times faster than in float); any other type becomes float32 on its own scale.
 
         Raises:
             ValueError: float frames with NaN or infinite values (the model would score them NaN).
@@ -302,17 +307,15 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
                     "grayscale or RGBA frames to RGB."
                 )
             frames = self.convert_to_rgb(frames)
-        return frames.float()
+        return frames if frames.dtype == torch.uint8 else frames.float()
 
     def _three_crop_views(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
         """`[n, 3, H, W]` frames -> `[3, n, 3, S, S]`: the short side resized to `S`, normalised, three crops."""
         crop = options["crop_size"].height
         if options["do_resize"]:
             frames = spatial.resize_short_side(frames, crop, pil_torch_interpolation_mapping[options["resample"]])
-        # The crops overlap and together cover the frames: normalising the frames touches fewer pixels.
-        frames = self._rescale_and_normalize_in_place(frames, options)
         offsets = spatial.three_crop_offsets(*frames.shape[-2:], crop)
-        return torch.stack([spatial.crop(frames, top, left, crop, crop) for top, left in offsets])
+        return self._normalized_copy([spatial.crop(frames, top, left, crop, crop) for top, left in offsets], options)
 
     def _centre_crop_view(
         self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
@@ -336,6 +339,4 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
                 )
             top, left = spatial.center_crop_offset(height, width, crop_size.height, crop_size.width)
             frames = spatial.crop(frames, top, left, crop_size.height, crop_size.width)
-        # A compact copy of the crop (resizing ran on channels-last memory and the crop is a view into it), which is
-        # then normalised in place.
-        return self._rescale_and_normalize_in_place(frames.contiguous(), options).unsqueeze(0)
+        return self._normalized_copy([frames], options)
