@@ -28,7 +28,7 @@ case "$part" in
   checks)
     # The modules holding CUDA-only tests (collecting every test module would need packages the image lacks).
     timeout 150 python3 -m pytest -q -p no:cacheprovider -m gpu tests/test_training_gpu.py tests/test_transforms.py \
-      tests/test_video_decoding.py tests/test_video_processor.py 2>&1 | tail -15
+      tests/test_video_decoding.py tests/test_video_processor.py tests/test_data_dataset.py 2>&1 | tail -15
     timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 \
       --output "$OUT/input_pipeline.json"
     timeout 100 python3 scripts/benchmark_input_pipeline.py --workers "$(nproc)" --videos 2 --clips 512 --prepare \
