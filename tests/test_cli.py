@@ -351,3 +351,17 @@ def test_a_video_cut_short_is_scored_with_a_one_line_warning(model_dir, tmp_path
     assert status == 0 and str(cut) in out
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"warning: Video '{cut}' has ") and "readable frames" in lines[0]
+
+
+def test_decoding_workers_give_the_same_scores_and_still_report_a_broken_video(model_dir, videos, tmp_path, capsys):
+    options = ["--labels", ",".join(LABELS), "--model", model_dir, "--json", "--batch-size", "2"]
+    _, in_process, _ = run(["classify", *videos, *options], capsys)
+    status, with_workers, _ = run(["classify", *videos, *options, "--num-workers", "2"], capsys)
+    assert status == 0 and json.loads(with_workers) == json.loads(in_process)
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(np.random.default_rng(0).bytes(4096))
+    status, out, err = run(["classify", *videos, str(broken), *options, "--num-workers", "2"], capsys)
+    records = json.loads(out)
+    assert status == 1 and [record["video"] for record in records] == [*videos, str(broken)]
+    assert records[2]["error"].startswith(f"Cannot read video '{broken}': not a readable media file")

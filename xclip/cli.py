@@ -165,7 +165,8 @@ def _classify(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot load model {args.model!r}: {error}") from None
     classifier = _load_pipeline(args)
     options = dict(candidate_labels=labels, hypothesis_template=args.template, top_k=args.top_k,
-                   num_clips=args.num_clips, num_crops=args.num_crops, batch_size=args.batch_size)
+                   num_clips=args.num_clips, num_crops=args.num_crops, batch_size=args.batch_size,
+                   num_workers=args.num_workers)
     results, failures = _classify_readable(classifier, list(args.videos), options)
     scored = [(video, predictions) for video, predictions in zip(args.videos, results) if predictions is not None]
     if args.json:
@@ -191,6 +192,8 @@ def _classify_readable(
         return classifier(videos, **options), {}
     except VideoDecodeError:
         pass
+    # One at a time in this process: an error from a decoding worker would come back as the worker's traceback.
+    options = {**options, "num_workers": 0}
     results, failures = [], {}
     for video in videos:
         try:
@@ -213,6 +216,13 @@ def _forward(command: str, argv: list[str]) -> int:
     result = entry_point(argv)
     # Entry points return an exit status, or (training) what they computed.
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -250,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-crops", type=int, choices=(1, 3), default=1, help="spatial crops per clip: 1 (centre) or 3"
     )
     classify.add_argument("--batch-size", type=_positive_int, default=1, help="videos per model call (default 1)")
+    classify.add_argument(
+        "--num-workers",
+        type=_non_negative_int,
+        default=0,
+        help="processes that decode the next videos while the model scores (default 0: decode in this process)",
+    )
     classify.add_argument("--device", help="e.g. cpu, cuda, cuda:1 (default: the first GPU if any, else cpu)")
     classify.add_argument(
         "--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"), help="model dtype"

@@ -22,11 +22,18 @@ class VideoDecodeError(ValueError):
     """A video source that is missing, not a video, corrupt, or has no decodable frame.
 
     Attributes:
-        source: The source exactly as the caller passed it (path, bytes, file object or `TarMember`).
+        source: The source exactly as the caller passed it (path, bytes, file object or `TarMember`); None when the
+            error was rebuilt from its message alone.
         cause: What went wrong, without the source name.
     """
 
-    def __init__(self, source: Any, cause: str):
+    def __init__(self, source: Any, cause: str | None = None):
+        if cause is None:
+            # Only a message: torch's DataLoader re-raises a worker's exception as `type(error)(message)`. Keeping the
+            # type lets callers catch an unreadable video whichever process decoded it.
+            self.source, self.cause = None, source
+            super().__init__(source)
+            return
         self.source = source
         self.cause = cause
         super().__init__(f"Cannot read video {describe_source(source)}: {cause}")
