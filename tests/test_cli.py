@@ -353,11 +353,23 @@ def test_a_video_cut_short_is_scored_with_a_one_line_warning(model_dir, tmp_path
     assert len(lines) == 1 and lines[0].startswith(f"warning: Video '{cut}' has ") and "readable frames" in lines[0]
 
 
-def test_decoding_workers_give_the_same_scores_and_still_report_a_broken_video(model_dir, videos, tmp_path, capsys):
+def test_decoding_workers_give_the_same_scores_and_still_report_a_broken_video(
+    model_dir, videos, tmp_path, capsys, monkeypatch
+):
+    from torch.utils.data import DataLoader
+
     options = ["--labels", ",".join(LABELS), "--model", model_dir, "--json", "--batch-size", "2"]
     _, in_process, _ = run(["classify", *videos, *options], capsys)
+    workers = []
+    original_init = DataLoader.__init__
+
+    def recording_init(self, *args, **kwargs):
+        workers.append(kwargs.get("num_workers", 0))
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(DataLoader, "__init__", recording_init)
     status, with_workers, _ = run(["classify", *videos, *options, "--num-workers", "2"], capsys)
-    assert status == 0 and json.loads(with_workers) == json.loads(in_process)
+    assert status == 0 and json.loads(with_workers) == json.loads(in_process) and workers == [2]
 
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(np.random.default_rng(0).bytes(4096))
@@ -365,3 +377,21 @@ def test_decoding_workers_give_the_same_scores_and_still_report_a_broken_video(m
     records = json.loads(out)
     assert status == 1 and [record["video"] for record in records] == [*videos, str(broken)]
     assert records[2]["error"].startswith(f"Cannot read video '{broken}': not a readable media file")
+
+
+def test_an_unreadable_video_in_a_dataloader_worker_stays_a_video_decode_error():
+    from torch.utils.data import DataLoader, Dataset
+
+    from xclip.video import VideoDecodeError
+
+    class Unreadable(Dataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            raise VideoDecodeError("a.mp4", "not a readable media file")
+
+    with pytest.raises(VideoDecodeError, match="Cannot read video 'a.mp4': not a readable media file"):
+        next(iter(DataLoader(Unreadable(), num_workers=1)))
+    with pytest.raises(TypeError, match="source, cause"):
+        VideoDecodeError(Path("a.mp4"))

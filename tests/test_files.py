@@ -60,3 +60,5 @@ def test_the_file_in_the_way_of_a_folder_is_itself_or_its_nearest_existing_paren
     assert file_blocking_folder(tmp_path / "new" / "deeper") is None
     assert file_blocking_folder(tmp_path / "file") == tmp_path / "file"
     assert file_blocking_folder(tmp_path / "file" / "new" / "deeper") == tmp_path / "file"
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    assert file_blocking_folder(tmp_path / "dangling" / "new") == tmp_path / "dangling"

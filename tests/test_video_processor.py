@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 from transformers import AutoVideoProcessor
+from transformers.image_utils import PILImageResampling
 
 from xclip.modeling import XCLIPConfig
 from xclip.processing import XCLIPVideoProcessor, short_side_for_crop
@@ -98,6 +99,15 @@ def test_matches_original_test_pipeline_within_one_uint8_level(num_frames, heigh
     assert np.isin(np.round(apart, 3), [0.0, 1.0]).all()  # whole levels: the processor rounds as OpenCV does
     float_input = XCLIPVideoProcessor()(video.astype(np.float32), return_tensors="np").pixel_values[0]
     assert uint8_levels_apart(float_input, expected).max() < 1.0  # unrounded, within a level
+
+
+def test_uint8_frames_take_the_float_kernel_for_bicubic_resizing():
+    """torch's integer bicubic kernel is tens of levels from OpenCV's and from its own float kernel."""
+    video = random_video(8, 272, 360, seed=9)
+    processor = XCLIPVideoProcessor(resample=PILImageResampling.BICUBIC, num_frames=8)
+    from_uint8 = processor(video, return_tensors="np").pixel_values[0]
+    from_float = processor(video.astype(np.float32), return_tensors="np").pixel_values[0]
+    assert uint8_levels_apart(from_uint8, from_float).max() < 1e-3
 
 
 def test_336_model_resizes_to_384_then_crops_336():

@@ -45,7 +45,7 @@ def file_blocking_folder(folder: str | os.PathLike) -> Path | None:
     (creating `folder` would fail there), when that is not a folder; `None` when `folder` is or can become one."""
     folder = Path(folder)
     for candidate in (folder, *folder.parents):
-        if candidate.exists():
+        if os.path.lexists(candidate):  # a dangling link is in the way too
             return None if candidate.is_dir() else candidate
     return None
 

@@ -247,11 +247,11 @@ def prepare_video_dataset(
     Raises:
         RuntimeError: PyAV cannot encode with x264.
         AnnotationError: A list is missing or malformed.
-        ValueError: The input folder is a file; the output folder is a file, the same as the input folder, inside
+        ValueError: The output folder is a file, the same as the input folder, inside
             it or holding it; a prepared list would be written over an input list; two lists share a file name; there
             are no videos; a path is absolute or leaves the input folder; or two sources would be prepared to the
             same file (`a.avi` and `a.mkv`).
-        FileNotFoundError: `input_root`, or a tar archive the lists name, does not exist.
+        FileNotFoundError: `input_root` does not exist or is a file, or a tar archive the lists name does not exist.
     """
     check_encoder()
     input_root, output_root = Path(input_root), Path(output_root)

@@ -8,11 +8,12 @@ from torchvision's defaults and are reproduced here:
 
 Resizing uses torchvision's bilinear kernel with `antialias=False`, the same half-pixel formula as OpenCV's
 `INTER_LINEAR` (no low-pass filter when shrinking). `antialias=True` would instead match PIL, which the original never
-used: on a 720p noise frame shrunk to 256 px it differs from OpenCV by up to 147 of 255 levels. uint8 frames are
-resized to uint8, as OpenCV does for the original: on the CPU by torch's integer kernel, which differs from OpenCV's
-by at most one level (on about a quarter of the pixels) and runs about 6 times faster than the float kernel;
-elsewhere by the float kernel, rounded. Float frames stay float and unrounded, within one level of OpenCV (both
-measured in tests/test_video_processor.py).
+used: on a 720p noise frame shrunk to 256 px it differs from OpenCV by up to 147 of 255 levels. Bilinear resizing
+keeps uint8 frames in uint8, as OpenCV does for the original: on a CPU with AVX2 by torch's integer kernel, which
+differs from OpenCV's by at most one level (on about a quarter of the pixels) and runs about 6 times faster than the
+float kernel; elsewhere by the float kernel, rounded. Float frames, and uint8 frames under any other interpolation
+(torch's integer bicubic kernel is tens of levels from OpenCV's), are resized in float without rounding, within one
+level of OpenCV (both measured in tests/test_video_processor.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from __future__ import annotations
 import torch
 import torchvision.transforms.v2.functional as tvF
 from torchvision.transforms import InterpolationMode
+
+# Interpolations that keep uint8 frames in uint8 (see the module docstring).
+_UINT8_INTERPOLATIONS = (InterpolationMode.BILINEAR, InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT)
 
 __all__ = [
     "center_crop_offset",
@@ -57,6 +61,8 @@ def resize(
     """
     if tuple(frames.shape[-2:]) == tuple(size):
         return frames
+    if frames.dtype == torch.uint8 and interpolation not in _UINT8_INTERPOLATIONS:
+        frames = frames.float()
     return tvF.resize(frames, list(size), interpolation=interpolation, antialias=False)
 
 

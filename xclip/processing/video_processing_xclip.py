@@ -76,7 +76,8 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
     Accepted `videos` (see `xclip.processing.video_inputs`): a path, a `[T, H, W, C]` or `[T, C, H, W]` NumPy array
     or torch tensor (uint8, or float on the 0-255 scale like uint8; pass `do_rescale=False` for frames already in
     [0, 1]), a list of PIL images or arrays (one video), or a batch: a list of any of these or a 5-D array. Every form
-    of the same frames gives the same `pixel_values`.
+    of the same uint8 frames gives the same `pixel_values`; float frames are resized without rounding to 8 bits, so
+    theirs differ by up to one uint8 level.
 
     Frame count: with `do_sample_frames=True` (default) each video is sampled to `num_frames` segment centres, with
     repetition when it is shorter. With `do_sample_frames=False` the frames are used as given, and a video whose
@@ -90,7 +91,8 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         crop_size (`dict[str, int]`, *optional*, defaults to `{"height": 224, "width": 224}`):
             Centre-crop size; the model's `vision_config.image_size`.
         resample (`PILImageResampling`, *optional*, defaults to `BILINEAR`):
-            Interpolation; applied without antialiasing, like the original's OpenCV resize.
+            Interpolation; applied without antialiasing, like the original's OpenCV resize (see
+            `xclip.processing.spatial` for which modes keep uint8 frames in uint8).
         image_mean, image_std (`list[float]`, *optional*, default to ImageNet's):
             Normalisation after scaling by `rescale_factor` (1/255).
         num_clips (`int`, *optional*, defaults to 1), num_crops (`int`, *optional*, defaults to 1):

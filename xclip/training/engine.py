@@ -37,7 +37,7 @@ class StepRecord:
 @dataclass
 class EpochSummary:
     loss: float  # mean training loss of the epoch
-    lr: float  # base-group LR of the last iteration
+    lr: float  # base-group LR after the epoch: the one the next epoch's first optimizer step runs at
     num_replaced: int  # unreadable training videos replaced by another, over all processes
     clips_per_second: float  # training clips over all processes per second of wall time
     # Share of the epoch (after the first batch, which also waits for the workers to start) that this process spent

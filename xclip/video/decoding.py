@@ -11,8 +11,9 @@ timestamp and the keyframes, then, for a set of wanted frames:
 - converts only the wanted frames to RGB, each once, however often it is requested.
 
 Frames are turned upright as players show them when the stream stores a display rotation (portrait phone videos
-are landscape frames with a quarter-turn rotation), as FFmpeg's command line does by default. decord, and with it the
-original X-CLIP, returned such frames sideways; `autorotate=False` does the same.
+are landscape frames with a quarter-turn rotation), as FFmpeg's command line does by default, to the nearest quarter
+turn. A display matrix that also mirrors the picture is not handled: only its rotation is applied. decord, and with
+it the original X-CLIP, returned such frames sideways; `autorotate=False` does the same.
 """
 
 from __future__ import annotations
@@ -234,7 +235,8 @@ class VideoReader:
 
         Returns:
             `np.ndarray` of `uint8`, shape `[N, height, width, 3]`, RGB, in the order of `indices`; height and width
-            are swapped against `info` when `autorotate` turns the frames by a quarter turn.
+            are swapped against `info` when `autorotate` turns the frames by a quarter turn (the rotation is read
+            from decoded frames, so an empty `indices` gives the stored shape).
 
         Raises:
             ValueError: `indices` is not a 1-D sequence of non-negative integers.

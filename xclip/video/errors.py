@@ -24,11 +24,13 @@ class VideoDecodeError(ValueError):
     Attributes:
         source: The source exactly as the caller passed it (path, bytes, file object or `TarMember`); None when the
             error was rebuilt from its message alone.
-        cause: What went wrong, without the source name.
+        cause: What went wrong, without the source name; the whole message when rebuilt from it.
     """
 
     def __init__(self, source: Any, cause: str | None = None):
         if cause is None:
+            if not isinstance(source, str):
+                raise TypeError("VideoDecodeError takes (source, cause), or a message alone")
             # Only a message: torch's DataLoader re-raises a worker's exception as `type(error)(message)`. Keeping the
             # type lets callers catch an unreadable video whichever process decoded it.
             self.source, self.cause = None, source
