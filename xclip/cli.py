@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .model_source import ModelFolderError, check_model_folder, first_line
+from .model_source import ModelFolderError, check_model_folder, first_line, short_first_line
 
 __all__ = ["main", "read_label_file", "subcommand_parser"]
 
@@ -146,7 +146,7 @@ def _load_pipeline(args: argparse.Namespace) -> Any:
     except SafetensorError as error:
         # check_model_folder reads the headers first; this is a weights file that broke past its header.
         raise CommandError(
-            f"cannot load model {args.model!r}: a weights file is corrupt or truncated ({first_line(error)[:160]})"
+            f"cannot load model {args.model!r}: a weights file is corrupt or truncated ({short_first_line(error)})"
         ) from None
 
 

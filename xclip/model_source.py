@@ -11,7 +11,7 @@ from transformers.utils import SAFE_WEIGHTS_NAME as SAFETENSORS_WEIGHTS
 from transformers.utils import WEIGHTS_INDEX_NAME as PYTORCH_INDEX
 from transformers.utils import WEIGHTS_NAME as PYTORCH_WEIGHTS
 
-__all__ = ["ModelFolderError", "check_model_folder", "check_model_source", "check_safetensors_file", "first_line"]
+__all__ = ["ModelFolderError", "check_model_folder", "check_safetensors_file", "first_line", "short_first_line"]
 
 # A training run's output folder keeps its best model here (see xclip.training).
 BEST_MODEL_FOLDER = "best_model"
@@ -19,23 +19,6 @@ BEST_MODEL_FOLDER = "best_model"
 
 class ModelFolderError(OSError):
     """A model folder (or name) that cannot hold a loadable model; the message says why, naming the file."""
-
-
-def check_model_source(model: str | os.PathLike) -> None:
-    """Fails at once for a model that names a local path but is not a folder; a Hub id is left to the Hub lookup.
-
-    Raises:
-        NotADirectoryError: the path exists but is a file.
-        FileNotFoundError: the name looks like a path (absolute, `.`/`~`-relative, or more than one `/`) and does not
-            exist; transformers would otherwise report it as an invalid Hub id.
-    """
-    name = os.fspath(model)
-    path = Path(name).expanduser()
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"model {name!r}: not a folder")
-    looks_like_path = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
-    if looks_like_path and not path.exists():
-        raise FileNotFoundError(f"model {name!r}: no such folder")
 
 
 def _is_hub_id(name: str) -> bool:
@@ -63,12 +46,14 @@ def check_safetensors_file(path: Path) -> None:
         with safe_open(path, framework="pt"):
             pass
     except SafetensorError as error:
-        raise ModelFolderError(f"{path} is corrupt or truncated ({_short(first_line(error))})") from None
+        raise ModelFolderError(f"{path} is corrupt or truncated ({short_first_line(error)})") from None
     except OSError as error:
         raise ModelFolderError(f"{path}: unreadable ({error})") from None
 
 
-def _short(message: str, limit: int = 160) -> str:
+def short_first_line(error: BaseException, limit: int = 160) -> str:
+    """`first_line(error)`, cut to `limit` characters: some library errors put a whole file's header in it."""
+    message = first_line(error)
     return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
@@ -79,7 +64,7 @@ def _safetensors_shards(index: Path) -> list[Path]:
         weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
         return [index.parent / name for name in sorted(set(weight_map.values()))]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ModelFolderError(f"{index} is not a readable safetensors index ({_short(first_line(error))})") from None
+        raise ModelFolderError(f"{index} is not a readable safetensors index ({short_first_line(error)})") from None
 
 
 def check_model_folder(model: str | os.PathLike) -> None:
@@ -103,7 +88,7 @@ def check_model_folder(model: str | os.PathLike) -> None:
             raise ModelFolderError("no such folder, and not a Hub id available offline (HF_HUB_OFFLINE is set)")
         return
     if not path.is_dir():
-        raise ModelFolderError(f"{name}: not a folder")
+        raise ModelFolderError("not a folder")
     if not (path / "config.json").is_file():
         hint = ""
         best = path / BEST_MODEL_FOLDER

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import VideoSet
-from ..model_source import check_model_source, first_line
+from ..model_source import ModelFolderError, check_model_folder, first_line
 
 __all__ = ["DemoError", "ModelGeometry", "ScriptRun", "model_geometry", "run_training_script", "training_command"]
 
@@ -44,9 +44,9 @@ def model_geometry(model: str | os.PathLike) -> ModelGeometry:
     from ..modeling import XCLIPConfig
 
     try:
-        check_model_source(model)
-    except OSError as error:
-        raise DemoError(str(error)) from None
+        check_model_folder(model)
+    except ModelFolderError as error:
+        raise DemoError(f"cannot load model {os.fspath(model)!r}: {error}") from None
     try:
         config = XCLIPConfig.from_pretrained(os.fspath(model))
     except (OSError, ValueError) as error:
