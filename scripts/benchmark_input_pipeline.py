@@ -70,7 +70,8 @@ def clip_dataset(paths: list[Path], clips: int, frames: int, image_size: int, hw
                  augment_device: str | None, views: tuple[int, int] | None = None) -> VideoClipDataset:
     """The training script's dataset over `clips` items that cycle through the videos, with one decoder thread per
     video in every process (what DataLoader workers use anyway): training items with the augmentation timed, or
-    with `views = (clips, crops)` evaluation items with the video processor timed."""
+    with `views = (clips, crops)` evaluation items with the video processor timed, left in uint8 for the training
+    device to normalise, as the training script's are."""
     records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
     common = dict(num_frames=frames, decode_threads=1, hwaccel=hwaccel)
     if views is None:
@@ -78,29 +79,37 @@ def clip_dataset(paths: list[Path], clips: int, frames: int, image_size: int, hw
                                 augment_device=augment_device, **common)
     processor = Timed(XCLIPVideoProcessor.for_image_size(image_size, frames))
     return VideoClipDataset(records, training=False, video_processor=processor, num_clips=views[0],
-                            num_crops=views[1], **common)
+                            num_crops=views[1], defer_normalization=True, **common)
 
 
 def one_core_split(dataset: VideoClipDataset, clips: int) -> dict:
     """Milliseconds per item for decoding (sampling included) and for augmenting (training) or preprocessing the
-    views (evaluation), in this process on one thread."""
+    views (evaluation), in this process on one thread; for evaluation items also their deferred normalisation, which
+    training runs on its device (here on the CPU, out of the per-core rate)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    normalize_s = 0.0
     try:
         start = time.perf_counter()
         for index in range(clips):
-            dataset[index]
-        total_s = time.perf_counter() - start
+            item = dataset[index]
+            if dataset.defer_normalization:
+                normalize_start = time.perf_counter()
+                dataset.normalize(item["pixel_values"])
+                normalize_s += time.perf_counter() - normalize_start
+        total_s = time.perf_counter() - start - normalize_s
     finally:
         torch.set_num_threads(threads)
     augment_s = (dataset.transform or dataset.video_processor).seconds
     return {"decode_ms_per_clip": 1e3 * (total_s - augment_s) / clips, "augment_ms_per_clip": 1e3 * augment_s / clips,
-            "clips_per_s_per_core": clips / total_s}
+            "normalize_ms_per_clip": 1e3 * normalize_s / clips, "clips_per_s_per_core": clips / total_s}
 
 
 def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
-    """Clips per second through a DataLoader with the training script's settings."""
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=torch.cuda.is_available(),
+    """Clips per second through a DataLoader with the training script's settings; deferred normalisation included,
+    on the device training would use (the GPU, or this CPU's main process)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda",
                         multiprocessing_context="spawn" if dataset.needs_spawned_workers and workers else None)
     start = None
     seen = 0
@@ -108,7 +117,11 @@ def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
         if batch_index == 0:  # worker start-up and the first batch stay out of the rate
             start = time.perf_counter()
             continue
+        if dataset.defer_normalization:
+            dataset.normalize(batch["pixel_values"].to(device, non_blocking=True))
         seen += len(batch["pixel_values"])
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     elapsed = time.perf_counter() - start
     return {"workers": workers, "hwaccel": dataset.hwaccel, "augment_device": dataset.augment_device or "cpu",
             "frames": dataset.num_frames, "clips": seen, "clips_per_s": seen / elapsed,
@@ -166,8 +179,10 @@ def main(argv=None) -> dict:
     else:
         decoder += f", augmentation on {args.augment_device or 'cpu'}"
         step, unit = "augment", "clips"
+    deferred = f" (then normalise on the device: {split['normalize_ms_per_clip']:.1f} ms on one CPU core)" \
+        if args.views else ""
     print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + {step} "
-          f"{split['augment_ms_per_clip']:.1f} ms per item = {split['clips_per_s_per_core']:.1f} {unit}/s "
+          f"{split['augment_ms_per_clip']:.1f} ms per item = {split['clips_per_s_per_core']:.1f} {unit}/s{deferred} "
           f"(videos of {megabytes:.2f} MB, GOP {args.gop or 250})")
     if preparation:
         print(f"  on the videos as prepared: {preparation['megabytes']:.2f} MB, short side "

@@ -216,9 +216,25 @@ def test_videos_in_a_tar_root_load_like_the_files(videos, tmp_path):
         assert from_tar[index]["valid"] == 1
 
 
+@pytest.mark.parametrize("num_clips, num_crops", [(1, 1), (2, 3)])
+def test_deferred_normalisation_gives_uint8_items_that_normalise_to_the_same_views(videos, num_clips, num_crops):
+    records = records_of([videos["paths"][0], videos["corrupt"], videos["paths"][2]], [0, 1, 2])
+    views = {"num_clips": num_clips, "num_crops": num_crops}
+    normalised = next(iter(DataLoader(eval_dataset(records, **views), batch_size=3)))
+    deferred_set = eval_dataset(records, defer_normalization=True, **views)
+    deferred = next(iter(DataLoader(deferred_set, batch_size=3)))  # the unreadable video's zeros collate with the rest
+    assert deferred["pixel_values"].dtype == torch.uint8
+    assert deferred["valid"].tolist() == [1, 0, 1]
+    finished = deferred_set.normalize(deferred["pixel_values"])
+    assert torch.equal(finished[[0, 2]], normalised["pixel_values"][[0, 2]])
+    with pytest.raises(ValueError, match="already normalised"):
+        eval_dataset(records).normalize(normalised["pixel_values"])
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
+        ({"training": True, "defer_normalization": True}, "defer_normalization applies to evaluation"),
         ({"training": True, "num_clips": 4}, "evaluation options"),
         ({"training": False, "num_crops": 2}, "num_crops must be 1"),
         ({"training": False, "sampling": "uniform"}, "sampling must be"),

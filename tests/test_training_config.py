@@ -247,7 +247,7 @@ def test_data_autorotate_turns_phone_videos_upright_or_keeps_them_as_stored(tmp_
     frames[:, :16] = 255  # the stored frame's top half is bright; a quarter turn clockwise puts it on the right
     path = write_video(tmp_path / "portrait.mp4", frames, display_rotation=-90)
     config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.NUM_FRAMES", "2", "DATA.AUTOROTATE", autorotate])
-    pixels = build_eval_dataset(config, [VideoRecord(path, 0)])[0]["pixel_values"]  # [T, 3, S, S]
+    pixels = build_eval_dataset(config, [VideoRecord(path, 0)])[0]["pixel_values"].float()  # [T, 3, S, S]
     half = pixels.shape[-1] // 2
     sides = {"right": pixels[..., half:], "top": pixels[..., :half, :]}
     others = {"right": pixels[..., :half], "top": pixels[..., half:, :]}

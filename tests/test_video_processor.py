@@ -254,6 +254,9 @@ def test_the_callers_frames_are_never_modified(num_crops):
     for frames in (as_float, as_uint8):
         processor(frames, num_crops=num_crops, do_resize=False, do_center_crop=False, do_sample_frames=False)
         processor(frames, num_crops=num_crops, do_sample_frames=False, do_normalize=False)
+        deferred = processor(frames, num_crops=num_crops, do_resize=False, do_center_crop=False,
+                             do_sample_frames=False, do_rescale=False, do_normalize=False, return_tensors="pt")
+        deferred.pixel_values += 1
     assert torch.equal(as_float, before[0]) and np.array_equal(as_uint8, before[1])
 
 
@@ -283,6 +286,27 @@ def test_return_tensors():
     assert isinstance(processor(video, return_tensors="np").pixel_values, np.ndarray)
     pixel_values = processor(video, return_tensors="pt").pixel_values
     assert isinstance(pixel_values, torch.Tensor) and pixel_values.dtype == torch.float32
+
+
+@pytest.mark.parametrize("num_clips, num_crops", [(1, 1), (2, 3)])
+def test_uint8_views_normalised_later_equal_the_normalised_call(num_clips, num_crops):
+    video = random_video(16, 40, 56)
+    processor = XCLIPVideoProcessor.for_image_size(32, 4, num_clips=num_clips, num_crops=num_crops)
+    normalised = processor(video, return_tensors="pt").pixel_values
+    deferred = processor(video, do_rescale=False, do_normalize=False, return_tensors="pt").pixel_values
+    assert deferred.dtype == torch.uint8 and deferred.shape == normalised.shape
+    assert torch.equal(processor.normalize_deferred(deferred), normalised)
+
+
+def test_float_frames_stay_float_without_rescaling_or_normalisation_and_normalise_later_like_the_call():
+    video = random_video(8, 32, 32).astype(np.float32)
+    processor = XCLIPVideoProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    deferred = processor(video, do_rescale=False, do_normalize=False, return_tensors="pt").pixel_values
+    assert deferred.dtype == torch.float32
+    torch.testing.assert_close(deferred[0], torch.from_numpy(video).permute(0, 3, 1, 2), rtol=0, atol=1e-4)
+    kept = deferred.clone()
+    assert torch.equal(processor.normalize_deferred(deferred), processor(video, return_tensors="pt").pixel_values)
+    assert torch.equal(deferred, kept)  # a new tensor: the deferred values stay as they were
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -45,13 +45,19 @@ class XCLIPVideoPipelineMixin:
         self, video: Any, num_clips: int = 1, num_crops: int = 1, num_frames: int | None = None
     ) -> dict[str, torch.Tensor]:
         """The model inputs of one video: `pixel_values` sampled to `num_frames` frames (default: the model's), with
-        `num_clips * num_crops` views when more than one, in the pipeline's dtype (see `video_to_pixel_values`)."""
+        `num_clips * num_crops` views when more than one (see `video_to_pixel_values`), resized and cropped but not
+        yet normalised: `_model_pixel_values` finishes them on the model's device."""
         pixel_values = video_to_pixel_values(
             self.video_processor,
             video,
             num_frames=num_frames or self.model.config.vision_config.num_frames,
             num_clips=num_clips,
             num_crops=num_crops,
-            dtype=self.dtype,
         )
         return {"pixel_values": pixel_values}
+
+    def _model_pixel_values(self, model_inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """`_preprocess_video`'s `pixel_values` (uint8 for uint8 frames), on the model's device by now, rescaled and
+        normalised there and cast to the pipeline's dtype: preprocessing (in DataLoader workers with `num_workers`)
+        hands over a quarter of the bytes and leaves the arithmetic to the GPU."""
+        return self.video_processor.normalize_deferred(model_inputs["pixel_values"]).to(self.dtype)

@@ -74,3 +74,8 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
         if not self._is_xclip:
             return super().preprocess(video, **kwargs)
         return self._preprocess_video(video, num_clips, num_crops, num_frames=kwargs.get("num_frames"))
+
+    def _forward(self, model_inputs: dict[str, torch.Tensor]) -> Any:
+        if not self._is_xclip:
+            return super()._forward(model_inputs)
+        return self.model(pixel_values=self._model_pixel_values(model_inputs))

@@ -86,9 +86,9 @@ def video_to_pixel_values(
     num_frames: int,
     num_clips: int = 1,
     num_crops: int = 1,
-    dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """Sample and preprocess one video for the model.
+    """Sample, resize and crop one video for the model, leaving the rescaling and normalisation to
+    `video_processor.normalize_deferred` (on the model's device).
 
     The video is always sampled to `num_frames` frames per clip (segment centres, with repetition when it has fewer
     frames), whatever its length.
@@ -98,10 +98,10 @@ def video_to_pixel_values(
         video: one video (see the module docstring).
         num_frames: the model's frame count, `config.vision_config.num_frames`.
         num_clips, num_crops: views for the original's multi-view test (4 clips x 3 crops in the paper).
-        dtype: the model's dtype.
 
     Returns:
-        `(1, num_frames, 3, S, S)`, or `(1, num_clips * num_crops, num_frames, 3, S, S)` with several views.
+        `(1, num_frames, 3, S, S)`, or `(1, num_clips * num_crops, num_frames, 3, S, S)` with several views: uint8
+        for uint8 frames (files, PIL images, uint8 arrays), float32 on the 0-255 scale for float frames.
 
     Raises:
         ValueError: `video` is not one video (e.g. a nested list of videos), or its frames are not 3- or 1-channel or
@@ -115,6 +115,8 @@ def video_to_pixel_values(
             do_sample_frames=True,
             num_clips=num_clips,
             num_crops=num_crops,
+            do_rescale=False,
+            do_normalize=False,
             return_tensors="pt",
         )["pixel_values"]
     if pixel_values.shape[0] != 1:
@@ -122,4 +124,4 @@ def video_to_pixel_values(
             f"Each input must be one video (a path, URL, 4-D array or list of frames); one input held "
             f"{pixel_values.shape[0]} videos. Pass a flat list of videos instead."
         )
-    return pixel_values.to(dtype) if dtype is not None else pixel_values
+    return pixel_values

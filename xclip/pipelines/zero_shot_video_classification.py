@@ -149,7 +149,7 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
         self, model_inputs: dict[str, torch.Tensor], candidate_labels: Sequence[str], hypothesis_template: str = "{}"
     ) -> dict[str, torch.Tensor]:
         text_embeds = self.label_embeddings(candidate_labels, hypothesis_template)
-        logits, _ = video_logits(self.model.base_model, model_inputs["pixel_values"], text_embeds)
+        logits, _ = video_logits(self.model.base_model, self._model_pixel_values(model_inputs), text_embeds)
         return {"logits": logits}
 
     def postprocess(

@@ -60,8 +60,12 @@ class ArrayVideo:
     description: str
 
     def read_frames(self, choose_indices: IndexChooser) -> torch.Tensor:
-        """The frames `choose_indices(T)` picks, as `[n, C, H, W]`."""
-        indices = choose_indices(self.frames.shape[0])
+        """The frames `choose_indices(T)` picks, as `[n, C, H, W]`: the frames themselves when it picks every frame in
+        order (frames already sampled, `do_sample_frames=False`), since the processor never writes into its input."""
+        total = self.frames.shape[0]
+        indices = choose_indices(total)
+        if np.array_equal(indices, np.arange(total)):
+            return self.frames
         return self.frames[torch.as_tensor(indices, dtype=torch.long, device=self.frames.device)]
 
 

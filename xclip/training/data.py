@@ -80,7 +80,8 @@ def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]
 def build_eval_dataset(
     config: ExperimentConfig, records: Sequence[VideoRecord], num_clips: int = 1, num_crops: int = 1
 ) -> VideoClipDataset:
-    """Test views of `records`: `num_clips` x `num_crops` per video (1 x 1 is the original's single view)."""
+    """Test views of `records`: `num_clips` x `num_crops` per video (1 x 1 is the original's single view), in uint8
+    for `dataset.normalize` to finish on the device (`defer_normalization`)."""
     return VideoClipDataset(
         records,
         num_frames=config.DATA.NUM_FRAMES,
@@ -92,6 +93,7 @@ def build_eval_dataset(
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
         autorotate=config.DATA.AUTOROTATE,
+        defer_normalization=True,
     )
 
 

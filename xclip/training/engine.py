@@ -156,19 +156,26 @@ def train_one_epoch(
 
 @torch.no_grad()
 def predict(
-    accelerator: Accelerator, model: nn.Module, dataloader: DataLoader, text_embeds: torch.Tensor, desc: str = "eval"
+    accelerator: Accelerator,
+    model: nn.Module,
+    dataloader: DataLoader,
+    text_embeds: torch.Tensor,
+    desc: str = "eval",
+    normalize: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Predictions:
     """Scores every video of a prepared evaluation `dataloader` against `text_embeds` `[K, E]`.
 
     Multi-view items (`pixel_values` `[B, V, T, 3, S, S]`) run as `B * V` clips whose softmax probabilities are
     summed per video. `gather_for_metrics` drops the samples Accelerate repeats to give every process an equal share,
-    so each video is counted once.
+    so each video is counted once. `normalize` finishes each batch's `pixel_values` on the device first:
+    `VideoClipDataset.normalize` for a dataset built with `defer_normalization`.
     """
     was_training = model.training
     model.eval()
     scores, labels, valid = [], [], []
     for batch in tqdm(dataloader, desc=desc, disable=not accelerator.is_local_main_process, leave=False):
-        view_logits, _ = logits_per_view(model, batch["pixel_values"], text_embeds)
+        pixel_values = batch["pixel_values"] if normalize is None else normalize(batch["pixel_values"])
+        view_logits, _ = logits_per_view(model, pixel_values, text_embeds)
         batch_scores = aggregate_views(view_logits)
         gathered = accelerator.gather_for_metrics(
             {"scores": batch_scores, "labels": batch["labels"], "valid": batch["valid"]}

@@ -254,7 +254,9 @@ def evaluate_splits(
         dataset = build_eval_dataset(config, split.records, *views)
         dataloader = accelerator.prepare(eval_dataloader(dataset, config))
         text_embeds = ClassTexts(split.class_names, frozen=True).encode(unwrapped)
-        predictions = predict(accelerator, model, dataloader, text_embeds, desc=f"test {split.name}")
+        predictions = predict(
+            accelerator, model, dataloader, text_embeds, desc=f"test {split.name}", normalize=dataset.normalize
+        )
         if accelerator.is_main_process:
             reports[split.name] = evaluation_report(
                 predictions, split.class_names, metric, views[0] * views[1], files=(output_dir, split.name),
@@ -373,6 +375,7 @@ class TrainingRun:
     optimizer: torch.optim.Optimizer
     train_set: VideoClipDataset
     train_loader: DataLoader
+    val_set: VideoClipDataset
     val_loader: DataLoader
     lr_schedule: IterationLRSchedule
     texts: ClassTexts
@@ -405,7 +408,7 @@ def run_epoch(
         on_step=run.step_log.write,
     )
     text_embeds = run.texts.evaluation_inputs(accelerator.unwrap_model(run.model))["text_embeds"]
-    predictions = predict(accelerator, run.model, run.val_loader, text_embeds)
+    predictions = predict(accelerator, run.model, run.val_loader, text_embeds, normalize=run.val_set.normalize)
     number = epoch + 1  # epochs are numbered from 1 wherever they are shown or stored (epoch_N: after N epochs)
     entry = {"epoch": number, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
     if accelerator.is_main_process:
@@ -444,7 +447,8 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     train_set = build_train_dataset(config, train_records)
     val_records = validation_records(config)
     train_loader = train_dataloader(train_set, config)
-    val_loader = eval_dataloader(build_eval_dataset(config, val_records), config)
+    val_set = build_eval_dataset(config, val_records)
+    val_loader = eval_dataloader(val_set, config)
     videos_per_batch = config.TRAIN.BATCH_SIZE * accelerator.num_processes
     batches_per_epoch = len(train_set) // videos_per_batch  # per process: an incomplete batch is dropped, as originally
     if batches_per_epoch == 0:
@@ -497,6 +501,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
         optimizer=optimizer,
         train_set=train_set,
         train_loader=train_loader,
+        val_set=val_set,
         val_loader=val_loader,
         lr_schedule=lr_schedule,
         texts=texts,
