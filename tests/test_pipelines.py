@@ -299,6 +299,12 @@ def test_frames_that_cannot_be_scored_meaningfully_are_refused(zero_shot, classi
         pipeline("video-classification", model=str(classifier_dir))(video)
 
 
+def test_an_input_of_several_videos_inside_a_batch_is_refused_by_name(zero_shot):
+    video = np.zeros((8, 32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match="one input held 2 videos. Pass a flat list of videos"):
+        zero_shot([video, [video, video]], candidate_labels=LABELS)
+
+
 def test_greyscale_arrays_are_scored_as_grey_rgb(zero_shot):
     grey = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 1), dtype=np.uint8)
     assert_same_predictions(

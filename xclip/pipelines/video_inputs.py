@@ -16,16 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from ..processing.video_inputs import ArrayVideo, as_video_batch
+from ..processing.video_inputs import ArrayVideo, FileVideo, as_video_batch
 from ..video import VideoDecodeError
 
-__all__ = ["URL_SCHEMES", "check_video_array", "local_video", "video_to_pixel_values"]
+__all__ = ["URL_SCHEMES", "check_video_channels", "local_video", "video_to_pixel_values"]
 
 # Greyscale frames are repeated into RGB by the video processor; other channel counts are refused (see
-# `check_video_array`).
+# `check_video_channels`).
 PIPELINE_CHANNEL_COUNTS = (1, 3)
 
 URL_SCHEMES = ("http://", "https://", "file://")
@@ -54,29 +53,20 @@ def local_video(video: Any) -> Iterator[Any]:
         yield os.fspath(path)
 
 
-def check_video_array(video: Any) -> None:
+def check_video_channels(video: FileVideo | ArrayVideo) -> None:
     """Refuse in-memory video frames of a channel count the model would score without complaint but meaninglessly.
 
-    Files and URLs are left to the decoder, and PIL images to their RGB conversion (always 3 channels). Arrays and
-    tensors must be RGB (3 channels) or greyscale (1). (Non-finite values are refused by the video processor, on the
-    sampled frames only.)
+    Files and URLs are left to the decoder, and PIL images were converted to RGB. Arrays and tensors must be RGB (3
+    channels) or greyscale (1). (Non-finite values are refused by the video processor, on the sampled frames only.)
 
     Raises:
         ValueError: naming the input and its problem.
     """
-    first = video[0] if isinstance(video, (list, tuple)) and video else video
-    if not isinstance(first, (np.ndarray, torch.Tensor)):
-        return
-    for item in as_video_batch(video):
-        if not isinstance(item, ArrayVideo):
-            continue
-        frames = item.frames
-        channels = frames.shape[1]
-        if channels not in PIPELINE_CHANNEL_COUNTS:
-            raise ValueError(
-                f"{item.description} has {channels} channels; the pipeline takes RGB (3 channels) or greyscale (1) "
-                "frames. For RGBA frames, drop the alpha channel (e.g. video[..., :3]) or composite it first."
-            )
+    if isinstance(video, ArrayVideo) and video.frames.shape[1] not in PIPELINE_CHANNEL_COUNTS:
+        raise ValueError(
+            f"{video.description} has {video.frames.shape[1]} channels; the pipeline takes RGB (3 channels) or "
+            "greyscale (1) frames. For RGBA frames, drop the alpha channel (e.g. video[..., :3]) or composite it first."
+        )
 
 
 def video_to_pixel_values(
@@ -105,12 +95,18 @@ def video_to_pixel_values(
 
     Raises:
         ValueError: `video` is not one video (e.g. a nested list of videos), or its frames are not 3- or 1-channel or
-            not finite (see `check_video_array`).
+            not finite (see `check_video_channels`).
     """
-    check_video_array(video)
     with local_video(video) as local:
+        videos = as_video_batch(local)  # interpreted once: the processor takes the result as it is
+        if len(videos) != 1:
+            raise ValueError(
+                f"Each input must be one video (a path, URL, 4-D array or list of frames); one input held "
+                f"{len(videos)} videos. Pass a flat list of videos instead."
+            )
+        check_video_channels(videos[0])
         pixel_values = video_processor(
-            local,
+            videos[0],
             num_frames=num_frames,
             do_sample_frames=True,
             num_clips=num_clips,
@@ -119,9 +115,4 @@ def video_to_pixel_values(
             do_normalize=False,
             return_tensors="pt",
         )["pixel_values"]
-    if pixel_values.shape[0] != 1:
-        raise ValueError(
-            f"Each input must be one video (a path, URL, 4-D array or list of frames); one input held "
-            f"{pixel_values.shape[0]} videos. Pass a flat list of videos instead."
-        )
     return pixel_values

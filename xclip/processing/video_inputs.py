@@ -28,9 +28,6 @@ __all__ = ["ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_b
 
 _CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
 
-VideoFrames = str | os.PathLike | np.ndarray | torch.Tensor | PIL.Image.Image | list | tuple
-
-
 # Given a video's frame count, the indices of the frames to read (or an error if the count does not fit).
 IndexChooser = Callable[[int], np.ndarray]
 
@@ -67,6 +64,11 @@ class ArrayVideo:
         if np.array_equal(indices, np.arange(total)):
             return self.frames
         return self.frames[torch.as_tensor(indices, dtype=torch.long, device=self.frames.device)]
+
+
+# What the video processor accepts as one video or a batch (see the module docstring); `FileVideo` and `ArrayVideo`
+# are inputs already interpreted by `as_video_batch`.
+VideoFrames = str | os.PathLike | np.ndarray | torch.Tensor | PIL.Image.Image | list | tuple | FileVideo | ArrayVideo
 
 
 def _channel_dimension(input_data_format: str | ChannelDimension | None) -> ChannelDimension | None:
@@ -149,6 +151,8 @@ def _frames_to_video(frames: list, channel_format: ChannelDimension | None, what
 
 
 def _to_video(item: Any, channel_format: ChannelDimension | None, what: str) -> FileVideo | ArrayVideo:
+    if isinstance(item, (FileVideo, ArrayVideo)):  # already interpreted, e.g. by a pipeline that checked it
+        return item
     if isinstance(item, (str, os.PathLike)):
         return FileVideo(Path(item))
     if isinstance(item, PIL.Image.Image):
