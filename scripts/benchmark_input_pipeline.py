@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, default_collate
 
 from xclip.data import VideoClipDataset, VideoRecord
 from xclip.data.preparation import VideoPreparation, prepare_video
@@ -48,17 +48,22 @@ def prepare_videos(paths: list[Path]) -> tuple[list[Path], dict]:
 
 
 class Timed:
-    """A training transform or an evaluation video processor, adding up the time its calls take (GPU work included)
-    in `seconds`; everything else is the wrapped object's."""
+    """A training transform or an evaluation video processor, adding up in `seconds` the time of the calls that run in
+    the loader workers (the processor's `__call__`, the transform's `prepare`); everything else is the wrapped
+    object's."""
 
     def __init__(self, wrapped):
         self.wrapped, self.seconds = wrapped, 0.0
 
     def __call__(self, *args, **kwargs):
+        return self._timed(self.wrapped, *args, **kwargs)
+
+    def prepare(self, *args, **kwargs):
+        return self._timed(self.wrapped.prepare, *args, **kwargs)
+
+    def _timed(self, function, *args, **kwargs):
         start = time.perf_counter()
-        result = self.wrapped(*args, **kwargs)
-        if isinstance(result, torch.Tensor) and result.is_cuda:
-            torch.cuda.synchronize(result.device)
+        result = function(*args, **kwargs)
         self.seconds += time.perf_counter() - start
         return result
 
@@ -67,47 +72,45 @@ class Timed:
 
 
 def clip_dataset(paths: list[Path], clips: int, frames: int, image_size: int, hwaccel: str | None,
-                 augment_device: str | None, views: tuple[int, int] | None = None) -> VideoClipDataset:
+                 views: tuple[int, int] | None = None) -> VideoClipDataset:
     """The training script's dataset over `clips` items that cycle through the videos, with one decoder thread per
-    video in every process (what DataLoader workers use anyway): training items with the augmentation timed, or
-    with `views = (clips, crops)` evaluation items with the video processor timed, left in uint8 for the training
-    device to normalise, as the training script's are."""
+    video in every process (what DataLoader workers use anyway): training items with the workers' half of the
+    augmentation timed, or with `views = (clips, crops)` evaluation items with the video processor timed. As in the
+    training script, the items stop at uint8 and the training device finishes them (`finish_on_device`)."""
     records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
-    common = dict(num_frames=frames, decode_threads=1, hwaccel=hwaccel)
+    common = dict(num_frames=frames, decode_threads=1, hwaccel=hwaccel, finish_on_device=True)
     if views is None:
-        return VideoClipDataset(records, training=True, transform=Timed(XCLIPTrainTransform(image_size)),
-                                augment_device=augment_device, **common)
+        return VideoClipDataset(records, training=True, transform=Timed(XCLIPTrainTransform(image_size)), **common)
     processor = Timed(XCLIPVideoProcessor.for_image_size(image_size, frames))
     return VideoClipDataset(records, training=False, video_processor=processor, num_clips=views[0],
-                            num_crops=views[1], defer_normalization=True, **common)
+                            num_crops=views[1], **common)
 
 
 def one_core_split(dataset: VideoClipDataset, clips: int) -> dict:
-    """Milliseconds per item for decoding (sampling included) and for augmenting (training) or preprocessing the
-    views (evaluation), in this process on one thread; for evaluation items also their deferred normalisation, which
+    """Milliseconds per item for decoding (sampling included) and for the workers' half of the augmentation
+    (training) or preprocessing the views (evaluation), in this process on one thread; also the finishing half, which
     training runs on its device (here on the CPU, out of the per-core rate)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    normalize_s = 0.0
+    finish_s = 0.0
     try:
         start = time.perf_counter()
         for index in range(clips):
             item = dataset[index]
-            if dataset.defer_normalization:
-                normalize_start = time.perf_counter()
-                dataset.normalize(item["pixel_values"])
-                normalize_s += time.perf_counter() - normalize_start
-        total_s = time.perf_counter() - start - normalize_s
+            finish_start = time.perf_counter()
+            dataset.finish(default_collate([item]))
+            finish_s += time.perf_counter() - finish_start
+        total_s = time.perf_counter() - start - finish_s
     finally:
         torch.set_num_threads(threads)
     augment_s = (dataset.transform or dataset.video_processor).seconds
     return {"decode_ms_per_clip": 1e3 * (total_s - augment_s) / clips, "augment_ms_per_clip": 1e3 * augment_s / clips,
-            "normalize_ms_per_clip": 1e3 * normalize_s / clips, "clips_per_s_per_core": clips / total_s}
+            "finish_ms_per_clip": 1e3 * finish_s / clips, "clips_per_s_per_core": clips / total_s}
 
 
 def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
-    """Clips per second through a DataLoader with the training script's settings; deferred normalisation included,
-    on the device training would use (the GPU, or this CPU's main process)."""
+    """Clips per second through a DataLoader with the training script's settings, finished on the device training
+    would use (the GPU, or this CPU's main process)."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda",
                         multiprocessing_context="spawn" if dataset.needs_spawned_workers and workers else None)
@@ -117,14 +120,12 @@ def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
         if batch_index == 0:  # worker start-up and the first batch stay out of the rate
             start = time.perf_counter()
             continue
-        if dataset.defer_normalization:
-            dataset.normalize(batch["pixel_values"].to(device, non_blocking=True))
+        dataset.finish({**batch, "pixel_values": batch["pixel_values"].to(device, non_blocking=True)})
         seen += len(batch["pixel_values"])
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elapsed = time.perf_counter() - start
-    return {"workers": workers, "hwaccel": dataset.hwaccel, "augment_device": dataset.augment_device or "cpu",
-            "frames": dataset.num_frames, "clips": seen, "clips_per_s": seen / elapsed,
+    return {"workers": workers, "hwaccel": dataset.hwaccel, "finish_device": device.type, "frames": dataset.num_frames, "clips": seen, "clips_per_s": seen / elapsed,
             "batch_shape": list(batch["pixel_values"].shape)}
 
 
@@ -144,7 +145,6 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--videos", type=int, default=8, help="distinct generated videos")
     parser.add_argument("--hwaccel", help="decode on this FFmpeg hardware device, e.g. cuda (NVDEC)")
-    parser.add_argument("--augment-device", help="run the augmentation on this torch device, e.g. cuda")
     parser.add_argument("--gop", type=int, help="frames between keyframes of the generated videos (default: 250)")
     parser.add_argument("--prepare", action="store_true",
                         help="time the videos as `xclip prepare` re-encodes them (short side 256, keyframe every 16 "
@@ -163,8 +163,7 @@ def main(argv=None) -> dict:
         paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30, gop=args.gop)
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1e6
         paths, preparation = prepare_videos(paths) if args.prepare else (paths, None)
-        dataset = clip_dataset(paths, args.clips, args.frames, args.image_size, args.hwaccel, args.augment_device,
-                               args.views)
+        dataset = clip_dataset(paths, args.clips, args.frames, args.image_size, args.hwaccel, args.views)
         split = one_core_split(dataset, clips=max(4, args.clips // 8))
         results = [measure(dataset, workers, args.batch_size) for workers in args.workers]
     report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
@@ -177,10 +176,8 @@ def main(argv=None) -> dict:
         decoder += f", evaluation items of {args.views[0]} clips x {args.views[1]} crops"
         step, unit = "preprocess", "videos"
     else:
-        decoder += f", augmentation on {args.augment_device or 'cpu'}"
-        step, unit = "augment", "clips"
-    deferred = f" (then normalise on the device: {split['normalize_ms_per_clip']:.1f} ms on one CPU core)" \
-        if args.views else ""
+        step, unit = "crop and draw", "clips"
+    deferred = f" (then finish on the device: {split['finish_ms_per_clip']:.1f} ms on one CPU core)"
     print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + {step} "
           f"{split['augment_ms_per_clip']:.1f} ms per item = {split['clips_per_s_per_core']:.1f} {unit}/s{deferred} "
           f"(videos of {megabytes:.2f} MB, GOP {args.gop or 250})")

@@ -18,7 +18,7 @@ def test_quick_benchmark_reports_loader_rate_and_one_core_split(tmp_path):
     assert result["clips"] > 0 and result["clips_per_s"] > 0
     assert result["batch_shape"][1:] == [8, 3, 32, 32]
     split = report["one_core"]
-    assert split["decode_ms_per_clip"] > 0 and split["augment_ms_per_clip"] > 0
+    assert split["decode_ms_per_clip"] > 0 and split["augment_ms_per_clip"] > 0 and split["finish_ms_per_clip"] > 0
     per_clip_ms = split["decode_ms_per_clip"] + split["augment_ms_per_clip"]
     assert split["clips_per_s_per_core"] == pytest.approx(1e3 / per_clip_ms)
 

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from xclip.data import VideoClipDataset, VideoRecord, from_hf_dataset, read_video_list
-from xclip.processing import XCLIPVideoProcessor
+from xclip.processing import XCLIPTrainTransform, XCLIPVideoProcessor
 from xclip.video import sample_dense_indices
 from xclip.video.synthetic import index_coded_frames, moving_texture_frames, read_index_code, write_video
 
@@ -146,19 +146,27 @@ def test_items_are_identical_with_dataloader_workers_and_after_set_epoch(videos,
     pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
                                                                       reason="needs a CUDA device")]),
 ])
-def test_augmenting_on_a_device_gives_the_same_items(videos, device):
-    records = records_of(videos["paths"], [0, 1, 2, 3])
-    on_host, on_device = train_dataset(records, seed=5), train_dataset(records, seed=5, augment_device=device)
-    for index in range(len(records)):
-        expected, item = on_host[index]["pixel_values"], on_device[index]["pixel_values"]
-        assert item.device.type == "cpu"  # returned in host memory, ready for pinning
-        if device == "cpu":
-            torch.testing.assert_close(item, expected, rtol=0, atol=0)
-        else:
-            # The GPU resizes uint8 frames with the float kernel, rounded, the CPU with the integer one: a level
-            # apart here and there, amplified by colour jitter (tests/test_transforms.py, test_cuda_clip_matches_cpu).
-            levels_apart = (item - expected).abs() * torch.tensor([0.229, 0.224, 0.225])[:, None, None] * 255
-            assert levels_apart.max() <= 8 and levels_apart.mean() < 0.6
+def test_training_items_finished_on_a_device_equal_the_finished_items(videos, device):
+    """The training script's path: uint8 clips and their draws from the workers, the colour work on the batch."""
+    records = records_of([*videos["paths"], videos["corrupt"]], [0, 1, 2, 3, 4])
+    transform = XCLIPTrainTransform(IMAGE_SIZE, color_jitter_prob=0.5, grayscale_prob=0.5)
+    finished_set = train_dataset(records, seed=5, transform=transform)
+    deferred_set = train_dataset(records, seed=5, transform=transform, finish_on_device=True)
+    batch = next(iter(DataLoader(deferred_set, batch_size=5)))
+    assert batch["pixel_values"].dtype == torch.uint8
+    assert batch["replaced"].tolist() == [0, 0, 0, 0, 1]  # the unreadable video's stand-in has its own draws
+    assert set(batch["colour"]["jitter"].tolist()) == {True, False}
+    on_device = {**batch, "pixel_values": batch["pixel_values"].to(device)}
+    finished = deferred_set.finish(on_device)
+    assert finished.device.type == device and finished.dtype == torch.float32
+    expected = torch.stack([finished_set[index]["pixel_values"] for index in range(len(records))])
+    if device == "cpu":
+        torch.testing.assert_close(finished, expected, atol=1e-6, rtol=0)
+    else:
+        # The same uint8 clips and draws; the GPU's float kernels round a little differently from the CPU's.
+        torch.testing.assert_close(finished.cpu(), expected, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="already finished"):
+        finished_set.finish(batch)
 
 
 def test_unreadable_training_video_is_replaced_by_the_next_readable_one(videos, caplog):
@@ -217,24 +225,22 @@ def test_videos_in_a_tar_root_load_like_the_files(videos, tmp_path):
 
 
 @pytest.mark.parametrize("num_clips, num_crops", [(1, 1), (2, 3)])
-def test_deferred_normalisation_gives_uint8_items_that_normalise_to_the_same_views(videos, num_clips, num_crops):
+def test_evaluation_items_finished_on_the_device_give_the_same_views(videos, num_clips, num_crops):
     records = records_of([videos["paths"][0], videos["corrupt"], videos["paths"][2]], [0, 1, 2])
     views = {"num_clips": num_clips, "num_crops": num_crops}
     normalised = next(iter(DataLoader(eval_dataset(records, **views), batch_size=3)))
-    deferred_set = eval_dataset(records, defer_normalization=True, **views)
+    deferred_set = eval_dataset(records, finish_on_device=True, **views)
     deferred = next(iter(DataLoader(deferred_set, batch_size=3)))  # the unreadable video's zeros collate with the rest
     assert deferred["pixel_values"].dtype == torch.uint8
     assert deferred["valid"].tolist() == [1, 0, 1]
-    finished = deferred_set.normalize(deferred["pixel_values"])
+    finished = deferred_set.finish(deferred)
     assert torch.equal(finished[[0, 2]], normalised["pixel_values"][[0, 2]])
-    with pytest.raises(ValueError, match="already normalised"):
-        eval_dataset(records).normalize(normalised["pixel_values"])
 
 
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"training": True, "defer_normalization": True}, "defer_normalization applies to evaluation"),
+        ({"training": True, "finish_on_device": True, "transform": lambda clip, generator: clip}, "prepare"),
         ({"training": True, "num_clips": 4}, "evaluation options"),
         ({"training": False, "num_crops": 2}, "num_crops must be 1"),
         ({"training": False, "sampling": "uniform"}, "sampling must be"),

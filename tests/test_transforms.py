@@ -144,14 +144,41 @@ def test_adjust_hue_equals_torchvision(hue_factor):
     torch.testing.assert_close(transforms.adjust_hue(frames, hue_factor), expected, atol=2e-6, rtol=0)
 
 
-def test_color_jitter_equals_torchvisions_adjustments(monkeypatch):
-    settings = {**ONLY_GEOMETRY, "color_jitter_prob": 1.0}
-    ours = XCLIPTrainTransform(image_size=48, **settings)(clip(), generator=np.random.default_rng(3))
-    monkeypatch.setattr(transforms, "adjust_hue", tvF.adjust_hue)
-    reference = XCLIPTrainTransform(image_size=48, **settings)(clip(), generator=np.random.default_rng(3))
-    torch.testing.assert_close(ours, reference, atol=1e-5, rtol=0)
-    unjittered = XCLIPTrainTransform(image_size=48, **ONLY_GEOMETRY)(clip(), generator=np.random.default_rng(3))
-    assert not torch.allclose(ours, unjittered)
+def torchvision_jitter(frames: torch.Tensor, colour: dict) -> torch.Tensor:
+    """Frame by frame with torchvision's own functions and Python-float factors, as the original's ColorJitter."""
+    adjust = [tvF.adjust_brightness, tvF.adjust_contrast, tvF.adjust_saturation, tvF.adjust_hue]
+    out = []
+    for frame, factors, order in zip(frames, colour["factors"].tolist(), colour["order"].tolist()):
+        for index in order:
+            frame = adjust[index](frame, factors[index])
+        out.append(frame)
+    return torch.stack(out)
+
+
+def test_color_jitter_equals_torchvisions_adjustments():
+    transform = XCLIPTrainTransform(image_size=48, **{**ONLY_GEOMETRY, "color_jitter_prob": 1.0})
+    frames, colour = transform.prepare(clip(num_frames=8), generator=np.random.default_rng(3))
+    assert colour["jitter"] and len({tuple(order) for order in colour["order"].tolist()}) > 1
+    expected = tvF.normalize(torchvision_jitter(frames.float() / 255, colour), mean=MEAN.flatten().tolist(),
+                             std=STD.flatten().tolist())
+    torch.testing.assert_close(transform.finish(frames, colour), expected, atol=2e-6 / 0.225, rtol=0)
+    unjittered = XCLIPTrainTransform(image_size=48, **ONLY_GEOMETRY)(clip(num_frames=8), np.random.default_rng(3))
+    assert not torch.allclose(transform.finish(frames, colour), unjittered)
+
+
+def test_a_batch_finishes_like_its_clips_one_by_one():
+    """What a training loop does on the GPU: the colour half of a whole batch at once, every clip with its draws."""
+    transform = XCLIPTrainTransform(image_size=48, color_jitter_prob=0.5, grayscale_prob=0.5)
+    prepared = [transform.prepare(clip(seed=seed), generator=np.random.default_rng(seed)) for seed in range(6)]
+    assert {bool(colour["jitter"]) for _, colour in prepared} == {True, False}
+    assert {bool(colour["grayscale"]) for _, colour in prepared} == {True, False}
+    frames = torch.stack([clip_frames for clip_frames, _ in prepared])
+    colour = {key: torch.stack([draws[key] for _, draws in prepared]) for key in prepared[0][1]}
+    batch = transform.finish(frames, colour)
+    one_by_one = torch.stack([transform.finish(*item) for item in prepared])
+    torch.testing.assert_close(batch, one_by_one, atol=1e-6, rtol=0)
+    assert torch.equal(one_by_one[2], transform(clip(seed=2), generator=np.random.default_rng(2)))
+    assert frames.dtype == torch.uint8 and batch.shape == (6, 4, 3, 48, 48)
 
 
 def test_one_crop_per_clip():

@@ -38,7 +38,6 @@ from ..video import (
     sample_multi_clip_indices,
     sample_segment_indices,
 )
-from ..video.hardware import local_gpu_index
 from .video_list import VideoRecord
 
 
@@ -81,18 +80,17 @@ class VideoClipDataset(Dataset):
             then be spawned (`multiprocessing_context="spawn"`), since CUDA does not survive a fork.
         autorotate: Turn frames upright by the video's display rotation (see `VideoReader`); False reads them as
             stored, as the original's decord did.
-        augment_device: Run the training augmentation on this torch device, e.g. `"cuda"` (the GPU of `LOCAL_RANK`),
-            and return its result in host memory: the same random draws for a fraction of the CPU time. Spawned
-            DataLoader workers, as for `hwaccel`.
-        defer_normalization: Evaluation items keep uint8 `pixel_values`, resized and cropped but not rescaled or
-            normalised; `normalize` finishes a batch of them, best on the GPU. Workers then write and send a quarter
-            of the bytes, which matters for multi-view items (4 x 3 views of 8 frames at 224 pixels: 14 instead of
-            58 MB per video).
+        finish_on_device: Items stop at uint8 `pixel_values`, and `finish` does the floating-point rest on a batch,
+            best on the GPU: for evaluation items the rescaling and normalisation, for training items the colour
+            jitter, grayscale and normalisation, as drawn in the worker (the transform's `prepare` and `finish`; the
+            items then carry their draws in `colour`). Workers then do a fraction of the CPU work and send a quarter
+            of the bytes (4 x 3 evaluation views of 8 frames at 224 pixels: 14 instead of 58 MB per video).
 
     Items are dictionaries:
 
     - `pixel_values`: float32 `[T, 3, S, S]`, or `[V, T, 3, S, S]` for `V = num_crops * num_clips > 1` evaluation
-      views (crop-major, as `XCLIPVideoProcessor` orders them); uint8 with `defer_normalization`;
+      views (crop-major, as `XCLIPVideoProcessor` orders them); uint8 with `finish_on_device`;
+    - `colour`: training items with `finish_on_device` only, the clip's `ColourDraws` (see `XCLIPTrainTransform`);
     - `labels`: int64 scalar tensor, the label of the video actually used;
     - `index`: the requested position in `records`;
     - `replaced`: 1 when a training item stands in for an unreadable video, else 0;
@@ -118,8 +116,7 @@ class VideoClipDataset(Dataset):
         decode_threads: int | None = None,
         hwaccel: str | None = None,
         autorotate: bool = True,
-        augment_device: str | None = None,
-        defer_normalization: bool = False,
+        finish_on_device: bool = False,
     ):
         if len(records) == 0:
             raise ValueError("VideoClipDataset needs at least one video record.")
@@ -133,9 +130,10 @@ class VideoClipDataset(Dataset):
                 f"Training items are single clips; num_clips={num_clips} and num_crops={num_crops} are evaluation "
                 "options."
             )
-        if training and defer_normalization:
+        if training and finish_on_device and transform is not None and not hasattr(transform, "prepare"):
             raise ValueError(
-                "defer_normalization applies to evaluation items; training items are normalised by their transform."
+                "finish_on_device needs a transform with `prepare` and `finish` halves, like XCLIPTrainTransform; "
+                f"got {type(transform).__name__}."
             )
         if sampling not in ("segment", "dense"):
             raise ValueError(f"sampling must be 'segment' or 'dense', got {sampling!r}.")
@@ -161,8 +159,7 @@ class VideoClipDataset(Dataset):
         self.decode_threads = decode_threads
         self.hwaccel = hwaccel or None
         self.autorotate = autorotate
-        self.augment_device = augment_device or None
-        self.defer_normalization = defer_normalization
+        self.finish_on_device = finish_on_device
         if training:
             self.transform = transform if transform is not None else XCLIPTrainTransform(image_size=image_size)
             self.video_processor = None
@@ -182,9 +179,9 @@ class VideoClipDataset(Dataset):
 
     @property
     def needs_spawned_workers(self) -> bool:
-        """Whether DataLoader workers must start with `spawn`: decoding or augmenting on a GPU uses CUDA in them, and
-        CUDA does not survive a fork."""
-        return self.hwaccel is not None or torch.device(self.augment_device or "cpu").type == "cuda"
+        """Whether DataLoader workers must start with `spawn`: decoding on a GPU uses CUDA in them, and CUDA does not
+        survive a fork."""
+        return self.hwaccel is not None
 
     @property
     def epoch(self) -> int:
@@ -196,13 +193,15 @@ class VideoClipDataset(Dataset):
             raise ValueError(f"epoch must be non-negative, got {epoch}.")
         self._epoch.fill_(epoch)
 
-    def normalize(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """The step that `defer_normalization` leaves out: a batch's uint8 `pixel_values` (`[B, T, 3, S, S]` or
-        `[B, V, T, 3, S, S]`) rescaled and normalised, as float32 on their device (see
-        `XCLIPVideoProcessor.normalize_deferred`)."""
-        if not self.defer_normalization:
-            raise ValueError("This dataset's items are already normalised (it was built without defer_normalization).")
-        return self.video_processor.normalize_deferred(pixel_values)
+    def finish(self, batch: dict[str, Any]) -> torch.Tensor:
+        """What `finish_on_device` leaves out, applied to a batch on its device: float32 `pixel_values` (`[B, T, 3, S,
+        S]` or `[B, V, T, 3, S, S]`) equal to those of a dataset built without it (training clips within float
+        rounding, tested)."""
+        if not self.finish_on_device:
+            raise ValueError("This dataset's items are already finished (it was built without finish_on_device).")
+        if self.training:
+            return self.transform.finish(batch["pixel_values"], batch["colour"])
+        return self.video_processor.normalize_deferred(batch["pixel_values"])
 
     def generator(self, index: int) -> np.random.Generator:
         """The random generator of item `index` in the current epoch."""
@@ -223,20 +222,15 @@ class VideoClipDataset(Dataset):
             except VideoDecodeError as error:
                 self._report_unreadable(position, record, error, "training uses the next readable video instead")
                 continue
-            pixel_values = self._augment(clip, rng)
-            return _item(pixel_values, record.label, index, replaced=attempt > 0, valid=True)
+            if not self.finish_on_device:
+                pixel_values = self.transform(clip, generator=rng)
+                return _item(pixel_values, record.label, index, replaced=attempt > 0, valid=True)
+            pixel_values, colour = self.transform.prepare(clip, generator=rng)
+            return {**_item(pixel_values, record.label, index, replaced=attempt > 0, valid=True), "colour": colour}
         raise ValueError(
             f"Found no readable video among {attempt + 1} consecutive videos from position {index} of the list "
             f"(first: {self.records[index].describe()}); check DATA.ROOT and the video files."
         )
-
-    def _augment(self, clip: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        if self.augment_device is None:
-            return self.transform(clip, generator=rng)
-        device = torch.device(self.augment_device)
-        if device.type == "cuda" and device.index is None:
-            device = torch.device("cuda", local_gpu_index())
-        return self.transform(torch.from_numpy(clip).to(device), generator=rng).cpu()
 
     def _evaluation_item(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         record = self.records[index]
@@ -244,10 +238,10 @@ class VideoClipDataset(Dataset):
             clips = self._read_clip(record, rng)
         except VideoDecodeError as error:
             self._report_unreadable(index, record, error, "it is excluded from the metrics and counted as unreadable")
-            dtype = torch.uint8 if self.defer_normalization else torch.float32
+            dtype = torch.uint8 if self.finish_on_device else torch.float32
             pixel_values = torch.zeros(self._evaluation_shape(), dtype=dtype)
             return _item(pixel_values, record.label, index, replaced=False, valid=False)
-        deferred = {"do_rescale": False, "do_normalize": False} if self.defer_normalization else {}
+        deferred = {"do_rescale": False, "do_normalize": False} if self.finish_on_device else {}
         pixel_values = self.video_processor(
             clips,
             num_frames=self.num_frames,

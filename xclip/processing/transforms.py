@@ -14,6 +14,11 @@ every frame gets its own factors and its own order of the four adjustments. That
 All random draws come from the generator passed to `__call__` (a `np.random.Generator` or a `torch.Generator`), so a
 seeded generator makes the output reproducible. Decisions are drawn in a fixed order (crop size, crop position, flip,
 jitter, grayscale, then the jitter factors), so changing one probability does not shift the draws of earlier stages.
+
+The transform runs in two halves, `prepare` and `finish` (`__call__` is both): `prepare` does what belongs next to
+the decoder, on uint8 frames, and makes every random draw; `finish` does the floating-point colour work and the
+normalisation, for one clip or a whole batch at once, so that a training loop can run it on the GPU while DataLoader
+workers hand over uint8 clips (a quarter of the bytes) and their draws.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from . import spatial
 
-__all__ = ["CropBox", "XCLIPTrainTransform", "adjust_hue"]
+__all__ = ["ColourDraws", "CropBox", "XCLIPTrainTransform", "adjust_hue"]
 
 Generator = np.random.Generator | torch.Generator | None
 CropBox = tuple[int, int, int, int]  # (top, left, height, width)
@@ -38,8 +43,18 @@ _SNAP_PIXELS = 3
 # Where red, green and blue sit on the hue circle, in sextants (sixths of a turn), for the HSV -> RGB formula.
 _CHANNEL_SEXTANTS = (5.0, 3.0, 1.0)
 
+# torchvision ColorJitter's four adjustments, in the order of its factors; each frame applies them in its own order.
+_ADJUSTMENTS = ("brightness", "contrast", "saturation", "hue")
+_IDENTITY_FACTORS = (1.0, 1.0, 1.0, 0.0)
 
-def adjust_hue(frames: torch.Tensor, hue_factor: float) -> torch.Tensor:
+ColourDraws = dict[str, torch.Tensor]
+"""The colour draws of a clip from `XCLIPTrainTransform.prepare`, as tensors so that a DataLoader batches them:
+`jitter` and `grayscale` (bool, one per clip), `factors` (float64 `[T, 4]`: brightness, contrast and saturation
+factors and the hue shift of every frame) and `order` (int64 `[T, 4]`: the order in which each frame applies them).
+A batch has a leading batch dimension on each."""
+
+
+def adjust_hue(frames: torch.Tensor, hue_factor: float | torch.Tensor) -> torch.Tensor:
     """Rotate the hue of float RGB frames `[..., 3, H, W]` in [0, 1] by `hue_factor` turns, in HSV space.
 
     The same function as torchvision's `adjust_hue` (equal within 2e-6, tested) at about a quarter of its cost: it
@@ -47,6 +62,10 @@ def adjust_hue(frames: torch.Tensor, hue_factor: float) -> torch.Tensor:
     and goes back to RGB with the closed form `v - c * clamp(min(k, 4 - k), 0, 1)`, `k = (n + 6 h) mod 6`, per
     channel instead of selecting among six stacked candidates. Hue jitter was the largest part of the training
     augmentation (8 frames: 22 of 39 ms on one core).
+
+    Args:
+        frames: `[..., 3, H, W]` float RGB in [0, 1].
+        hue_factor: One shift for all frames, or one per frame as a tensor broadcasting to `[..., 1, 1, 1]`.
 
     Returns:
         `torch.Tensor` of the input's shape and dtype.
@@ -66,6 +85,22 @@ def adjust_hue(frames: torch.Tensor, hue_factor: float) -> torch.Tensor:
     position = sextant + (offsets + 6.0 * hue_factor)
     position = position - 6.0 * torch.floor(position / 6.0)
     return value - chroma * torch.minimum(position, 4.0 - position).clamp_(0.0, 1.0)
+
+
+def _adjust(frames: torch.Tensor, adjustment: str, factors: torch.Tensor) -> torch.Tensor:
+    """One of torchvision `ColorJitter`'s adjustments of float frames `[n, 3, S, S]`, each with its own factor (`[n]`,
+    on the CPU): torchvision's formulas (`adjust_brightness`, `adjust_contrast`, `adjust_saturation`; the hue one is
+    `adjust_hue`) with a factor per frame, within 2e-6 of torchvision's frame-by-frame results (tested)."""
+    shape = (-1, 1, 1, 1)
+    ratio = factors.to(frames.device, torch.float32).view(shape)
+    if adjustment == "hue":
+        return adjust_hue(frames, ratio)
+    if adjustment == "brightness":
+        return frames.mul(ratio).clamp_(0.0, 1.0)
+    grey = tvF.rgb_to_grayscale(frames, num_output_channels=1)  # [n, 1, S, S]
+    if adjustment == "contrast":
+        grey = grey.mean(dim=(-3, -2, -1), keepdim=True)
+    return frames.mul(ratio).add_(grey * (1.0 - ratio)).clamp_(0.0, 1.0)
 
 
 class _RandomSource:
@@ -170,7 +205,7 @@ class XCLIPTrainTransform:
 
     def __call__(self, clip: np.ndarray | torch.Tensor, generator: Generator = None) -> torch.Tensor:
         """
-        Augment one clip.
+        Augment one clip: `finish(*prepare(clip, generator))`.
 
         Args:
             clip: `[T, H, W, 3]` uint8 RGB frames (NumPy array or torch tensor, any device).
@@ -178,6 +213,21 @@ class XCLIPTrainTransform:
 
         Returns:
             `torch.Tensor` float32 of shape `[T, 3, S, S]`, normalised.
+        """
+        return self.finish(*self.prepare(clip, generator))
+
+    def prepare(
+        self, clip: np.ndarray | torch.Tensor, generator: Generator = None
+    ) -> tuple[torch.Tensor, ColourDraws]:
+        """
+        The uint8 half: resize, crop, resize and flip one clip, and draw its colour jitter and grayscale.
+
+        Args:
+            clip: `[T, H, W, 3]` uint8 RGB frames (NumPy array or torch tensor, any device).
+            generator: Source of randomness; a fresh NumPy generator when omitted.
+
+        Returns:
+            uint8 frames `[T, 3, S, S]` (contiguous, on the clip's device) and their `ColourDraws` (on the CPU).
         """
         frames = self._channels_first(clip)  # [T, 3, H, W] uint8
         random = _RandomSource(generator)
@@ -190,15 +240,47 @@ class XCLIPTrainTransform:
 
         frames = spatial.crop(frames, top, left, height, width)
         frames = spatial.resize(frames, (self.image_size, self.image_size))
-        # Resizing ran on channels-last memory; the per-frame colour adjustments are faster on contiguous frames.
-        frames = frames.contiguous().float().div_(255.0)
+        # Resizing ran on channels-last memory; the colour adjustments are faster on contiguous frames.
+        frames = frames.contiguous()
         if flip:
             frames = tvF.horizontal_flip(frames)
+        num_frames = frames.shape[0]
+        factors = torch.tensor([_IDENTITY_FACTORS], dtype=torch.float64).repeat(num_frames, 1)
+        order = torch.arange(len(_ADJUSTMENTS)).repeat(num_frames, 1)
         if jitter:
-            frames = self._color_jitter(frames, random)
-        if grayscale:
-            frames = tvF.rgb_to_grayscale(frames, num_output_channels=3)
-        return tvF.normalize(frames, mean=self.image_mean, std=self.image_std)
+            # The original jitters frame by frame: each frame draws its own factors and order.
+            for frame in range(num_frames) if self.jitter_per_frame else [slice(None)]:
+                factors[frame], order[frame] = self._draw_jitter(random)
+        colour = {"jitter": torch.tensor(jitter), "grayscale": torch.tensor(grayscale), "factors": factors,
+                  "order": order}
+        return frames, colour
+
+    def finish(self, frames: torch.Tensor, colour: ColourDraws) -> torch.Tensor:
+        """
+        The floating-point half: colour jitter, grayscale and normalisation, as drawn by `prepare`, on the frames'
+        device; one clip or a batch of clips in one call.
+
+        Args:
+            frames: uint8 `[T, 3, S, S]` or a batch `[B, T, 3, S, S]` from `prepare`.
+            colour: their `ColourDraws` (for a batch, each with a leading `B`), on any device.
+
+        Returns:
+            `torch.Tensor` float32 of the frames' shape, normalised.
+        """
+        clips = frames.float().div_(255.0).view(-1, *frames.shape[-4:])  # [B, T, 3, S, S]
+        num_frames = clips.shape[1]
+        per_frame = clips.view(-1, *frames.shape[-3:])  # [B * T, 3, S, S], the same memory
+        # The draws steer Python control flow: one copy to the CPU instead of a GPU sync per decision.
+        jitter = colour["jitter"].cpu().reshape(-1).repeat_interleave(num_frames)
+        grayscale = colour["grayscale"].cpu().reshape(-1).repeat_interleave(num_frames)
+        factors = colour["factors"].cpu().reshape(-1, len(_ADJUSTMENTS))
+        order = colour["order"].cpu().reshape(-1, len(_ADJUSTMENTS))
+        if jitter.any():
+            self._jitter_frames(per_frame, torch.nonzero(jitter).squeeze(1), factors, order)
+        if grayscale.any():
+            gray = torch.nonzero(grayscale).squeeze(1).to(per_frame.device)
+            per_frame[gray] = tvF.rgb_to_grayscale(per_frame[gray], num_output_channels=3)
+        return tvF.normalize(clips, mean=self.image_mean, std=self.image_std).view(frames.shape)
 
     def sample_crop_box(self, height: int, width: int, generator: Generator = None) -> CropBox:
         """
@@ -231,29 +313,34 @@ class XCLIPTrainTransform:
         top, left = offsets[random.integer(len(offsets))]
         return top, left, crop_height, crop_width
 
-    def _color_jitter(self, frames: torch.Tensor, random: _RandomSource) -> torch.Tensor:
-        if not self.jitter_per_frame:
-            return self._jitter_once(frames, random)
-        return torch.stack([self._jitter_once(frame, random) for frame in frames])
+    def _draw_jitter(self, random: _RandomSource) -> tuple[torch.Tensor, torch.Tensor]:
+        """torchvision `ColorJitter`'s draws: the four factors, then the order of the adjustments."""
+        factors = torch.tensor(
+            [
+                random.uniform(max(0.0, 1 - self.brightness), 1 + self.brightness),
+                random.uniform(max(0.0, 1 - self.contrast), 1 + self.contrast),
+                random.uniform(max(0.0, 1 - self.saturation), 1 + self.saturation),
+                random.uniform(-self.hue, self.hue),
+            ],
+            dtype=torch.float64,
+        )
+        return factors, torch.tensor(random.permutation(len(_ADJUSTMENTS)))
 
-    def _jitter_once(self, frames: torch.Tensor, random: _RandomSource) -> torch.Tensor:
-        """torchvision `ColorJitter` with factors drawn from `random`: four adjustments in a random order (the hue
-        one is `adjust_hue`, torchvision's function computed faster)."""
-        factors = {
-            "brightness": random.uniform(max(0.0, 1 - self.brightness), 1 + self.brightness),
-            "contrast": random.uniform(max(0.0, 1 - self.contrast), 1 + self.contrast),
-            "saturation": random.uniform(max(0.0, 1 - self.saturation), 1 + self.saturation),
-            "hue": random.uniform(-self.hue, self.hue),
-        }
-        adjustments = [
-            lambda x: tvF.adjust_brightness(x, factors["brightness"]),
-            lambda x: tvF.adjust_contrast(x, factors["contrast"]),
-            lambda x: tvF.adjust_saturation(x, factors["saturation"]),
-            lambda x: adjust_hue(x, factors["hue"]),
-        ]
-        for index in random.permutation(len(adjustments)):
-            frames = adjustments[index](frames)
-        return frames
+    @staticmethod
+    def _jitter_frames(frames: torch.Tensor, jittered: torch.Tensor, factors: torch.Tensor, order: torch.Tensor) -> None:
+        """torchvision `ColorJitter`'s adjustments of the `jittered` frames of `frames` `[N, 3, S, S]` (float in [0,
+        1], changed in place), each with its own factors and order (`[N, 4]`, on the CPU). Frames that share an order
+        are adjusted together, so a batch takes at most 24 groups of four batched adjustments."""
+        jittered_orders = order[jittered]
+        for group_order in torch.unique(jittered_orders, dim=0):
+            members = jittered[(jittered_orders == group_order).all(dim=1)]
+            first, last = int(members[0]), int(members[-1])
+            # Consecutive frames (always so for one frame) are read as a view, not gathered.
+            rows = slice(first, last + 1) if last - first + 1 == len(members) else members.to(frames.device)
+            group, group_factors = frames[rows], factors[members]
+            for adjustment in group_order.tolist():
+                group = _adjust(group, _ADJUSTMENTS[adjustment], group_factors[:, adjustment])
+            frames[rows] = group
 
     @staticmethod
     def _channels_first(clip: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -26,8 +26,6 @@ videos that store a display rotation):
   of module-name suffixes. `MODEL.LORA.TRAIN_XCLIP_MODULES` (True): also train X-CLIP's own parts (message layers,
   MIT, prompt generator) fully, since training from CLIP they start random.
 - `AUG.FLIP` (0.5): probability of a horizontal flip per training clip (0 for direction-sensitive classes).
-- `AUG.DEVICE` ('cpu'): run the training augmentation on this torch device in the loader workers, e.g. `cuda` (the
-  GPU of the process; workers then start with `spawn`, each holding a CUDA context).
 - `TRAIN.COMPILE` (False): `torch.compile` the model. `TRAIN.MAX_GRAD_NORM` (0): when > 0, clip gradients to this
   norm (the original does not clip).
 - `TEST.MULTI_VIEW_AT_END` (True): after the last epoch, test the final model with `TEST.FINAL_NUM_CLIP` x
@@ -152,7 +150,6 @@ class AugConfig:
     CUTMIX: float = 1.0
     MIXUP_SWITCH_PROB: float = 0.5
     FLIP: float = 0.5
-    DEVICE: str = "cpu"
 
 
 @dataclass
@@ -235,7 +232,6 @@ class ExperimentConfig:
             ("AUG.COLOR_JITTER", 0 <= self.AUG.COLOR_JITTER <= 1, "a probability"),
             ("AUG.GRAY_SCALE", 0 <= self.AUG.GRAY_SCALE <= 1, "a probability"),
             ("AUG.FLIP", 0 <= self.AUG.FLIP <= 1, "a probability"),
-            ("AUG.DEVICE", self.AUG.DEVICE.split(":")[0] in ("cpu", "cuda"), "'cpu' or 'cuda' (or 'cuda:N')"),
             ("MODEL.DROP_PATH_RATE", 0 <= self.MODEL.DROP_PATH_RATE < 1, "in [0, 1)"),
             ("MODEL.LORA.R", self.MODEL.LORA.R >= 1, "at least 1"),
             ("MODEL.LORA.DROPOUT", 0 <= self.MODEL.LORA.DROPOUT < 1, "in [0, 1)"),

@@ -54,7 +54,9 @@ def training_records(config: ExperimentConfig, output_dir: Path) -> list[VideoRe
 
 
 def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]) -> VideoClipDataset:
-    """Training clips with the original augmentation (its probabilities from `AUG.*`).
+    """Training clips with the original augmentation (its probabilities from `AUG.*`): the workers resize, crop and
+    flip uint8 clips and draw the colour augmentation, which `dataset.finish` applies on the device
+    (`finish_on_device`).
 
     The item seed is `SEED` on every process, so a video's augmentation depends only on the epoch and its index: the
     same run on 1 or N processes sees the same clips.
@@ -73,7 +75,7 @@ def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
         autorotate=config.DATA.AUTOROTATE,
-        augment_device=None if config.AUG.DEVICE == "cpu" else config.AUG.DEVICE,
+        finish_on_device=True,
     )
 
 
@@ -81,7 +83,7 @@ def build_eval_dataset(
     config: ExperimentConfig, records: Sequence[VideoRecord], num_clips: int = 1, num_crops: int = 1
 ) -> VideoClipDataset:
     """Test views of `records`: `num_clips` x `num_crops` per video (1 x 1 is the original's single view), in uint8
-    for `dataset.normalize` to finish on the device (`defer_normalization`)."""
+    for `dataset.finish` to normalise on the device (`finish_on_device`)."""
     return VideoClipDataset(
         records,
         num_frames=config.DATA.NUM_FRAMES,
@@ -93,7 +95,7 @@ def build_eval_dataset(
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
         autorotate=config.DATA.AUTOROTATE,
-        defer_normalization=True,
+        finish_on_device=True,
     )
 
 

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from accelerate import Accelerator
@@ -86,6 +87,7 @@ def train_one_epoch(
     max_grad_norm: float,
     epoch: int,
     on_step: Callable[[StepRecord], None],
+    finish: Callable[[dict[str, Any]], torch.Tensor] | None = None,
 ) -> EpochSummary:
     """Trains for one pass over `dataloader` (prepared) with gradient accumulation through `accelerator`.
 
@@ -96,6 +98,8 @@ def train_one_epoch(
         blending: Mixup/CutMix (with label smoothing inside), or None for plain label smoothing.
         max_grad_norm: > 0 clips the gradient norm before each optimizer step.
         on_step: called on every process after each iteration with its `StepRecord`.
+        finish: turns each batch (on the device) into its `pixel_values`: `VideoClipDataset.finish` for a dataset
+            built with `finish_on_device`; by default the batch's `pixel_values` as they are.
     """
     model.train()
     unwrapped = accelerator.unwrap_model(model)
@@ -118,7 +122,7 @@ def train_one_epoch(
             waited += received_at - asked_at
         iteration = epoch * iterations + batch_index
         lr = lr_schedule.get_last_lr()[0]  # the LR this mini-batch's step (if it ends a cycle) runs at
-        videos, labels = batch["pixel_values"], batch["labels"]
+        videos, labels = batch["pixel_values"] if finish is None else finish(batch), batch["labels"]
         if blending is not None:
             videos, targets = blending(videos, labels)
         else:
@@ -161,20 +165,20 @@ def predict(
     dataloader: DataLoader,
     text_embeds: torch.Tensor,
     desc: str = "eval",
-    normalize: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    finish: Callable[[dict[str, Any]], torch.Tensor] | None = None,
 ) -> Predictions:
     """Scores every video of a prepared evaluation `dataloader` against `text_embeds` `[K, E]`.
 
     Multi-view items (`pixel_values` `[B, V, T, 3, S, S]`) run as `B * V` clips whose softmax probabilities are
     summed per video. `gather_for_metrics` drops the samples Accelerate repeats to give every process an equal share,
-    so each video is counted once. `normalize` finishes each batch's `pixel_values` on the device first:
-    `VideoClipDataset.normalize` for a dataset built with `defer_normalization`.
+    so each video is counted once. `finish` turns each batch (on the device) into its `pixel_values`, as in
+    `train_one_epoch`.
     """
     was_training = model.training
     model.eval()
     scores, labels, valid = [], [], []
     for batch in tqdm(dataloader, desc=desc, disable=not accelerator.is_local_main_process, leave=False):
-        pixel_values = batch["pixel_values"] if normalize is None else normalize(batch["pixel_values"])
+        pixel_values = batch["pixel_values"] if finish is None else finish(batch)
         view_logits, _ = logits_per_view(model, pixel_values, text_embeds)
         batch_scores = aggregate_views(view_logits)
         gathered = accelerator.gather_for_metrics(

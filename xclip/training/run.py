@@ -255,7 +255,7 @@ def evaluate_splits(
         dataloader = accelerator.prepare(eval_dataloader(dataset, config))
         text_embeds = ClassTexts(split.class_names, frozen=True).encode(unwrapped)
         predictions = predict(
-            accelerator, model, dataloader, text_embeds, desc=f"test {split.name}", normalize=dataset.normalize
+            accelerator, model, dataloader, text_embeds, desc=f"test {split.name}", finish=dataset.finish
         )
         if accelerator.is_main_process:
             reports[split.name] = evaluation_report(
@@ -406,9 +406,10 @@ def run_epoch(
         max_grad_norm=config.TRAIN.MAX_GRAD_NORM,
         epoch=epoch,
         on_step=run.step_log.write,
+        finish=run.train_set.finish,
     )
     text_embeds = run.texts.evaluation_inputs(accelerator.unwrap_model(run.model))["text_embeds"]
-    predictions = predict(accelerator, run.model, run.val_loader, text_embeds, normalize=run.val_set.normalize)
+    predictions = predict(accelerator, run.model, run.val_loader, text_embeds, finish=run.val_set.finish)
     number = epoch + 1  # epochs are numbered from 1 wherever they are shown or stored (epoch_N: after N epochs)
     entry = {"epoch": number, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
     if accelerator.is_main_process:
