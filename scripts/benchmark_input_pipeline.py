@@ -1,5 +1,7 @@
 """Training input pipeline throughput: decode (PyAV, TSN training sampling) + the original's augmentation, in
-DataLoader workers, on Kinetics-like videos (10 s, 340p, 30 fps, H.264) that the script generates.
+DataLoader workers, on Kinetics-like videos (10 s, 340p, 30 fps, H.264) that the script generates. As in the training
+script, with a GPU the workers stop at uint8 clips and the GPU finishes each batch (colour work, normalisation);
+`--finish-on-device` measures that split without one.
 
 The number to compare is the training step's clips/s (scripts/benchmark_model.py): the loader must sustain it.
 
@@ -24,6 +26,7 @@ from torch.utils.data import DataLoader, default_collate
 from xclip.data import VideoClipDataset, VideoRecord
 from xclip.data.preparation import VideoPreparation, prepare_video
 from xclip.processing import XCLIPTrainTransform, XCLIPVideoProcessor
+from xclip.training.data import finishes_on_device
 from xclip.video.synthetic import moving_texture_frames, write_video
 
 
@@ -72,13 +75,13 @@ class Timed:
 
 
 def clip_dataset(paths: list[Path], clips: int, frames: int, image_size: int, hwaccel: str | None,
-                 views: tuple[int, int] | None = None) -> VideoClipDataset:
+                 finish_on_device: bool, views: tuple[int, int] | None = None) -> VideoClipDataset:
     """The training script's dataset over `clips` items that cycle through the videos, with one decoder thread per
-    video in every process (what DataLoader workers use anyway): training items with the workers' half of the
-    augmentation timed, or with `views = (clips, crops)` evaluation items with the video processor timed. As in the
-    training script, the items stop at uint8 and the training device finishes them (`finish_on_device`)."""
+    video in every process (what DataLoader workers use anyway): training items with the workers' part of the
+    augmentation timed, or with `views = (clips, crops)` evaluation items with the video processor timed; with
+    `finish_on_device` the items stop at uint8 for the training device to finish, as on a GPU machine."""
     records = [VideoRecord(paths[index % len(paths)], label=0) for index in range(clips)]
-    common = dict(num_frames=frames, decode_threads=1, hwaccel=hwaccel, finish_on_device=True)
+    common = dict(num_frames=frames, decode_threads=1, hwaccel=hwaccel, finish_on_device=finish_on_device)
     if views is None:
         return VideoClipDataset(records, training=True, transform=Timed(XCLIPTrainTransform(image_size)), **common)
     processor = Timed(XCLIPVideoProcessor.for_image_size(image_size, frames))
@@ -111,7 +114,7 @@ def one_core_split(dataset: VideoClipDataset, clips: int) -> dict:
 def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
     """Clips per second through a DataLoader with the training script's settings, finished on the device training
     would use (the GPU, or this CPU's main process)."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = training_device()
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda",
                         multiprocessing_context="spawn" if dataset.needs_spawned_workers and workers else None)
     start = None
@@ -127,6 +130,10 @@ def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
     elapsed = time.perf_counter() - start
     return {"workers": workers, "hwaccel": dataset.hwaccel, "finish_device": device.type, "frames": dataset.num_frames, "clips": seen, "clips_per_s": seen / elapsed,
             "batch_shape": list(batch["pixel_values"].shape)}
+
+
+def training_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def views_argument(text: str) -> tuple[int, int]:
@@ -145,6 +152,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--videos", type=int, default=8, help="distinct generated videos")
     parser.add_argument("--hwaccel", help="decode on this FFmpeg hardware device, e.g. cuda (NVDEC)")
+    parser.add_argument("--finish-on-device", action="store_true",
+                        help="leave the colour augmentation and normalisation to the training device, as the training "
+                             "script does on a GPU (the default with CUDA), also without one")
     parser.add_argument("--gop", type=int, help="frames between keyframes of the generated videos (default: 250)")
     parser.add_argument("--prepare", action="store_true",
                         help="time the videos as `xclip prepare` re-encodes them (short side 256, keyframe every 16 "
@@ -163,21 +173,25 @@ def main(argv=None) -> dict:
         paths = make_videos(Path(folder), args.videos, seconds, height, width, fps=30, gop=args.gop)
         megabytes = sum(path.stat().st_size for path in paths) / len(paths) / 1e6
         paths, preparation = prepare_videos(paths) if args.prepare else (paths, None)
-        dataset = clip_dataset(paths, args.clips, args.frames, args.image_size, args.hwaccel, args.views)
+        finish_on_device = args.finish_on_device or finishes_on_device(training_device())
+        dataset = clip_dataset(paths, args.clips, args.frames, args.image_size, args.hwaccel, finish_on_device,
+                               args.views)
         split = one_core_split(dataset, clips=max(4, args.clips // 8))
         results = [measure(dataset, workers, args.batch_size) for workers in args.workers]
     report = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
               "video": {"seconds": seconds, "height": height, "width": width, "fps": 30, "gop": args.gop or 250,
                         "megabytes": megabytes, "image_size": args.image_size},
               "views": "x".join(map(str, args.views)) if args.views else None, "prepared": preparation,
+              "finish_on_device": finish_on_device,
               "one_core": split, "results": results}
     decoder = f"{args.hwaccel} hardware decoding" if args.hwaccel else "software decoding"
     if args.views:
         decoder += f", evaluation items of {args.views[0]} clips x {args.views[1]} crops"
         step, unit = "preprocess", "videos"
     else:
-        step, unit = "crop and draw", "clips"
-    deferred = f" (then finish on the device: {split['finish_ms_per_clip']:.1f} ms on one CPU core)"
+        step, unit = ("crop and draw" if finish_on_device else "augment"), "clips"
+    deferred = f" (then finish on the device: {split['finish_ms_per_clip']:.1f} ms on one CPU core)" \
+        if finish_on_device else ""
     print(f"{decoder}, one core: decode {split['decode_ms_per_clip']:.1f} ms + {step} "
           f"{split['augment_ms_per_clip']:.1f} ms per item = {split['clips_per_s_per_core']:.1f} {unit}/s{deferred} "
           f"(videos of {megabytes:.2f} MB, GOP {args.gop or 250})")

@@ -466,8 +466,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="the plan's cases and options at tiny random shapes without compilation: a smoke "
                              "test that runs on CPU")
     parser.add_argument("--output", type=Path, default=Path("outputs/benchmark_model.json"))
-    parser.add_argument("--markdown", type=Path, default=Path("BENCHMARKS.md"),
-                        help="append the results table here ('' to skip)")
+    parser.add_argument("--markdown", default="BENCHMARKS.md", help="append the results table here ('' to skip)")
     args = parser.parse_args(argv)
     args.device = torch.device(args.device)
     slow = args.plan == "cpu"
@@ -530,7 +529,7 @@ def main(argv=None) -> dict:
     for key in ("skipped", "errors"):
         if report[key]:
             print(f"{key}:", *report[key], sep="\n  ")
-    if str(args.markdown) and not args.tiny:
+    if args.markdown and not args.tiny:
         with open(args.markdown, "a") as handle:
             handle.write("\n" + table)
     return report

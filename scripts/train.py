@@ -45,10 +45,13 @@ A CPU smoke run on a synthetic task that only motion solves (a tiny random model
 The output folder gets `checkpoints/epoch_N` (full training state, the last SAVE_TOTAL_LIMIT kept), `best_model/`
 (a transformers folder: weights, processor, model card, class names), `metrics.json`, per-class accuracy CSVs and
 confusion matrices, `loss_curve.png`, `accuracy.png`, `train_steps.jsonl`, `log.txt` and TensorBoard logs.
-The loop itself is `xclip.training.main`, which the `xclip train` command runs too.
+This script is `xclip train`: the loop is `xclip.training.main`, and bad input (a config key, a file, an output
+folder holding another run) ends with one `error:` line and exit status 1.
 """
 
-from xclip.training import main
+import sys
+
+from xclip.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -18,9 +18,17 @@ def test_quick_benchmark_reports_loader_rate_and_one_core_split(tmp_path):
     assert result["clips"] > 0 and result["clips_per_s"] > 0
     assert result["batch_shape"][1:] == [8, 3, 32, 32]
     split = report["one_core"]
-    assert split["decode_ms_per_clip"] > 0 and split["augment_ms_per_clip"] > 0 and split["finish_ms_per_clip"] > 0
+    assert split["decode_ms_per_clip"] > 0 and split["augment_ms_per_clip"] > 0
     per_clip_ms = split["decode_ms_per_clip"] + split["augment_ms_per_clip"]
     assert split["clips_per_s_per_core"] == pytest.approx(1e3 / per_clip_ms)
+
+
+def test_finishing_on_the_device_is_timed_apart_from_the_workers_share(tmp_path):
+    script = load_script("benchmark_input_pipeline")
+    args = ["--quick", "--workers", "0", "--output", str(tmp_path / "pipeline.json")]
+    in_workers, on_device = script.main(args), script.main([*args, "--finish-on-device"])
+    assert (in_workers["finish_on_device"], on_device["finish_on_device"]) == (False, True)
+    assert on_device["one_core"]["finish_ms_per_clip"] > 0 and on_device["results"][0]["clips"] > 0
 
 
 def test_prepared_videos_are_timed_and_described(tmp_path):

@@ -180,6 +180,24 @@ def test_train_forwards_its_arguments(monkeypatch):
     assert received == [["--config", "k400.yaml", "--help"]]
 
 
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ([str(REPO_ROOT / "scripts" / "train.py"), "-cfg", "configs/tiny/motion.yaml", "--opts", "TRAIN.LRR", "1e-5"],
+         "error: --opts: unknown config key 'TRAIN.LRR'. Did you mean 'TRAIN.LR'?"),
+        (["-c", "import sys; sys.modules['peft'] = None; from xclip.cli import main; sys.exit(main(['train']))"],
+         "error: xclip.training needs peft from the package's training extras: pip install 'xclip[train]'"),
+    ],
+    ids=["the training script", "missing training extras"],
+)
+def test_training_errors_are_one_line_whichever_way_it_starts(command, message, tmp_path):
+    result = subprocess.run([sys.executable, *command, "--output", str(tmp_path / "run")], capture_output=True,
+                            text=True, cwd=REPO_ROOT, timeout=300)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(message), result.stderr
+
+
 def test_train_help_is_the_training_scripts(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--help"])
@@ -334,10 +352,12 @@ def test_an_unreadable_video_among_many_is_reported_and_the_others_are_scored(mo
     (line,) = err.splitlines()
     assert line.startswith(f"error: Cannot read video '{broken}': not a readable media file")
     assert videos[0] in out and videos[1] in out and str(broken) not in out
-    status, out, _ = run([*argv, "--json"], capsys)
+    inputs = [videos[0], str(broken), videos[1], str(broken)]  # one record per argument, in their order
+    status, out, _ = run(["classify", *inputs, "--labels", ",".join(LABELS), "--model", model_dir, "--json"], capsys)
     records = json.loads(out)
-    assert [record["video"] for record in records] == [videos[0], videos[1], str(broken)]
-    assert "predictions" in records[1] and records[2]["error"].startswith("Cannot read video")
+    assert [record["video"] for record in records] == inputs
+    assert "predictions" in records[0] and "predictions" in records[2]
+    assert records[1]["error"].startswith("Cannot read video") and records[3]["error"] == records[1]["error"]
 
 
 def test_a_video_cut_short_is_scored_with_a_one_line_warning(model_dir, tmp_path, capsys):

@@ -113,6 +113,22 @@ def test_unreadable_videos_are_replaced_in_training_and_counted_in_evaluation(tm
     assert (report["num_videos"], report["num_unreadable"]) == (8, 1)  # evaluated once, or reported
 
 
+def test_finishing_batches_on_the_device_trains_and_evaluates_like_finishing_them_in_the_workers(
+    tmp_path, toy, monkeypatch
+):
+    """On a GPU the loaders hand over uint8 clips and their colour draws, and the loop finishes each batch on the
+    device; forced here on the CPU, a run must give the losses and accuracies of the usual CPU path."""
+    recipe = ("TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "AUG.COLOR_JITTER", "0.5", "AUG.GRAY_SCALE", "0.5")
+    in_workers = run(tmp_path / "workers", toy, *recipe)
+    monkeypatch.setattr(training_run, "finishes_on_device", lambda device: True)
+    on_device = run(tmp_path / "device", toy, *recipe)
+    expected, actual = losses(tmp_path / "workers"), losses(tmp_path / "device")
+    assert sorted(actual) == sorted(expected)
+    assert all(abs(actual[iteration] - expected[iteration]) <= 1e-4 for iteration in actual), (actual, expected)
+    assert (on_device["top1"], on_device["num_views"]) == (in_workers["top1"], in_workers["num_views"])
+    assert on_device["num_views"] > 1  # the final multi-view test ran on finished uint8 views too
+
+
 def test_resumed_run_repeats_the_uninterrupted_losses_exactly(tmp_path, toy):
     recipe = ("TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TRAIN.ACCUMULATION_STEPS", "2", "AUG.MIXUP", "0.8",
               "SAVE_TOTAL_LIMIT", "0", "TEST.MULTI_VIEW_AT_END", "False", "MODEL.DROP_PATH_RATE", "0.1")

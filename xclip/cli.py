@@ -167,41 +167,41 @@ def _classify(args: argparse.Namespace) -> int:
     options = dict(candidate_labels=labels, hypothesis_template=args.template, top_k=args.top_k,
                    num_clips=args.num_clips, num_crops=args.num_crops, batch_size=args.batch_size,
                    num_workers=args.num_workers)
-    results, failures = _classify_readable(classifier, list(args.videos), options)
-    scored = [(video, predictions) for video, predictions in zip(args.videos, results) if predictions is not None]
+    outcomes = list(zip(args.videos, _classify_readable(classifier, list(args.videos), options)))
+    failures = [message for _, message in outcomes if isinstance(message, str)]
     if args.json:
-        records = [{"video": video, "predictions": predictions} for video, predictions in scored]
-        records += [{"video": video, "error": message} for video, message in failures.items()]
+        records = [
+            {"video": video, "error": outcome} if isinstance(outcome, str) else {"video": video, "predictions": outcome}
+            for video, outcome in outcomes
+        ]
         print(json.dumps(records, indent=2))
-    elif scored:
-        print("\n\n".join(_format_table(video, predictions) for video, predictions in scored))
-    for message in failures.values():
+    elif len(failures) < len(outcomes):
+        tables = [_format_table(video, outcome) for video, outcome in outcomes if not isinstance(outcome, str)]
+        print("\n\n".join(tables))
+    for message in failures:
         print(f"error: {message}", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
 
 
-def _classify_readable(
-    classifier: Any, videos: list[str], options: dict[str, Any]
-) -> tuple[list[list[dict] | None], dict[str, str]]:
+def _classify_readable(classifier: Any, videos: list[str], options: dict[str, Any]) -> list[list[dict] | str]:
     """Scores `videos` in one pipeline call; when one of them cannot be decoded, scores them one at a time so that
-    the others still get their scores (`clips/*.mp4` with one broken file). Returns the scores (None for a video that
-    could not be read) and each unreadable video's error."""
+    the others still get their scores (`clips/*.mp4` with one broken file). Returns one outcome per video, in order:
+    its scores, or the error that made it unreadable."""
     from .video import VideoDecodeError
 
     try:
-        return classifier(videos, **options), {}
+        return classifier(videos, **options)
     except VideoDecodeError:
         pass
     # One at a time in this process: an error from a decoding worker would come back as the worker's traceback.
     options = {**options, "num_workers": 0}
-    results, failures = [], {}
+    outcomes = []
     for video in videos:
         try:
-            results.append(classifier([video], **options)[0])
+            outcomes.append(classifier([video], **options)[0])
         except VideoDecodeError as error:
-            results.append(None)
-            failures[video] = first_line(error)
-    return results, failures
+            outcomes.append(first_line(error))
+    return outcomes
 
 
 def _forward(command: str, argv: list[str]) -> int:

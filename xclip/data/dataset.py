@@ -81,7 +81,7 @@ class VideoClipDataset(Dataset):
         autorotate: Turn frames upright by the video's display rotation (see `VideoReader`); False reads them as
             stored, as the original's decord did.
         finish_on_device: Items stop at uint8 `pixel_values`, and `finish` does the floating-point rest on a batch,
-            best on the GPU: for evaluation items the rescaling and normalisation, for training items the colour
+            on the GPU where there is one: for evaluation items the rescaling and normalisation, for training items the colour
             jitter, grayscale and normalisation, as drawn in the worker (the transform's `prepare` and `finish`; the
             items then carry their draws in `colour`). Workers then do a fraction of the CPU work and send a quarter
             of the bytes (4 x 3 evaluation views of 8 frames at 224 pixels: 14 instead of 58 MB per video).
@@ -194,11 +194,11 @@ class VideoClipDataset(Dataset):
         self._epoch.fill_(epoch)
 
     def finish(self, batch: dict[str, Any]) -> torch.Tensor:
-        """What `finish_on_device` leaves out, applied to a batch on its device: float32 `pixel_values` (`[B, T, 3, S,
-        S]` or `[B, V, T, 3, S, S]`) equal to those of a dataset built without it (training clips within float
-        rounding, tested)."""
+        """A batch's float32 `pixel_values` (`[B, T, 3, S, S]` or `[B, V, T, 3, S, S]`): with `finish_on_device`,
+        the rest of the work done on the batch's device, equal to the items of a dataset built without it (training
+        clips within float rounding, tested); otherwise the batch's `pixel_values` as they are."""
         if not self.finish_on_device:
-            raise ValueError("This dataset's items are already finished (it was built without finish_on_device).")
+            return batch["pixel_values"]
         if self.training:
             return self.transform.finish(batch["pixel_values"], batch["colour"])
         return self.video_processor.normalize_deferred(batch["pixel_values"])

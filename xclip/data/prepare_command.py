@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {list_file}")
     if report.failed:
         print(
-            f"{len(report.failed)} videos could not be read and are left out of the lists; reasons in "
+            f"{len(report.failed)} video(s) could not be read and are left out of the lists; reasons in "
             f"{args.output_root}/{FAILURES_FILE}", file=sys.stderr,
         )
     return 0

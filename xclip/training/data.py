@@ -18,6 +18,7 @@ __all__ = [
     "build_eval_dataset",
     "build_train_dataset",
     "eval_dataloader",
+    "finishes_on_device",
     "read_class_names",
     "train_dataloader",
     "training_records",
@@ -53,10 +54,12 @@ def training_records(config: ExperimentConfig, output_dir: Path) -> list[VideoRe
     return build_few_shot_list(records, shots, config.SEED, few_shot_list, num_classes=config.DATA.NUM_CLASSES)
 
 
-def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]) -> VideoClipDataset:
-    """Training clips with the original augmentation (its probabilities from `AUG.*`): the workers resize, crop and
-    flip uint8 clips and draw the colour augmentation, which `dataset.finish` applies on the device
-    (`finish_on_device`).
+def build_train_dataset(
+    config: ExperimentConfig, records: Sequence[VideoRecord], finish_on_device: bool = False
+) -> VideoClipDataset:
+    """Training clips with the original augmentation (its probabilities from `AUG.*`). With `finish_on_device` (for
+    a GPU) the workers resize, crop and flip uint8 clips and draw the colour augmentation, and `dataset.finish`
+    applies it to each batch on the device; otherwise the workers do it all.
 
     The item seed is `SEED` on every process, so a video's augmentation depends only on the epoch and its index: the
     same run on 1 or N processes sees the same clips.
@@ -75,15 +78,19 @@ def build_train_dataset(config: ExperimentConfig, records: Sequence[VideoRecord]
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
         autorotate=config.DATA.AUTOROTATE,
-        finish_on_device=True,
+        finish_on_device=finish_on_device,
     )
 
 
 def build_eval_dataset(
-    config: ExperimentConfig, records: Sequence[VideoRecord], num_clips: int = 1, num_crops: int = 1
+    config: ExperimentConfig,
+    records: Sequence[VideoRecord],
+    num_clips: int = 1,
+    num_crops: int = 1,
+    finish_on_device: bool = False,
 ) -> VideoClipDataset:
-    """Test views of `records`: `num_clips` x `num_crops` per video (1 x 1 is the original's single view), in uint8
-    for `dataset.finish` to normalise on the device (`finish_on_device`)."""
+    """Test views of `records`: `num_clips` x `num_crops` per video (1 x 1 is the original's single view); with
+    `finish_on_device`, uint8 crops that `dataset.finish` normalises on the device."""
     return VideoClipDataset(
         records,
         num_frames=config.DATA.NUM_FRAMES,
@@ -95,8 +102,15 @@ def build_eval_dataset(
         seed=config.SEED,
         hwaccel=hardware_decoder(config),
         autorotate=config.DATA.AUTOROTATE,
-        finish_on_device=True,
+        finish_on_device=finish_on_device,
     )
+
+
+def finishes_on_device(device: torch.device) -> bool:
+    """Whether the loaders hand over uint8 clips for the training `device` to finish (colour augmentation,
+    normalisation): on a GPU that work is nearly free and the workers send a quarter of the bytes; on a CPU-only run
+    it would move from the parallel workers into the training process."""
+    return device.type != "cpu"
 
 
 def hardware_decoder(config: ExperimentConfig) -> str | None:

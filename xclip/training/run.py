@@ -43,6 +43,7 @@ from .config import ConfigError, ExperimentConfig, load_config
 from .data import (
     build_eval_dataset,
     build_train_dataset,
+    finishes_on_device,
     eval_dataloader,
     read_class_names,
     train_dataloader,
@@ -249,9 +250,10 @@ def evaluate_splits(
     then the means)."""
     output_dir = Path(config.OUTPUT)
     unwrapped = accelerator.unwrap_model(model)
+    on_device = finishes_on_device(accelerator.device)
     reports = {}
     for split in splits:
-        dataset = build_eval_dataset(config, split.records, *views)
+        dataset = build_eval_dataset(config, split.records, *views, finish_on_device=on_device)
         dataloader = accelerator.prepare(eval_dataloader(dataset, config))
         text_embeds = ClassTexts(split.class_names, frozen=True).encode(unwrapped)
         predictions = predict(
@@ -445,10 +447,11 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     # created OUTPUT, goes first.
     with accelerator.main_process_first():
         train_records = training_records(config, output_dir)
-    train_set = build_train_dataset(config, train_records)
+    on_device = finishes_on_device(accelerator.device)
+    train_set = build_train_dataset(config, train_records, finish_on_device=on_device)
     val_records = validation_records(config)
     train_loader = train_dataloader(train_set, config)
-    val_set = build_eval_dataset(config, val_records)
+    val_set = build_eval_dataset(config, val_records, finish_on_device=on_device)
     val_loader = eval_dataloader(val_set, config)
     videos_per_batch = config.TRAIN.BATCH_SIZE * accelerator.num_processes
     batches_per_epoch = len(train_set) // videos_per_batch  # per process: an incomplete batch is dropped, as originally
