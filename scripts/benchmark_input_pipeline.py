@@ -128,7 +128,8 @@ def measure(dataset: VideoClipDataset, workers: int, batch_size: int) -> dict:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elapsed = time.perf_counter() - start
-    return {"workers": workers, "hwaccel": dataset.hwaccel, "finish_device": device.type, "frames": dataset.num_frames, "clips": seen, "clips_per_s": seen / elapsed,
+    return {"workers": workers, "hwaccel": dataset.hwaccel, "finish_device": device.type,
+            "frames": dataset.num_frames, "clips": seen, "clips_per_s": seen / elapsed,
             "batch_shape": list(batch["pixel_values"].shape)}
 
 

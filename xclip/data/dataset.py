@@ -81,10 +81,11 @@ class VideoClipDataset(Dataset):
         autorotate: Turn frames upright by the video's display rotation (see `VideoReader`); False reads them as
             stored, as the original's decord did.
         finish_on_device: Items stop at uint8 `pixel_values`, and `finish` does the floating-point rest on a batch,
-            on the GPU where there is one: for evaluation items the rescaling and normalisation, for training items the colour
-            jitter, grayscale and normalisation, as drawn in the worker (the transform's `prepare` and `finish`; the
-            items then carry their draws in `colour`). Workers then do a fraction of the CPU work and send a quarter
-            of the bytes (4 x 3 evaluation views of 8 frames at 224 pixels: 14 instead of 58 MB per video).
+            on the GPU where there is one: for evaluation items the rescaling and normalisation, for training items
+            the colour jitter, grayscale and normalisation, as drawn in the worker (the transform's `prepare` and
+            `finish`; the items then carry their draws in `colour`). Workers then do a fraction of the CPU work and
+            send a quarter of the bytes (4 x 3 evaluation views of 8 frames at 224 pixels: 14 instead of 58 MB per
+            video).
 
     Items are dictionaries:
 

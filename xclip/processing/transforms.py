@@ -87,12 +87,11 @@ def adjust_hue(frames: torch.Tensor, hue_factor: float | torch.Tensor) -> torch.
     return value - chroma * torch.minimum(position, 4.0 - position).clamp_(0.0, 1.0)
 
 
-def _adjust(frames: torch.Tensor, adjustment: str, factors: torch.Tensor) -> torch.Tensor:
-    """One of torchvision `ColorJitter`'s adjustments of float frames `[n, 3, S, S]`, each with its own factor (`[n]`,
-    on the CPU): torchvision's formulas (`adjust_brightness`, `adjust_contrast`, `adjust_saturation`; the hue one is
-    `adjust_hue`) with a factor per frame, within 2e-6 of torchvision's frame-by-frame results (tested)."""
-    shape = (-1, 1, 1, 1)
-    ratio = factors.to(frames.device, torch.float32).view(shape)
+def _adjust(frames: torch.Tensor, adjustment: str, ratio: torch.Tensor) -> torch.Tensor:
+    """One of torchvision `ColorJitter`'s adjustments of float frames `[n, 3, S, S]`, each with its own factor (`ratio`
+    `[n, 1, 1, 1]`, float32 on their device): torchvision's formulas (`adjust_brightness`, `adjust_contrast`,
+    `adjust_saturation`; the hue one is `adjust_hue`) with a factor per frame, within 2e-6 of torchvision's
+    frame-by-frame results (tested)."""
     if adjustment == "hue":
         return adjust_hue(frames, ratio)
     if adjustment == "brightness":
@@ -270,16 +269,17 @@ class XCLIPTrainTransform:
         clips = frames.float().div_(255.0).view(-1, *frames.shape[-4:])  # [B, T, 3, S, S]
         num_frames = clips.shape[1]
         per_frame = clips.view(-1, *frames.shape[-3:])  # [B * T, 3, S, S], the same memory
-        # The draws steer Python control flow: one copy to the CPU instead of a GPU sync per decision.
-        jitter = colour["jitter"].cpu().reshape(-1).repeat_interleave(num_frames)
-        grayscale = colour["grayscale"].cpu().reshape(-1).repeat_interleave(num_frames)
-        factors = colour["factors"].cpu().reshape(-1, len(_ADJUSTMENTS))
-        order = colour["order"].cpu().reshape(-1, len(_ADJUSTMENTS))
-        if jitter.any():
-            self._jitter_frames(per_frame, torch.nonzero(jitter).squeeze(1), factors, order)
-        if grayscale.any():
-            gray = torch.nonzero(grayscale).squeeze(1).to(per_frame.device)
-            per_frame[gray] = tvF.rgb_to_grayscale(per_frame[gray], num_output_channels=3)
+        # The draws steer Python control flow: one copy to NumPy instead of a GPU sync (or a small tensor operation)
+        # per decision.
+        draws = {key: value.cpu().numpy() for key, value in colour.items()}
+        jittered = np.flatnonzero(np.repeat(draws["jitter"].reshape(-1), num_frames))
+        if len(jittered):
+            factors, order = (draws[key].reshape(-1, len(_ADJUSTMENTS)) for key in ("factors", "order"))
+            self._jitter_frames(per_frame, jittered, factors, order)
+        grey = np.flatnonzero(np.repeat(draws["grayscale"].reshape(-1), num_frames))
+        if len(grey):
+            rows = torch.from_numpy(grey).to(per_frame.device)
+            per_frame[rows] = tvF.rgb_to_grayscale(per_frame[rows], num_output_channels=3)
         return tvF.normalize(clips, mean=self.image_mean, std=self.image_std).view(frames.shape)
 
     def sample_crop_box(self, height: int, width: int, generator: Generator = None) -> CropBox:
@@ -327,19 +327,22 @@ class XCLIPTrainTransform:
         return factors, torch.tensor(random.permutation(len(_ADJUSTMENTS)))
 
     @staticmethod
-    def _jitter_frames(frames: torch.Tensor, jittered: torch.Tensor, factors: torch.Tensor, order: torch.Tensor) -> None:
-        """torchvision `ColorJitter`'s adjustments of the `jittered` frames of `frames` `[N, 3, S, S]` (float in [0,
-        1], changed in place), each with its own factors and order (`[N, 4]`, on the CPU). Frames that share an order
-        are adjusted together, so a batch takes at most 24 groups of four batched adjustments."""
-        jittered_orders = order[jittered]
-        for group_order in torch.unique(jittered_orders, dim=0):
-            members = jittered[(jittered_orders == group_order).all(dim=1)]
-            first, last = int(members[0]), int(members[-1])
+    def _jitter_frames(frames: torch.Tensor, jittered: np.ndarray, factors: np.ndarray, order: np.ndarray) -> None:
+        """torchvision `ColorJitter`'s adjustments of the `jittered` frames (increasing indices) of `frames`
+        `[N, 3, S, S]` (float in [0, 1], changed in place), each with its own factors and order (`[N, 4]`). Frames
+        that share an order are adjusted together, so a batch takes at most 24 groups of four batched adjustments."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for index, frame_order in zip(jittered.tolist(), order[jittered].tolist()):
+            groups.setdefault(tuple(frame_order), []).append(index)
+        for group_order, members in groups.items():
+            first, last = members[0], members[-1]
             # Consecutive frames (always so for one frame) are read as a view, not gathered.
-            rows = slice(first, last + 1) if last - first + 1 == len(members) else members.to(frames.device)
-            group, group_factors = frames[rows], factors[members]
-            for adjustment in group_order.tolist():
-                group = _adjust(group, _ADJUSTMENTS[adjustment], group_factors[:, adjustment])
+            consecutive = last - first + 1 == len(members)
+            rows = slice(first, last + 1) if consecutive else torch.tensor(members, device=frames.device)
+            ratios = torch.from_numpy(factors[members]).to(frames.device, torch.float32)  # [n, 4]
+            group = frames[rows]
+            for adjustment in group_order:
+                group = _adjust(group, _ADJUSTMENTS[adjustment], ratios[:, adjustment].view(-1, 1, 1, 1))
             frames[rows] = group
 
     @staticmethod
