@@ -280,7 +280,7 @@ class XCLIPTrainTransform:
         if len(grey):
             rows = torch.from_numpy(grey).to(per_frame.device)
             per_frame[rows] = tvF.rgb_to_grayscale(per_frame[rows], num_output_channels=3)
-        return tvF.normalize(clips, mean=self.image_mean, std=self.image_std).view(frames.shape)
+        return tvF.normalize(clips, mean=self.image_mean, std=self.image_std, inplace=True).view(frames.shape)
 
     def sample_crop_box(self, height: int, width: int, generator: Generator = None) -> CropBox:
         """

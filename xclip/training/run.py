@@ -43,8 +43,8 @@ from .config import ConfigError, ExperimentConfig, load_config
 from .data import (
     build_eval_dataset,
     build_train_dataset,
-    finishes_on_device,
     eval_dataloader,
+    finishes_on_device,
     read_class_names,
     train_dataloader,
     training_records,
