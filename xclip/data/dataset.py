@@ -61,7 +61,8 @@ class VideoClipDataset(Dataset):
         num_frames: Frames per clip (`T`), the model's frame count (`DATA.NUM_FRAMES`).
         training: Training items (random sampling and augmentation) or evaluation items (deterministic views).
         transform: Training augmentation; defaults to `XCLIPTrainTransform(image_size)`. Called as
-            `transform(clip, generator=rng)` with `clip` uint8 `[T, H, W, 3]`; returns `[T, 3, S, S]`.
+            `transform(clip, generator=rng)` with `clip` uint8 `[T, H, W, 3]`; returns `[T, 3, S, S]`. With
+            `finish_on_device` it needs `XCLIPTrainTransform`'s `prepare` and `finish` halves instead.
         video_processor: Evaluation preprocessing; defaults to `XCLIPVideoProcessor.for_image_size(image_size,
             num_frames)`. Its crop size sets `S`; the frame count and views come from this dataset.
         image_size: Crop side `S` of the default transform and processor (`DATA.INPUT_SIZE`).
