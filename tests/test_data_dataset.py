@@ -241,6 +241,8 @@ def test_evaluation_items_finished_on_the_device_give_the_same_views(videos, num
     "options, message",
     [
         ({"training": True, "finish_on_device": True, "transform": lambda clip, generator: clip}, "prepare"),
+        ({"training": False, "finish_on_device": True, "video_processor": lambda *args, **kwargs: None},
+         "normalize_deferred"),
         ({"training": True, "num_clips": 4}, "evaluation options"),
         ({"training": False, "num_crops": 2}, "num_crops must be 1"),
         ({"training": False, "sampling": "uniform"}, "sampling must be"),

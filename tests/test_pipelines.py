@@ -1,5 +1,7 @@
 """The X-CLIP pipelines: zero-shot video classification, and video classification of saved X-CLIP classifiers."""
 
+import logging
+
 import numpy as np
 import PIL.Image
 import pytest
@@ -303,6 +305,16 @@ def test_an_input_of_several_videos_inside_a_batch_is_refused_by_name(zero_shot)
     video = np.zeros((8, 32, 32, 3), np.uint8)
     with pytest.raises(ValueError, match="one input held 2 videos. Pass a flat list of videos"):
         zero_shot([video, [video, video]], candidate_labels=LABELS)
+
+
+def test_float_frames_already_in_0_1_are_warned_about(zero_shot, caplog):
+    """The pipelines rescale on the model's device (`normalize_deferred`), which must still warn about frames that a
+    rescale would divide by 255 a second time."""
+    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+    frames = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    with caplog.at_level(logging.WARNING):
+        zero_shot(frames, candidate_labels=LABELS)
+    assert "all within [0, 1] but do_rescale=True" in caplog.text
 
 
 def test_greyscale_arrays_are_scored_as_grey_rgb(zero_shot):

@@ -1,5 +1,6 @@
 """The experiment config: the original's keys and defaults, YAML files with BASE, --opts, errors, shipped configs."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -227,6 +228,15 @@ def test_gpu_decoding_is_checked_up_front_and_spawns_the_loader_workers(tmp_path
     assert dataset.hwaccel is None and train_dataloader(dataset, config).multiprocessing_context is None
     dataset.hwaccel = "cuda"  # as DATA.HWACCEL cuda gives on a GPU machine
     assert train_dataloader(dataset, config).multiprocessing_context.get_start_method() == "spawn"
+
+
+def test_a_removed_key_in_an_older_runs_config_is_ignored_with_a_warning(tmp_path, caplog):
+    old_run_config = tmp_path / "config.yaml"
+    old_run_config.write_text("AUG:\n  DEVICE: cpu\n  FLIP: 0.25\n")  # config.yaml of a run before AUG.DEVICE went
+    with caplog.at_level(logging.WARNING, logger="xclip.training.config"):
+        config = load_config(old_run_config)
+    assert config.AUG.FLIP == 0.25 and not hasattr(config.AUG, "DEVICE")
+    assert "AUG.DEVICE is no longer used and is ignored" in caplog.text
 
 
 @pytest.mark.parametrize("autorotate, bright_side", [("True", "right"), ("False", "top")])

@@ -179,6 +179,9 @@ def test_a_batch_finishes_like_its_clips_one_by_one():
     torch.testing.assert_close(batch, one_by_one, atol=1e-6, rtol=0)
     assert torch.equal(one_by_one[2], transform(clip(seed=2), generator=np.random.default_rng(2)))
     assert frames.dtype == torch.uint8 and batch.shape == (6, 4, 3, 48, 48)
+    as_float = frames.float()
+    transform.finish(as_float, colour)
+    assert torch.equal(as_float, frames.float())  # float input is read, never written
 
 
 def test_one_crop_per_clip():

@@ -132,10 +132,18 @@ class VideoClipDataset(Dataset):
                 f"Training items are single clips; num_clips={num_clips} and num_crops={num_crops} are evaluation "
                 "options."
             )
-        if training and finish_on_device and transform is not None and not hasattr(transform, "prepare"):
+        if training and finish_on_device and transform is not None and not (
+            hasattr(transform, "prepare") and hasattr(transform, "finish")
+        ):
             raise ValueError(
                 "finish_on_device needs a transform with `prepare` and `finish` halves, like XCLIPTrainTransform; "
                 f"got {type(transform).__name__}."
+            )
+        processor_class = XCLIPVideoProcessor if video_processor is None else type(video_processor)
+        if not training and finish_on_device and not hasattr(processor_class, "normalize_deferred"):
+            raise ValueError(
+                "finish_on_device needs a video processor with `normalize_deferred`, like XCLIPVideoProcessor; got "
+                f"{type(video_processor).__name__}."
             )
         if sampling not in ("segment", "dense"):
             raise ValueError(f"sampling must be 'segment' or 'dense', got {sampling!r}.")

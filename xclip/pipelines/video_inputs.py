@@ -91,7 +91,7 @@ def video_to_pixel_values(
 
     Returns:
         `(1, num_frames, 3, S, S)`, or `(1, num_clips * num_crops, num_frames, 3, S, S)` with several views: uint8
-        for uint8 frames (files, PIL images, uint8 arrays), float32 on the 0-255 scale for float frames.
+        for uint8 frames (files, PIL images, uint8 arrays), float32 on the frames' own scale for float frames.
 
     Raises:
         ValueError: `video` is not one video (e.g. a nested list of videos), or its frames are not 3- or 1-channel or

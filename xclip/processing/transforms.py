@@ -49,7 +49,7 @@ _IDENTITY_FACTORS = (1.0, 1.0, 1.0, 0.0)
 
 ColourDraws = dict[str, torch.Tensor]
 """The colour draws of a clip from `XCLIPTrainTransform.prepare`, as tensors so that a DataLoader batches them:
-`jitter` and `grayscale` (bool, one per clip), `factors` (float64 `[T, 4]`: brightness, contrast and saturation
+`jitter` and `grayscale` (bool, one per clip), `factors` (float32 `[T, 4]`: brightness, contrast and saturation
 factors and the hue shift of every frame) and `order` (int64 `[T, 4]`: the order in which each frame applies them).
 A batch has a leading batch dimension on each."""
 
@@ -244,7 +244,7 @@ class XCLIPTrainTransform:
         if flip:
             frames = tvF.horizontal_flip(frames)
         num_frames = frames.shape[0]
-        factors = torch.tensor([_IDENTITY_FACTORS], dtype=torch.float64).repeat(num_frames, 1)
+        factors = torch.tensor([_IDENTITY_FACTORS]).repeat(num_frames, 1)
         order = torch.arange(len(_ADJUSTMENTS)).repeat(num_frames, 1)
         if jitter:
             # The original jitters frame by frame: each frame draws its own factors and order.
@@ -266,7 +266,7 @@ class XCLIPTrainTransform:
         Returns:
             `torch.Tensor` float32 of the frames' shape, normalised.
         """
-        clips = frames.float().div_(255.0).view(-1, *frames.shape[-4:])  # [B, T, 3, S, S]
+        clips = frames.to(torch.float32, copy=True).div_(255.0).view(-1, *frames.shape[-4:])  # [B, T, 3, S, S]
         num_frames = clips.shape[1]
         per_frame = clips.view(-1, *frames.shape[-3:])  # [B * T, 3, S, S], the same memory
         # The draws steer Python control flow: one copy to NumPy instead of a GPU sync (or a small tensor operation)
@@ -321,8 +321,7 @@ class XCLIPTrainTransform:
                 random.uniform(max(0.0, 1 - self.contrast), 1 + self.contrast),
                 random.uniform(max(0.0, 1 - self.saturation), 1 + self.saturation),
                 random.uniform(-self.hue, self.hue),
-            ],
-            dtype=torch.float64,
+            ]
         )
         return factors, torch.tensor(random.permutation(len(_ADJUSTMENTS)))
 
@@ -339,7 +338,7 @@ class XCLIPTrainTransform:
             # Consecutive frames (always so for one frame) are read as a view, not gathered.
             consecutive = last - first + 1 == len(members)
             rows = slice(first, last + 1) if consecutive else torch.tensor(members, device=frames.device)
-            ratios = torch.from_numpy(factors[members]).to(frames.device, torch.float32)  # [n, 4]
+            ratios = torch.from_numpy(factors[members]).to(frames.device)  # [n, 4]
             group = frames[rows]
             for adjustment in group_order:
                 group = _adjust(group, _ADJUSTMENTS[adjustment], ratios[:, adjustment].view(-1, 1, 1, 1))

@@ -63,6 +63,15 @@ class XCLIPVideoProcessorKwargs(VideosKwargs, total=False):
     num_crops: int | None
 
 
+def _warn_if_scaled_twice(frames: torch.Tensor, do_rescale: bool) -> None:
+    """Float frames all within [0, 1] are most likely scaled already: rescaling would divide them by 255 again."""
+    if frames.is_floating_point() and do_rescale and frames.numel() and frames.max() <= 1.0:
+        logger.warning_once(
+            "Float video frames are all within [0, 1] but do_rescale=True will divide them by 255 again; pass "
+            "do_rescale=False if the frames are already scaled."
+        )
+
+
 class XCLIPVideoProcessor(BaseVideoProcessor):
     r"""
     Video processor reproducing the original X-CLIP test pipeline; returns `pixel_values` for `XCLIPModel`.
@@ -255,9 +264,9 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         Args:
             pixel_values: `[..., 3, S, S]`, any leading dimensions (e.g. `[B, V, T, 3, S, S]`).
         """
-        return self._rescale_and_normalize_in_place(
-            pixel_values.to(torch.float32, copy=True), self._resolve_options({})
-        )
+        options = self._resolve_options({})
+        _warn_if_scaled_twice(pixel_values, options["do_rescale"])
+        return self._rescale_and_normalize_in_place(pixel_values.to(torch.float32, copy=True), options)
 
     def _normalized_copy(self, views: list[torch.Tensor], options: dict[str, Any]) -> torch.Tensor:
         """The views `[n, 3, h, w]` (crops into the resized frames, uint8 or float) as one new tensor
@@ -317,11 +326,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         """
         if frames.is_floating_point() and frames.numel() and not bool(torch.isfinite(frames).all()):
             raise ValueError(f"{video.description} has non-finite values (NaN or infinity) in its frames.")
-        if frames.is_floating_point() and options["do_rescale"] and frames.numel() and frames.max() <= 1.0:
-            logger.warning_once(
-                "Float video frames are all within [0, 1] but do_rescale=True will divide them by 255 again; pass "
-                "do_rescale=False if the frames are already scaled."
-            )
+        _warn_if_scaled_twice(frames, options["do_rescale"])
         if frames.shape[1] != 3:
             if not options["do_convert_rgb"]:
                 raise ValueError(

@@ -7,19 +7,8 @@
   `ClassTexts`, `train_one_epoch` / `predict`, `save_training_state` / `load_training_state`, `export_model`.
 - `make_motion_dataset`: a tiny synthetic dataset only motion separates, for tests and demos.
 
-It needs the package's `train` extras; a missing one is named on import, not half-way through a run.
+`main` needs the package's `train` extras and names a missing one before it starts, not half-way through a run.
 """
-
-from importlib.util import find_spec
-
-# peft for LoRA, evaluate for the metrics, matplotlib for the plots (first drawn after an epoch); tensorboard is
-# optional, and datasets only reads Hugging Face datasets.
-_missing_extras = [name for name in ("peft", "evaluate", "matplotlib") if find_spec(name) is None]
-if _missing_extras:
-    raise ImportError(
-        f"xclip.training needs {', '.join(_missing_extras)} from the package's training extras: "
-        "pip install 'xclip[train]' (from a checkout: pip install -e '.[train]')."
-    )
 
 from .blending import MixupCutmix, smoothed_one_hot, soft_target_cross_entropy
 from .checkpointing import TrainerState, latest_checkpoint, load_training_state, save_training_state

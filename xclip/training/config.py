@@ -52,6 +52,7 @@ This module does not import torch.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -74,6 +75,13 @@ __all__ = [
     "apply_overrides",
     "load_config",
 ]
+
+logger = logging.getLogger(__name__)
+
+# Keys of earlier versions, still found in the config.yaml of older runs: accepted and ignored, with a warning.
+_REMOVED_KEYS = {
+    "AUG.DEVICE": "on a GPU, the colour augmentation now runs on each batch on the GPU, with no option",
+}
 
 # The frame encoder's attention projections and MLP: where LoRA adapts CLIP's image tower.
 DEFAULT_LORA_TARGETS = (
@@ -319,6 +327,9 @@ def _merge_file(config: ExperimentConfig, path: Path, chain: tuple[Path, ...]) -
 def _set(node: Any, parts: list[str], value: Any, source: str) -> None:
     """Assigns `value` to the field named by `parts` under `node`, checking the key and converting the type."""
     key = ".".join(parts)
+    if key in _REMOVED_KEYS:
+        logger.warning("%s: %s is no longer used and is ignored: %s", source, key, _REMOVED_KEYS[key])
+        return
     for depth, part in enumerate(parts):
         names = {item.name: item for item in fields(node)}
         if part not in names:

@@ -1,16 +1,23 @@
-"""LoRA fine-tuning with peft (`MODEL.LORA.*`) and its merged export."""
+"""LoRA fine-tuning with peft (`MODEL.LORA.*`) and its merged export.
+
+peft is one of the `train` extras: it is imported where it is used, so that the rest of `xclip.training` imports
+without it (the training script names it when missing, `check_training_extras`).
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
+from typing import TYPE_CHECKING
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
 
 from .config import LoraSettings
 from .optimization import set_xclip_modules_trainable
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 __all__ = ["add_lora_adapters", "merged_copy"]
 
@@ -28,6 +35,8 @@ def add_lora_adapters(model: nn.Module, settings: LoraSettings) -> PeftModel:
     Raises:
         ValueError: the target pattern matches no layer of the model.
     """
+    from peft import LoraConfig, get_peft_model
+
     lora_config = LoraConfig(
         r=settings.R,
         lora_alpha=settings.ALPHA,
@@ -55,6 +64,10 @@ def merged_copy(model: nn.Module) -> nn.Module:
 
     Merges a deep copy: merging in place and unmerging afterwards would perturb the training weights by rounding.
     """
+    try:
+        from peft import PeftModel
+    except ImportError:  # without peft no model has adapters
+        return model
     if not isinstance(model, PeftModel):
         return model
     return copy.deepcopy(model).merge_and_unload()

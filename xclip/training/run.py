@@ -14,6 +14,7 @@ import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -279,7 +280,12 @@ def evaluate_splits(
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Runs `scripts/train.py` with `argv` (the command line when None); returns what it writes to metrics.json."""
+    """Runs `scripts/train.py` with `argv` (the command line when None); returns what it writes to metrics.json.
+
+    Raises:
+        ImportError: a package of the `train` extras is missing (named, with the command that installs them).
+    """
+    check_training_extras()
     args = parse_args(argv)
     config = config_from_args(args)
     accelerator = build_accelerator(config, args)
@@ -291,6 +297,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if log_file is not None:
             logging.getLogger("xclip").removeHandler(log_file)
             log_file.close()
+
+
+def check_training_extras() -> None:
+    """Names the missing packages of the `train` extras that a run needs: peft for LoRA, evaluate for the metrics,
+    matplotlib for the plots, which are first drawn after an epoch (tensorboard is optional, and datasets only reads
+    Hugging Face datasets). They are imported where they are used, so `xclip.training`'s pieces import without them."""
+    missing = [name for name in ("peft", "evaluate", "matplotlib") if find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f"xclip.training needs {', '.join(missing)} from the package's training extras: "
+            "pip install 'xclip[train]' (from a checkout: pip install -e '.[train]')."
+        )
 
 
 # What a training run leaves in OUTPUT that a later run would replace or, for checkpoints, mix with its own.
