@@ -198,6 +198,16 @@ def test_training_errors_are_one_line_whichever_way_it_starts(command, message, 
     assert line.startswith(message), result.stderr
 
 
+def test_the_traceback_behind_a_one_line_error_on_request(monkeypatch, capsys):
+    argv = ["train", "-cfg", str(REPO_ROOT / "configs" / "tiny" / "motion.yaml"), "--opts", "TRAIN.LRR", "1e-5"]
+    assert main(argv) == 1 and "unknown config key 'TRAIN.LRR'" in capsys.readouterr().err
+    monkeypatch.setenv("XCLIP_TRACEBACK", "1")
+    from xclip.training import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown config key 'TRAIN.LRR'"):
+        main(argv)
+
+
 def test_train_help_is_the_training_scripts(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--help"])

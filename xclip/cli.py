@@ -32,6 +32,9 @@ EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
 FORWARDED_COMMANDS = ("convert", "prepare", "splits", "train")
 
+# Set (to anything non-empty) to see the traceback behind a one-line error.
+TRACEBACK_VARIABLE = "XCLIP_TRACEBACK"
+
 
 class CommandError(Exception):
     """A problem with the command's input, reported as one line without a traceback."""
@@ -337,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
     except (ValueError, OSError, ImportError) as error:
         # Bad input found while running: an unreadable video (VideoDecodeError names it), a malformed template...
+        if os.environ.get(TRACEBACK_VARIABLE):  # ... or a bug, whose stack is then worth seeing
+            raise
         print(f"error: {first_line(error)}", file=sys.stderr)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
