@@ -333,13 +333,13 @@ class XCLIPTrainTransform:
         groups: dict[tuple[int, ...], list[int]] = {}
         for index, frame_order in zip(jittered.tolist(), order[jittered].tolist()):
             groups.setdefault(tuple(frame_order), []).append(index)
+        all_ratios = torch.from_numpy(factors).to(frames.device)  # [N, 4], one copy to the GPU per batch
         for group_order, members in groups.items():
             first, last = members[0], members[-1]
             # Consecutive frames (always so for one frame) are read as a view, not gathered.
             consecutive = last - first + 1 == len(members)
             rows = slice(first, last + 1) if consecutive else torch.tensor(members, device=frames.device)
-            ratios = torch.from_numpy(factors[members]).to(frames.device)  # [n, 4]
-            group = frames[rows]
+            group, ratios = frames[rows], all_ratios[rows]
             for adjustment in group_order:
                 group = _adjust(group, _ADJUSTMENTS[adjustment], ratios[:, adjustment].view(-1, 1, 1, 1))
             frames[rows] = group
