@@ -290,12 +290,14 @@ def test_return_tensors():
 
 @pytest.mark.parametrize("num_clips, num_crops", [(1, 1), (2, 3)])
 def test_uint8_views_normalised_later_equal_the_normalised_call(num_clips, num_crops):
-    video = random_video(16, 40, 56)
+    videos = [random_video(16, 40, 56), random_video(12, 40, 56, seed=1)]
     processor = XCLIPVideoProcessor.for_image_size(32, 4, num_clips=num_clips, num_crops=num_crops)
-    normalised = processor(video, return_tensors="pt").pixel_values
-    deferred = processor(video, do_rescale=False, do_normalize=False, return_tensors="pt").pixel_values
+    normalised = processor(videos, return_tensors="pt").pixel_values
+    deferred = processor(videos, do_rescale=False, do_normalize=False, return_tensors="pt").pixel_values
     assert deferred.dtype == torch.uint8 and deferred.shape == normalised.shape
     assert torch.equal(processor.normalize_deferred(deferred), normalised)
+    # Another dtype is computed video by video in float32, then cast: exactly the cast of the float32 result.
+    assert torch.equal(processor.normalize_deferred(deferred, dtype=torch.bfloat16), normalised.to(torch.bfloat16))
 
 
 def test_float_frames_stay_float_without_rescaling_or_normalisation_and_normalise_later_like_the_call():

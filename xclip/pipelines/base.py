@@ -58,6 +58,6 @@ class XCLIPVideoPipelineMixin:
 
     def _model_pixel_values(self, model_inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """`_preprocess_video`'s `pixel_values` (uint8 for uint8 frames), on the model's device by now, rescaled and
-        normalised there and cast to the pipeline's dtype: preprocessing (in DataLoader workers with `num_workers`)
-        hands over a quarter of the bytes and leaves the arithmetic to the GPU."""
-        return self.video_processor.normalize_deferred(model_inputs["pixel_values"]).to(self.dtype)
+        normalised there in the pipeline's dtype (video by video through float32): preprocessing (in DataLoader
+        workers with `num_workers`) hands over a quarter of the bytes and leaves the arithmetic to the GPU."""
+        return self.video_processor.normalize_deferred(model_inputs["pixel_values"], dtype=self.dtype)
