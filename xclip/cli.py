@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,18 +221,17 @@ def _forward(command: str, argv: list[str]) -> int:
     return result if isinstance(result, int) else EXIT_OK
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
-    return value
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least `minimum` (0 or 1)."""
+    allowed = "0 or a positive integer" if minimum == 0 else "a positive integer"
 
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
+        return value
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,19 +252,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="an 'id,name' CSV (the original's label lists) or a text file with one label per line",
     )
     classify.add_argument("--model", required=True, help="X-CLIP model folder or Hub id")
-    classify.add_argument("--top-k", type=_positive_int, help="show only the K best labels (default: all)")
+    classify.add_argument("--top-k", type=_int_at_least(1), help="show only the K best labels (default: all)")
     classify.add_argument("--json", action="store_true", help="print JSON: [{video, predictions: [{label, score}]}]")
     classify.add_argument(
         "--template", default="{}", help='text encoded for a label, e.g. "a video of {}." (default: the label itself)'
     )
-    classify.add_argument("--num-clips", type=_positive_int, default=1, help="temporal clips per video (default 1)")
+    classify.add_argument("--num-clips", type=_int_at_least(1), default=1, help="temporal clips per video (default 1)")
     classify.add_argument(
         "--num-crops", type=int, choices=(1, 3), default=1, help="spatial crops per clip: 1 (centre) or 3"
     )
-    classify.add_argument("--batch-size", type=_positive_int, default=1, help="videos per model call (default 1)")
+    classify.add_argument("--batch-size", type=_int_at_least(1), default=1, help="videos per model call (default 1)")
     classify.add_argument(
         "--num-workers",
-        type=_non_negative_int,
+        type=_int_at_least(0),
         default=0,
         help="processes that decode the next videos while the model scores (default 0: decode in this process)",
     )

@@ -272,11 +272,16 @@ class XCLIPTrainTransform:
         # The draws steer Python control flow: one copy to NumPy instead of a GPU sync (or a small tensor operation)
         # per decision.
         draws = {key: value.cpu().numpy() for key, value in colour.items()}
-        jittered = np.flatnonzero(np.repeat(draws["jitter"].reshape(-1), num_frames))
+
+        def frames_of(clip_flags: np.ndarray) -> np.ndarray:
+            """The indices into `per_frame` of the clips whose flag is set."""
+            return np.flatnonzero(np.repeat(clip_flags.reshape(-1), num_frames))
+
+        jittered = frames_of(draws["jitter"])
         if len(jittered):
             factors, order = (draws[key].reshape(-1, len(_ADJUSTMENTS)) for key in ("factors", "order"))
             self._jitter_frames(per_frame, jittered, factors, order)
-        grey = np.flatnonzero(np.repeat(draws["grayscale"].reshape(-1), num_frames))
+        grey = frames_of(draws["grayscale"])
         if len(grey):
             rows = torch.from_numpy(grey).to(per_frame.device)
             per_frame[rows] = tvF.rgb_to_grayscale(per_frame[rows], num_output_channels=3)

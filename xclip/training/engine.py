@@ -20,7 +20,7 @@ from .blending import MixupCutmix, smoothed_one_hot, soft_target_cross_entropy
 from .optimization import IterationLRSchedule
 from .text import ClassTexts
 
-__all__ = ["EpochSummary", "Predictions", "StepRecord", "predict", "train_one_epoch"]
+__all__ = ["EpochSummary", "Predictions", "StepRecord", "batch_pixel_values", "predict", "train_one_epoch"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,11 @@ class Predictions:
         return int((~self.valid).sum())
 
 
+def batch_pixel_values(batch: dict[str, Any]) -> torch.Tensor:
+    """A batch's `pixel_values` as they are: the loops' `finish` for items finished by the loader workers."""
+    return batch["pixel_values"]
+
+
 def train_one_epoch(
     *,
     accelerator: Accelerator,
@@ -87,7 +92,7 @@ def train_one_epoch(
     max_grad_norm: float,
     epoch: int,
     on_step: Callable[[StepRecord], None],
-    finish: Callable[[dict[str, Any]], torch.Tensor] | None = None,
+    finish: Callable[[dict[str, Any]], torch.Tensor] = batch_pixel_values,
 ) -> EpochSummary:
     """Trains for one pass over `dataloader` (prepared) with gradient accumulation through `accelerator`.
 
@@ -122,7 +127,7 @@ def train_one_epoch(
             waited += received_at - asked_at
         iteration = epoch * iterations + batch_index
         lr = lr_schedule.get_last_lr()[0]  # the LR this mini-batch's step (if it ends a cycle) runs at
-        videos, labels = batch["pixel_values"] if finish is None else finish(batch), batch["labels"]
+        videos, labels = finish(batch), batch["labels"]
         if blending is not None:
             videos, targets = blending(videos, labels)
         else:
@@ -165,7 +170,7 @@ def predict(
     dataloader: DataLoader,
     text_embeds: torch.Tensor,
     desc: str = "eval",
-    finish: Callable[[dict[str, Any]], torch.Tensor] | None = None,
+    finish: Callable[[dict[str, Any]], torch.Tensor] = batch_pixel_values,
 ) -> Predictions:
     """Scores every video of a prepared evaluation `dataloader` against `text_embeds` `[K, E]`.
 
@@ -178,8 +183,7 @@ def predict(
     model.eval()
     scores, labels, valid = [], [], []
     for batch in tqdm(dataloader, desc=desc, disable=not accelerator.is_local_main_process, leave=False):
-        pixel_values = batch["pixel_values"] if finish is None else finish(batch)
-        view_logits, _ = logits_per_view(model, pixel_values, text_embeds)
+        view_logits, _ = logits_per_view(model, finish(batch), text_embeds)
         batch_scores = aggregate_views(view_logits)
         gathered = accelerator.gather_for_metrics(
             {"scores": batch_scores, "labels": batch["labels"], "valid": batch["valid"]}
