@@ -100,6 +100,16 @@ def test_a_portrait_phone_video_keeps_its_display_rotation(tmp_path):
     assert read_frames(prepared.path, [0], autorotate=False).shape == (1, 32, 64, 3)
 
 
+def test_a_mirrored_video_keeps_its_mirror(tmp_path):
+    stored = np.zeros((4, 64, 128, 3), dtype=np.uint8)
+    stored[:, :16, :16] = 255
+    source = write_video(tmp_path / "selfie.mp4", stored, display_rotation=-90, display_mirrored=True)
+    prepared = prepare_video(source, tmp_path / "prepared.mp4", VideoPreparation(short_side=32))
+    shown = read_frames(prepared.path, [0])[0]
+    assert shown.shape == (64, 32, 3) and shown[:8, :8].mean() > 200  # turned right, then mirrored: as the source
+    assert shown[:8, -8:].mean() < 50
+
+
 def test_an_unreadable_source_raises_and_writes_nothing(tmp_path):
     (tmp_path / "broken.mp4").write_bytes(b"\x00" * 1000)
     with pytest.raises(VideoDecodeError, match="broken.mp4"):

@@ -16,6 +16,7 @@ import torch
 
 from xclip.video import (
     DecodeStats,
+    DisplayOrientation,
     TarMember,
     VideoDecodeError,
     VideoReader,
@@ -240,19 +241,44 @@ def marked_corner(frame: np.ndarray) -> str:
     return max(corners, key=lambda corner: corners[corner].mean())
 
 
-# Where FFmpeg 9.0's command line (which rotates by default) puts the top-left corner of the stored frame, for each
-# stored counterclockwise rotation; -90 is how phones store portrait video.
+# Where FFmpeg's command line (which applies the display matrix by default) puts the top-left corner of the stored
+# frame, for each stored counterclockwise rotation, without and with a mirror after it: the eight EXIF orientations.
+# -90 is how phones store portrait video. The unmirrored ones were checked with FFmpeg 9.0, all eight with 5.1.
 @pytest.mark.parametrize(
-    "rotation, shown_height, corner",
-    [(-90, 64, "top-right"), (90, 64, "bottom-left"), (180, 32, "bottom-right"), (0, 32, "top-left")],
+    "rotation, mirrored, shown_height, corner",
+    [
+        (-90, False, 64, "top-right"),
+        (90, False, 64, "bottom-left"),
+        (180, False, 32, "bottom-right"),
+        (0, False, 32, "top-left"),
+        (-90, True, 64, "top-left"),
+        (90, True, 64, "bottom-right"),
+        (180, True, 32, "bottom-left"),
+        (0, True, 32, "top-right"),
+    ],
 )
-def test_frames_are_turned_upright_by_the_display_rotation(tmp_path, rotation, shown_height, corner):
-    path = write_video(tmp_path / "phone.mp4", corner_marked_frames(), display_rotation=rotation)
+def test_frames_are_shown_as_the_display_matrix_says(tmp_path, rotation, mirrored, shown_height, corner):
+    path = write_video(
+        tmp_path / "phone.mp4", corner_marked_frames(), display_rotation=rotation, display_mirrored=mirrored
+    )
     frames = read_frames(path, [0, 2])
     assert frames.shape == (2, shown_height, 96 - shown_height, 3)
     assert [marked_corner(frame) for frame in frames] == [corner, corner]
     assert frames.flags.c_contiguous
     assert probe(path).height == 32  # the probe reports the frames as stored
+
+
+@pytest.mark.parametrize(
+    "matrix, orientation",
+    [
+        (None, DisplayOrientation()),
+        ([0] * 9, DisplayOrientation()),  # singular: FFmpeg finds no rotation in it either
+        ([0, 2 << 16, 0, -3 << 16, 0, 0, 0, 0, 1 << 30], DisplayOrientation(3)),  # scaled, turned clockwise
+        ([-(1 << 16), 0, 0, 0, 1 << 16, 0, 0, 0, 1 << 30], DisplayOrientation(0, mirrored=True)),
+    ],
+)
+def test_display_orientation_from_a_matrix(matrix, orientation):
+    assert DisplayOrientation.from_matrix(None if matrix is None else np.array(matrix, np.int32)) == orientation
 
 
 def test_autorotate_false_returns_the_frames_as_stored_like_decord(tmp_path):

@@ -31,7 +31,7 @@ import av
 from tqdm.auto import tqdm
 
 from ..files import file_blocking_folder, hidden_sibling, write_text_atomically
-from ..video import VideoDecodeError, VideoReader, resolve_video_source
+from ..video import VideoDecodeError, VideoReader, display_matrix, resolve_video_source
 from ..video.sources import VideoSource, check_video_folder, is_tar_root
 from .video_list import VideoRecord, check_video_root, parse_video_list, write_video_list
 
@@ -165,10 +165,11 @@ def _transcode(reader: VideoReader, output_path: Path, preparation: VideoPrepara
                 time_base = frame.time_base or 1 / rate
                 encoder.codec_context.time_base = time_base
                 frame_duration = max(1, round(1 / (rate * time_base)))
-                if frame.rotation:
+                matrix = display_matrix(frame)
+                if matrix is not None:
                     # Kept as the source stores it, not applied: the frames stay as stored, as DATA.AUTOROTATE False
-                    # reads them, and players and the reader turn them upright just as they do the source.
-                    encoder.set_display_rotation(frame.rotation)
+                    # reads them, and players and the reader show them just as they do the source's.
+                    encoder.set_display_matrix(matrix.tolist())
             pts = frame.pts
             if pts is None or (last_pts is not None and pts <= last_pts):
                 pts = 0 if last_pts is None else last_pts + frame_duration

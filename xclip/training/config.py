@@ -14,8 +14,9 @@ videos that store a display rotation):
   the list is written to `OUTPUT`).
 - `DATA.HWACCEL` (''): decode videos on this FFmpeg hardware device, e.g. `cuda` (NVDEC), instead of the CPU; the
   loader workers then start with `spawn`, and each holds a CUDA context.
-- `DATA.AUTOROTATE` (True): turn frames upright by the display rotation a video stores, as players do (portrait
-  phone videos); False decodes them as stored and sideways, as the original's decord did.
+- `DATA.AUTOROTATE` (True): turn frames upright by the display rotation a video stores, and mirror them if it
+  mirrors, as players do (portrait phone videos); False decodes them as stored and sideways, as the original's decord
+  did.
 - `MODEL.RESIZE_FRAMES` (False): fine-tune an X-CLIP `MODEL.PRETRAINED` folder of another frame count at
   `DATA.NUM_FRAMES` frames: its MIT temporal position embedding is linearly interpolated to that count, as the model
   does at inference with `interpolate_pos_encoding=True`, and the exported model is a `DATA.NUM_FRAMES`-frame one.

@@ -1,7 +1,7 @@
 """Video input for X-CLIP: decoding frames by index with PyAV, the original's frame sampling, and synthetic clips of
 moving shapes for tests and demos."""
 
-from .decoding import DecodeStats, VideoInfo, VideoReader, probe, read_frames
+from .decoding import DecodeStats, DisplayOrientation, VideoInfo, VideoReader, display_matrix, probe, read_frames
 from .errors import VideoDecodeError
 from .moving_shapes import ShapeMotion, ShapeStyle, render_moving_shape
 from .sampling import sample_dense_indices, sample_multi_clip_indices, sample_segment_indices
@@ -10,6 +10,7 @@ from .sources import TarMember, VideoSource, resolve_video_source
 
 __all__ = [
     "DecodeStats",
+    "DisplayOrientation",
     "ShapeMotion",
     "ShapeStyle",
     "TarMember",
@@ -17,6 +18,7 @@ __all__ = [
     "VideoInfo",
     "VideoReader",
     "VideoSource",
+    "display_matrix",
     "probe",
     "read_frames",
     "render_moving_shape",

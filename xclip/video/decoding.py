@@ -10,15 +10,16 @@ timestamp and the keyframes, then, for a set of wanted frames:
   depends on them, so the wanted frames are bit-identical, at a fraction of the work;
 - converts only the wanted frames to RGB, each once, however often it is requested.
 
-Frames are turned upright as players show them when the stream stores a display rotation (portrait phone videos
-are landscape frames with a quarter-turn rotation), as FFmpeg's command line does by default, to the nearest quarter
-turn. A display matrix that also mirrors the picture is not handled: only its rotation is applied. decord, and with
-it the original X-CLIP, returned such frames sideways; `autorotate=False` does the same.
+Frames are shown as players show them when the stream stores a display matrix (portrait phone videos are
+landscape frames with a quarter-turn rotation), as FFmpeg's command line does by default: turned to the nearest
+quarter turn, and mirrored when the matrix mirrors (the eight orientations EXIF names). decord, and with it the
+original X-CLIP, returned such frames sideways; `autorotate=False` does the same.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import warnings
 from collections import deque
@@ -161,8 +162,9 @@ class VideoReader:
         hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (NVDEC), for the same frames (H.264 decoding
             is exact; a GPU test compares them). Streams the hardware cannot decode fall back to software decoding.
             Experimental; see `xclip.video.hardware`.
-        autorotate: Turn frames upright by the stream's display rotation, to the nearest quarter turn (the frames
-            then are `info.width` high when it is a quarter turn). False returns the frames as stored, as decord does.
+        autorotate: Show frames as the stream's display matrix says, turned to the nearest quarter turn and
+            mirrored if it mirrors (the frames then are `info.width` high when it is a quarter turn). False returns
+            the frames as stored, as decord does.
 
     Raises:
         VideoDecodeError: The source is missing, is not a video (text, still image, audio only) or is unreadable.
@@ -188,7 +190,7 @@ class VideoReader:
         self._rgb_converter = VideoReformatter()
         # Taken from the first converted frame: the display matrix belongs to the stream, and one value for all
         # frames keeps them stackable.
-        self._quarter_turns: int | None = None
+        self._orientation: DisplayOrientation | None = None
         self._container: av.container.InputContainer | None = None
         self._index: _FrameIndex | None = None
         self._info: VideoInfo | None = None
@@ -273,8 +275,8 @@ class VideoReader:
 
     def frames(self, *, stats: DecodeStats | None = None) -> Iterator[av.VideoFrame]:
         """Every readable frame from the first, in presentation order, as PyAV frames (not converted to RGB): frame
-        `i` is the frame `read([i])` returns, before display rotation (`frame.rotation` holds it). Damaged data ends
-        the frames with a warning, as for `read`."""
+        `i` is the frame `read([i])` returns, before its display matrix is applied (`display_matrix(frame)` holds
+        it). Damaged data ends the frames with a warning, as for `read`."""
         self._container.close()  # probing or reading may have moved through the stream: start again
         self._open_container()
         yield from self._decode(self._container.demux(self._stream), None, stats or DecodeStats())
@@ -465,12 +467,50 @@ class VideoReader:
         rgb = self._rgb_converter.reformat(frame, width=self.info.width, height=self.info.height, format="rgb24")
         if not self.autorotate:
             return rgb.to_ndarray()
-        if self._quarter_turns is None:
-            self._quarter_turns = round(frame.rotation / 90) % 4
-        if self._quarter_turns == 0:
-            return rgb.to_ndarray()
+        if self._orientation is None:
+            self._orientation = DisplayOrientation.from_matrix(display_matrix(frame))
+        return self._orientation.apply(rgb.to_ndarray())
+
+
+def display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
+    """The display matrix a frame carries from its stream: `[9]` int32 in FFmpeg's `AV_FRAME_DATA_DISPLAYMATRIX`
+    layout (a row-major 3 x 3 matrix, 16.16 fixed point but for the last column), or None when there is none."""
+    side_data = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+    return None if side_data is None else np.frombuffer(bytes(side_data), dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class DisplayOrientation:
+    """How a player shows stored frames: turned `quarter_turns` times counterclockwise, then, if `mirrored`,
+    mirrored left to right. Eight orientations, as EXIF has."""
+
+    quarter_turns: int = 0
+    mirrored: bool = False
+
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray | None) -> DisplayOrientation:
+        """Read from a display matrix (see `display_matrix`); None, or a singular matrix, shows frames as stored."""
+        if matrix is None:
+            return cls()
+        # Only the 2 x 2 linear part matters; its columns may carry different scales, as in FFmpeg's
+        # `av_display_rotation_get`, and a negative determinant mirrors.
+        a, b, c, d = (float(value) for value in matrix[[0, 1, 3, 4]])
+        column_scales = math.hypot(a, c), math.hypot(b, d)
+        if 0.0 in column_scales:
+            return cls()
+        mirrored = a * d - b * c < 0
+        if mirrored:  # a mirror after the rotation negates the first column (FFmpeg's `av_display_matrix_flip`)
+            a, c = -a, -c
+        degrees = -math.degrees(math.atan2(b / column_scales[1], a / column_scales[0]))
+        return cls(round(degrees / 90) % 4, mirrored)
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        """`[H, W, C]` as stored to `[H', W', C]` as shown (H' = W when it turns by a quarter)."""
+        if self.quarter_turns == 0 and not self.mirrored:
+            return frame
+        shown = np.rot90(frame, self.quarter_turns)
         # Contiguous, so that the stacked batch is (np.stack keeps its inputs' memory order).
-        return np.ascontiguousarray(np.rot90(rgb.to_ndarray(), self._quarter_turns))
+        return np.ascontiguousarray(shown[:, ::-1] if self.mirrored else shown)
 
 
 def probe(source: VideoSource) -> VideoInfo:

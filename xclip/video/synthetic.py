@@ -34,6 +34,7 @@ def write_video(
     time_base: Fraction = Fraction(1, 1000),
     container_options: dict[str, str] | None = None,
     display_rotation: int = 0,
+    display_mirrored: bool = False,
 ) -> Path:
     """Encode RGB frames to a video file; the container follows the extension (.mp4, .mkv, .webm, .avi, ...).
 
@@ -51,6 +52,7 @@ def write_video(
         display_rotation: Counterclockwise degrees a player turns the frames by, stored as the stream's display
             matrix; phones record portrait video as landscape frames with -90 (FFmpeg's "rotation of -90.00
             degrees", a quarter turn clockwise).
+        display_mirrored: Whether the display matrix also mirrors the frames left to right, after the rotation.
 
     Returns:
         `path` as a `Path`.
@@ -64,8 +66,8 @@ def write_video(
     with av.open(os.fspath(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001), options=options or {})
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pixel_format
-        if display_rotation:
-            stream.set_display_rotation(display_rotation)
+        if display_rotation or display_mirrored:
+            stream.set_display_rotation(display_rotation, hflip=display_mirrored)
         if timestamps is not None:
             stream.codec_context.time_base = time_base
         container.start_encoding()  # writes the header even when there are no frames
