@@ -1,6 +1,7 @@
 """The `xclip` command: classify's table and JSON output, its one-line errors, and forwarding to convert/train."""
 
 import json
+import re
 import subprocess
 import sys
 import types
@@ -246,7 +247,7 @@ def test_corrupt_safetensors_is_one_line_naming_the_file(damage, model_dir, vide
 
 def test_a_weights_file_broken_past_its_header_is_still_one_line(model_dir, videos, tmp_path, capsys, monkeypatch):
     # check_model_folder reads headers only; a safetensors error while loading must not become a traceback either
-    monkeypatch.setattr("xclip.cli.check_model_folder", lambda model: None)
+    monkeypatch.setattr("xclip.cli._check_model", lambda model: None)
     folder = copy_model(model_dir, tmp_path / "m_corrupt")
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-100])
@@ -290,6 +291,25 @@ def test_model_folder_problems_name_the_missing_file(model_dir, videos, tmp_path
     )
     err = one_line_error([*argv, "no such dir"], capsys)
     assert err == "error: cannot load model 'no such dir': no such folder, and not a valid Hub id"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda config: config["vision_config"].update(hidden_size=2 * config["vision_config"]["hidden_size"]),
+         r"its weights do not match its config.json: \S+ has shape \[\d+(, \d+)*\] in model.safetensors but "
+         r"\[\d+(, \d+)*\] by config.json. Use the config.json saved with these weights."),
+        (lambda config: config["vision_config"].update(num_frames="four"),
+         r"malformed XCLIPConfig \(config.json\): Field 'num_frames' expected int, got str \(value: 'four'\)"),
+    ],
+)
+def test_a_config_json_that_does_not_fit_its_weights_is_one_line(edit, message, model_dir, videos, tmp_path, capsys):
+    folder = copy_model(model_dir, tmp_path / "m_edited")
+    config = json.loads((folder / "config.json").read_text())
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+    err = one_line_error(["classify", videos[0], "--labels", "a,b,c", "--model", str(folder)], capsys)
+    assert re.fullmatch(rf"error: cannot load model '{re.escape(str(folder))}': {message}", err), err
 
 
 def test_online_a_hub_id_is_left_to_the_hub(monkeypatch):

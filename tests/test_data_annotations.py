@@ -121,6 +121,22 @@ def test_video_lists_with_a_byte_order_mark(tmp_path):
         assert record.relative_path == "a.mp4" and record.label == 1
 
 
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("labels.csv", "id,name\n0,caf\u00e9\n"),
+        ("train.txt", "a.mp4 0\ncaf\u00e9.mp4 1\n"),
+        ("train.json", '[{"filename": "a.mp4", "label": 0},\n{"filename": "caf\u00e9.mp4", "label": 1}]'),
+    ],
+)
+def test_an_annotation_file_that_is_not_utf8_names_the_file_and_line(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text.encode("latin-1"))  # what an editor set to Western European saves
+    with pytest.raises(AnnotationError, match=r"line 2: is not UTF-8 text \(byte 0xe9 at offset \d+\)") as error:
+        read_label_names(path) if name.endswith(".csv") else read_video_list(path, tmp_path, num_classes=2)
+    assert error.value.path == str(path)
+
+
 # ------------------------------------------------------------------------------------------------ video lists
 
 

@@ -3,6 +3,7 @@ runs, rewritten lists, unreadable videos reported and left out."""
 
 import json
 import os
+import re
 import tarfile
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +17,13 @@ from PIL import Image
 from xclip.cli import main as xclip_main
 from xclip.data import AnnotationError, VideoClipDataset, read_video_list
 from xclip.data import preparation
-from xclip.data.preparation import FAILURES_FILE, VideoPreparation, prepare_video, prepare_video_dataset
+from xclip.data.preparation import (
+    FAILURES_FILE,
+    MANIFEST_FILE,
+    VideoPreparation,
+    prepare_video,
+    prepare_video_dataset,
+)
 from xclip.video import VideoDecodeError, VideoReader, read_frames
 from xclip.video.synthetic import index_coded_frames, read_index_code, write_video
 
@@ -211,6 +218,7 @@ def test_json_lists_are_rewritten_as_json(dataset, tmp_path):
         ("malformed_list", AnnotationError, "line 2"),
         ("absolute_path", ValueError, "absolute or leave"),
         ("parent_path", ValueError, "absolute or leave"),
+        ("list_named_like_the_manifest", ValueError, "xclip prepare uses for its own file"),
     ],
 )
 def test_problems_found_before_anything_is_written(dataset, tmp_path, case, error, match):
@@ -228,6 +236,8 @@ def test_problems_found_before_anything_is_written(dataset, tmp_path, case, erro
         video_list.write_text(f"a/one.mp4 0\n{root / 'b' / 'two.avi'} 1\n")
     elif case == "parent_path":
         video_list.write_text("a/../../elsewhere.mp4 0\n")
+    elif case == "list_named_like_the_manifest":
+        lists = [video_list.rename(tmp_path / MANIFEST_FILE)]
     else:
         video_list.write_text("a/one.mp4 0\nb/two.avi\n")
     with pytest.raises(error, match=match):
@@ -350,3 +360,113 @@ def test_the_command_refuses_bad_folders_and_lists_before_any_work(dataset, tmp_
     assert captured.err.startswith(expected) and captured.err.count("\n") == 1, captured.err
     assert "Skipping" not in captured.err
     assert files_under(tmp_path) == before
+
+
+def run_prepare(root, output, lists, *options) -> int:
+    return xclip_main(["prepare", "--input-root", str(root), "--output-root", str(output), "--lists", *map(str, lists),
+                       "--workers", "1", "--no-progress", *options])
+
+
+def video_sizes(output: Path) -> dict[str, tuple[int, int]]:
+    sizes = {}
+    for path in sorted(output.rglob("*.mp4")):
+        with VideoReader(path) as reader:
+            sizes[path.relative_to(output).as_posix()] = (reader.info.height, reader.info.width)
+    return sizes
+
+
+def test_a_users_lists_and_failures_file_in_the_output_folder_are_kept(dataset, tmp_path, capsys):
+    root, video_list = dataset
+    video_list.write_text("a/one.mp4 0\n")  # readable: a run would delete the failures file, not rewrite it
+    output = tmp_path / "prepared"
+    output.mkdir()
+    (output / "train.txt").write_text("mine\n")
+    (output / FAILURES_FILE).write_text("notes\n")
+
+    status = run_prepare(root, output, [video_list])
+
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1, err
+    assert err.startswith(f"error: '{output / 'train.txt'}', '{output / FAILURES_FILE}': not written by xclip prepare")
+    assert "--overwrite" in err
+    assert files_under(output) == {"train.txt": b"mine\n", FAILURES_FILE: b"notes\n"}  # no video encoded either
+
+    assert run_prepare(root, output, [video_list], "--overwrite") == 0
+    assert (output / "train.txt").read_text() == "a/one.mp4 0\n" and not (output / FAILURES_FILE).exists()
+    assert run_prepare(root, output, [video_list]) == 0  # now written by prepare: a later run may replace it
+    assert "1 already prepared" in capsys.readouterr().out
+
+
+def test_a_resumed_run_with_the_same_settings_keeps_the_prepared_videos(dataset, tmp_path, capsys):
+    root, video_list = dataset
+    output = tmp_path / "prepared"
+    prepare_video_dataset(root, output, video_lists=[video_list], preparation=VideoPreparation(short_side=32),
+                          workers=1, progress=False)
+    manifest = json.loads((output / MANIFEST_FILE).read_text())
+    assert manifest["settings"] == {"encoder": "libx264", "short_side": 32, "keyframe_interval": 16, "crf": 23.0,
+                                    "preset": "veryfast", "fast_decode": True}
+    assert manifest["files"] == [FAILURES_FILE, "train.txt"]
+    kept = (output / "a" / "one.mp4").stat().st_mtime_ns
+    (output / "b" / "two.mp4").unlink()  # as if the run had been killed before this video
+    val_list = tmp_path / "val.json"
+    val_list.write_text(json.dumps([{"filename": "a/one.mp4", "label": 0}]))
+
+    assert run_prepare(root, output, [video_list, val_list], "--short-side", "32") == 0
+
+    assert "1 videos prepared, 2 already prepared, 2 failed" in capsys.readouterr().out
+    assert (output / "a" / "one.mp4").stat().st_mtime_ns == kept
+    assert json.loads((output / MANIFEST_FILE).read_text())["files"] == [FAILURES_FILE, "train.txt", "val.json"]
+
+
+def test_other_settings_are_refused_unless_overwrite_re_encodes(dataset, tmp_path, capsys):
+    root, video_list = dataset
+    output = tmp_path / "prepared"
+    assert run_prepare(root, output, [video_list], "--short-side", "32") == 0
+    capsys.readouterr()
+    before = files_under(output)
+
+    status = run_prepare(root, output, [video_list], "--short-side", "16")
+
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1, err
+    assert err.startswith(
+        f"error: The output folder '{output}' was prepared with other settings (short_side=32, recorded in "
+        f"{MANIFEST_FILE}) than requested (short_side=16)"
+    )
+    assert "another --output-root" in err and "--overwrite" in err
+    assert files_under(output) == before
+
+    assert run_prepare(root, output, [video_list], "--short-side", "16", "--overwrite") == 0
+    assert "3 videos prepared, 0 already prepared" in capsys.readouterr().out
+    assert video_sizes(output) == {"a/one.mp4": (16, 22), "b/three.mp4": (24, 16), "b/two.mp4": (16, 48)}
+    assert json.loads((output / MANIFEST_FILE).read_text())["settings"]["short_side"] == 16
+
+
+def test_a_folder_prepared_without_a_manifest_needs_overwrite_once(dataset, tmp_path):
+    """As an older xclip prepare left it: videos and lists, no record of the settings."""
+    root, video_list = dataset
+    output = tmp_path / "prepared"
+    prepare_video_dataset(root, output, video_lists=[video_list], preparation=VideoPreparation(short_side=32),
+                          workers=1, progress=False)
+    (output / MANIFEST_FILE).unlink()
+    before = files_under(output)
+    example = re.escape(repr(str(output / "a" / "one.mp4")))
+    with pytest.raises(ValueError, match=rf"prepared videos, e\.g\. {example}, but no {MANIFEST_FILE}.*--overwrite"):
+        prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False)
+    assert files_under(output) == before
+    report = prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False, overwrite=True)
+    assert (report.prepared, report.already_prepared) == (3, 0)
+    resumed = prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False)
+    assert resumed.already_prepared == 3
+
+
+def test_a_file_in_place_of_the_manifest_is_not_replaced(dataset, tmp_path):
+    root, video_list = dataset
+    output = tmp_path / "prepared"
+    output.mkdir()
+    (output / MANIFEST_FILE).write_text("{not json")
+    with pytest.raises(ValueError, match=re.escape(f"'{output / MANIFEST_FILE}' is not a manifest written by xclip")):
+        prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False)
+    assert files_under(output) == {MANIFEST_FILE: b"{not json"}
+    prepare_video_dataset(root, output, video_lists=[video_list], workers=1, progress=False, overwrite=True)
+    assert json.loads((output / MANIFEST_FILE).read_text())["files"] == [FAILURES_FILE, "train.txt"]

@@ -1,9 +1,12 @@
 """Atomic writes of files and folders: a crash or a failure never leaves a half-written one where a reader looks;
 and the file that keeps an output folder from being created is found before any work."""
 
+import os
+import stat
+
 import pytest
 
-from xclip.files import file_blocking_folder, replace_folder, staged_folder, staging_folder_of
+from xclip.files import file_blocking_folder, replace_folder, staged_folder, staging_folder_of, write_text_atomically
 
 
 def make_folder(path, **files):
@@ -62,3 +65,15 @@ def test_the_file_in_the_way_of_a_folder_is_itself_or_its_nearest_existing_paren
     assert file_blocking_folder(tmp_path / "file" / "new" / "deeper") == tmp_path / "file"
     (tmp_path / "dangling").symlink_to(tmp_path / "gone")
     assert file_blocking_folder(tmp_path / "dangling" / "new") == tmp_path / "dangling"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes and the umask are POSIX")
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_a_file_written_atomically_gets_the_umasks_mode_like_open(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        path = write_text_atomically(tmp_path / "metrics.json", "{}")
+    finally:
+        os.umask(previous)
+    assert path.read_text() == "{}" and stat.S_IMODE(path.stat().st_mode) == mode
+    assert [entry.name for entry in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left

@@ -1,5 +1,7 @@
 """The model against transformers' built-in x_clip port (our reference), and its own guarantees."""
 
+import json
+
 import pytest
 import torch
 import transformers
@@ -223,6 +225,9 @@ def test_bad_text_inputs_labels_and_channels_are_clear_errors():
         (dict(text_embeds=text_embeds, labels=torch.tensor([[0, 1]])), r"one class index per video, shape \(2,\)"),
         (dict(text_embeds=text_embeds, return_loss=True), r"as many texts as videos; got 2 videos and 3 texts"),
         (dict(text_embeds=text_embeds, pixel_values=videos[:, :, :1]), r"1 channels per frame.*takes 3"),
+        (dict(text_embeds=text_embeds, pixel_values=videos[:0]), r"holds no video"),
+        (dict(text_embeds=text_embeds, pixel_values=videos.to(torch.uint8)), r"torch.uint8.*normalize_deferred"),
+        (dict(text_embeds=text_embeds, labels=torch.tensor([0.0, 1.0])), r"class indices.*torch.float32"),
     ]
     for inputs, message in cases:
         with pytest.raises(ValueError, match=message):
@@ -401,6 +406,15 @@ def test_config_json_is_shared_with_transformers():
 def test_inconsistent_geometry_fails_at_construction(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+@pytest.mark.parametrize("config_class", [XCLIPConfig, transformers.AutoConfig])
+def test_a_config_json_value_of_the_wrong_type_is_a_value_error(config_class, tmp_path):
+    config = make_config("p8-f4").to_dict()
+    config["vision_config"]["num_frames"] = "four"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"malformed XCLIPConfig \(config.json\): .*num_frames.* expected int"):
+        config_class.from_pretrained(tmp_path)
 
 
 def test_original_initialisation_of_xclip_parts():

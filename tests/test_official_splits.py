@@ -153,6 +153,7 @@ def test_the_lists_round_trip_through_read_video_list(hmdb, tmp_path):
          r"again: the split lists it at '.*brush_hair_test_split2.txt', line 1"),
         ("twice_in_training", "cartwheel_test_split3.txt", r"line 4: 'cartwheel/cartwheel_v1.avi' is listed again: "
          r"the split lists it at '.*cartwheel_test_split3.txt', line 2"),
+        ("not_utf8", "cartwheel_test_split3.txt", r"line 2: is not UTF-8 text \(byte 0xe9 at offset 22\)"),
     ],
 )
 def test_bad_hmdb51_input_is_named_and_nothing_is_written(hmdb, tmp_path, case, file, problem):
@@ -171,6 +172,8 @@ def test_bad_hmdb51_input_is_named_and_nothing_is_written(hmdb, tmp_path, case, 
         splits_dir = tmp_path / "absent" / file
     elif case == "in_training_and_test":
         (splits_dir / file).write_text("brush_hair_v0.avi 2\nbrush_hair_v1.avi 0\nbrush_hair_v0.avi 1\n")
+    elif case == "not_utf8":
+        (splits_dir / file).write_bytes("cartwheel_v0.avi 1\ncaf\u00e9_v1.avi 2\n".encode("latin-1"))
     elif case == "twice_in_training":
         (splits_dir / file).write_text("cartwheel_v0.avi 2\ncartwheel_v1.avi 1\ncartwheel_v2.avi 0\n"
                                        "cartwheel_v1.avi 1\n")

@@ -185,6 +185,16 @@ def test_a_folder_without_processor_files_uses_the_models_geometry(tmp_path, mod
     )
 
 
+@pytest.mark.parametrize("broken", ["processor_config.json", "tokenizer.json"])
+def test_a_corrupt_processor_or_tokenizer_file_is_named_not_replaced_by_defaults(tmp_path, model_and_processor, broken):
+    model, processor = model_and_processor
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    (tmp_path / broken).write_text("{oops")
+    with pytest.raises(ValueError, match=rf"{tmp_path}: cannot load (.* / )?{broken}"):
+        pipeline("zero-shot-video-classification", model=str(tmp_path))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -371,3 +371,80 @@ def test_resuming_with_another_geometry_or_lora_setting_names_the_difference(tmp
                                          r"run's model \[1, 4, 32\]. Resume with the checkpoint run's DATA.NUM_FRAMES"):
         run(tmp_path / "frames", toy, "TRAIN.EPOCHS", "3", *recipe, "DATA.NUM_FRAMES", "4",
             "MODEL.RESUME", str(output))
+
+
+def test_a_config_file_in_the_output_folder_is_refused_before_anything_is_written(tmp_path, toy, monkeypatch):
+    """The run writes its expanded config to OUTPUT/config.yaml: a hand-written config there (with comments and BASE
+    includes) must not be replaced by it, whichever path names it."""
+    output = tmp_path / "run"
+    output.mkdir()
+    shutil.copy(TINY_CONFIG, output / "tiny.yaml")
+    hand_written = "# my experiment: the tiny recipe, shorter\nBASE: [tiny.yaml]\nTRAIN:\n  EPOCHS: 1\n"
+    (output / "config.yaml").write_text(hand_written)
+    (tmp_path / "alias").symlink_to(output, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    for config_file, output_arg in ((output / "config.yaml", output), ("./run/config.yaml", "run"),
+                                    (tmp_path / "alias" / "config.yaml", "./run/")):
+        target = re.escape(str(Path(output_arg) / "config.yaml"))
+        with pytest.raises(ConfigError, match=rf"-cfg {re.escape(str(Path(config_file)))} is {target}, where this "
+                                              r"run writes its expanded config.* another --output"):
+            main(["-cfg", str(config_file), "--output", str(output_arg), "--log_with", "none", "--opts",
+                  *data_opts(toy), "TRAIN.BATCH_SIZE", "4"])
+    assert (output / "config.yaml").read_text() == hand_written
+    assert sorted(path.name for path in output.iterdir()) == ["config.yaml", "tiny.yaml"]  # not even log.txt
+    # Renamed, the same file is an ordinary config whose run writes OUTPUT/config.yaml beside it.
+    (output / "config.yaml").rename(output / "mine.yaml")
+    main(["-cfg", str(output / "mine.yaml"), "--output", str(output), "--log_with", "none", "--opts", *data_opts(toy),
+          "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False"])
+    assert (output / "mine.yaml").read_text() == hand_written and "EPOCHS: 1" in (output / "config.yaml").read_text()
+
+
+def test_a_runs_own_config_yaml_resumes_it(tmp_path, toy):
+    """What a run wrote to OUTPUT/config.yaml is a plain dump: given back with -cfg, it is rewritten, not refused."""
+    output = tmp_path / "run"
+    recipe = ("TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    run(output, toy, "TRAIN.EPOCHS", "1", *recipe)
+    report = main(["-cfg", str(output / "config.yaml"), "--output", str(output), "--resume", str(output),
+                   "--log_with", "none", "--opts", "TRAIN.EPOCHS", "2"])
+    assert [entry["epoch"] for entry in report["history"]] == [1, 2]
+    assert "EPOCHS: 2" in (output / "config.yaml").read_text()
+
+
+def test_a_run_that_failed_before_its_first_step_is_simply_run_again(tmp_path, toy):
+    """A run stopped by unreadable videos leaves an empty train_steps.jsonl and no checkpoint: nothing to keep, so
+    neither a retry nor a retry with --resume may be refused for it."""
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    labels = [line.split()[1] for line in (toy / "train.txt").read_text().splitlines()]
+    (tmp_path / "broken.txt").write_text("".join(f"{tmp_path / 'broken.mp4'} {label}\n" for label in labels))
+    recipe = ("TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    for retry_flags in ((), ("--resume", "{output}")):
+        output = tmp_path / f"run{len(retry_flags)}"
+        with pytest.raises(ValueError, match=r"Found no readable video among \d+ consecutive videos"):
+            run(output, toy, *recipe, "DATA.TRAIN_FILE", str(tmp_path / "broken.txt"))
+        assert (output / "train_steps.jsonl").read_text() == "" and not (output / "checkpoints").exists()
+        flags = ("--log_with", "none", *(flag.format(output=output) for flag in retry_flags))
+        report = run(output, toy, *recipe, flags=flags)
+        assert [entry["epoch"] for entry in report["history"]] == [1]
+        assert len(losses(output)) == 3  # 12 videos / batch 4
+    # The retry's steps are a run: a new run there is refused again, and nothing of it was deleted.
+    with pytest.raises(ConfigError, match=r"already holds a training run \(checkpoints, best_model, metrics.json, "
+                                          r"train_steps.jsonl\)"):
+        run(output, toy, *recipe)
+    assert len(losses(output)) == 3
+
+
+def test_an_xclip_folder_whose_weights_do_not_match_its_config_is_a_one_line_error(tmp_path, toy, capsys):
+    from xclip.cli import main as xclip
+
+    folder = tmp_path / "m_wronggeom"
+    build_model(load_config(TINY_CONFIG)).save_pretrained(folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["vision_config"]["hidden_size"] *= 2
+    (folder / "config.json").write_text(json.dumps(config))
+    status = xclip(["train", "-cfg", str(TINY_CONFIG), "--output", str(tmp_path / "run"), "--pretrained", str(folder),
+                    "--log_with", "none", "--opts", *data_opts(toy)])
+    error = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in error and "MISMATCH" not in error, error
+    assert re.fullmatch(rf"error: MODEL.PRETRAINED {folder}: its weights do not match its config.json: \S+ has shape "
+                        r"\[\d+(, \d+)*\] in model.safetensors but \[\d+(, \d+)*\] by config.json. .*",
+                        error.strip().splitlines()[-1]), error

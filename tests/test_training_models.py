@@ -1,5 +1,6 @@
 """Which model a run starts from (`--pretrained`): random, a transformers CLIP folder, or an X-CLIP folder."""
 
+import json
 import logging
 
 import pytest
@@ -7,6 +8,7 @@ import torch
 from transformers import CLIPConfig, CLIPModel
 
 from xclip import XCLIPModel
+from xclip.model_source import ModelFolderError
 from xclip.training import build_model, load_config
 from xclip.training.model_setup import ARCHITECTURES, random_model_config
 
@@ -106,3 +108,14 @@ def test_resize_frames_builds_the_model_that_interpolate_pos_encoding_runs(tmp_p
         expected = source.get_video_features(videos, interpolate_pos_encoding=True).pooler_output
         actual = resized.eval().get_video_features(videos).pooler_output  # 8 frames is now its own count
     torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)
+
+
+def test_an_xclip_folder_whose_weights_do_not_match_its_config_names_the_first_mismatch(tmp_path):
+    build_model(experiment()).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["vision_config"]["hidden_size"] *= 2  # 32 -> 64: config.json edited, or copied from another model
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFolderError, match=rf"MODEL.PRETRAINED {tmp_path}: its weights do not match its "
+                                                     r"config.json: prompts_visual_projection has shape \[32, 32\] in "
+                                                     r"model.safetensors but \[64, 32\] by config.json"):
+        build_model(experiment(MODEL__PRETRAINED=tmp_path))

@@ -24,7 +24,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .model_source import ModelFolderError, check_model_folder, first_line, short_first_line
+from .model_source import (
+    ModelFolderError,
+    check_model_folder,
+    check_weights_match_config,
+    first_line,
+    short_first_line,
+)
 
 __all__ = ["main", "read_label_file", "subcommand_parser"]
 
@@ -137,6 +143,18 @@ def _check_device(device: str | None) -> None:
             raise CommandError(f"--device {device}: no {parsed.type} device is available")
 
 
+def _check_model(model: str) -> None:
+    """What transformers would report obscurely: a broken folder, or weights that do not fit its config.json."""
+    from .modeling import XCLIPConfig, XCLIPModel
+
+    try:
+        check_model_folder(model)
+        if Path(model).expanduser().is_dir():
+            check_weights_match_config(model, XCLIPModel, XCLIPConfig.from_pretrained(model))
+    except (ModelFolderError, ValueError) as error:
+        raise CommandError(f"cannot load model {model!r}: {first_line(error)}") from None
+
+
 def _load_pipeline(args: argparse.Namespace) -> Any:
     # `import xclip` (which importing this module implies) has registered the pipeline task.
     from safetensors import SafetensorError
@@ -162,10 +180,7 @@ def _classify(args: argparse.Namespace) -> int:
     labels = _labels_from_args(args)
     _check_device(args.device)
     _check_videos(args.videos)
-    try:
-        check_model_folder(args.model)
-    except ModelFolderError as error:
-        raise CommandError(f"cannot load model {args.model!r}: {error}") from None
+    _check_model(args.model)
     classifier = _load_pipeline(args)
     options = dict(candidate_labels=labels, hypothesis_template=args.template, top_k=args.top_k,
                    num_clips=args.num_clips, num_crops=args.num_crops, batch_size=args.batch_size,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 # The weight files transformers loads from a model folder (a sharded checkpoint has an index naming its shards).
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME as SAFETENSORS_INDEX
@@ -11,7 +12,17 @@ from transformers.utils import SAFE_WEIGHTS_NAME as SAFETENSORS_WEIGHTS
 from transformers.utils import WEIGHTS_INDEX_NAME as PYTORCH_INDEX
 from transformers.utils import WEIGHTS_NAME as PYTORCH_WEIGHTS
 
-__all__ = ["ModelFolderError", "check_model_folder", "check_safetensors_file", "first_line", "short_first_line"]
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+__all__ = [
+    "ModelFolderError",
+    "check_model_folder",
+    "check_safetensors_file",
+    "check_weights_match_config",
+    "first_line",
+    "short_first_line",
+]
 
 # A training run's output folder keeps its best model here (see xclip.training).
 BEST_MODEL_FOLDER = "best_model"
@@ -57,6 +68,15 @@ def short_first_line(error: BaseException, limit: int = 160) -> str:
     return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
+def _safetensors_files(folder: Path) -> list[Path] | None:
+    """The safetensors files holding a folder's weights (an index's shards, or the one file), None without any."""
+    if (folder / SAFETENSORS_INDEX).is_file():
+        return _safetensors_shards(folder / SAFETENSORS_INDEX)
+    if (folder / SAFETENSORS_WEIGHTS).is_file():
+        return [folder / SAFETENSORS_WEIGHTS]
+    return None
+
+
 def _safetensors_shards(index: Path) -> list[Path]:
     import json
 
@@ -95,18 +115,48 @@ def check_model_folder(model: str | os.PathLike) -> None:
         if (best / "config.json").is_file():
             hint = f"; it looks like a training output folder: pass its model, {best}"
         raise ModelFolderError(f"{name} has no config.json, so it is not a saved model folder{hint}")
-    if (path / SAFETENSORS_INDEX).is_file():
-        shards = _safetensors_shards(path / SAFETENSORS_INDEX)
-    elif (path / SAFETENSORS_WEIGHTS).is_file():
-        shards = [path / SAFETENSORS_WEIGHTS]
-    elif (path / PYTORCH_WEIGHTS).is_file() or (path / PYTORCH_INDEX).is_file():
-        return
-    else:
+    shards = _safetensors_files(path)
+    if shards is None:
+        if (path / PYTORCH_WEIGHTS).is_file() or (path / PYTORCH_INDEX).is_file():
+            return
         raise ModelFolderError(f"{name} has no weights file ({SAFETENSORS_WEIGHTS} or {PYTORCH_WEIGHTS})")
     for shard in shards:
         if not shard.is_file():
             raise ModelFolderError(f"{shard}: no such weights file (listed in {path / SAFETENSORS_INDEX})")
         check_safetensors_file(shard)
+
+
+def check_weights_match_config(model: str | os.PathLike, model_class: type[PreTrainedModel], config: Any) -> None:
+    """Checks that the safetensors weights of the local folder `model` have the shapes `model_class(config)` gives
+    them, e.g. after its config.json was edited or copied from another model. transformers would print a table of
+    every mismatching weight, then raise a RuntimeError that names none of them.
+
+    Reads the weight files' headers only, and builds the model on the meta device (no memory, even for ViT-L). A Hub
+    id, PyTorch weights and weights the model does not have are not checked. Call `check_model_folder` first.
+
+    Raises:
+        ModelFolderError: naming the first mismatching weight (in the model's order), its file and both shapes.
+    """
+    import torch
+    from safetensors import safe_open
+
+    path = Path(model).expanduser()
+    shards = _safetensors_files(path) if path.is_dir() else None
+    saved: dict[str, tuple[tuple[int, ...], str]] = {}  # weight name -> (shape, file name)
+    for shard in shards or ():
+        with safe_open(shard, framework="pt") as weights:
+            saved.update({key: (tuple(weights.get_slice(key).get_shape()), shard.name) for key in weights.keys()})
+    if not saved:
+        return
+    with torch.device("meta"):
+        expected = model_class(config).state_dict()
+    for key, tensor in expected.items():
+        shape, file_name = saved.get(key, (tuple(tensor.shape), ""))
+        if shape != tuple(tensor.shape):
+            raise ModelFolderError(
+                f"its weights do not match its config.json: {key} has shape {list(shape)} in {file_name} but "
+                f"{list(tensor.shape)} by config.json. Use the config.json saved with these weights."
+            )
 
 
 def first_line(error: BaseException) -> str:

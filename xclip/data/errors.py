@@ -1,8 +1,11 @@
-"""The error raised for a malformed annotation file (video list or labels CSV), naming the file and the line."""
+"""The error raised for a malformed annotation file (video list, labels CSV, split file), naming the file and the
+line, and reading such a file's text."""
 
 from __future__ import annotations
 
+import io
 import os
+from pathlib import Path
 
 
 class AnnotationError(ValueError):
@@ -22,3 +25,21 @@ class AnnotationError(ValueError):
         self.problem = problem
         location = f"{self.path!r}" if line is None else f"{self.path!r}, {unit} {line}"
         super().__init__(f"{location}: {problem}")
+
+
+def open_annotation_text(path: str | os.PathLike) -> io.StringIO:
+    """An annotation file's text, to read or iterate line by line as `open` would (universal line ends).
+
+    Decoded as UTF-8 with `utf-8-sig`, which drops a byte-order mark an editor may have written (it would otherwise
+    stick to the first video path or class name).
+
+    Raises:
+        AnnotationError: The file is not UTF-8 text, naming the line and the first byte that is not.
+    """
+    data = Path(path).read_bytes()
+    try:
+        return io.StringIO(data.decode("utf-8-sig"), newline=None)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        problem = f"is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); save it as UTF-8"
+        raise AnnotationError(path, problem, line) from None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..files import write_text_atomically
-from .errors import AnnotationError
+from .errors import AnnotationError, open_annotation_text
 from .video_list import PathLike
 
 _NAME_SEPARATORS = re.compile(r"[\s_-]+")
@@ -46,8 +46,7 @@ def read_label_names(csv_path: PathLike) -> list[str]:
     path = Path(csv_path)
     if not path.is_file():
         raise AnnotationError(path, "labels CSV not found" if not path.exists() else "is not a file")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    rows = list(csv.reader(open_annotation_text(path)))
     if not rows:
         raise AnnotationError(path, "the labels CSV is empty; expected a header 'id,name' and one row per class")
     header = [column.strip() for column in rows[0]]

@@ -30,7 +30,7 @@ from pathlib import Path
 from ..files import file_blocking_folder
 from ..text_utils import format_names
 from ..video.sources import check_video_folder
-from .errors import AnnotationError
+from .errors import AnnotationError, open_annotation_text
 from .labels import normalise_class_name, read_label_names
 from .video_list import PathLike, VideoRecord, write_video_list
 
@@ -305,7 +305,7 @@ def _split_file_lines(path: Path) -> Iterator[tuple[int, list[str], str]]:
     Windows line ends and trailing spaces; `utf-8-sig` drops a byte order mark an editor may have written, which would
     otherwise stick to the first video or class id)."""
     _check_file(path)
-    with path.open(encoding="utf-8-sig") as handle:
+    with open_annotation_text(path) as handle:
         for line, text in enumerate(handle, start=1):
             if text.strip():
                 yield line, text.split(), text.strip()

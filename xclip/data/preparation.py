@@ -13,12 +13,15 @@ training augmentation resizes to first. `prepare_video` re-encodes one video tha
 
 The re-encoding is lossy: a prepared dataset trains like the original's pre-resized one, not bit-identically to the
 source files. Audio is dropped. `prepare_video_dataset` runs it over a dataset in parallel, resumably, and rewrites
-the video lists.
+the video lists. It records the settings and the files it writes in a manifest in the output folder, so that a later
+run neither resumes with other settings (keeping videos of the wrong size) nor replaces files it did not write.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
+import json
 import logging
 import multiprocessing
 import os
@@ -43,6 +46,10 @@ ENCODER = "libx264"  # `VideoPreparation.encoder_options` are x264 options
 # Found when no video list is given; anything else in the folder is ignored.
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".mpg", ".mpeg", ".3gp", ".ogv")
 FAILURES_FILE = "preparation_failures.txt"
+# Written into the output folder before any video: the settings its videos are prepared with, and the files
+# (lists, FAILURES_FILE) that `prepare_video_dataset` may replace there.
+MANIFEST_FILE = "preparation_manifest.json"
+_MANIFEST_FORMAT = 1
 _PARTIAL_SUFFIX = "partial.mp4"  # of the hidden file a video is written to before it is renamed into place
 
 
@@ -236,9 +243,11 @@ def prepare_video_dataset(
             under `input_root` is prepared.
         preparation: How to re-encode.
         workers: Videos prepared in parallel, one process each (default: one per CPU core).
-        overwrite: Re-encode videos whose output already exists. By default they are kept, so an interrupted run
-            resumes where it stopped (outputs are renamed into place only when complete; the partly written files
-            of a killed run are deleted first).
+        overwrite: Re-encode videos whose output already exists, even with other settings than the earlier run's,
+            and replace lists and a failures file in `output_root` that its manifest does not record. By default
+            existing videos are kept, so an interrupted run resumes where it stopped (outputs are renamed into place
+            only when complete; the partly written files of a killed run are deleted first), and a run whose
+            settings differ from those recorded in `output_root/preparation_manifest.json` is refused.
         progress: Show a progress bar.
 
     Returns:
@@ -249,9 +258,12 @@ def prepare_video_dataset(
         RuntimeError: PyAV cannot encode with x264.
         AnnotationError: A list is missing or malformed.
         ValueError: The output folder is a file, the same as the input folder, inside
-            it or holding it; a prepared list would be written over an input list; two lists share a file name; there
-            are no videos; a path is absolute or leaves the input folder; or two sources would be prepared to the
-            same file (`a.avi` and `a.mkv`).
+            it or holding it; a prepared list would be written over an input list; two lists share a file name, or
+            one is named like the failures file or the manifest; there are no videos; a path is absolute or leaves
+            the input folder; or two sources would be prepared to the same file (`a.avi` and `a.mkv`). Without
+            `overwrite` also: the output folder was prepared with other settings; it holds prepared videos but no
+            manifest (an older version's, or another tool's); or it holds a list or failures file, or a manifest,
+            that this function did not write. All of these are found before anything is written.
         FileNotFoundError: `input_root` does not exist or is a file, or a tar archive the lists name does not exist.
     """
     check_encoder()
@@ -274,6 +286,8 @@ def prepare_video_dataset(
     sources = {path: resolve_video_source(input_root, path) for path in relative_paths}
     if is_tar_root(input_root):  # a folder was checked by _check_folders; the archives are known only now
         check_video_root(input_root, [VideoRecord(source, 0) for source in sources.values()])
+    _claim_output_root(output_root, preparation, [Path(list_file).name for list_file in entries], relative_paths,
+                       overwrite)
 
     removed = _remove_partial_files(output_root)
     if removed:
@@ -340,7 +354,14 @@ def _check_folders(input_root: Path, output_root: Path) -> None:
 
 
 def _check_lists_are_not_overwritten(video_lists: Sequence[str | os.PathLike], output_root: Path) -> None:
-    """A prepared list is written to `output_root/<list name>`, which must not be one of the input lists."""
+    """A prepared list is written to `output_root/<list name>`, which must not be one of the input lists nor a file
+    that prepare writes itself."""
+    for list_file in video_lists:
+        if Path(list_file).name in (FAILURES_FILE, MANIFEST_FILE):
+            raise ValueError(
+                f"The video list {os.fspath(list_file)!r} cannot be prepared under its name, which xclip prepare uses "
+                "for its own file in the output folder; rename the list."
+            )
     inputs = {Path(list_file).resolve(): list_file for list_file in video_lists}
     for list_file in video_lists:
         prepared = output_root / Path(list_file).name
@@ -348,6 +369,106 @@ def _check_lists_are_not_overwritten(video_lists: Sequence[str | os.PathLike], o
             raise ValueError(
                 f"The prepared list {os.fspath(prepared)!r} would be written over the input list "
                 f"{os.fspath(inputs[prepared.resolve()])!r}; choose another --output-root or move the list."
+            )
+
+
+def _claim_output_root(
+    output_root: Path, preparation: VideoPreparation, list_names: list[str], relative_paths: Sequence[str],
+    overwrite: bool,
+) -> None:
+    """Check that this run may write into `output_root`, then record in its manifest that it does.
+
+    The manifest is written before any video, so that an interrupted run is resumed only with its own settings. It
+    names the files this run may replace or delete (its lists and `FAILURES_FILE`) ahead of writing them: a run
+    killed in between must not leave its own lists looking like a user's.
+    """
+    files = [*list_names, FAILURES_FILE]
+    for name in (*files, MANIFEST_FILE):
+        if (output_root / name).is_dir():
+            raise ValueError(f"{os.fspath(output_root / name)!r} is a folder; xclip prepare writes a file there.")
+    manifest = _read_manifest(output_root, overwrite)
+    settings = _settings_of(preparation)
+    recorded = manifest["files"] if manifest is not None else []
+    if manifest is not None and manifest["settings"] != settings and not overwrite:
+        raise ValueError(_settings_changed(output_root, manifest["settings"], settings))
+    if manifest is None and not overwrite:
+        _check_no_unrecorded_videos(output_root, relative_paths)
+    foreign = [os.fspath(output_root / name) for name in files if os.path.lexists(output_root / name)
+               and name not in recorded]
+    if foreign and not overwrite:
+        it = "it" if len(foreign) == 1 else "them"
+        raise ValueError(
+            f"{', '.join(map(repr, foreign))}: not written by xclip prepare (the output folder's {MANIFEST_FILE} does "
+            f"not name {it}), and this run would replace or delete {it}. Move {it} away, choose another "
+            f"--output-root, or pass --overwrite (overwrite=True) to replace {it}."
+        )
+    if foreign:
+        logger.warning("--overwrite: replacing %s, which xclip prepare did not write", ", ".join(foreign))
+    # After --overwrite with other settings, an earlier run's lists that this run does not rewrite name videos it
+    # may not re-encode: they are no longer recorded as ours, so that no later run takes them over unasked.
+    kept = recorded if manifest is not None and manifest["settings"] == settings else []
+    manifest = {"format": _MANIFEST_FORMAT, "written_by": "xclip prepare", "settings": settings,
+                "files": sorted({*kept, *files})}
+    write_text_atomically(output_root / MANIFEST_FILE, json.dumps(manifest, indent=1) + "\n")
+
+
+def _settings_of(preparation: VideoPreparation) -> dict[str, object]:
+    """What the manifest records of how the videos are encoded: the encoder and every `VideoPreparation` field, as
+    JSON gives them back (a tuple would come back a list, and differ from itself)."""
+    return json.loads(json.dumps({"encoder": ENCODER, **dataclasses.asdict(preparation)}))
+
+
+def _read_manifest(output_root: Path, overwrite: bool) -> dict | None:
+    """The manifest an earlier run wrote into `output_root`; `None` when there is none, or when, with `overwrite`,
+    the file there is not one (it is replaced)."""
+    path = output_root / MANIFEST_FILE
+    if not os.path.lexists(path):
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # ValueError includes JSONDecodeError and UnicodeDecodeError
+        manifest = None
+    if (
+        isinstance(manifest, dict)
+        and manifest.get("format") == _MANIFEST_FORMAT
+        and isinstance(manifest.get("settings"), dict)
+        and isinstance(manifest.get("files"), list)
+    ):
+        return manifest
+    if overwrite:
+        return None
+    raise ValueError(
+        f"{os.fspath(path)!r} is not a manifest written by xclip prepare; move it away, choose another "
+        "--output-root, or pass --overwrite (overwrite=True) to replace it."
+    )
+
+
+def _settings_changed(output_root: Path, recorded: dict, requested: dict) -> str:
+    """The error for a run whose settings differ from the recorded ones: resuming would keep videos of the old kind."""
+    changed = [name for name in dict.fromkeys([*requested, *recorded]) if recorded.get(name) != requested.get(name)]
+
+    def describe(settings: dict) -> str:
+        return ", ".join(f"{name}={settings.get(name)!r}" for name in changed)
+
+    return (
+        f"The output folder {os.fspath(output_root)!r} was prepared with other settings ({describe(recorded)}, "
+        f"recorded in {MANIFEST_FILE}) than requested ({describe(requested)}): its videos would be kept as they are. "
+        "Choose another --output-root, or pass --overwrite (overwrite=True) to re-encode them as requested."
+    )
+
+
+def _check_no_unrecorded_videos(output_root: Path, relative_paths: Sequence[str]) -> None:
+    """Without a manifest, the settings of videos already in `output_root` are unknown (an older xclip prepare, which
+    wrote none, or another tool made them): resuming could silently keep them at another size, so they must be
+    re-encoded once, with `overwrite`; the manifest written then makes later runs resumable."""
+    for relative_path in relative_paths:
+        prepared = output_root / prepared_relative_path(relative_path)
+        if prepared.is_file():
+            raise ValueError(
+                f"The output folder {os.fspath(output_root)!r} already holds prepared videos, e.g. "
+                f"{os.fspath(prepared)!r}, but no {MANIFEST_FILE} recording their settings (they were written by an "
+                "older xclip prepare or another tool). Choose another --output-root, or pass --overwrite "
+                "(overwrite=True) to re-encode them."
             )
 
 

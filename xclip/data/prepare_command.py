@@ -6,7 +6,9 @@ r"""Re-encode a video dataset for fast training input (see `xclip.data.preparati
 Then train with `DATA.ROOT /data/k400/videos_256`, `DATA.TRAIN_FILE /data/k400/videos_256/train.txt` and
 `DATA.VAL_FILE /data/k400/videos_256/val.txt`. An interrupted run resumes where it stopped. The output folder must
 lie outside the input folder, and must not hold the given lists (the prepared lists are written there under the same
-names).
+names). preparation_manifest.json there records the settings and the lists written: a run with other settings, or one
+that would replace a list or preparation_failures.txt that xclip prepare did not write, is refused unless --overwrite
+is given (it re-encodes every video).
 """
 
 import argparse
@@ -41,7 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--preset", default=defaults.preset, help=f"x264 speed preset (default {defaults.preset})")
     parser.add_argument("--no-fast-decode", action="store_true", help="do not use x264's fastdecode tuning")
     parser.add_argument("--workers", type=int, help="videos prepared in parallel (default: one per CPU core)")
-    parser.add_argument("--overwrite", action="store_true", help="re-encode videos prepared by an earlier run")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="re-encode videos prepared by an earlier run, even with other settings, and replace lists in "
+        "--output-root that xclip prepare did not write",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 

@@ -29,7 +29,7 @@ from ..files import write_text_atomically
 from ..video import TarMember, VideoSource, resolve_video_source
 from ..video.errors import describe_source
 from ..video.sources import check_video_folder, is_tar_root
-from .errors import AnnotationError
+from .errors import AnnotationError, open_annotation_text
 
 
 PathLike = Union[str, os.PathLike]  # the data modules' file arguments
@@ -116,7 +116,7 @@ def parse_video_list(list_file: PathLike) -> Iterator[tuple[str, int, int]]:
     if is_json_list(path):
         yield from _parse_json_list(path)
         return
-    with path.open(encoding="utf-8-sig") as handle:  # a byte-order mark would join the first video's path
+    with open_annotation_text(path) as handle:
         for line, text in enumerate(handle, start=1):
             fields = text.split()
             if not fields:
@@ -138,7 +138,7 @@ def parse_video_list(list_file: PathLike) -> Iterator[tuple[str, int, int]]:
 
 def _parse_json_list(path: Path) -> Iterator[tuple[str, int, int]]:
     try:
-        entries = json.loads(path.read_text(encoding="utf-8-sig"))
+        entries = json.load(open_annotation_text(path))
     except json.JSONDecodeError as error:
         raise AnnotationError(path, f"not valid JSON: {error.msg}", error.lineno) from None
     if not isinstance(entries, list):

@@ -13,6 +13,7 @@ error is a plain `ValueError`): fields that disagree raise an error naming them 
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
+from huggingface_hub.errors import StrictDataclassError
 from transformers import PretrainedConfig
 
 __all__ = ["XCLIPConfig", "XCLIPTextConfig", "XCLIPVisionConfig"]
@@ -37,8 +38,22 @@ def _as_config(config_class: type[PretrainedConfig], value: dict | PretrainedCon
     return config_class(**value)
 
 
+class XCLIPPretrainedConfig(PretrainedConfig):
+    """Shared base of the X-CLIP configs: a `config.json` whose values have the wrong type raises a `ValueError`, as
+    every other malformed value does, instead of huggingface_hub's validation error."""
+
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs: Any) -> PretrainedConfig:
+        try:
+            return super().from_dict(config_dict, **kwargs)
+        except StrictDataclassError as error:
+            # The validator's own message spans lines; its cause is the one-line "Field 'x' expected int, got str".
+            reason = error.__cause__ or error
+            raise ValueError(f"malformed {cls.__name__} (config.json): {reason}") from error
+
+
 @strict
-class XCLIPTextConfig(PretrainedConfig):
+class XCLIPTextConfig(XCLIPPretrainedConfig):
     r"""
     Configuration of the X-CLIP text encoder, which is the CLIP text transformer unchanged.
 
@@ -96,7 +111,7 @@ class XCLIPTextConfig(PretrainedConfig):
 
 
 @strict
-class XCLIPVisionConfig(PretrainedConfig):
+class XCLIPVisionConfig(XCLIPPretrainedConfig):
     r"""
     Configuration of the X-CLIP video encoder: the CLIP vision transformer with cross-frame message tokens
     (`CrossFrameCommunicationTransformer` in the original) and the multi-frame integration transformer (MIT).
@@ -190,7 +205,7 @@ class XCLIPVisionConfig(PretrainedConfig):
 
 
 @strict
-class XCLIPConfig(PretrainedConfig):
+class XCLIPConfig(XCLIPPretrainedConfig):
     r"""
     Configuration of the full X-CLIP model: text encoder, video encoder, MIT and video-specific prompt generator.
 

@@ -148,8 +148,10 @@ def attend(
 def check_label_ids(labels: torch.Tensor, num_classes: int, what: str = "classes") -> None:
     """Raise a `ValueError` naming the first class index in `labels` outside `0..num_classes - 1`.
 
-    Skipped under `torch.compile`, where reading the values would break the graph; cross-entropy still fails there.
+    The values are not read under `torch.compile`, where that would break the graph; cross-entropy still fails there.
     """
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise ValueError(f"Labels must be class indices (an integer tensor); got {labels.dtype}.")
     if torch.compiler.is_compiling() or not labels.numel():
         return
     out_of_range = (labels < 0) | (labels >= num_classes)
@@ -711,6 +713,15 @@ class XCLIPModel(XCLIPPreTrainedModel):
             raise ValueError(
                 "pixel_values must be (batch_size, num_frames, channels, height, width); "
                 f"got shape {tuple(pixel_values.shape)}."
+            )
+        if pixel_values.shape[0] == 0:
+            raise ValueError(f"pixel_values holds no video (shape {tuple(pixel_values.shape)}).")
+        if not pixel_values.is_floating_point():
+            # uint8 crops would otherwise be cast and scored as if normalised: plausible logits, all wrong.
+            raise ValueError(
+                f"pixel_values is {pixel_values.dtype}, but the model takes normalised float frames. Crops kept as "
+                "uint8 (processor(..., do_rescale=False, do_normalize=False)) need "
+                "processor.video_processor.normalize_deferred(pixel_values) first."
             )
         if pixel_values.shape[2] != vision_config.num_channels:
             raise ValueError(

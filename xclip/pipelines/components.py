@@ -4,18 +4,46 @@
 X-CLIP's classes once `xclip.processing` is imported) and passes `None` for a folder that has no processor files, such
 as a bare `model.save_pretrained` output. X-CLIP's preprocessing is fully determined by the model's geometry and the
 original's test recipe, and its tokenizer is OpenAI CLIP's, so both can be rebuilt offline.
+
+The factory also passes `None` when a file is there but fails to load, and says nothing. A local folder that holds
+such files is therefore loaded again here, so that a corrupt file is reported instead of silently replaced by the
+defaults.
 """
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from transformers import PreTrainedModel
+from transformers import AutoTokenizer, AutoVideoProcessor, PreTrainedModel
 
+from ..model_source import first_line
 from ..processing import XCLIPVideoProcessor, load_clip_tokenizer, with_original_text_cleanup
 
 __all__ = ["resolve_tokenizer", "resolve_video_processor"]
 
 logger = logging.getLogger(__name__)
+
+# The files whose presence in a model folder means the factory was meant to load that component.
+_VIDEO_PROCESSOR_FILES = ("video_preprocessor_config.json", "preprocessor_config.json", "processor_config.json")
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json")
+
+
+def _load_from_model_folder(model: PreTrainedModel, files: tuple[str, ...], load: Callable[[Path], Any]) -> Any:
+    """The component `load` reads from the local folder `model` was loaded from, or None when that folder holds none
+    of `files` (or `model` came from the Hub).
+
+    Raises:
+        ValueError: The folder holds some of `files`, but they cannot be loaded (corrupt, say).
+    """
+    folder = Path(model.name_or_path) if model.name_or_path else None
+    present = [name for name in files if folder is not None and (folder / name).is_file()]
+    if not present:
+        return None
+    try:
+        return load(folder)
+    except Exception as error:  # whatever the loader raises is reported, as the factory's would have been
+        raise ValueError(f"{folder}: cannot load {' / '.join(present)}: {first_line(error)}") from error
 
 
 def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any:
@@ -24,6 +52,8 @@ def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any
     Raises:
         TypeError: `video_processor` is not an `XCLIPVideoProcessor` (the pipelines use its multi-view options).
     """
+    if video_processor is None:
+        video_processor = _load_from_model_folder(model, _VIDEO_PROCESSOR_FILES, AutoVideoProcessor.from_pretrained)
     if video_processor is None:
         vision_config = model.config.vision_config
         logger.warning(
@@ -44,6 +74,8 @@ def resolve_tokenizer(model: PreTrainedModel, tokenizer: Any) -> Any:
     """`tokenizer` with the original's text clean-up (`with_original_text_cleanup`: the Hub checkpoints name
     transformers' `CLIPTokenizer`), or OpenAI CLIP's tokenizer built offline (`load_clip_tokenizer`) when there is
     none."""
+    if tokenizer is None:
+        tokenizer = _load_from_model_folder(model, _TOKENIZER_FILES, AutoTokenizer.from_pretrained)
     if tokenizer is not None:
         return with_original_text_cleanup(tokenizer)
     logger.info("No tokenizer found with %s; using the CLIP tokenizer.", model.name_or_path or type(model).__name__)

@@ -9,7 +9,7 @@ from torch import nn
 from transformers import PretrainedConfig
 
 from ..conversion.geometry import CLIP_ARCHITECTURES, CLIPArchitecture
-from ..model_source import ModelFolderError, check_model_folder
+from ..model_source import ModelFolderError, check_model_folder, check_weights_match_config
 from ..modeling import XCLIPConfig, XCLIPModel
 from .config import ExperimentConfig
 
@@ -56,6 +56,8 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
       checkpoints are converted first with `scripts/convert_original_checkpoint.py`.
 
     Raises:
+        ModelFolderError: an X-CLIP folder is incomplete or broken, or its weights do not have the shapes its
+            config.json gives.
         ValueError: the source's frame size disagrees with `DATA.INPUT_SIZE`, or its frame count with
             `DATA.NUM_FRAMES` and `MODEL.RESIZE_FRAMES` is off.
     """
@@ -68,9 +70,10 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
         # (and is saved with the model), as `from_clip` does for CLIP weights.
         try:
             check_model_folder(source)
+            xclip_config = XCLIPConfig.from_pretrained(source)
+            check_weights_match_config(source, XCLIPModel, xclip_config)
         except ModelFolderError as error:
             raise ModelFolderError(f"MODEL.PRETRAINED {source}: {error}") from None
-        xclip_config = XCLIPConfig.from_pretrained(source)
         xclip_config.vision_config.drop_path_rate = config.MODEL.DROP_PATH_RATE
         model = XCLIPModel.from_pretrained(source, config=xclip_config)
         trained_frames = model.config.vision_config.num_frames

@@ -61,7 +61,7 @@ from .optimization import (
     freeze_text_tower,
     text_tower_trains,
 )
-from .reporting import StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
+from .reporting import STEP_LOG, StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
 from .text import ClassTexts
 
 __all__ = ["TrainingRun", "evaluate_only", "main", "parse_args", "run_epoch", "train"]
@@ -131,7 +131,36 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     config = load_config(args.config, args.opts, **{key: value for key, value in flags.items() if value is not None})
     if not config.OUTPUT:
         raise ConfigError("No output folder: pass --output DIR (or set OUTPUT in the config).")
+    check_config_file_is_kept(Path(args.config), config)
     return config
+
+
+# The full config a run writes into OUTPUT.
+RUN_CONFIG = "config.yaml"
+
+
+def check_config_file_is_kept(config_file: Path, config: ExperimentConfig) -> None:
+    """Refuses, before anything is written, a `-cfg` that is the `OUTPUT/config.yaml` this run would replace with its
+    expanded config, losing the file's comments and `BASE:` includes. A file a run wrote there itself (a plain dump,
+    e.g. to resume with `-cfg OUTPUT/config.yaml`) loses nothing by being rewritten, so it is accepted.
+
+    Raises:
+        ConfigError: naming the file, with another `--output` or a copy of the config as the way out.
+    """
+    target = Path(config.OUTPUT) / RUN_CONFIG
+    try:
+        # samefile: a relative path, `./`, `..` or a symbolic link to it is the same file.
+        if not (target.is_file() and config_file.samefile(target)):
+            return
+        if config_file.read_text(encoding="utf-8") == load_config(config_file).to_yaml():
+            return
+    except OSError:
+        return  # load_config has read config_file; a target that cannot be compared is not config_file
+    raise ConfigError(
+        f"-cfg {config_file} is {target}, where this run writes its expanded config: your file (its comments and "
+        f"BASE includes) would be replaced. Copy it elsewhere (e.g. cp {config_file} my_config.yaml, then -cfg "
+        "my_config.yaml) or choose another --output."
+    )
 
 
 def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Accelerator:
@@ -181,12 +210,19 @@ def prepare_model_for_training(model: nn.Module, config: ExperimentConfig) -> nn
     return model
 
 
-def resume_folder(config: ExperimentConfig, output_dir: Path) -> Path | None:
+def resume_folder(config: ExperimentConfig, output_dir: Path, training: bool = False) -> Path | None:
     """`MODEL.RESUME` (a checkpoint, or an output folder whose latest checkpoint is taken), else the latest checkpoint
-    in `OUTPUT` when `TRAIN.AUTO_RESUME`, else None."""
+    in `OUTPUT` when `TRAIN.AUTO_RESUME`, else None.
+
+    With `training`, `--resume OUTPUT` of an `OUTPUT` that holds no run yet (one that failed before its first step)
+    also gives None: starting from the beginning is then what resuming it means."""
     if config.MODEL.RESUME:
         requested = Path(config.MODEL.RESUME)
         found = requested if (requested / "trainer_state.json").is_file() else latest_checkpoint(requested)
+        if found is None and training and _same_folder(requested, output_dir) and not run_outputs(output_dir):
+            logger.warning("--resume %s: it holds no checkpoint and no training step yet; training from the start",
+                           requested)
+            return None
         if found is None:
             raise FileNotFoundError(
                 f"--resume {requested}: neither a checkpoint folder (with trainer_state.json) nor an output folder "
@@ -312,7 +348,32 @@ def check_training_extras() -> None:
 
 
 # What a training run leaves in OUTPUT that a later run would replace or, for checkpoints, mix with its own.
-RUN_OUTPUTS = ("checkpoints", "best_model", "metrics.json", "train_steps.jsonl")
+RUN_OUTPUTS = ("checkpoints", "best_model", "metrics.json", STEP_LOG)
+
+
+def run_outputs(output_dir: Path) -> list[str]:
+    """The `RUN_OUTPUTS` that `output_dir` holds. A step log without a step, or an empty checkpoints folder, is what a
+    run that failed before its first step (e.g. on unreadable videos) leaves: it holds nothing to keep, so a retry
+    in the same folder must not be refused for it (the new run rewrites that empty log)."""
+    found = []
+    for name in RUN_OUTPUTS:
+        path = output_dir / name
+        if name == STEP_LOG and path.is_file():
+            with path.open("rb") as file:
+                if not any(line.strip() for line in file):
+                    continue
+        elif name == "checkpoints" and path.is_dir() and not any(path.iterdir()):
+            continue
+        if path.exists():
+            found.append(name)
+    return found
+
+
+def _same_folder(first: Path, second: Path) -> bool:
+    try:
+        return first.samefile(second)
+    except OSError:  # one of them does not exist
+        return first.resolve() == second.resolve()
 
 
 def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
@@ -324,7 +385,7 @@ def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
             model and leave its checkpoints beside the new ones, for `--resume` to pick up by mistake.
     """
     output_dir = Path(config.OUTPUT)
-    earlier = [name for name in RUN_OUTPUTS if (output_dir / name).exists()]
+    earlier = run_outputs(output_dir)
     if not earlier or config.MODEL.RESUME or config.TRAIN.AUTO_RESUME:
         return []
     if not config.OVERWRITE_OUTPUT:
@@ -349,7 +410,7 @@ def start_output_folder(accelerator: Accelerator, config: ExperimentConfig, repl
             else:
                 path.unlink()
         output_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(output_dir / "config.yaml", config.to_yaml())
+        write_text_atomically(output_dir / RUN_CONFIG, config.to_yaml())
     accelerator.wait_for_everyone()
 
 
@@ -512,7 +573,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     texts = ClassTexts(class_names, frozen=not text_tower_trains(accelerator.unwrap_model(model)))
 
     state = TrainerState()
-    checkpoint = resume_folder(config, output_dir)
+    checkpoint = resume_folder(config, output_dir, training=True)
     if checkpoint is not None:
         state = load_training_state(accelerator, checkpoint)
     step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resume_iteration=state.epoch * len(train_loader))
