@@ -122,6 +122,13 @@ def test_bad_labels_file_is_named_before_any_work(content, message, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_zero_heads_is_a_usage_error_not_the_default(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_cli().main(["--checkpoint", "k400_32_8.pth", "--output", str(tmp_path / "out"), "--vision-heads", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --vision-heads: must be a positive integer, got 0" in capsys.readouterr().err
+
+
 @needs_fixture
 def test_heads_that_do_not_divide_the_width(tmp_path, capsys):
     arguments = ["--checkpoint", str(FIXTURE), "--output", str(tmp_path / "out"), "--vision-heads", "5"]
@@ -132,13 +139,13 @@ def test_heads_that_do_not_divide_the_width(tmp_path, capsys):
 
 def test_output_path_that_is_a_file(tmp_path):
     (tmp_path / "out").write_text("")
-    with pytest.raises(ConversionError, match="exists and is not a folder"):
+    with pytest.raises(ConversionError, match="out: is a file, not a folder"):
         convert_original_checkpoint(FIXTURE, tmp_path / "out")
 
 
 def test_output_path_below_a_file(tmp_path):
     (tmp_path / "runs").write_text("")
-    with pytest.raises(ConversionError, match=r"out: cannot be created, .*runs is a file, not a folder"):
+    with pytest.raises(ConversionError, match=r"out: cannot be created: '.*runs' is a file, not a folder"):
         check_output_folder(tmp_path / "runs" / "out", overwrite=False)
 
 

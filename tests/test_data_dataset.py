@@ -318,6 +318,18 @@ def test_video_record_refuses_frames_that_are_not_uint8_rgb():
         VideoRecord(np.zeros((0, 4, 4, 3), np.uint8), 0)
 
 
+@pytest.mark.parametrize("label, shown", [(-3, "-3"), ("x", "'x'"), (1.0, "1.0"), (True, "True")])
+def test_video_record_refuses_a_label_that_is_no_class_index(label, shown):
+    with pytest.raises(ValueError, match=rf"'a.mp4': the label must be a class index \(0, 1, ...\), got {shown}"):
+        VideoRecord("a.mp4", label)
+    assert VideoRecord("a.mp4", np.int64(2)).label == 2
+
+
+def test_the_dataset_takes_video_records_not_paths(videos):
+    with pytest.raises(TypeError, match=r"takes VideoRecord objects \(e.g. from read_video_list\), got str 'a.mp4'"):
+        VideoClipDataset(["a.mp4"], num_frames=2, training=False)
+
+
 def test_hf_video_feature_is_decoded_with_pyav(videos):
     datasets = pytest.importorskip("datasets")
     hf_dataset = datasets.Dataset.from_dict({"video": [str(videos["paths"][0])], "label": [0]})

@@ -327,7 +327,7 @@ def test_the_command_refuses_bad_folders_and_lists_before_any_work(dataset, tmp_
         expected = f"error: The prepared list '{output / 'train.txt'}' would be written over the input list '{lists[0]}'"
     elif case == "output_is_a_file":
         output.write_text("a file")
-        expected = f"error: The output folder (--output-root) '{output}' cannot be created: '{output}' is a file, not a"
+        expected = f"error: The output folder (--output-root) '{output}' is a file, not a folder."
     elif case == "output_under_a_file":
         (tmp_path / "file").write_text("a file")
         output = tmp_path / "file" / "out"

@@ -1,6 +1,8 @@
 """The X-CLIP pipelines: zero-shot video classification, and video classification of saved X-CLIP classifiers."""
 
+import copy
 import logging
+import warnings
 
 import numpy as np
 import PIL.Image
@@ -9,7 +11,8 @@ import torch
 from transformers import pipeline
 
 from test_classification import LABELS, make_processor, make_xclip
-from xclip.modeling.modeling_xclip_classification import XCLIPForVideoClassification
+from xclip.modeling.modeling_xclip_classification import XCLIPForVideoClassification, set_class_names
+from xclip.processing import XCLIPVideoProcessor
 from xclip.video import VideoDecodeError, read_frames
 from xclip.video.synthetic import moving_texture_frames, write_video
 
@@ -185,6 +188,15 @@ def test_a_folder_without_processor_files_uses_the_models_geometry(tmp_path, mod
     )
 
 
+def test_a_processor_cropping_another_size_than_the_model_takes_is_refused_at_once(tmp_path, model_and_processor):
+    model, _ = model_and_processor
+    model.save_pretrained(tmp_path)
+    XCLIPVideoProcessor.for_image_size(48, NUM_FRAMES).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=rf"{tmp_path}: the video processor crops 48x48 frames, but the model takes "
+                                         r"32x32 \(config.vision_config.image_size\)"):
+        pipeline("zero-shot-video-classification", model=str(tmp_path))
+
+
 @pytest.mark.parametrize("broken", ["processor_config.json", "tokenizer.json"])
 def test_a_corrupt_processor_or_tokenizer_file_is_named_not_replaced_by_defaults(tmp_path, model_and_processor, broken):
     model, processor = model_and_processor
@@ -243,6 +255,8 @@ def test_video_classification_pipeline_runs_a_saved_classifier(classifier_dir, z
     # the stored classes score exactly as zero-shot classification with the same labels
     assert_same_predictions(predictions, zero_shot(videos[0], candidate_labels=LABELS))
     assert classifier(videos[0], top_k=2) == predictions[:2]
+    with pytest.raises(ValueError, match="top_k must be a positive integer, got 0"):
+        classifier(videos[0], top_k=0)  # as the zero-shot pipeline: not an empty list
 
     batched = classifier(videos, top_k=len(LABELS), batch_size=2)
     for got, video in zip(batched, videos):
@@ -267,6 +281,25 @@ def test_both_pipelines_take_one_video_or_a_batch_alike(classifier_dir, zero_sho
         assert_same_predictions(got, expected)
 
 
+def test_video_classification_of_a_model_without_classes_points_to_zero_shot(model_dir):
+    with pytest.raises(ValueError, match=rf"{model_dir} is a contrastive X-CLIP model, with no classes to choose from: "
+                                         "use the zero-shot-video-classification pipeline"):
+        pipeline("video-classification", model=str(model_dir))
+
+
+def test_video_classification_of_a_model_that_names_its_classes(tmp_path, model_and_processor, zero_shot, videos):
+    model, processor = model_and_processor
+    config = copy.deepcopy(model.config)
+    set_class_names(config, LABELS)  # as a training run's best_model, or a checkpoint converted with --labels
+    model.save_pretrained(tmp_path)
+    config.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    classifier = pipeline("video-classification", model=str(tmp_path))
+    assert isinstance(classifier.model, XCLIPForVideoClassification)
+    predictions = classifier(videos[0], top_k=len(LABELS))
+    assert_same_predictions(predictions, zero_shot(videos[0], candidate_labels=LABELS))
+
+
 def test_video_classification_keeps_transformers_behaviour_for_other_models():
     from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor
     from transformers.pipelines.video_classification import VideoClassificationPipeline
@@ -286,6 +319,18 @@ def test_video_classification_keeps_transformers_behaviour_for_other_models():
     assert ours(video) == theirs(video)
     with pytest.raises(ValueError, match="options of X-CLIP classifiers, not of VideoMAEForVideoClassification"):
         ours(video, num_clips=2)
+
+
+def test_labels_longer_than_the_text_context_are_named_in_a_warning(zero_shot, videos):
+    long_cat, long_dog = "word " * 80 + "cat", "word " * 80 + "dog"
+    with pytest.warns(UserWarning, match=r"2 label text\(s\) are longer than the text encoder's 77 tokens and are "
+                                         r"cut to them; what follows is ignored: 0 '(word ){11}wo\.\.\.'; 1 'word"):
+        predictions = zero_shot(videos[0], candidate_labels=[long_cat, long_dog, "run"])
+    scores = scores_by_label(predictions)
+    assert scores[long_cat] == pytest.approx(scores[long_dog])  # why the warning: only the cut-off words differ
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zero_shot(videos[0], candidate_labels=["word " * 60 + "cat", "run"])  # 70 tokens: nothing is cut
 
 
 def test_labels_the_tokenizer_cannot_tell_apart_would_score_alike(zero_shot, videos):

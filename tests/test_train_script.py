@@ -259,6 +259,9 @@ def test_clear_errors_for_bad_configs_and_label_files(tmp_path, toy):
         run(tmp_path / "d", toy, "DATA.LABEL_LIST", str(three), "DATA.NUM_CLASSES", "3")
     with pytest.raises(ConfigError, match="--output"):
         main(["-cfg", str(TINY_CONFIG)])
+    (tmp_path / "video.mp4").write_text("")
+    with pytest.raises(ConfigError, match=rf"The output folder \(--output\) '{tmp_path}/video.mp4' is a file, not a"):
+        run(tmp_path / "video.mp4", toy)
     with pytest.raises(FileNotFoundError, match="--resume"):
         run(tmp_path / "e", toy, flags=("--log_with", "none", "--resume", str(tmp_path / "nothing")))
 

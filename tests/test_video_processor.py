@@ -362,6 +362,24 @@ def test_bad_options_raise(kwargs, error, match):
         XCLIPVideoProcessor()(random_video(8, 32, 32), **kwargs)
 
 
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        (dict(num_frames=-2), "`num_frames` must be a positive integer, got -2"),
+        (dict(num_clips=0), "`num_clips` must be a positive integer"),
+        (dict(num_crops=2), "`num_crops` must be 1"),
+        (dict(num_crops=3, crop_size={"height": 32, "width": 48}), "square crops"),
+    ],
+)
+def test_bad_settings_fail_when_the_processor_is_built_or_loaded(tmp_path, settings, match):
+    with pytest.raises(ValueError, match=match):
+        XCLIPVideoProcessor(**settings)
+    saved = XCLIPVideoProcessor().to_dict() | settings
+    (tmp_path / "video_preprocessor_config.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=match):
+        XCLIPVideoProcessor.from_pretrained(tmp_path)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Configuration
 

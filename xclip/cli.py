@@ -32,7 +32,7 @@ from .model_source import (
     short_first_line,
 )
 
-__all__ = ["main", "read_label_file", "subcommand_parser"]
+__all__ = ["int_at_least", "main", "read_label_file", "subcommand_parser"]
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
@@ -236,7 +236,7 @@ def _forward(command: str, argv: list[str]) -> int:
     return result if isinstance(result, int) else EXIT_OK
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
+def int_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse type: an integer of at least `minimum` (0 or 1)."""
     allowed = "0 or a positive integer" if minimum == 0 else "a positive integer"
 
@@ -267,19 +267,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="an 'id,name' CSV (the original's label lists) or a text file with one label per line",
     )
     classify.add_argument("--model", required=True, help="X-CLIP model folder or Hub id")
-    classify.add_argument("--top-k", type=_int_at_least(1), help="show only the K best labels (default: all)")
+    classify.add_argument("--top-k", type=int_at_least(1), help="show only the K best labels (default: all)")
     classify.add_argument("--json", action="store_true", help="print JSON: [{video, predictions: [{label, score}]}]")
     classify.add_argument(
         "--template", default="{}", help='text encoded for a label, e.g. "a video of {}." (default: the label itself)'
     )
-    classify.add_argument("--num-clips", type=_int_at_least(1), default=1, help="temporal clips per video (default 1)")
+    classify.add_argument("--num-clips", type=int_at_least(1), default=1, help="temporal clips per video (default 1)")
     classify.add_argument(
         "--num-crops", type=int, choices=(1, 3), default=1, help="spatial crops per clip: 1 (centre) or 3"
     )
-    classify.add_argument("--batch-size", type=_int_at_least(1), default=1, help="videos per model call (default 1)")
+    classify.add_argument("--batch-size", type=int_at_least(1), default=1, help="videos per model call (default 1)")
     classify.add_argument(
         "--num-workers",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         default=0,
         help="processes that decode the next videos while the model scores (default 0: decode in this process)",
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "file_blocking_folder",
+    "folder_problem",
     "hidden_sibling",
     "replace_folder",
     "staged_folder",
@@ -49,6 +50,17 @@ def file_blocking_folder(folder: str | os.PathLike) -> Path | None:
         if os.path.lexists(candidate):  # a dangling link is in the way too
             return None if candidate.is_dir() else candidate
     return None
+
+
+def folder_problem(folder: str | os.PathLike) -> str | None:
+    """Why `folder` cannot be or become a folder, worded to follow its name ("is a file, not a folder", or "cannot be
+    created: '<nearest file above it>' is a file, not a folder"); None when it can."""
+    blocking_file = file_blocking_folder(folder)
+    if blocking_file is None:
+        return None
+    if blocking_file == Path(folder):
+        return "is a file, not a folder"
+    return f"cannot be created: {os.fspath(blocking_file)!r} is a file, not a folder"
 
 
 def hidden_sibling(path: str | os.PathLike, purpose: str) -> Path:

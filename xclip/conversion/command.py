@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from ..cli import subcommand_parser
+from ..cli import int_at_least, subcommand_parser
 from .errors import ConversionError
 from .original_checkpoint import convert_original_checkpoint
 
@@ -34,7 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--overwrite", action="store_true", help="replace an existing output folder that a previous conversion wrote"
     )
     for flag in _HEAD_FLAGS:
-        parser.add_argument(f"--{flag.replace('_', '-')}", type=int, help="attention heads (default: width // 64)")
+        parser.add_argument(f"--{flag.replace('_', '-')}", type=int_at_least(1),
+                            help="attention heads (default: width // 64)")
     return parser.parse_args(argv)
 
 

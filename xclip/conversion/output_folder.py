@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..files import file_blocking_folder, staged_folder
+from ..files import folder_problem, staged_folder
 from ..modeling import XCLIPConfig
 from .errors import ConversionError
 
@@ -51,11 +51,9 @@ def check_output_folder(
                 f"{path}: the {what} lies inside the output folder {output_dir}, which the conversion replaces as a "
                 "whole; choose another output folder"
             )
-    blocking_file = file_blocking_folder(output_dir)
-    if blocking_file == output_dir:
-        raise ConversionError(f"{output_dir}: exists and is not a folder")
-    if blocking_file is not None:
-        raise ConversionError(f"{output_dir}: cannot be created, {blocking_file} is a file, not a folder")
+    problem = folder_problem(output_dir)
+    if problem is not None:
+        raise ConversionError(f"{output_dir}: {problem}")
     if output_dir.is_dir() and any(output_dir.iterdir()):
         if not overwrite:
             raise ConversionError(f"{output_dir}: folder exists and is not empty; pass overwrite=True (--overwrite)")

@@ -122,6 +122,13 @@ class VideoClipDataset(Dataset):
     ):
         if len(records) == 0:
             raise ValueError("VideoClipDataset needs at least one video record.")
+        # Lists only: indexing a lazy view of a dataset (`from_hf_dataset`) would read a video now.
+        if isinstance(records, (list, tuple)) and not isinstance(records[0], VideoRecord):
+            first = records[0]
+            raise TypeError(
+                f"VideoClipDataset takes VideoRecord objects (e.g. from read_video_list), got {type(first).__name__} "
+                f"{first!r}."
+            )
         for name, value in (("num_frames", num_frames), ("num_clips", num_clips), ("image_size", image_size)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..files import file_blocking_folder
+from ..files import folder_problem
 from ..text_utils import format_names
 from ..video.sources import check_video_folder
 from .errors import AnnotationError, open_annotation_text
@@ -262,12 +262,9 @@ def _split_list_files(output_dir: Path) -> list[Path]:
 def _check_output_folder(output_dir: Path, label_csv: PathLike, overwrite: bool) -> None:
     """`output_dir` must be (or become) a folder whose split lists may be written: none there yet unless
     `overwrite`, and never one that is the labels CSV."""
-    blocking_file = file_blocking_folder(output_dir)
-    if blocking_file is not None:
-        problem = (
-            "is a file" if blocking_file == output_dir else f"cannot be created: {os.fspath(blocking_file)!r} is a file"
-        )
-        raise ValueError(f"The output folder {os.fspath(output_dir)!r} {problem}, not a folder.")
+    problem = folder_problem(output_dir)
+    if problem is not None:
+        raise ValueError(f"The output folder {os.fspath(output_dir)!r} {problem}.")
     targets = _split_list_files(output_dir)
     labels = Path(label_csv).resolve()
     for target in targets:

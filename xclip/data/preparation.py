@@ -33,7 +33,7 @@ from pathlib import Path
 import av
 from tqdm.auto import tqdm
 
-from ..files import file_blocking_folder, hidden_sibling, write_text_atomically
+from ..files import folder_problem, hidden_sibling, write_text_atomically
 from ..video import VideoDecodeError, VideoReader, display_matrix, resolve_video_source
 from ..video.sources import VideoSource, check_video_folder, is_tar_root
 from .video_list import VideoRecord, check_video_root, parse_video_list, write_video_list
@@ -332,12 +332,9 @@ def _check_folders(input_root: Path, output_root: Path) -> None:
     the input folder (a later run would find the prepared videos among the sources), nor hold it."""
     if not is_tar_root(input_root):
         check_video_folder(input_root, "--input-root")
-    blocking_file = file_blocking_folder(output_root)
-    if blocking_file is not None:
-        raise ValueError(
-            f"The output folder (--output-root) {os.fspath(output_root)!r} cannot be created: "
-            f"{os.fspath(blocking_file)!r} is a file, not a folder."
-        )
+    problem = folder_problem(output_root)
+    if problem is not None:
+        raise ValueError(f"The output folder (--output-root) {os.fspath(output_root)!r} {problem}.")
     resolved_input, resolved_output = input_root.resolve(), output_root.resolve()
     if resolved_output == resolved_input:
         raise ValueError(f"The output folder must differ from the input folder {os.fspath(input_root)!r}.")

@@ -62,6 +62,8 @@ class VideoRecord:
     def __post_init__(self, frames_origin: str | None) -> None:
         if isinstance(self.source, np.ndarray):
             check_decoded_frames(self.source, frames_origin or "The decoded frames of a VideoRecord")
+        if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)) or self.label < 0:
+            raise ValueError(f"{self.describe()}: the label must be a class index (0, 1, ...), got {self.label!r}.")
 
     def describe(self) -> str:
         """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""

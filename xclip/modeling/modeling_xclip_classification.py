@@ -14,6 +14,7 @@ the original's multi-view test, `aggregate_view_logits` merges the views, and `v
 
 import copy
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,8 @@ __all__ = [
     "format_label_texts",
     "logits_per_view",
     "set_class_names",
+    "stored_class_names",
+    "tokenize_label_texts",
     "video_logits",
 ]
 
@@ -76,6 +79,13 @@ def set_class_names(config: PretrainedConfig, class_names: Sequence[str]) -> Non
     """Stores `class_names`, in class-index order, as `config.id2label` and `config.label2id`."""
     config.id2label = dict(enumerate(class_names))
     config.label2id = {name: index for index, name in enumerate(class_names)}
+
+
+def stored_class_names(config: PretrainedConfig) -> list[str] | None:
+    """The class names `config.id2label` holds in class-index order, or None when it holds transformers' placeholder
+    names (`LABEL_0`, `LABEL_1`, ...): a model saved without classes."""
+    names = [config.id2label[index] for index in range(config.num_labels)]
+    return None if names == [f"LABEL_{index}" for index in range(len(names))] else names
 
 
 def check_hypothesis_template(hypothesis_template: str) -> str:
@@ -122,8 +132,35 @@ def encode_label_texts(model: XCLIPModel, tokenizer: Any, texts: Sequence[str]) 
     Returns:
         `(K, projection_dim)` embeddings on the model's device, in its dtype.
     """
-    tokens = tokenizer(text=list(texts), padding=True, truncation=True, return_tensors="pt")
+    tokens = tokenize_label_texts(tokenizer, texts)
     return encode_label_tokens(model, tokens["input_ids"], tokens["attention_mask"])
+
+
+def tokenize_label_texts(tokenizer: Any, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+    """`(K, L)` `input_ids` and `attention_mask` of `K` class texts, padded to the longest.
+
+    A text longer than the text encoder's context (77 tokens) is cut to it, as CLIP does, with a warning naming it:
+    texts that differ only past the cut would score alike.
+    """
+    texts = list(texts)
+    tokens = tokenizer(text=texts, padding=True, truncation=True, return_tensors="pt")
+    context_length = tokens["input_ids"].shape[1]
+    if context_length == getattr(tokenizer, "tokenizer", tokenizer).model_max_length:  # some text may be cut
+        lengths = [len(ids) for ids in tokenizer(text=texts, truncation=False)["input_ids"]]
+        cut = [f"{index} {_shortened(text)!r}" for index, (text, length) in enumerate(zip(texts, lengths))
+               if length > context_length]
+        if cut:
+            warnings.warn(
+                f"{len(cut)} label text(s) are longer than the text encoder's {context_length} tokens and are cut to "
+                f"them; what follows is ignored: {'; '.join(cut)}",
+                UserWarning,
+                stacklevel=2,
+            )
+    return tokens
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def encode_label_tokens(model: XCLIPModel, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -297,8 +334,8 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
             self._label_embeds_missing = True
 
     def _encode_config_labels(self) -> None:
-        labels = [self.config.id2label[index] for index in range(self.config.num_labels)]
-        if labels == [f"LABEL_{index}" for index in range(len(labels))]:  # transformers' placeholder names
+        labels = stored_class_names(self.config)
+        if labels is None:
             raise ValueError(
                 f"{self.name_or_path}: an X-CLIP model without class names (config.id2label) is no classifier. Build "
                 "one with XCLIPForVideoClassification.from_xclip(model, processor, labels), or use the "

@@ -5,7 +5,8 @@ After `register_pipelines()` (which `import xclip` calls):
 
 - `pipeline("zero-shot-video-classification", model=...)` takes videos and `candidate_labels` and returns sorted
   `{"label", "score"}` lists (`ZeroShotVideoClassificationPipeline`);
-- `pipeline("video-classification", model=...)` also runs saved `XCLIPForVideoClassification` folders
+- `pipeline("video-classification", model=...)` also runs saved `XCLIPForVideoClassification` folders and X-CLIP
+  folders whose config names their classes, such as a training run's `best_model`
   (`XCLIPVideoClassificationPipeline`, which leaves other models to transformers' implementation).
 """
 

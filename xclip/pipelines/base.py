@@ -8,7 +8,14 @@ import torch
 from ..processing.video_inputs import is_video_batch
 from .video_inputs import video_to_pixel_values
 
-__all__ = ["XCLIPVideoPipelineMixin"]
+__all__ = ["XCLIPVideoPipelineMixin", "check_top_k"]
+
+
+def check_top_k(top_k: Any) -> int:
+    """`top_k`, checked to be a positive integer (0 would return no label at all)."""
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, got {top_k!r}.")
+    return top_k
 
 
 class XCLIPVideoPipelineMixin:

@@ -67,6 +67,14 @@ def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any
         raise TypeError(
             f"X-CLIP pipelines need an xclip.processing.XCLIPVideoProcessor, got {type(video_processor).__name__}."
         )
+    crop, image_size = video_processor.crop_size, model.config.vision_config.image_size
+    if (crop.height, crop.width) != (image_size, image_size):
+        # Found now rather than when the first video reaches the model, where the frames would seem to blame.
+        raise ValueError(
+            f"{model.name_or_path or type(model).__name__}: the video processor crops {crop.height}x{crop.width} "
+            f"frames, but the model takes {image_size}x{image_size} (config.vision_config.image_size). Save the "
+            "processor that matches the model (XCLIPVideoProcessor.for_model(model.config)) with it."
+        )
     return video_processor
 
 

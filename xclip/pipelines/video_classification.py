@@ -6,17 +6,42 @@ transformers' `VideoClassificationPipeline` reads the frame count from `model.co
 for the task (`xclip.pipelines.register_pipelines`) changes nothing for VideoMAE, TimeSformer and the like.
 """
 
+import logging
 from typing import Any
 
 import torch
 from transformers import PreTrainedModel
 from transformers.pipelines.video_classification import VideoClassificationPipeline
 
-from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification
-from .base import XCLIPVideoPipelineMixin
+from ..modeling import XCLIPConfig
+from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification, stored_class_names
+from .base import XCLIPVideoPipelineMixin, check_top_k
 from .components import resolve_video_processor
 
 __all__ = ["XCLIPVideoClassificationPipeline"]
+
+logger = logging.getLogger(__name__)
+
+
+def _as_classifier(model: PreTrainedModel) -> XCLIPForVideoClassification:
+    """The classifier of an X-CLIP model whose config names its classes (a training run's `best_model`, a model-zoo
+    checkpoint converted with `--labels`), loaded again from its folder, which encodes the class names.
+
+    Such a folder's config names `XCLIPModel`, so the pipeline factory loads transformers' class of that name, whose
+    video-classification path would fail on the missing `config.num_frames`, naming nothing useful.
+
+    Raises:
+        ValueError: the model has no class names, or was not loaded from a folder or Hub id.
+    """
+    if stored_class_names(model.config) is None or not model.name_or_path:
+        raise ValueError(
+            f"{model.name_or_path or 'This model'} is a contrastive X-CLIP model, with no classes to choose from: use "
+            "the zero-shot-video-classification pipeline with candidate_labels, or build a classifier with "
+            "XCLIPForVideoClassification.from_xclip(model, processor, labels)."
+        )
+    logger.info("%s: loaded as an XCLIPForVideoClassification over its %d classes", model.name_or_path,
+                model.config.num_labels)
+    return XCLIPForVideoClassification.from_pretrained(model.name_or_path, dtype=model.dtype)
 
 
 class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificationPipeline):
@@ -40,6 +65,8 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
     """
 
     def __init__(self, model: PreTrainedModel, video_processor: Any = None, **kwargs: Any):
+        if not isinstance(model, XCLIPForVideoClassification) and model.config.model_type == XCLIPConfig.model_type:
+            model = _as_classifier(model)
         self._is_xclip = isinstance(model, XCLIPForVideoClassification)
         if self._is_xclip:
             video_processor = resolve_video_processor(model, video_processor)
@@ -60,6 +87,8 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
             raise ValueError(
                 f"num_clips and num_crops are options of X-CLIP classifiers, not of {type(self.model).__name__}."
             )
+        if self._is_xclip and kwargs.get("top_k") is not None:
+            check_top_k(kwargs["top_k"])
         if self._is_xclip and "frame_sampling_rate" in preprocess_params:
             raise ValueError(
                 "X-CLIP samples the model's frame count at segment centres over the whole video; frame_sampling_rate "

@@ -15,7 +15,7 @@ from ..modeling.modeling_xclip_classification import (
     format_label_texts,
     video_logits,
 )
-from .base import XCLIPVideoPipelineMixin
+from .base import XCLIPVideoPipelineMixin, check_top_k
 from .components import resolve_tokenizer, resolve_video_processor
 
 __all__ = ["ZeroShotVideoClassificationPipeline"]
@@ -117,9 +117,7 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
         if hypothesis_template is not None:
             forward_params["hypothesis_template"] = check_hypothesis_template(hypothesis_template)
         if top_k is not None:
-            if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-                raise ValueError(f"top_k must be a positive integer, got {top_k!r}.")
-            postprocess_params["top_k"] = top_k
+            postprocess_params["top_k"] = check_top_k(top_k)
         return preprocess_params, forward_params, postprocess_params
 
     def preprocess(self, video: Any, num_clips: int = 1, num_crops: int = 1) -> dict[str, torch.Tensor]:

@@ -146,6 +146,8 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
 
     def __init__(self, **kwargs: Unpack[XCLIPVideoProcessorKwargs]) -> None:
         super().__init__(**kwargs)
+        # Checked now, so that a bad saved setting fails where the file is loaded, not at the first video.
+        self._resolve_options({})
 
     @classmethod
     def for_image_size(cls, image_size: int = 224, num_frames: int = 8, **kwargs: Any) -> XCLIPVideoProcessor:

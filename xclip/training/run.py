@@ -36,7 +36,7 @@ from ..data import (
     zero_shot_splits_from_lists,
 )
 from ..evaluation import load_video_accuracy, zero_shot_summary
-from ..files import write_text_atomically
+from ..files import folder_problem, write_text_atomically
 from ..model_source import check_safetensors_file
 from .blending import MixupCutmix
 from .checkpointing import TrainerState, latest_checkpoint, load_training_state, save_training_state
@@ -131,6 +131,9 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     config = load_config(args.config, args.opts, **{key: value for key, value in flags.items() if value is not None})
     if not config.OUTPUT:
         raise ConfigError("No output folder: pass --output DIR (or set OUTPUT in the config).")
+    problem = folder_problem(config.OUTPUT)
+    if problem is not None:
+        raise ConfigError(f"The output folder (--output) {config.OUTPUT!r} {problem}.")
     check_config_file_is_kept(Path(args.config), config)
     return config
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..modeling.modeling_xclip_classification import encode_label_tokens
+from ..modeling.modeling_xclip_classification import encode_label_tokens, tokenize_label_texts
 from ..processing import load_clip_tokenizer
 
 __all__ = ["ClassTexts"]
@@ -27,7 +27,7 @@ class ClassTexts:
     def __init__(self, names: Sequence[str], frozen: bool):
         self.names = list(names)
         self.frozen = frozen
-        tokens = load_clip_tokenizer()(self.names, padding=True, truncation=True, return_tensors="pt")
+        tokens = tokenize_label_texts(load_clip_tokenizer(), self.names)
         self.input_ids: torch.Tensor = tokens["input_ids"]  # [K, L]
         self.attention_mask: torch.Tensor = tokens["attention_mask"]  # [K, L]
         self._cached: torch.Tensor | None = None
