@@ -15,8 +15,9 @@ from xclip.modeling.modeling_xclip_classification import (
     format_label_texts,
     logits_per_view,
     set_class_names,
+    tokenize_label_texts,
 )
-from xclip.processing import build_processor
+from xclip.processing import build_processor, load_clip_tokenizer
 
 LABELS = ["riding a bike", "playing guitar", "cooking", "walking the dog"]
 CLIP_VOCAB_SIZE = 49408
@@ -227,3 +228,11 @@ def test_an_xclip_folder_without_class_names_is_no_classifier(xclip_and_processo
     model.save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="without class names"):
         XCLIPForVideoClassification.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("with_processor", [False, True])
+def test_only_the_labels_longer_than_the_context_are_named(with_processor):
+    tokenizer = make_processor(make_xclip()) if with_processor else load_clip_tokenizer()
+    with pytest.warns(UserWarning, match=r"^1 label text\(s\) are longer .*: 1 'word word") as record:
+        tokens = tokenize_label_texts(tokenizer, ["run", "word " * 80 + "cat", "word " * 60 + "dog"])
+    assert len(record) == 1 and tokens["input_ids"].shape == (3, 77)

@@ -1,6 +1,7 @@
 """Annotation files in the original X-CLIP's formats: labels CSV, `path label` and JSON video lists, folder and tar
 roots."""
 
+import codecs
 import json
 import tarfile
 from pathlib import Path
@@ -129,10 +130,11 @@ def test_video_lists_with_a_byte_order_mark(tmp_path):
         ("train.json", '[{"filename": "a.mp4", "label": 0},\n{"filename": "caf\u00e9.mp4", "label": 1}]'),
     ],
 )
-def test_an_annotation_file_that_is_not_utf8_names_the_file_and_line(tmp_path, name, text):
+@pytest.mark.parametrize("byte_order_mark", [b"", codecs.BOM_UTF8])
+def test_an_annotation_file_that_is_not_utf8_names_the_file_and_line(tmp_path, name, text, byte_order_mark):
     path = tmp_path / name
-    path.write_bytes(text.encode("latin-1"))  # what an editor set to Western European saves
-    with pytest.raises(AnnotationError, match=r"line 2: is not UTF-8 text \(byte 0xe9 at offset \d+\)") as error:
+    path.write_bytes(byte_order_mark + text.encode("latin-1"))  # what an editor set to Western European saves
+    with pytest.raises(AnnotationError, match=r"line 2: is not UTF-8 text \(byte 0xe9 on that line\)") as error:
         read_label_names(path) if name.endswith(".csv") else read_video_list(path, tmp_path, num_classes=2)
     assert error.value.path == str(path)
 

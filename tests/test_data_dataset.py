@@ -318,9 +318,9 @@ def test_video_record_refuses_frames_that_are_not_uint8_rgb():
         VideoRecord(np.zeros((0, 4, 4, 3), np.uint8), 0)
 
 
-@pytest.mark.parametrize("label, shown", [(-3, "-3"), ("x", "'x'"), (1.0, "1.0"), (True, "True")])
+@pytest.mark.parametrize("label, shown", [("x", "'x'"), (1.0, "1.0"), (True, "True")])
 def test_video_record_refuses_a_label_that_is_no_class_index(label, shown):
-    with pytest.raises(ValueError, match=rf"'a.mp4': the label must be a class index \(0, 1, ...\), got {shown}"):
+    with pytest.raises(ValueError, match=rf"'a.mp4': the label must be an integer class index, got {shown}"):
         VideoRecord("a.mp4", label)
     assert VideoRecord("a.mp4", np.int64(2)).label == 2
 

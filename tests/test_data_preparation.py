@@ -24,7 +24,7 @@ from xclip.data.preparation import (
     prepare_video,
     prepare_video_dataset,
 )
-from xclip.video import VideoDecodeError, VideoReader, read_frames
+from xclip.video import VideoDecodeError, VideoReader, display_matrix, read_frames
 from xclip.video.synthetic import index_coded_frames, read_index_code, write_video
 
 
@@ -117,6 +117,21 @@ def test_a_mirrored_video_keeps_its_mirror(tmp_path):
     assert shown[:8, -8:].mean() < 50
 
 
+def test_a_display_matrix_keeps_its_rotation_but_not_a_translation_in_the_sources_pixels(tmp_path):
+    source = tmp_path / "phone.mp4"
+    with av.open(os.fspath(source), mode="w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 128, 64, "yuv420p"
+        stream.set_display_matrix([0, 1 << 16, 0, -(1 << 16), 0, 0, 64 << 16, 0, 1 << 30])  # a quarter turn, moved
+        for _ in range(3):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((64, 128, 3), np.uint8), "rgb24")))
+        container.mux(stream.encode(None))
+    prepared = prepare_video(source, tmp_path / "prepared.mp4", VideoPreparation(short_side=32))
+    with av.open(os.fspath(prepared.path)) as container:
+        matrix = display_matrix(next(container.decode(video=0)))
+    assert matrix.tolist() == [0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30]
+
+
 def test_an_unreadable_source_raises_and_writes_nothing(tmp_path):
     (tmp_path / "broken.mp4").write_bytes(b"\x00" * 1000)
     with pytest.raises(VideoDecodeError, match="broken.mp4"):
@@ -155,6 +170,16 @@ def test_a_dataset_is_prepared_with_its_lists_and_failures_reported(dataset, tmp
     items = VideoClipDataset(records, num_frames=4, training=True)
     assert [int(items[index]["labels"]) for index in range(3)] == [0, 1, 2]
     assert frame_codes(output / "b" / "three.mp4") == list(range(20))
+
+
+def test_an_unlabelled_list_is_prepared_with_its_labels_as_they_are(dataset, tmp_path):
+    root, _ = dataset
+    unlabelled = tmp_path / "test.txt"
+    unlabelled.write_text("a/one.mp4 -1\n")  # some test lists mark "no label" so; prepare only re-encodes
+    output = tmp_path / "prepared"
+    prepare_video_dataset(root, output, video_lists=[unlabelled], preparation=VideoPreparation(short_side=64),
+                          workers=1, progress=False)
+    assert (output / "test.txt").read_text() == "a/one.mp4 -1\n"
 
 
 def test_an_interrupted_run_resumes_and_overwrite_redoes(dataset, tmp_path):

@@ -1,6 +1,5 @@
 """The X-CLIP pipelines: zero-shot video classification, and video classification of saved X-CLIP classifiers."""
 
-import copy
 import logging
 import warnings
 
@@ -8,9 +7,11 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
+import transformers
 from transformers import pipeline
 
 from test_classification import LABELS, make_processor, make_xclip
+from xclip.modeling import XCLIPModel
 from xclip.modeling.modeling_xclip_classification import XCLIPForVideoClassification, set_class_names
 from xclip.processing import XCLIPVideoProcessor
 from xclip.video import VideoDecodeError, read_frames
@@ -287,17 +288,19 @@ def test_video_classification_of_a_model_without_classes_points_to_zero_shot(mod
         pipeline("video-classification", model=str(model_dir))
 
 
-def test_video_classification_of_a_model_that_names_its_classes(tmp_path, model_and_processor, zero_shot, videos):
+@pytest.mark.parametrize("model_class", [XCLIPModel, transformers.XCLIPModel])
+def test_video_classification_of_a_model_object_that_names_its_classes(
+    model_class, tmp_path, model_and_processor, zero_shot, videos
+):
     model, processor = model_and_processor
-    config = copy.deepcopy(model.config)
-    set_class_names(config, LABELS)  # as a training run's best_model, or a checkpoint converted with --labels
     model.save_pretrained(tmp_path)
-    config.save_pretrained(tmp_path)
-    processor.save_pretrained(tmp_path)
-    classifier = pipeline("video-classification", model=str(tmp_path))
+    named = model_class.from_pretrained(tmp_path).eval()
+    set_class_names(named.config, LABELS)  # as a training run's best_model, or a checkpoint converted with --labels
+    classifier = pipeline("video-classification", model=named, video_processor=processor.video_processor)
     assert isinstance(classifier.model, XCLIPForVideoClassification)
-    predictions = classifier(videos[0], top_k=len(LABELS))
-    assert_same_predictions(predictions, zero_shot(videos[0], candidate_labels=LABELS))
+    if model_class is XCLIPModel:
+        assert classifier.model.x_clip is named  # the object's weights, not the folder's
+    assert_same_predictions(classifier(videos[0], top_k=len(LABELS)), zero_shot(videos[0], candidate_labels=LABELS))
 
 
 def test_video_classification_keeps_transformers_behaviour_for_other_models():

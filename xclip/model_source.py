@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # The weight files transformers loads from a model folder (a sharded checkpoint has an index naming its shards).
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME as SAFETENSORS_INDEX
@@ -13,7 +13,7 @@ from transformers.utils import WEIGHTS_INDEX_NAME as PYTORCH_INDEX
 from transformers.utils import WEIGHTS_NAME as PYTORCH_WEIGHTS
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+    from transformers import PretrainedConfig, PreTrainedModel
 
 __all__ = [
     "ModelFolderError",
@@ -126,7 +126,9 @@ def check_model_folder(model: str | os.PathLike) -> None:
         check_safetensors_file(shard)
 
 
-def check_weights_match_config(model: str | os.PathLike, model_class: type[PreTrainedModel], config: Any) -> None:
+def check_weights_match_config(
+    model: str | os.PathLike, model_class: type[PreTrainedModel], config: PretrainedConfig
+) -> None:
     """Checks that the safetensors weights of the local folder `model` have the shapes `model_class(config)` gives
     them, e.g. after its config.json was edited or copied from another model. transformers would print a table of
     every mismatching weight, then raise a RuntimeError that names none of them.

@@ -3,6 +3,7 @@ line, and reading such a file's text."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 from pathlib import Path
@@ -30,16 +31,17 @@ class AnnotationError(ValueError):
 def open_annotation_text(path: str | os.PathLike) -> io.StringIO:
     """An annotation file's text, to read or iterate line by line as `open` would (universal line ends).
 
-    Decoded as UTF-8 with `utf-8-sig`, which drops a byte-order mark an editor may have written (it would otherwise
-    stick to the first video path or class name).
+    Decoded as UTF-8, without the byte-order mark an editor may have written (it would otherwise stick to the first
+    video path or class name).
 
     Raises:
         AnnotationError: The file is not UTF-8 text, naming the line and the first byte that is not.
     """
     data = Path(path).read_bytes()
+    data = data.removeprefix(codecs.BOM_UTF8)  # not by decoding with utf-8-sig: its error offsets skip the mark
     try:
-        return io.StringIO(data.decode("utf-8-sig"), newline=None)
+        return io.StringIO(data.decode("utf-8"), newline=None)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        problem = f"is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); save it as UTF-8"
+        problem = f"is not UTF-8 text (byte {data[error.start]:#04x} on that line); save it as UTF-8"
         raise AnnotationError(path, problem, line) from None

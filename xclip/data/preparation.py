@@ -175,8 +175,11 @@ def _transcode(reader: VideoReader, output_path: Path, preparation: VideoPrepara
                 matrix = display_matrix(frame)
                 if matrix is not None:
                     # Kept as the source stores it, not applied: the frames stay as stored, as DATA.AUTOROTATE False
-                    # reads them, and players and the reader show them just as they do the source's.
-                    encoder.set_display_matrix(matrix.tolist())
+                    # reads them, and players and the reader show them just as they do the source's. Its rotation and
+                    # mirror only: a translation counts the source's pixels, not the resized ones.
+                    linear = matrix.copy()
+                    linear[[2, 5, 6, 7]], linear[8] = 0, 1 << 30
+                    encoder.set_display_matrix(linear.tolist())
             pts = frame.pts
             if pts is None or (last_pts is not None and pts <= last_pts):
                 pts = 0 if last_pts is None else last_pts + frame_duration

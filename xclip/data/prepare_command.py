@@ -42,7 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--preset", default=defaults.preset, help=f"x264 speed preset (default {defaults.preset})")
     parser.add_argument("--no-fast-decode", action="store_true", help="do not use x264's fastdecode tuning")
-    parser.add_argument("--workers", type=int_at_least(1), help="videos prepared in parallel (default: one per CPU core)")
+    parser.add_argument(
+        "--workers", type=int_at_least(1), help="videos prepared in parallel (default: one per CPU core)"
+    )
     parser.add_argument(
         "--overwrite", action="store_true",
         help="re-encode videos prepared by an earlier run, even with other settings, and replace lists in "

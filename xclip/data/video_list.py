@@ -62,8 +62,10 @@ class VideoRecord:
     def __post_init__(self, frames_origin: str | None) -> None:
         if isinstance(self.source, np.ndarray):
             check_decoded_frames(self.source, frames_origin or "The decoded frames of a VideoRecord")
-        if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)) or self.label < 0:
-            raise ValueError(f"{self.describe()}: the label must be a class index (0, 1, ...), got {self.label!r}.")
+        # Its range is checked where the classes are known (`read_video_list`, the model): an unlabelled test list
+        # may mark its videos -1, and `xclip prepare` passes such lists through.
+        if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)):
+            raise ValueError(f"{self.describe()}: the label must be an integer class index, got {self.label!r}.")
 
     def describe(self) -> str:
         """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""

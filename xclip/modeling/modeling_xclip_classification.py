@@ -145,8 +145,10 @@ def tokenize_label_texts(tokenizer: Any, texts: Sequence[str]) -> dict[str, torc
     texts = list(texts)
     tokens = tokenizer(text=texts, padding=True, truncation=True, return_tensors="pt")
     context_length = tokens["input_ids"].shape[1]
-    if context_length == getattr(tokenizer, "tokenizer", tokenizer).model_max_length:  # some text may be cut
-        lengths = [len(ids) for ids in tokenizer(text=texts, truncation=False)["input_ids"]]
+    text_tokenizer = getattr(tokenizer, "tokenizer", tokenizer)  # a processor pads and returns tensors
+    if context_length == text_tokenizer.model_max_length:  # some text may be cut
+        # verbose=False: transformers would warn of indexing errors that the truncated tokens above cannot cause.
+        lengths = [len(ids) for ids in text_tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
         cut = [f"{index} {_shortened(text)!r}" for index, (text, length) in enumerate(zip(texts, lengths))
                if length > context_length]
         if cut:

@@ -6,42 +6,43 @@ transformers' `VideoClassificationPipeline` reads the frame count from `model.co
 for the task (`xclip.pipelines.register_pipelines`) changes nothing for VideoMAE, TimeSformer and the like.
 """
 
-import logging
 from typing import Any
 
 import torch
 from transformers import PreTrainedModel
 from transformers.pipelines.video_classification import VideoClassificationPipeline
 
-from ..modeling import XCLIPConfig
+from ..modeling import XCLIPConfig, XCLIPModel
 from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification, stored_class_names
 from .base import XCLIPVideoPipelineMixin, check_top_k
-from .components import resolve_video_processor
+from .components import resolve_tokenizer, resolve_video_processor
 
 __all__ = ["XCLIPVideoClassificationPipeline"]
 
-logger = logging.getLogger(__name__)
 
+def _as_classifier(model: PreTrainedModel, tokenizer: Any) -> XCLIPForVideoClassification:
+    """The classifier over the classes an X-CLIP model's config names (a training run's `best_model`, a model-zoo
+    checkpoint converted with `--labels`), sharing the weights of an `xclip.XCLIPModel`, or a copy of transformers'.
 
-def _as_classifier(model: PreTrainedModel) -> XCLIPForVideoClassification:
-    """The classifier of an X-CLIP model whose config names its classes (a training run's `best_model`, a model-zoo
-    checkpoint converted with `--labels`), loaded again from its folder, which encodes the class names.
-
-    Such a folder's config names `XCLIPModel`, so the pipeline factory loads transformers' class of that name, whose
-    video-classification path would fail on the missing `config.num_frames`, naming nothing useful.
+    Loading such a folder by name already gives an `XCLIPForVideoClassification`; this serves a model passed as an
+    object, including transformers' own `XCLIPModel` (same config and weight names), whose video-classification path
+    would fail on the missing `config.num_frames`, naming nothing useful.
 
     Raises:
-        ValueError: the model has no class names, or was not loaded from a folder or Hub id.
+        ValueError: the model's config names no classes.
     """
-    if stored_class_names(model.config) is None or not model.name_or_path:
+    class_names = stored_class_names(model.config)
+    if class_names is None:
         raise ValueError(
             f"{model.name_or_path or 'This model'} is a contrastive X-CLIP model, with no classes to choose from: use "
             "the zero-shot-video-classification pipeline with candidate_labels, or build a classifier with "
             "XCLIPForVideoClassification.from_xclip(model, processor, labels)."
         )
-    logger.info("%s: loaded as an XCLIPForVideoClassification over its %d classes", model.name_or_path,
-                model.config.num_labels)
-    return XCLIPForVideoClassification.from_pretrained(model.name_or_path, dtype=model.dtype)
+    if not isinstance(model, XCLIPModel):
+        xclip_model = XCLIPModel(XCLIPConfig.from_dict(model.config.to_dict())).to(model.device, model.dtype)
+        xclip_model.load_state_dict(model.state_dict())
+        model = xclip_model.eval()
+    return XCLIPForVideoClassification.from_xclip(model, resolve_tokenizer(model, tokenizer), class_names)
 
 
 class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificationPipeline):
@@ -66,7 +67,7 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
 
     def __init__(self, model: PreTrainedModel, video_processor: Any = None, **kwargs: Any):
         if not isinstance(model, XCLIPForVideoClassification) and model.config.model_type == XCLIPConfig.model_type:
-            model = _as_classifier(model)
+            model = _as_classifier(model, kwargs.get("tokenizer"))
         self._is_xclip = isinstance(model, XCLIPForVideoClassification)
         if self._is_xclip:
             video_processor = resolve_video_processor(model, video_processor)
