@@ -3,6 +3,7 @@ roots."""
 
 import codecs
 import json
+import logging
 import tarfile
 from pathlib import Path
 
@@ -140,6 +141,19 @@ def test_an_annotation_file_that_is_not_utf8_names_the_file_and_line(tmp_path, n
 
 
 # ------------------------------------------------------------------------------------------------ video lists
+
+
+def test_a_video_listed_twice_is_kept_and_named_in_a_warning(tmp_path, caplog):
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).touch()
+    video_list = write(tmp_path / "train.txt", "a.mp4 0\nb.mp4 1\na.mp4 0\n")
+    with caplog.at_level(logging.WARNING, logger="xclip"):
+        records = read_video_list(video_list, tmp_path, num_classes=2)
+    assert [record.relative_path for record in records] == ["a.mp4", "b.mp4", "a.mp4"]
+    assert "train.txt lists 1 video(s) more than once, e.g. 'a.mp4' (lines 1 and 3)" in caplog.text
+    caplog.clear()
+    read_video_list(write(tmp_path / "val.txt", "a.mp4 0\nb.mp4 1\n"), tmp_path, num_classes=2)
+    assert "more than once" not in caplog.text
 
 
 def test_video_list_joins_paths_with_the_root(tmp_path):

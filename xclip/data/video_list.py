@@ -16,6 +16,7 @@ file system takes long; a missing or corrupt video is an unreadable video when i
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tarfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +32,8 @@ from ..video.errors import describe_source
 from ..video.sources import check_video_folder, is_tar_root
 from .errors import AnnotationError, open_annotation_text
 
+
+logger = logging.getLogger(__name__)
 
 PathLike = Union[str, os.PathLike]  # the data modules' file arguments
 RecordSource = Union[VideoSource, np.ndarray]
@@ -190,7 +193,12 @@ def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> li
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     unit = "entry" if is_json_list(list_file) else "line"
     records = []
+    first_line_of: dict[str, int] = {}
+    repeats: list[str] = []
     for relative_path, label, line in parse_video_list(list_file):
+        if relative_path in first_line_of:
+            repeats.append(f"{relative_path!r} ({unit}s {first_line_of[relative_path]} and {line})")
+        first_line_of.setdefault(relative_path, line)
         if not 0 <= label < num_classes:
             raise AnnotationError(
                 list_file,
@@ -204,6 +212,13 @@ def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> li
         records.append(VideoRecord(resolve_video_source(root, relative_path), label, text_line, relative_path))
     if not records:
         raise AnnotationError(list_file, "the video list has no entries")
+    if repeats:
+        # Kept, as the original keeps them, but worth knowing: each copy is one more training item, or one more
+        # vote in the accuracy.
+        logger.warning(
+            "%s lists %d video(s) more than once, e.g. %s; each entry counts separately.",
+            os.fspath(list_file), len(repeats), ", ".join(repeats[:3]),
+        )
     check_video_root(root, records)
     return records
 
