@@ -57,6 +57,11 @@ def test_an_empty_list_of_texts_is_a_clear_error(processor):
         processor(text=[])
 
 
+def test_a_text_that_is_no_string_is_named(processor):
+    with pytest.raises(TypeError, match="takes texts as strings; text 1 is NoneType None"):
+        processor(text=["run", None])
+
+
 def test_long_texts_are_truncated_to_the_context(processor):
     ids = processor(text=["word " * 200, "short"])["input_ids"]
     assert ids.shape == (2, 77) and ids[0, -1] == processor.tokenizer.eos_token_id

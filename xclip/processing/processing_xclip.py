@@ -69,8 +69,15 @@ class XCLIPProcessor(ProcessorMixin):
         text_kwargs, videos_kwargs = self._split_kwargs(kwargs)
         if text is None and videos is None:
             raise ValueError(f"{type(self).__name__} needs `text`, `videos` or both.")
-        if text is not None and not isinstance(text, str) and len(text) == 0:
-            raise ValueError(f"{type(self).__name__} got an empty list of texts: pass at least one class text.")
+        if text is not None and not isinstance(text, str):
+            if len(text) == 0:
+                raise ValueError(f"{type(self).__name__} got an empty list of texts: pass at least one class text.")
+            not_text = next((index for index, item in enumerate(text) if not isinstance(item, str)), None)
+            if not_text is not None:
+                raise TypeError(
+                    f"{type(self).__name__} takes texts as strings; text {not_text} is "
+                    f"{type(text[not_text]).__name__} {text[not_text]!r}."
+                )
         data = {}
         if text is not None:
             data.update(self.tokenizer(text, return_tensors=return_tensors, **{**_TEXT_DEFAULTS, **text_kwargs}))
