@@ -134,11 +134,18 @@ def test_input_problems_are_one_line_errors(case, message, model_dir, videos, tm
     assert message.format(tmp=tmp_path) in err
 
 
-def test_missing_labels_option_is_a_usage_error(model_dir, videos, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["classify", videos[0], "--model", model_dir])
-    assert exit_info.value.code == 2
-    assert "one of the arguments --labels --labels-file is required" in capsys.readouterr().err
+def test_without_labels_the_models_own_class_names_are_used(model_dir, videos, tmp_path, capsys):
+    err = one_line_error(["classify", videos[0], "--model", str(model_dir)], capsys)
+    assert err == (f"error: model '{model_dir}' stores no class names (config.id2label): pass the labels with "
+                   "--labels or --labels-file")
+    named = copy_model(model_dir, tmp_path / "best_model")
+    config = json.loads((named / "config.json").read_text())
+    config["id2label"] = dict(enumerate(["a", "b", "c"]))
+    (named / "config.json").write_text(json.dumps(config))
+    status, stored, _ = run(["classify", videos[0], "--model", str(named), "--json"], capsys)
+    assert status == 0
+    _, given, _ = run(["classify", videos[0], "--model", str(model_dir), "--labels", "a,b,c", "--json"], capsys)
+    assert json.loads(stored) == json.loads(given)
 
 
 def test_console_command_reports_errors_without_traceback(tmp_path):

@@ -331,6 +331,44 @@ def test_an_earlier_run_in_the_output_folder_is_refused_unless_resumed_or_overwr
     assert "SEED: 7" in (output / "config.yaml").read_text()
 
 
+def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tmp_path, toy):
+    output = tmp_path / "run"
+    run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    before = {path: path.read_bytes() for path in output.rglob("*") if path.is_file() and path.name != "log.txt"}
+    other = tmp_path / "other"
+    run(other, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "SEED", "7", "TEST.MULTI_VIEW_AT_END", "False")
+
+    # --only_test would replace the run's metrics.json and config.yaml.
+    with pytest.raises(ConfigError, match=rf"{output} holds a training run .* --only_test would replace. Write the "
+                                          rf"evaluation elsewhere, e.g. --output {output / 'test'}"):
+        run(output, toy, flags=("--log_with", "none", "--only_test", "--resume", str(output)))
+    # Another run's checkpoint, or an earlier epoch of this run, would leave epoch_2 beside the new checkpoints.
+    for checkpoint in (other / "checkpoints" / "epoch_1", output / "checkpoints" / "epoch_1"):
+        with pytest.raises(ConfigError, match=rf"--resume {checkpoint}: {output} holds a training run .* whose latest "
+                                              rf"checkpoint is {output / 'checkpoints' / 'epoch_2'}, which this "
+                                              "checkpoint does not continue"):
+            run(output, toy, "TRAIN.EPOCHS", "3", flags=("--log_with", "none", "--resume", str(checkpoint)))
+    assert {path: path.read_bytes() for path in before} == before
+
+    # Continued in a new folder, the run gets its own best_model, which its metrics.json describes.
+    branch = tmp_path / "branch"
+    report = run(branch, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
+                 flags=("--log_with", "none", "--resume", str(output / "checkpoints" / "epoch_2")))
+    assert (branch / "best_model" / "config.json").is_file() and report["best_single_view"]["epoch"] == 3
+
+    # Evaluating a checkpoint of another model is refused before anything is written.
+    with pytest.raises(ValueError, match=rf"Cannot resume from {output / 'checkpoints' / 'epoch_2'}: its .* has shape"):
+        run(tmp_path / "eval", toy, "DATA.NUM_FRAMES", "4",
+            flags=("--log_with", "none", "--only_test", "--resume", str(output)))
+    assert not (tmp_path / "eval" / "config.yaml").exists()
+
+    # A run killed while saving its first checkpoint leaves only the hidden partial save: nothing to keep.
+    killed = tmp_path / "killed"
+    (killed / "checkpoints" / ".epoch_1.partial").mkdir(parents=True)
+    run(killed, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    assert (killed / "checkpoints" / "epoch_1").is_dir()
+
+
 def test_broken_weights_too_few_videos_and_an_unreadable_validation_set_are_clear_errors(tmp_path, toy):
     output = tmp_path / "run"
     run(output, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")

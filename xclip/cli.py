@@ -85,7 +85,8 @@ def read_label_file(path: str | os.PathLike) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _labels_from_args(args: argparse.Namespace) -> list[str]:
+def _labels_from_args(args: argparse.Namespace) -> list[str] | None:
+    """The labels of `--labels` or `--labels-file`, checked; None when neither is given."""
     from .modeling.modeling_xclip_classification import check_hypothesis_template, check_labels
 
     try:
@@ -94,8 +95,10 @@ def _labels_from_args(args: argparse.Namespace) -> list[str]:
         raise CommandError(f"--template: {error}") from None
     if args.labels_file is not None:
         labels, source = read_label_file(args.labels_file), str(args.labels_file)
-    else:
+    elif args.labels is not None:
         labels, source = [label.strip() for label in args.labels.split(",") if label.strip()], "--labels"
+    else:
+        return None
     if not labels:
         raise CommandError(f"{source} gives no labels; pass at least one class name")
     try:
@@ -182,6 +185,8 @@ def _classify(args: argparse.Namespace) -> int:
     _check_videos(args.videos)
     _check_model(args.model)
     classifier = _load_pipeline(args)
+    if labels is None:
+        labels = _stored_labels(classifier.model, args.model)
     options = dict(candidate_labels=labels, hypothesis_template=args.template, top_k=args.top_k,
                    num_clips=args.num_clips, num_crops=args.num_crops, batch_size=args.batch_size,
                    num_workers=args.num_workers)
@@ -199,6 +204,18 @@ def _classify(args: argparse.Namespace) -> int:
     for message in failures:
         print(f"error: {message}", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
+
+
+def _stored_labels(model: Any, name: str) -> list[str]:
+    """The class names a model stores in its config (`id2label`), for `classify` without `--labels`."""
+    from .modeling.modeling_xclip_classification import stored_class_names
+
+    labels = stored_class_names(model.config)
+    if labels is None:
+        raise CommandError(
+            f"model {name!r} stores no class names (config.id2label): pass the labels with --labels or --labels-file"
+        )
+    return labels
 
 
 def _classify_readable(classifier: Any, videos: list[str], options: dict[str, Any]) -> list[list[dict] | str]:
@@ -259,8 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score each video against the labels; prints a table per video, or JSON.",
     )
     classify.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or http(s)/file URLs")
-    label_source = classify.add_mutually_exclusive_group(required=True)
-    label_source.add_argument("--labels", help='comma-separated labels, e.g. "riding a bike,cooking"')
+    label_source = classify.add_mutually_exclusive_group()
+    label_source.add_argument(
+        "--labels",
+        help='comma-separated labels, e.g. "riding a bike,cooking" (default: the class names the model stores, as a '
+        "training run's best_model does)",
+    )
     label_source.add_argument(
         "--labels-file",
         type=Path,

@@ -115,7 +115,7 @@ def save_training_state(
     return final
 
 
-def _check_same_model(weights: Path, model: Any) -> None:
+def check_same_model(weights: Path, model: Any) -> None:
     """Compare the names and shapes in a checkpoint's weights with `model`'s before loading, which would otherwise
     fail with a list of hundreds of keys or a size mismatch deep inside `load_state_dict`."""
     from safetensors import safe_open
@@ -151,7 +151,7 @@ def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> 
     for weights in sorted(folder.rglob("*.safetensors")):  # a broken file would fail deep inside load_state
         check_safetensors_file(weights)
     if accelerator._models and (folder / "model.safetensors").is_file():
-        _check_same_model(folder / "model.safetensors", accelerator.unwrap_model(accelerator._models[0]))
+        check_same_model(folder / "model.safetensors", accelerator.unwrap_model(accelerator._models[0]))
     accelerator.load_state(str(folder))
     logger.info("Resumed from %s after epoch %d", folder, state.epoch)
     return state

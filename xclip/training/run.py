@@ -39,7 +39,13 @@ from ..evaluation import load_video_accuracy, zero_shot_summary
 from ..files import folder_problem, write_text_atomically
 from ..model_source import check_safetensors_file
 from .blending import MixupCutmix
-from .checkpointing import TrainerState, latest_checkpoint, load_training_state, save_training_state
+from .checkpointing import (
+    TrainerState,
+    check_same_model,
+    latest_checkpoint,
+    load_training_state,
+    save_training_state,
+)
 from .config import ConfigError, ExperimentConfig, load_config
 from .data import (
     build_eval_dataset,
@@ -355,9 +361,10 @@ RUN_OUTPUTS = ("checkpoints", "best_model", "metrics.json", STEP_LOG)
 
 
 def run_outputs(output_dir: Path) -> list[str]:
-    """The `RUN_OUTPUTS` that `output_dir` holds. A step log without a step, or an empty checkpoints folder, is what a
-    run that failed before its first step (e.g. on unreadable videos) leaves: it holds nothing to keep, so a retry
-    in the same folder must not be refused for it (the new run rewrites that empty log)."""
+    """The `RUN_OUTPUTS` that `output_dir` holds. A step log without a step, or a checkpoints folder without a
+    checkpoint (empty, or holding only the hidden partial save of a run killed while saving), is what a run that
+    failed before its first step or checkpoint leaves: it holds nothing to keep, so a retry in the same folder must not
+    be refused for it (the new run rewrites that empty log)."""
     found = []
     for name in RUN_OUTPUTS:
         path = output_dir / name
@@ -365,7 +372,7 @@ def run_outputs(output_dir: Path) -> list[str]:
             with path.open("rb") as file:
                 if not any(line.strip() for line in file):
                     continue
-        elif name == "checkpoints" and path.is_dir() and not any(path.iterdir()):
+        elif name == "checkpoints" and path.is_dir() and all(entry.name.startswith(".") for entry in path.iterdir()):
             continue
         if path.exists():
             found.append(name)
@@ -389,6 +396,8 @@ def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
     """
     output_dir = Path(config.OUTPUT)
     earlier = run_outputs(output_dir)
+    if earlier and config.MODEL.RESUME:
+        check_resumes_the_run_in(output_dir, config, earlier)
     if not earlier or config.MODEL.RESUME or config.TRAIN.AUTO_RESUME:
         return []
     if not config.OVERWRITE_OUTPUT:
@@ -397,6 +406,27 @@ def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
             "continue it, --overwrite_output to replace it, or choose another --output."
         )
     return earlier
+
+
+def check_resumes_the_run_in(output_dir: Path, config: ExperimentConfig, earlier: Sequence[str]) -> None:
+    """A run resumed into an `OUTPUT` that holds a run must continue that run from its latest checkpoint. Another
+    run's checkpoint, or an earlier epoch of this one, would write new checkpoints beside the later ones (which
+    `--resume OUTPUT` and the pruning would then take for the newest), and mix two runs' step logs and best models.
+
+    Raises:
+        ConfigError: the checkpoint is not `OUTPUT`'s latest.
+    """
+    resumed, latest = resume_folder(config, output_dir, training=True), latest_checkpoint(output_dir)
+    if resumed is not None and latest is not None and _same_folder(resumed, latest):
+        return
+    holds = f"{output_dir} holds a training run ({', '.join(earlier)})"
+    if latest is not None:
+        holds += f" whose latest checkpoint is {latest}"
+    raise ConfigError(
+        f"--resume {config.MODEL.RESUME}: {holds}, which this checkpoint does not continue; the two would mix their "
+        "checkpoints, logs and best models. Resume into a new --output, or continue that run with "
+        f"--resume {output_dir}."
+    )
 
 
 def start_output_folder(accelerator: Accelerator, config: ExperimentConfig, replaced: Sequence[str] = ()) -> None:
@@ -434,15 +464,22 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
     """`--only_test`: the model of `--pretrained`, or the weights of the `--resume` checkpoint, on `DATA.VAL_FILE`
     or on the zero-shot protocol's splits, with `TEST.NUM_CLIP` x `TEST.NUM_CROP` views."""
     output_dir = Path(config.OUTPUT)
+    training_outputs = [name for name in run_outputs(output_dir) if name != "metrics.json"]
+    if training_outputs:
+        raise ConfigError(
+            f"{output_dir} holds a training run ({', '.join(training_outputs)}), whose metrics.json and config.yaml "
+            f"--only_test would replace. Write the evaluation elsewhere, e.g. --output {output_dir / 'test'}."
+        )
     model, class_names, metric = build_run(accelerator, config)
     model = accelerator.prepare(model)
     splits = evaluation_sets(config, class_names)
-    start_output_folder(accelerator, config)
-    if config.MODEL.RESUME:
+    if config.MODEL.RESUME:  # loaded before anything is written: a checkpoint of another model is refused
         checkpoint = resume_folder(config, output_dir)
         check_safetensors_file(checkpoint / "model.safetensors")
+        check_same_model(checkpoint / "model.safetensors", accelerator.unwrap_model(model))
         accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
         logger.info("Evaluating the weights of %s", checkpoint)
+    start_output_folder(accelerator, config)
     views = (config.TEST.NUM_CLIP, config.TEST.NUM_CROP)
     report = evaluate_splits(accelerator, model, config, splits, views, metric)
     if accelerator.is_main_process:
@@ -579,6 +616,12 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     checkpoint = resume_folder(config, output_dir, training=True)
     if checkpoint is not None:
         state = load_training_state(accelerator, checkpoint)
+        if not (output_dir / "best_model").is_dir():
+            # Resumed from another folder's checkpoint: its best model stayed there. This folder's best_model and
+            # best score start from this run's next evaluation, so that they always describe each other.
+            logger.info("%s has no best_model yet: the best so far (epoch %d) stays with %s", output_dir,
+                        state.best_epoch, checkpoint)
+            state.best_top1, state.best_epoch = TrainerState.best_top1, TrainerState.best_epoch
     step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resume_iteration=state.epoch * len(train_loader))
     accelerator.init_trackers("xclip", config=tracker_hparams(config))
 
