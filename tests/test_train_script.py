@@ -1,6 +1,7 @@
 """`scripts/train.py` (`xclip.training.main`) end to end on CPU: a tiny random X-CLIP on synthetic motion videos."""
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -367,6 +368,36 @@ def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tm
     (killed / "checkpoints" / ".epoch_1.partial").mkdir(parents=True)
     run(killed, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
     assert (killed / "checkpoints" / "epoch_1").is_dir()
+
+
+def test_an_interrupted_run_says_how_to_continue(tmp_path, toy, monkeypatch, caplog):
+    import xclip.training.run as training_run
+
+    output = tmp_path / "run"
+    run(output, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training_run, "run_epoch", interrupted)
+    with caplog.at_level(logging.WARNING, logger="xclip"), pytest.raises(KeyboardInterrupt):
+        run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4",
+            flags=("--log_with", "none", "--resume", str(output)))
+    assert f"Interrupted. Continue from {output / 'checkpoints' / 'epoch_1'} with --resume {output}." in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xclip"), pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "new", toy, "TRAIN.BATCH_SIZE", "4")
+    assert "Interrupted. No checkpoint was saved: run the same command again to start over." in caplog.text
+
+
+def test_resuming_with_other_settings_names_them(tmp_path, toy, caplog):
+    output = tmp_path / "run"
+    run(output, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    with caplog.at_level(logging.WARNING, logger="xclip"):
+        run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "2", "TEST.MULTI_VIEW_AT_END", "False",
+            flags=("--log_with", "none", "--resume", str(output)))
+    assert (f"Resuming with other settings than the run of {output / 'checkpoints' / 'epoch_1'}: TRAIN.EPOCHS 1 -> 2; "
+            "TRAIN.BATCH_SIZE 4 -> 2. From epoch 2 on") in caplog.text
 
 
 def test_broken_weights_too_few_videos_and_an_unreadable_validation_set_are_clear_errors(tmp_path, toy):

@@ -112,6 +112,7 @@ def test_unknown_key_lists_the_valid_keys_and_a_close_match(tmp_path):
         (["TRAIN.WARMUP_EPOCHS", "40"], "between 0 and TRAIN.EPOCHS"),
         (["TEST.NUM_CROP", "2"], "1 \\(centre crop\\) or 3"),
         (["AUG.LABEL_SMOOTH", "1.5"], "AUG.LABEL_SMOOTH"),
+        (["SEED", "-1"], r"SEED = -1 is invalid: expected between 0 and 2\*\*31 - 1"),
     ],
 )
 def test_bad_values_are_reported_with_the_key(opts, expected):

@@ -222,6 +222,7 @@ class ExperimentConfig:
             ("TRAIN.OPT_LEVEL", self.TRAIN.OPT_LEVEL in MIXED_PRECISION_OF_OPT_LEVEL, f"one of {levels}"),
             ("TRAIN.OPTIMIZER", self.TRAIN.OPTIMIZER.lower() == "adamw", "'adamw' (the original's only optimizer)"),
             ("TRAIN.LR_SCHEDULER", self.TRAIN.LR_SCHEDULER.lower() == "cosine", "'cosine' (the original's only one)"),
+            ("SEED", 0 <= self.SEED < 2**31, "between 0 and 2**31 - 1 (each process seeds with SEED + its rank)"),
             ("TRAIN.EPOCHS", self.TRAIN.EPOCHS >= 1, "at least 1"),
             ("TRAIN.WARMUP_EPOCHS", 0 <= self.TRAIN.WARMUP_EPOCHS <= self.TRAIN.EPOCHS, "between 0 and TRAIN.EPOCHS"),
             ("TRAIN.LR", self.TRAIN.LR > 0, "positive"),
@@ -261,6 +262,24 @@ class ExperimentConfig:
             raise ConfigError(
                 "TEST.ZERO_SHOT.SPLIT_FILES and TEST.ZERO_SHOT.NOVEL_CLASSES_OF are two different protocols; set one."
             )
+
+
+# Keys that say where a run writes or how it starts, not how it trains.
+_RUN_CONTROL_KEYS = ("OUTPUT", "OVERWRITE_OUTPUT", "MODEL.RESUME", "TRAIN.AUTO_RESUME", "TEST.ONLY_TEST")
+
+
+def changed_settings(before: ExperimentConfig, after: ExperimentConfig) -> list[str]:
+    """The training settings that differ between two configs, as `KEY old -> new`, in the config's order."""
+
+    def flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        flattened = {}
+        for key, value in values.items():
+            flattened.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return flattened
+
+    old, new = flat(asdict(before)), flat(asdict(after))
+    return [f"{key} {old[key]!r} -> {new[key]!r}" for key in new
+            if key not in _RUN_CONTROL_KEYS and old.get(key) != new[key]]
 
 
 def load_config(

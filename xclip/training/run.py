@@ -46,7 +46,7 @@ from .checkpointing import (
     load_training_state,
     save_training_state,
 )
-from .config import ConfigError, ExperimentConfig, load_config
+from .config import ConfigError, ExperimentConfig, changed_settings, load_config
 from .data import (
     build_eval_dataset,
     build_train_dataset,
@@ -337,6 +337,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     log_file = setup_logging(accelerator, Path(config.OUTPUT))
     try:
         return evaluate_only(accelerator, config) if config.TEST.ONLY_TEST else train(accelerator, config)
+    except KeyboardInterrupt:
+        if not config.TEST.ONLY_TEST:
+            latest = latest_checkpoint(Path(config.OUTPUT))
+            logger.warning(
+                "Interrupted. %s", f"Continue from {latest} with --resume {config.OUTPUT}." if latest is not None
+                else "No checkpoint was saved: run the same command again to start over."
+            )
+        raise
     finally:
         accelerator.end_training()
         if log_file is not None:
@@ -406,6 +414,15 @@ def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
             "continue it, --overwrite_output to replace it, or choose another --output."
         )
     return earlier
+
+
+def _run_config_of(checkpoint: Path) -> ExperimentConfig | None:
+    """The config a checkpoint's run wrote (`<run>/checkpoints/epoch_N` -> `<run>/config.yaml`), or None when it
+    cannot be read (a checkpoint moved out of its run, say)."""
+    try:
+        return load_config(checkpoint.parent.parent / RUN_CONFIG)
+    except (OSError, ConfigError):
+        return None
 
 
 def check_resumes_the_run_in(output_dir: Path, config: ExperimentConfig, earlier: Sequence[str]) -> None:
@@ -587,6 +604,9 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
             f"{config.TRAIN.ACCUMULATION_STEPS}: no optimizer step would run (an epoch's incomplete accumulation is "
             "dropped, as in the original). Lower TRAIN.ACCUMULATION_STEPS or TRAIN.BATCH_SIZE."
         )
+    checkpoint = resume_folder(config, output_dir, training=True)
+    # Read before OUTPUT/config.yaml is rewritten: the recipe of the run the checkpoint belongs to.
+    resumed_recipe = _run_config_of(checkpoint) if checkpoint is not None else None
     start_output_folder(accelerator, config, replaced)
 
     optimizer = build_optimizer(model, config.TRAIN.LR, config.TRAIN.WEIGHT_DECAY)
@@ -613,9 +633,14 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     texts = ClassTexts(class_names, frozen=not text_tower_trains(accelerator.unwrap_model(model)))
 
     state = TrainerState()
-    checkpoint = resume_folder(config, output_dir, training=True)
     if checkpoint is not None:
         state = load_training_state(accelerator, checkpoint)
+        changes = changed_settings(resumed_recipe, config) if resumed_recipe is not None else []
+        if changes:
+            logger.warning(
+                "Resuming with other settings than the run of %s: %s. From epoch %d on, the LR schedule and the step "
+                "log's iteration numbers follow the new settings.", checkpoint, "; ".join(changes), state.epoch + 1,
+            )
         if not (output_dir / "best_model").is_dir():
             # Resumed from another folder's checkpoint: its best model stayed there. This folder's best_model and
             # best score start from this run's next evaluation, so that they always describe each other.
