@@ -356,6 +356,17 @@ def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tm
     report = run(branch, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
                  flags=("--log_with", "none", "--resume", str(output / "checkpoints" / "epoch_2")))
     assert (branch / "best_model" / "config.json").is_file() and report["best_single_view"]["epoch"] == 3
+    # A resumed run stopped before its first checkpoint leaves steps but no checkpoint: the same command resumes it.
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy(output / "train_steps.jsonl", again / "train_steps.jsonl")
+    run(again, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
+        flags=("--log_with", "none", "--resume", str(output / "checkpoints" / "epoch_2")))
+    assert sorted(path.name for path in (again / "checkpoints").iterdir()) == ["epoch_3"]
+    # With --overwrite_output, an evaluation replaces the run it is written over.
+    run(branch, toy, flags=("--log_with", "none", "--only_test", "--overwrite_output", "--pretrained",
+                            str(branch / "best_model")))
+    assert not (branch / "checkpoints").exists() and "history" not in json.loads((branch / "metrics.json").read_text())
 
     # Evaluating a checkpoint of another model is refused before anything is written.
     with pytest.raises(ValueError, match=rf"Cannot resume from {output / 'checkpoints' / 'epoch_2'}: its .* has shape"):

@@ -25,7 +25,9 @@ from ..files import staged_folder, staging_folder_of
 from ..model_source import check_safetensors_file
 
 __all__ = [
+    "CHECKPOINT_CONFIG_FILE",
     "TrainerState",
+    "check_same_model",
     "checkpoint_folders",
     "latest_checkpoint",
     "load_training_state",
@@ -35,6 +37,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TRAINER_STATE_FILE = "trainer_state.json"
+CHECKPOINT_CONFIG_FILE = "config.yaml"  # the config of the run that saved the checkpoint
 _CHECKPOINT_NAME = re.compile(r"epoch_(\d+)")
 
 
@@ -87,12 +90,18 @@ def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
 
 
 def save_training_state(
-    accelerator: Accelerator, output_dir: str | os.PathLike, state: TrainerState, keep_last: int
+    accelerator: Accelerator,
+    output_dir: str | os.PathLike,
+    state: TrainerState,
+    keep_last: int,
+    config_yaml: str | None = None,
 ) -> Path:
     """Saves the full training state as `output_dir/checkpoints/epoch_<state.epoch>`; every process must call it.
 
     Args:
         keep_last: complete checkpoints to keep (older ones are deleted after the new one is in place); 0 keeps all.
+        config_yaml: the run's config, kept in the checkpoint as `CHECKPOINT_CONFIG_FILE` so that a resumed run can
+            tell which settings it changes (`OUTPUT/config.yaml` is rewritten by every launch).
 
     Returns:
         The checkpoint folder.
@@ -106,6 +115,8 @@ def save_training_state(
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             (staging / TRAINER_STATE_FILE).write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
+            if config_yaml is not None:
+                (staging / CHECKPOINT_CONFIG_FILE).write_text(config_yaml, encoding="utf-8")
     if accelerator.is_main_process:
         if keep_last > 0:
             for old in checkpoint_folders(output_dir)[:-keep_last]:

@@ -264,12 +264,16 @@ class ExperimentConfig:
             )
 
 
-# Keys that say where a run writes or how it starts, not how it trains.
-_RUN_CONTROL_KEYS = ("OUTPUT", "OVERWRITE_OUTPUT", "MODEL.RESUME", "TRAIN.AUTO_RESUME", "TEST.ONLY_TEST")
+# Keys that say where a run writes, how it starts, logs, saves or tests, not how it trains.
+_NOT_TRAINING_KEYS = (
+    "OUTPUT", "OVERWRITE_OUTPUT", "MODEL.RESUME", "TRAIN.AUTO_RESUME", "PRINT_FREQ", "SAVE_FREQ", "SAVE_TOTAL_LIMIT",
+    "DATA.NUM_WORKERS",
+)
 
 
 def changed_settings(before: ExperimentConfig, after: ExperimentConfig) -> list[str]:
-    """The training settings that differ between two configs, as `KEY old -> new`, in the config's order."""
+    """The training settings that differ between two configs, as `KEY old -> new`, in the config's order
+    (`TEST.*` and the keys of `_NOT_TRAINING_KEYS` left out)."""
 
     def flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         flattened = {}
@@ -278,8 +282,8 @@ def changed_settings(before: ExperimentConfig, after: ExperimentConfig) -> list[
         return flattened
 
     old, new = flat(asdict(before)), flat(asdict(after))
-    return [f"{key} {old[key]!r} -> {new[key]!r}" for key in new
-            if key not in _RUN_CONTROL_KEYS and old.get(key) != new[key]]
+    return [f"{key} {old.get(key)!r} -> {new[key]!r}" for key in new
+            if key not in _NOT_TRAINING_KEYS and not key.startswith("TEST.") and old.get(key) != new[key]]
 
 
 def load_config(

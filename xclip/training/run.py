@@ -40,6 +40,7 @@ from ..files import folder_problem, write_text_atomically
 from ..model_source import check_safetensors_file
 from .blending import MixupCutmix
 from .checkpointing import (
+    CHECKPOINT_CONFIG_FILE,
     TrainerState,
     check_same_model,
     latest_checkpoint,
@@ -339,11 +340,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return evaluate_only(accelerator, config) if config.TEST.ONLY_TEST else train(accelerator, config)
     except KeyboardInterrupt:
         if not config.TEST.ONLY_TEST:
-            latest = latest_checkpoint(Path(config.OUTPUT))
-            logger.warning(
-                "Interrupted. %s", f"Continue from {latest} with --resume {config.OUTPUT}." if latest is not None
-                else "No checkpoint was saved: run the same command again to start over."
-            )
+            output_dir = Path(config.OUTPUT)
+            latest = latest_checkpoint(output_dir)
+            if latest is not None:
+                advice = f"Continue from {latest} with --resume {output_dir}."
+            elif run_outputs(output_dir):
+                advice = "No checkpoint was saved: start over with the same command and --overwrite_output."
+            else:
+                advice = "No checkpoint was saved: run the same command again to start over."
+            logger.warning("Interrupted. %s", advice)
         raise
     finally:
         accelerator.end_training()
@@ -417,32 +422,32 @@ def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
 
 
 def _run_config_of(checkpoint: Path) -> ExperimentConfig | None:
-    """The config a checkpoint's run wrote (`<run>/checkpoints/epoch_N` -> `<run>/config.yaml`), or None when it
-    cannot be read (a checkpoint moved out of its run, say)."""
+    """The config of the run that saved `checkpoint`, or None for a checkpoint saved without one (by an older
+    xclip)."""
     try:
-        return load_config(checkpoint.parent.parent / RUN_CONFIG)
+        return load_config(checkpoint / CHECKPOINT_CONFIG_FILE)
     except (OSError, ConfigError):
         return None
 
 
 def check_resumes_the_run_in(output_dir: Path, config: ExperimentConfig, earlier: Sequence[str]) -> None:
-    """A run resumed into an `OUTPUT` that holds a run must continue that run from its latest checkpoint. Another
-    run's checkpoint, or an earlier epoch of this one, would write new checkpoints beside the later ones (which
+    """A run resumed into an `OUTPUT` that holds checkpoints must continue from the latest of them. Another run's
+    checkpoint, or an earlier epoch of this one, would write new checkpoints beside the later ones (which
     `--resume OUTPUT` and the pruning would then take for the newest), and mix two runs' step logs and best models.
 
     Raises:
-        ConfigError: the checkpoint is not `OUTPUT`'s latest.
+        ConfigError: `OUTPUT` holds checkpoints and the resumed one is not the latest.
     """
-    resumed, latest = resume_folder(config, output_dir, training=True), latest_checkpoint(output_dir)
-    if resumed is not None and latest is not None and _same_folder(resumed, latest):
+    latest = latest_checkpoint(output_dir)
+    if latest is None:  # nothing saved yet (a resumed run interrupted before its first checkpoint): resume again
         return
-    holds = f"{output_dir} holds a training run ({', '.join(earlier)})"
-    if latest is not None:
-        holds += f" whose latest checkpoint is {latest}"
+    resumed = resume_folder(config, output_dir, training=True)
+    if resumed is not None and _same_folder(resumed, latest):
+        return
     raise ConfigError(
-        f"--resume {config.MODEL.RESUME}: {holds}, which this checkpoint does not continue; the two would mix their "
-        "checkpoints, logs and best models. Resume into a new --output, or continue that run with "
-        f"--resume {output_dir}."
+        f"--resume {config.MODEL.RESUME}: {output_dir} holds a training run ({', '.join(earlier)}) whose latest "
+        f"checkpoint is {latest}, which this checkpoint does not continue; the two would mix their checkpoints, "
+        f"logs and best models. Resume into a new --output, or continue that run with --resume {output_dir}."
     )
 
 
@@ -482,10 +487,11 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
     or on the zero-shot protocol's splits, with `TEST.NUM_CLIP` x `TEST.NUM_CROP` views."""
     output_dir = Path(config.OUTPUT)
     training_outputs = [name for name in run_outputs(output_dir) if name != "metrics.json"]
-    if training_outputs:
+    if training_outputs and not config.OVERWRITE_OUTPUT:
         raise ConfigError(
             f"{output_dir} holds a training run ({', '.join(training_outputs)}), whose metrics.json and config.yaml "
-            f"--only_test would replace. Write the evaluation elsewhere, e.g. --output {output_dir / 'test'}."
+            f"--only_test would replace. Write the evaluation elsewhere, e.g. --output {output_dir / 'test'}, or "
+            "pass --overwrite_output to replace the run."
         )
     model, class_names, metric = build_run(accelerator, config)
     model = accelerator.prepare(model)
@@ -496,7 +502,7 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
         check_same_model(checkpoint / "model.safetensors", accelerator.unwrap_model(model))
         accelerator.unwrap_model(model).load_state_dict(load_file(checkpoint / "model.safetensors"))
         logger.info("Evaluating the weights of %s", checkpoint)
-    start_output_folder(accelerator, config)
+    start_output_folder(accelerator, config, replaced=training_outputs)
     views = (config.TEST.NUM_CLIP, config.TEST.NUM_CROP)
     report = evaluate_splits(accelerator, model, config, splits, views, metric)
     if accelerator.is_main_process:
@@ -569,7 +575,7 @@ def run_epoch(
     state.epoch = number
     state.history.append(entry)
     if state.epoch % config.SAVE_FREQ == 0 or state.epoch == config.TRAIN.EPOCHS:
-        save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT)
+        save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT, config_yaml=config.to_yaml())
 
 
 def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
@@ -604,9 +610,6 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
             f"{config.TRAIN.ACCUMULATION_STEPS}: no optimizer step would run (an epoch's incomplete accumulation is "
             "dropped, as in the original). Lower TRAIN.ACCUMULATION_STEPS or TRAIN.BATCH_SIZE."
         )
-    checkpoint = resume_folder(config, output_dir, training=True)
-    # Read before OUTPUT/config.yaml is rewritten: the recipe of the run the checkpoint belongs to.
-    resumed_recipe = _run_config_of(checkpoint) if checkpoint is not None else None
     start_output_folder(accelerator, config, replaced)
 
     optimizer = build_optimizer(model, config.TRAIN.LR, config.TRAIN.WEIGHT_DECAY)
@@ -633,18 +636,21 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     texts = ClassTexts(class_names, frozen=not text_tower_trains(accelerator.unwrap_model(model)))
 
     state = TrainerState()
+    checkpoint = resume_folder(config, output_dir, training=True)
     if checkpoint is not None:
         state = load_training_state(accelerator, checkpoint)
+        resumed_recipe = _run_config_of(checkpoint)
         changes = changed_settings(resumed_recipe, config) if resumed_recipe is not None else []
-        if changes:
+        if changes and accelerator.is_main_process:
             logger.warning(
-                "Resuming with other settings than the run of %s: %s. From epoch %d on, the LR schedule and the step "
-                "log's iteration numbers follow the new settings.", checkpoint, "; ".join(changes), state.epoch + 1,
+                "Resuming with other settings than the run of %s: %s. From epoch %d on, training follows the new "
+                "settings (the LR schedule and the step log's iteration numbers included).", checkpoint,
+                "; ".join(changes), state.epoch + 1,
             )
-        if not (output_dir / "best_model").is_dir():
-            # Resumed from another folder's checkpoint: its best model stayed there. This folder's best_model and
-            # best score start from this run's next evaluation, so that they always describe each other.
-            logger.info("%s has no best_model yet: the best so far (epoch %d) stays with %s", output_dir,
+        if not checkpoint.resolve().is_relative_to(output_dir.resolve()):
+            # Another folder's checkpoint: its best model stayed there. This folder's best_model and best score
+            # start from this run's next evaluation, so that they always describe each other.
+            logger.info("Resumed into %s: the best model so far (epoch %d) stays with %s", output_dir,
                         state.best_epoch, checkpoint)
             state.best_top1, state.best_epoch = TrainerState.best_top1, TrainerState.best_epoch
     step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resume_iteration=state.epoch * len(train_loader))
