@@ -400,6 +400,17 @@ def test_an_interrupted_run_says_how_to_continue(tmp_path, toy, monkeypatch, cap
         run(tmp_path / "new", toy, "TRAIN.BATCH_SIZE", "4")
     assert "Interrupted. No checkpoint was saved: run the same command again to start over." in caplog.text
 
+    def interrupted_after_a_step(accelerator, config, *args):
+        with open(Path(config.OUTPUT) / "train_steps.jsonl", "a") as step_log:
+            step_log.write('{"iteration": 0}\n')  # a logged step makes the folder a run that a rerun would refuse
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training_run, "run_epoch", interrupted_after_a_step)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xclip"), pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "stepped", toy, "TRAIN.BATCH_SIZE", "4")
+    assert "No checkpoint was saved: start over with the same command and --overwrite_output." in caplog.text
+
 
 def test_resuming_with_other_settings_names_them(tmp_path, toy, caplog):
     output = tmp_path / "run"
