@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ __all__ = [
     "check_safetensors_file",
     "check_weights_match_config",
     "first_line",
+    "safetensors_shapes",
     "short_first_line",
 ]
 
@@ -140,25 +142,31 @@ def check_weights_match_config(
         ModelFolderError: naming the first mismatching weight (in the model's order), its file and both shapes.
     """
     import torch
-    from safetensors import safe_open
 
     path = Path(model).expanduser()
-    shards = _safetensors_files(path) if path.is_dir() else None
-    saved: dict[str, tuple[tuple[int, ...], str]] = {}  # weight name -> (shape, file name)
-    for shard in shards or ():
-        with safe_open(shard, framework="pt") as weights:
-            saved.update({key: (tuple(weights.get_slice(key).get_shape()), shard.name) for key in weights.keys()})
+    saved = safetensors_shapes((_safetensors_files(path) if path.is_dir() else None) or ())
     if not saved:
         return
     with torch.device("meta"):
         expected = model_class(config).state_dict()
     for key, tensor in expected.items():
-        shape, file_name = saved.get(key, (tuple(tensor.shape), ""))
+        shape, file = saved.get(key, (tuple(tensor.shape), None))
         if shape != tuple(tensor.shape):
             raise ModelFolderError(
-                f"its weights do not match its config.json: {key} has shape {list(shape)} in {file_name} but "
+                f"its weights do not match its config.json: {key} has shape {list(shape)} in {file.name} but "
                 f"{list(tensor.shape)} by config.json. Use the config.json saved with these weights."
             )
+
+
+def safetensors_shapes(files: Iterable[Path]) -> dict[str, tuple[tuple[int, ...], Path]]:
+    """Every tensor's shape in safetensors `files`, and the file holding it, read from the headers only."""
+    from safetensors import safe_open
+
+    shapes = {}
+    for file in files:
+        with safe_open(file, framework="pt") as weights:
+            shapes.update({key: (tuple(weights.get_slice(key).get_shape()), file) for key in weights.keys()})
+    return shapes
 
 
 def first_line(error: BaseException) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from accelerate import Accelerator
 
 from ..files import staged_folder, staging_folder_of
-from ..model_source import check_safetensors_file
+from ..model_source import check_safetensors_file, safetensors_shapes
 
 __all__ = [
     "CHECKPOINT_CONFIG_FILE",
@@ -129,10 +129,7 @@ def save_training_state(
 def check_same_model(weights: Path, model: Any) -> None:
     """Compare the names and shapes in a checkpoint's weights with `model`'s before loading, which would otherwise
     fail with a list of hundreds of keys or a size mismatch deep inside `load_state_dict`."""
-    from safetensors import safe_open
-
-    with safe_open(weights, framework="pt") as handle:
-        saved = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    saved = {name: shape for name, (shape, _) in safetensors_shapes([weights]).items()}
     expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
     hint = ("Resume with the checkpoint run's DATA.NUM_FRAMES, DATA.INPUT_SIZE, MODEL.ARCH and MODEL.LORA settings "
             "(its config.yaml), or start a new run from its best_model with --pretrained.")
