@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from accelerate import Accelerator
 
 import xclip.training.run as training_run
 from xclip import XCLIPModel
 from xclip.data import AnnotationError, read_video_list
 from xclip.training import ConfigError, build_model, load_config, make_motion_dataset, main
+from xclip.training.engine import StepRecord
 from xclip.training.reporting import StepLog
 
 REPO = Path(__file__).resolve().parents[1]
@@ -412,14 +415,17 @@ def test_an_interrupted_run_says_how_to_continue(tmp_path, toy, monkeypatch, cap
     assert "No checkpoint was saved: start over with the same command and --overwrite_output." in caplog.text
 
 
-def test_resuming_with_other_settings_names_them(tmp_path, toy, caplog):
+def test_resuming_with_other_settings_names_them_and_keeps_the_step_log_whole(tmp_path, toy, caplog):
     output = tmp_path / "run"
-    run(output, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
+    run(output, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "2", "TEST.MULTI_VIEW_AT_END", "False")
     with caplog.at_level(logging.WARNING, logger="xclip"):
-        run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "2", "TEST.MULTI_VIEW_AT_END", "False",
+        run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
             flags=("--log_with", "none", "--resume", str(output)))
     assert (f"Resuming with other settings than the run of {output / 'checkpoints' / 'epoch_1'}: TRAIN.EPOCHS 1 -> 2; "
-            "TRAIN.BATCH_SIZE 4 -> 2. From epoch 2 on") in caplog.text
+            "TRAIN.BATCH_SIZE 2 -> 4. From epoch 2 on") in caplog.text
+    # 12 videos: 6 iterations of batch 2, then 3 of batch 4, numbered on from the first epoch's.
+    steps = StepLog.read(output)
+    assert [(step.epoch, step.iteration) for step in steps] == [(1, i) for i in range(6)] + [(2, i) for i in range(6, 9)]
 
 
 def test_broken_weights_too_few_videos_and_an_unreadable_validation_set_are_clear_errors(tmp_path, toy):
@@ -542,3 +548,17 @@ def test_an_xclip_folder_whose_weights_do_not_match_its_config_is_a_one_line_err
     assert re.fullmatch(rf"error: MODEL.PRETRAINED {folder}: its weights do not match its config.json: \S+ has shape "
                         r"\[\d+(, \d+)*\] in model.safetensors but \[\d+(, \d+)*\] by config.json. .*",
                         error.strip().splitlines()[-1]), error
+
+
+def test_step_log_is_strict_json_with_a_diverged_step(tmp_path):
+    step_log = StepLog(Accelerator(cpu=True), tmp_path, print_freq=100)
+    step_log.write(StepRecord(epoch=1, iteration=0, loss=float("nan"), lr=1e-3))
+    step_log.write(StepRecord(epoch=1, iteration=1, loss=float("inf"), lr=1e-3))
+    step_log.close()
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"{token} is not JSON")
+
+    lines = (tmp_path / "train_steps.jsonl").read_text().splitlines()
+    assert [json.loads(line, parse_constant=refuse)["loss"] for line in lines] == [None, None]
+    assert all(math.isnan(step.loss) for step in StepLog.read(tmp_path))

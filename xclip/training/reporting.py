@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +29,35 @@ class StepLog:
     """Per-iteration logging: every iteration to `OUTPUT/train_steps.jsonl` (epoch, iteration, loss, lr; main
     process), every `print_freq` iterations to the Accelerate trackers (TensorBoard).
 
+    The file is strict JSON Lines: a non-finite loss (a diverged step) is written as `null` and read back as NaN.
+
     Args:
-        resume_iteration: iterations already done by the checkpoint a run resumes from; lines from later
-            iterations (written after that checkpoint by the interrupted run) are dropped, so the file reads as one
-            uninterrupted run.
+        resumed_epochs: epochs already done by the checkpoint a run resumes from. Their lines are kept; lines of
+            later epochs (written after that checkpoint by the interrupted run) are dropped, and the new lines
+            continue the kept lines' iteration numbers, so the file reads as one uninterrupted run even when the
+            resumed run has another number of iterations per epoch (another batch size or number of processes).
     """
 
-    def __init__(self, accelerator: Accelerator, output_dir: Path, print_freq: int, resume_iteration: int = 0):
+    def __init__(self, accelerator: Accelerator, output_dir: Path, print_freq: int, resumed_epochs: int = 0):
         self.accelerator = accelerator
         self.print_freq = print_freq
         self._file = None
-        if accelerator.is_main_process:
-            kept = [record for record in self.read(output_dir) if record.iteration < resume_iteration]
+        self._next_iteration: int | None = None  # where the kept lines' numbering goes on
+        self._shift: int | None = None  # added to the schedule's iteration numbers; set by the first new line
+        if accelerator.is_main_process:  # the only process that writes the file or logs to the trackers
+            kept = [record for record in self.read(output_dir) if record.epoch <= resumed_epochs]
+            if kept:
+                self._next_iteration = kept[-1].iteration + 1
             path = output_dir / STEP_LOG
-            write_text_atomically(path, "".join(json.dumps(asdict(record)) + "\n" for record in kept))
+            write_text_atomically(path, "".join(map(_json_line, kept)))
             self._file = path.open("a", encoding="utf-8")
 
     def write(self, record: StepRecord) -> None:
+        if self._shift is None:
+            self._shift = 0 if self._next_iteration is None else self._next_iteration - record.iteration
+        record = replace(record, iteration=record.iteration + self._shift)
         if self._file is not None:
-            self._file.write(json.dumps(asdict(record)) + "\n")
+            self._file.write(_json_line(record))
             self._file.flush()
         if record.iteration % self.print_freq == 0:
             self.accelerator.log({"train/loss": record.loss, "train/lr": record.lr}, step=record.iteration)
@@ -62,7 +73,17 @@ class StepLog:
         if not path.is_file():
             return []
         lines = path.read_text(encoding="utf-8").splitlines()
-        return [StepRecord(**json.loads(line)) for line in lines if line.strip()]
+        return [StepRecord(**_finite_or_nan(json.loads(line))) for line in lines if line.strip()]
+
+
+def _json_line(record: StepRecord) -> str:
+    fields = {key: None if isinstance(value, float) and not math.isfinite(value) else value
+              for key, value in asdict(record).items()}
+    return json.dumps(fields, allow_nan=False) + "\n"
+
+
+def _finite_or_nan(fields: dict[str, Any]) -> dict[str, Any]:
+    return {key: math.nan if value is None else value for key, value in fields.items()}
 
 
 def tracker_hparams(config: ExperimentConfig) -> dict[str, int | float | str | bool]:

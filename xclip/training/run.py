@@ -644,7 +644,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
         if changes and accelerator.is_main_process:
             logger.warning(
                 "Resuming with other settings than the run of %s: %s. From epoch %d on, training follows the new "
-                "settings (the LR schedule and the step log's iteration numbers included).", checkpoint,
+                "settings (the LR schedule included).", checkpoint,
                 "; ".join(changes), state.epoch + 1,
             )
         if not checkpoint.resolve().is_relative_to(output_dir.resolve()):
@@ -653,7 +653,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
             logger.info("Resumed into %s: the best model so far (epoch %d) stays with %s", output_dir,
                         state.best_epoch, checkpoint)
             state.best_top1, state.best_epoch = TrainerState.best_top1, TrainerState.best_epoch
-    step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resume_iteration=state.epoch * len(train_loader))
+    step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resumed_epochs=state.epoch)
     accelerator.init_trackers("xclip", config=tracker_hparams(config))
 
     run = TrainingRun(
