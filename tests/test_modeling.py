@@ -215,7 +215,7 @@ def test_bad_text_inputs_labels_and_channels_are_clear_errors():
     model = make_model("p8-f4")
     videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()  # 2 videos, 3 texts
     text_embeds = model.get_text_features(input_ids, attention_mask).pooler_output.detach()
-    width = model.config.projection_dim
+    width, vocab = model.config.projection_dim, model.config.text_config.vocab_size
     cases = [
         (dict(text_embeds=torch.randn(3, width + 1)), rf"text_embeds must be \(num_texts, {width}\).*\(3, {width + 1}\)"),
         (dict(text_embeds=text_embeds[None]), r"text_embeds must be.*\(1, 3,"),
@@ -228,10 +228,16 @@ def test_bad_text_inputs_labels_and_channels_are_clear_errors():
         (dict(text_embeds=text_embeds, pixel_values=videos[:0]), r"holds no video"),
         (dict(text_embeds=text_embeds, pixel_values=videos.to(torch.uint8)), r"torch.uint8.*normalize_deferred"),
         (dict(text_embeds=text_embeds, labels=torch.tensor([0.0, 1.0])), r"class indices.*torch.float32"),
+        (dict(input_ids=input_ids.masked_fill(input_ids == input_ids[0, 1], vocab + 3), attention_mask=attention_mask),
+         rf"token id {vocab + 3}, outside the text model's vocabulary of {vocab} ids"),
+        (dict(input_ids=input_ids - 1, attention_mask=attention_mask), r"token id -1, outside"),
+        (dict(input_ids=input_ids.float(), attention_mask=attention_mask), r"input_ids \(token ids\).*torch.float32"),
     ]
     for inputs, message in cases:
         with pytest.raises(ValueError, match=message):
             model(**{"pixel_values": videos, **inputs})
+    with pytest.raises(ValueError, match=r"token id -1, outside"):  # the text model alone checks too
+        model.text_model(input_ids=input_ids - 1)
     # the same inputs done right
     with torch.no_grad():
         out = model(pixel_values=videos, text_embeds=text_embeds, labels=torch.tensor([0, 2]))

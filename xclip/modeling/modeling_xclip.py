@@ -145,20 +145,35 @@ def attend(
     )
 
 
+def _first_id_outside(ids: torch.Tensor, size: int, what: str) -> int | None:
+    """The first value of the integer tensor `ids` outside `0..size - 1`, or `None` (also under `torch.compile`,
+    where reading values would break the graph). Reading it waits for the device, once per call."""
+    if ids.is_floating_point() or ids.dtype == torch.bool:
+        raise ValueError(f"{what} must be integer indices; got a {ids.dtype} tensor.")
+    if torch.compiler.is_compiling() or not ids.numel():
+        return None
+    outside = (ids < 0) | (ids >= size)
+    return int(ids[outside][0]) if outside.any() else None
+
+
 def check_label_ids(labels: torch.Tensor, num_classes: int, what: str = "classes") -> None:
     """Raise a `ValueError` naming the first class index in `labels` outside `0..num_classes - 1`.
 
     The values are not read under `torch.compile`, where that would break the graph; cross-entropy still fails there.
     """
-    if labels.is_floating_point() or labels.dtype == torch.bool:
-        raise ValueError(f"Labels must be class indices (an integer tensor); got {labels.dtype}.")
-    if torch.compiler.is_compiling() or not labels.numel():
-        return
-    out_of_range = (labels < 0) | (labels >= num_classes)
-    if out_of_range.any():
+    label = _first_id_outside(labels, num_classes, "Labels (class indices)")
+    if label is not None:
+        raise ValueError(f"Label id {label} is out of range: there are {num_classes} {what} (0..{num_classes - 1}).")
+
+
+def check_token_ids(input_ids: torch.Tensor, vocab_size: int) -> None:
+    """Raise a `ValueError` naming the first id in `input_ids` that the text embedding has no row for; the embedding
+    would raise an `IndexError` on the CPU and a device-side assert, which ends the process's CUDA use, on a GPU."""
+    token = _first_id_outside(input_ids, vocab_size, "input_ids (token ids)")
+    if token is not None:
         raise ValueError(
-            f"Label id {labels[out_of_range][0].item()} is out of range: there are {num_classes} {what} "
-            f"(0..{num_classes - 1})."
+            f"input_ids hold token id {token}, outside the text model's vocabulary of {vocab_size} ids "
+            "(text_config.vocab_size): were they made by another tokenizer than CLIP's?"
         )
 
 
@@ -523,6 +538,19 @@ class XCLIPTextModel(XCLIPPreTrainedModel, CLIPTextModel):
         # CLIPTextModel pools at argmax(input_ids) when eos_token_id == 2: the original's rule (the end-of-text id is
         # the largest), whatever the config says.
         self.eos_token_id = 2
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> BaseModelOutputWithPooling:
+        """CLIP's text forward, after checking that every id of `input_ids` `(num_texts, sequence_length)` has an
+        embedding."""
+        if input_ids is not None:
+            check_token_ids(input_ids, self.config.vocab_size)
+        return super().forward(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, **kwargs)
 
 
 class XCLIPVisionModel(XCLIPPreTrainedModel):
