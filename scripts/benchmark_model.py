@@ -85,7 +85,9 @@ def class_texts(num_classes: int, vocab_size: int, context: int, seed: int = 0) 
     lengths = torch.randint(2, 7, (num_classes,), generator=generator)
     for row, length in enumerate(lengths.tolist()):
         words = torch.randint(1, vocab_size - 2, (length,), generator=generator)
-        input_ids[row, : length + 2] = torch.cat([torch.tensor([vocab_size - 2]), words, torch.tensor([vocab_size - 1])])
+        input_ids[row, : length + 2] = torch.cat(
+            [torch.tensor([vocab_size - 2]), words, torch.tensor([vocab_size - 1])]
+        )
         attention_mask[row, : length + 2] = 1
     return input_ids, attention_mask
 
@@ -369,8 +371,8 @@ def check_parity(geometry: Geometry, ours: XCLIPModel, theirs: transformers.XCLI
 
 def environment(device: torch.device, tflops: float | None) -> dict:
     env = {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-           "xclip": xclip.__version__, "platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-           "device": str(device), "bf16_matmul_tflops": tflops}
+           "xclip": xclip.__version__, "platform": platform.platform(),
+           "cpu": platform.processor() or platform.machine(), "device": str(device), "bf16_matmul_tflops": tflops}
     if device.type == "cuda":
         env["gpu"] = torch.cuda.get_device_name(device)
         env["cuda"] = torch.version.cuda
@@ -454,7 +456,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--only", nargs="+", metavar="GEOMETRY:CASE",
-                        help=f"run these instead of the GPU plan; geometries {sorted(GEOMETRIES)}, cases {sorted(CASES)}")
+                        help=f"run these instead of the GPU plan; geometries {sorted(GEOMETRIES)}, "
+                        f"cases {sorted(CASES)}")
     parser.add_argument("--plan", choices=sorted(PLANS),
                         help="which list of cases to run (default gpu; with --tiny, every case and option)")
     parser.add_argument("--num-classes", type=int, default=400)

@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def train_and_evaluate(
-    args: argparse.Namespace, task: DemoTask, data: DemoData, opts: list[str], timer: StageTimer
+    args: argparse.Namespace, data: DemoData, opts: list[str], timer: StageTimer
 ) -> tuple[list[Evaluation], str | Path, str | Path]:
     """The three evaluations, training the model first unless `--model` gives one; also the model folders that the
     pipeline uses: (evaluations, model, few-shot model)."""
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with timer.stage("Writing the videos"):
         data = generate_demo_data(task, output / "data", sizes, seed=args.seed)
-    evaluations, model, few_shot_model = train_and_evaluate(args, task, data, opts, timer)
+    evaluations, model, few_shot_model = train_and_evaluate(args, data, opts, timer)
     with timer.stage("The zero-shot pipeline and the xclip command"):
         shown = showcase(args, task, data, model, few_shot_model)
     with timer.stage("Writing the report"):

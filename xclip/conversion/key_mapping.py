@@ -51,21 +51,33 @@ COPY, TRANSPOSE, SPLIT_QKV = Transform.COPY, Transform.TRANSPOSE, Transform.SPLI
 
 KeyTable = tuple[tuple[str, str, Transform], ...]
 
-# (original name, our name, transform). `{n}` is a layer index, `{p}` is `weight` or `bias`, `{qkv}` is q, k and v.
+# One residual block of CLIP's transformer, as (original name, our name, transform) below a layer `{n}`; the text
+# encoder, the frame encoder and the MIT all use it.
+_RESIDUAL_BLOCK: KeyTable = (
+    ("ln_1.{p}", "layer_norm1.{p}", COPY),
+    ("attn.in_proj_{p}", "self_attn.{qkv}_proj.{p}", SPLIT_QKV),
+    ("attn.out_proj.{p}", "self_attn.out_proj.{p}", COPY),
+    ("ln_2.{p}", "layer_norm2.{p}", COPY),
+    ("mlp.c_fc.{p}", "mlp.fc1.{p}", COPY),
+    ("mlp.c_proj.{p}", "mlp.fc2.{p}", COPY),
+)
+
+
+def _residual_block_rows(original_prefix: str, our_prefix: str) -> KeyTable:
+    """The `_RESIDUAL_BLOCK` rows for the layers `<original_prefix>.{n}` -> `<our_prefix>.{n}`."""
+    return tuple(
+        (f"{original_prefix}.{{n}}.{original}", f"{our_prefix}.{{n}}.{ours}", transform)
+        for original, ours, transform in _RESIDUAL_BLOCK
+    )
+
+
+# (original name, our name, transform). `{n}` is a layer index, `{p}` is `weight` or `bias`, `{qkv}` is q, k and v,
+# `{rest}` is the rest of the name.
 KEY_TABLE: KeyTable = (
     # Text encoder: the CLIP text transformer.
     ("token_embedding.weight", "text_model.embeddings.token_embedding.weight", COPY),
     ("positional_embedding", "text_model.embeddings.position_embedding.weight", COPY),
-    ("transformer.resblocks.{n}.ln_1.{p}", "text_model.encoder.layers.{n}.layer_norm1.{p}", COPY),
-    (
-        "transformer.resblocks.{n}.attn.in_proj_{p}",
-        "text_model.encoder.layers.{n}.self_attn.{qkv}_proj.{p}",
-        SPLIT_QKV,
-    ),
-    ("transformer.resblocks.{n}.attn.out_proj.{p}", "text_model.encoder.layers.{n}.self_attn.out_proj.{p}", COPY),
-    ("transformer.resblocks.{n}.ln_2.{p}", "text_model.encoder.layers.{n}.layer_norm2.{p}", COPY),
-    ("transformer.resblocks.{n}.mlp.c_fc.{p}", "text_model.encoder.layers.{n}.mlp.fc1.{p}", COPY),
-    ("transformer.resblocks.{n}.mlp.c_proj.{p}", "text_model.encoder.layers.{n}.mlp.fc2.{p}", COPY),
+    *_residual_block_rows("transformer.resblocks", "text_model.encoder.layers"),
     ("ln_final.{p}", "text_model.final_layer_norm.{p}", COPY),
     ("text_projection", "text_projection.weight", TRANSPOSE),
     # Frame encoder: the CLIP ViT with cross-frame message layers (`CrossFrameCommunicationTransformer`).
@@ -85,55 +97,19 @@ KEY_TABLE: KeyTable = (
         "vision_model.encoder.layers.{n}.message_attn.out_proj.{p}",
         COPY,
     ),
-    ("visual.transformer.resblocks.{n}.ln_1.{p}", "vision_model.encoder.layers.{n}.layer_norm1.{p}", COPY),
-    (
-        "visual.transformer.resblocks.{n}.attn.in_proj_{p}",
-        "vision_model.encoder.layers.{n}.self_attn.{qkv}_proj.{p}",
-        SPLIT_QKV,
-    ),
-    (
-        "visual.transformer.resblocks.{n}.attn.out_proj.{p}",
-        "vision_model.encoder.layers.{n}.self_attn.out_proj.{p}",
-        COPY,
-    ),
-    ("visual.transformer.resblocks.{n}.ln_2.{p}", "vision_model.encoder.layers.{n}.layer_norm2.{p}", COPY),
-    ("visual.transformer.resblocks.{n}.mlp.c_fc.{p}", "vision_model.encoder.layers.{n}.mlp.fc1.{p}", COPY),
-    ("visual.transformer.resblocks.{n}.mlp.c_proj.{p}", "vision_model.encoder.layers.{n}.mlp.fc2.{p}", COPY),
+    *_residual_block_rows("visual.transformer.resblocks", "vision_model.encoder.layers"),
     ("visual.ln_post.{p}", "vision_model.post_layernorm.{p}", COPY),
     ("visual.proj", "visual_projection.weight", TRANSPOSE),
     # Multi-frame integration transformer.
     ("mit.positional_embedding", "mit.position_embedding", COPY),
-    ("mit.resblocks.{n}.ln_1.{p}", "mit.encoder.layers.{n}.layer_norm1.{p}", COPY),
-    ("mit.resblocks.{n}.attn.in_proj_{p}", "mit.encoder.layers.{n}.self_attn.{qkv}_proj.{p}", SPLIT_QKV),
-    ("mit.resblocks.{n}.attn.out_proj.{p}", "mit.encoder.layers.{n}.self_attn.out_proj.{p}", COPY),
-    ("mit.resblocks.{n}.ln_2.{p}", "mit.encoder.layers.{n}.layer_norm2.{p}", COPY),
-    ("mit.resblocks.{n}.mlp.c_fc.{p}", "mit.encoder.layers.{n}.mlp.fc1.{p}", COPY),
-    ("mit.resblocks.{n}.mlp.c_proj.{p}", "mit.encoder.layers.{n}.mlp.fc2.{p}", COPY),
+    *_residual_block_rows("mit.resblocks", "mit.encoder.layers"),
     # Video-specific prompt generator and its visual input.
     ("prompts_visual_ln.{p}", "prompts_visual_layernorm.{p}", COPY),
     ("prompts_visual_proj", "prompts_visual_projection", COPY),
     ("prompts_generator.alpha", "prompts_generator.alpha", COPY),
     ("prompts_generator.norm.{p}", "prompts_generator.layernorm.{p}", COPY),
-    ("prompts_generator.decoder.{n}.norm1.{p}", "prompts_generator.decoder.{n}.norm1.{p}", COPY),
-    ("prompts_generator.decoder.{n}.norm3.{p}", "prompts_generator.decoder.{n}.norm3.{p}", COPY),
-    (
-        "prompts_generator.decoder.{n}.cross_attn.q_proj.weight",
-        "prompts_generator.decoder.{n}.cross_attn.q_proj.weight",
-        COPY,
-    ),
-    (
-        "prompts_generator.decoder.{n}.cross_attn.k_proj.weight",
-        "prompts_generator.decoder.{n}.cross_attn.k_proj.weight",
-        COPY,
-    ),
-    (
-        "prompts_generator.decoder.{n}.cross_attn.v_proj.weight",
-        "prompts_generator.decoder.{n}.cross_attn.v_proj.weight",
-        COPY,
-    ),
-    ("prompts_generator.decoder.{n}.cross_attn.proj.{p}", "prompts_generator.decoder.{n}.cross_attn.proj.{p}", COPY),
-    ("prompts_generator.decoder.{n}.mlp.0.{p}", "prompts_generator.decoder.{n}.mlp.0.{p}", COPY),
-    ("prompts_generator.decoder.{n}.mlp.3.{p}", "prompts_generator.decoder.{n}.mlp.3.{p}", COPY),
+    # The decoder layers keep the original's names; a name the model lacks is still reported as left over.
+    ("prompts_generator.decoder.{rest}", "prompts_generator.decoder.{rest}", COPY),
     # Temperature.
     ("logit_scale", "logit_scale", COPY),
 )
@@ -180,7 +156,8 @@ class _MalformedWeight(Exception):
     pass
 
 
-# What each placeholder of a table's original names matches; `{rest}` lets a table end in "copy everything else".
+# What each placeholder of a table's original names matches; `{rest}` takes the rest of a name, e.g. for a final
+# "copy everything else" row.
 _PLACEHOLDERS = {"n": r"\d+", "p": "weight|bias", "rest": ".+"}
 
 

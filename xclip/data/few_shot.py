@@ -42,7 +42,7 @@ def build_few_shot_list(
             `num_classes` are required to read it).
         k: Videos per class.
         seed: Seed of the draw.
-        output_path: Where to write the K-shot list (e.g. `OUTPUT/train_k8_seed0.txt`).
+        output_path: Where to write the K-shot list (e.g. `OUTPUT/train_8shot_seed0.txt`).
         root: Video folder, when a list file is given.
         num_classes: Number of classes. When given, every class in `[0, num_classes)` must have `k` videos, including
             classes absent from the list.

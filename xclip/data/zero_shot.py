@@ -8,8 +8,10 @@
   160-class subsets; each subset is evaluated with only its own 160 class texts (non-generalised zero-shot), and the
   mean and std of top-1 and top-5 are reported. X-CLIP follows ER-ZSAR (Chen & Huang, ICCV 2021), whose subsets were
   never published, so exact reproduction is impossible. Ours are deterministic: `novel_class_splits` draws subset `i`
-  with `np.random.default_rng([seed, i])` from the 220 classes in Kinetics-600 order (`seed=0` by default), and
-  `write_zero_shot_split` saves each subset as a labels CSV and a video list to pin it down for later runs.
+  with `np.random.default_rng([seed, i])` from the 220 classes in Kinetics-600 order (`seed=0` by default), so a
+  run redraws the same subsets from `TEST.ZERO_SHOT.SUBSET_SEED`. `write_zero_shot_split` writes one split as a labels
+  CSV and a relabelled video list, to inspect it or to evaluate it alone as an ordinary test set (`DATA.LABEL_LIST`,
+  `DATA.VAL_FILE`, `DATA.NUM_CLASSES`).
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ cross-frame message tokens, a multi-frame integration transformer (MIT) and a vi
 
 Field names, defaults and `model_type` are those of transformers' built-in `x_clip` port, so a `config.json`
 written by either package loads in the other. The defaults reproduce `microsoft/xclip-base-patch32`
-(X-CLIP-B/32, 8 frames, 224 px). Unlike the built-in port, geometry is validated at construction (in `__post_init__`, so the
-error is a plain `ValueError`): fields that disagree raise an error naming them instead of a shape error deep inside the forward pass.
+(X-CLIP-B/32, 8 frames, 224 px). Unlike the built-in port, geometry is validated at construction (in
+`__post_init__`, so the error is a plain `ValueError`): fields that disagree raise an error naming them instead of a
+shape error deep inside the forward pass.
 """
 
 from typing import Any

@@ -7,9 +7,11 @@ saved folder behaves like any transformers video classifier (`AutoModelForVideoC
 `pipeline("video-classification")`).
 
 The helpers here are shared with the zero-shot pipeline, the command line, the converter and the training code:
-`check_labels` and `format_label_texts` validate labels and fill the hypothesis template, `set_class_names` stores
-them in a config, `encode_label_texts` turns the texts into text embeddings, `logits_per_view` scores every view of
-the original's multi-view test, `aggregate_view_logits` merges the views, and `video_logits` does both.
+`check_labels`, `check_hypothesis_template` and `format_label_texts` validate labels and fill the hypothesis
+template; `set_class_names` stores them in a config and `stored_class_names` reads them back; `encode_label_texts`
+turns the texts into text embeddings, in two steps that can also be called alone (`tokenize_label_texts`,
+`encode_label_tokens`); `logits_per_view` scores every view of the original's multi-view test,
+`aggregate_view_logits` merges the views, and `video_logits` does both.
 """
 
 import copy

@@ -81,7 +81,10 @@ class XCLIPTokenizer(CLIPTokenizer):
     """
 
     def __init__(
-        self, vocab: dict[str, int] | None = None, merges: list[str] | list[tuple[str, str]] | None = None, **kwargs: Any
+        self,
+        vocab: dict[str, int] | None = None,
+        merges: list[str] | list[tuple[str, str]] | None = None,
+        **kwargs: Any,
     ):
         if vocab is None and merges is None:
             # No vocabulary given (a folder without tokenizer files, say): CLIP's own rather than transformers'

@@ -1,10 +1,11 @@
 """Training checkpoints: Accelerate's full state per epoch, written atomically, the last few kept.
 
 Layout: `OUTPUT/checkpoints/epoch_<N>/` holds what `accelerator.save_state` writes (model, optimizer, scaler,
-registered objects such as the LR scheduler, every process's RNG states) plus `trainer_state.json` (epoch, best
-accuracy, per-epoch history). A checkpoint is first written to a hidden `.epoch_<N>.partial/` and renamed when
-complete (`xclip.files.staged_folder`), so a run killed while saving leaves the previous checkpoint intact and at most
-a half-written hidden folder that resuming ignores.
+every process's RNG states) plus `trainer_state.json` (epoch, best accuracy, per-epoch history). No LR scheduler
+state is saved: the LR is a function of the iteration (`IterationLRSchedule`), recomputed on resume. A checkpoint
+is first written to a hidden `.epoch_<N>.partial/` and renamed when complete (`xclip.files.staged_folder`), so a
+run killed while saving leaves the previous checkpoint intact and at most a half-written hidden folder that resuming
+ignores.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from torch import nn
 
 from ..files import staged_folder, staging_folder_of
 from ..model_source import check_safetensors_file, safetensors_shapes
@@ -56,6 +58,10 @@ class TrainerState:
     best_top1: float = -1.0
     best_epoch: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+
+    def forget_best(self) -> None:
+        """Start the best score over, as before the first evaluation (the best model it described is elsewhere)."""
+        self.best_top1, self.best_epoch = TrainerState.best_top1, TrainerState.best_epoch
 
     @classmethod
     def read(cls, folder: Path) -> TrainerState:
@@ -144,8 +150,13 @@ def check_same_model(weights: Path, model: Any) -> None:
                          f"({len(unknown)} unknown, {len(missing)} missing; {example}). {hint}")
 
 
-def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> TrainerState:
+def load_training_state(
+    accelerator: Accelerator, folder: str | os.PathLike, model: nn.Module | None = None
+) -> TrainerState:
     """Restores what `save_training_state` saved into the prepared objects; returns the trainer state.
+
+    Args:
+        model: the prepared model; when given, the checkpoint's weights are checked to fit it before anything loads.
 
     Raises:
         FileNotFoundError: `folder` does not exist or is not a complete checkpoint.
@@ -158,8 +169,8 @@ def load_training_state(accelerator: Accelerator, folder: str | os.PathLike) -> 
     state = TrainerState.read(folder)
     for weights in sorted(folder.rglob("*.safetensors")):  # a broken file would fail deep inside load_state
         check_safetensors_file(weights)
-    if accelerator._models and (folder / "model.safetensors").is_file():
-        check_same_model(folder / "model.safetensors", accelerator.unwrap_model(accelerator._models[0]))
+    if model is not None and (folder / "model.safetensors").is_file():
+        check_same_model(folder / "model.safetensors", accelerator.unwrap_model(model))
     accelerator.load_state(str(folder))
     logger.info("Resumed from %s after epoch %d", folder, state.epoch)
     return state

@@ -274,14 +274,7 @@ _NOT_TRAINING_KEYS = (
 def changed_settings(before: ExperimentConfig, after: ExperimentConfig) -> list[str]:
     """The training settings that differ between two configs, as `KEY old -> new`, in the config's order
     (`TEST.*` and the keys of `_NOT_TRAINING_KEYS` left out)."""
-
-    def flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-        flattened = {}
-        for key, value in values.items():
-            flattened.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-        return flattened
-
-    old, new = flat(asdict(before)), flat(asdict(after))
+    old, new = before.flat(), after.flat()
     return [f"{key} {old.get(key)!r} -> {new[key]!r}" for key in new
             if key not in _NOT_TRAINING_KEYS and not key.startswith("TEST.") and old.get(key) != new[key]]
 

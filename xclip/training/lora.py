@@ -51,8 +51,7 @@ def add_lora_adapters(model: nn.Module, settings: LoraSettings) -> PeftModel:
         ) from error
     if settings.TRAIN_XCLIP_MODULES:
         set_xclip_modules_trainable(peft_model)
-    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in peft_model.parameters())
+    trainable, total = peft_model.get_nb_trainable_parameters()
     logger.info("LoRA: training %d of %d parameters (%.2f%%)", trainable, total, 100 * trainable / total)
     return peft_model
 

@@ -40,7 +40,8 @@ def random_model_config(config: ExperimentConfig) -> XCLIPConfig:
         )
     return arch.xclip_geometry(config.DATA.NUM_FRAMES, image_size).to_config(
         vision_config={"drop_path_rate": config.MODEL.DROP_PATH_RATE},
-        logit_scale_init_value=4.6052,  # CLIP's trained temperature, which the original keeps (MODEL.FIX_TEXT freezes it)
+        # CLIP's trained temperature, which the original keeps (MODEL.FIX_TEXT freezes it).
+        logit_scale_init_value=4.6052,
     )
 
 

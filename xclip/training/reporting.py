@@ -23,6 +23,7 @@ __all__ = ["StepLog", "evaluation_report", "plot_training_curves", "tracker_hpar
 logger = logging.getLogger(__name__)
 
 STEP_LOG = "train_steps.jsonl"
+METRICS_FILE = "metrics.json"  # the report of a run's last evaluation
 
 
 class StepLog:

@@ -3,15 +3,15 @@
 `main` reads the arguments and config, builds the Accelerator and runs `train` (or `evaluate_only` for
 `--only_test`). `train` reads top to bottom like Accelerate's examples: the model, the data, the optimizer, one
 `prepare`, resuming, then the epochs (`run_epoch`: train, evaluate single-view, export the best model, log, save the
-training state) and the final multi-view test. `scripts/train.py` and `xclip train` both call `main`; the launch
-commands are in `scripts/train.py`.
+training state) and the final multi-view test. When a run may use, continue or replace its output folder is decided
+in `xclip.training.output_folder`. `scripts/train.py` and `xclip train` both call `main`; the launch commands are
+in `scripts/train.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -36,17 +36,10 @@ from ..data import (
     zero_shot_splits_from_lists,
 )
 from ..evaluation import load_video_accuracy, zero_shot_summary
-from ..files import folder_problem, write_text_atomically
+from ..files import folder_problem
 from ..model_source import check_safetensors_file
 from .blending import MixupCutmix
-from .checkpointing import (
-    CHECKPOINT_CONFIG_FILE,
-    TrainerState,
-    check_same_model,
-    latest_checkpoint,
-    load_training_state,
-    save_training_state,
-)
+from .checkpointing import TrainerState, check_same_model, load_training_state, save_training_state
 from .config import ConfigError, ExperimentConfig, changed_settings, load_config
 from .data import (
     build_eval_dataset,
@@ -68,7 +61,16 @@ from .optimization import (
     freeze_text_tower,
     text_tower_trains,
 )
-from .reporting import STEP_LOG, StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
+from .output_folder import (
+    check_config_file_is_kept,
+    earlier_run_outputs,
+    evaluation_replaces,
+    interrupt_advice,
+    resume_folder,
+    run_config_of,
+    start_output_folder,
+)
+from .reporting import METRICS_FILE, StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
 from .text import ClassTexts
 
 __all__ = ["TrainingRun", "evaluate_only", "main", "parse_args", "run_epoch", "train"]
@@ -145,34 +147,6 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     return config
 
 
-# The full config a run writes into OUTPUT.
-RUN_CONFIG = "config.yaml"
-
-
-def check_config_file_is_kept(config_file: Path, config: ExperimentConfig) -> None:
-    """Refuses, before anything is written, a `-cfg` that is the `OUTPUT/config.yaml` this run would replace with its
-    expanded config, losing the file's comments and `BASE:` includes. A file a run wrote there itself (a plain dump,
-    e.g. to resume with `-cfg OUTPUT/config.yaml`) loses nothing by being rewritten, so it is accepted.
-
-    Raises:
-        ConfigError: naming the file, with another `--output` or a copy of the config as the way out.
-    """
-    target = Path(config.OUTPUT) / RUN_CONFIG
-    try:
-        # samefile: a relative path, `./`, `..` or a symbolic link to it is the same file.
-        if not (target.is_file() and config_file.samefile(target)):
-            return
-        if config_file.read_text(encoding="utf-8") == load_config(config_file).to_yaml():
-            return
-    except OSError:
-        return  # load_config has read config_file; a target that cannot be compared is not config_file
-    raise ConfigError(
-        f"-cfg {config_file} is {target}, where this run writes its expanded config: your file (its comments and "
-        f"BASE includes) would be replaced. Copy it elsewhere (e.g. cp {config_file} my_config.yaml, then -cfg "
-        "my_config.yaml) or choose another --output."
-    )
-
-
 def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Accelerator:
     """The Accelerator: precision from `--mixed_precision` or `TRAIN.OPT_LEVEL`, gradient accumulation, trackers,
     seeded shuffling, optional compilation, and DDP as the original configures it."""
@@ -218,30 +192,6 @@ def prepare_model_for_training(model: nn.Module, config: ExperimentConfig) -> nn
     if config.MODEL.FIX_TEXT:
         freeze_text_tower(model)
     return model
-
-
-def resume_folder(config: ExperimentConfig, output_dir: Path, training: bool = False) -> Path | None:
-    """`MODEL.RESUME` (a checkpoint, or an output folder whose latest checkpoint is taken), else the latest checkpoint
-    in `OUTPUT` when `TRAIN.AUTO_RESUME`, else None.
-
-    With `training`, `--resume OUTPUT` of an `OUTPUT` that holds no run yet (one that failed before its first step)
-    also gives None: starting from the beginning is then what resuming it means."""
-    if config.MODEL.RESUME:
-        requested = Path(config.MODEL.RESUME)
-        found = requested if (requested / "trainer_state.json").is_file() else latest_checkpoint(requested)
-        if found is None and training and _same_folder(requested, output_dir) and not run_outputs(output_dir):
-            logger.warning("--resume %s: it holds no checkpoint and no training step yet; training from the start",
-                           requested)
-            return None
-        if found is None:
-            raise FileNotFoundError(
-                f"--resume {requested}: neither a checkpoint folder (with trainer_state.json) nor an output folder "
-                "with complete checkpoints under checkpoints/."
-            )
-        return found
-    if config.TRAIN.AUTO_RESUME:
-        return latest_checkpoint(output_dir)
-    return None
 
 
 def mixup_for_epoch(config: ExperimentConfig, epoch: int, process_index: int) -> MixupCutmix | None:
@@ -340,15 +290,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return evaluate_only(accelerator, config) if config.TEST.ONLY_TEST else train(accelerator, config)
     except KeyboardInterrupt:
         if not config.TEST.ONLY_TEST:
-            output_dir = Path(config.OUTPUT)
-            latest = latest_checkpoint(output_dir)
-            if latest is not None:
-                advice = f"Continue from {latest} with --resume {output_dir}."
-            elif run_outputs(output_dir):
-                advice = "No checkpoint was saved: start over with the same command and --overwrite_output."
-            else:
-                advice = "No checkpoint was saved: run the same command again to start over."
-            logger.warning("Interrupted. %s", advice)
+            logger.warning("Interrupted. %s", interrupt_advice(Path(config.OUTPUT)))
         raise
     finally:
         accelerator.end_training()
@@ -369,106 +311,6 @@ def check_training_extras() -> None:
         )
 
 
-# What a training run leaves in OUTPUT that a later run would replace or, for checkpoints, mix with its own.
-RUN_OUTPUTS = ("checkpoints", "best_model", "metrics.json", STEP_LOG)
-
-
-def run_outputs(output_dir: Path) -> list[str]:
-    """The `RUN_OUTPUTS` that `output_dir` holds. A step log without a step, or a checkpoints folder without a
-    checkpoint (empty, or holding only the hidden partial save of a run killed while saving), is what a run that
-    failed before its first step or checkpoint leaves: it holds nothing to keep, so a retry in the same folder must not
-    be refused for it (the new run rewrites that empty log)."""
-    found = []
-    for name in RUN_OUTPUTS:
-        path = output_dir / name
-        if name == STEP_LOG and path.is_file():
-            with path.open("rb") as file:
-                if not any(line.strip() for line in file):
-                    continue
-        elif name == "checkpoints" and path.is_dir() and all(entry.name.startswith(".") for entry in path.iterdir()):
-            continue
-        if path.exists():
-            found.append(name)
-    return found
-
-
-def _same_folder(first: Path, second: Path) -> bool:
-    try:
-        return first.samefile(second)
-    except OSError:  # one of them does not exist
-        return first.resolve() == second.resolve()
-
-
-def earlier_run_outputs(config: ExperimentConfig) -> list[str]:
-    """What an earlier training run left in `OUTPUT` that this one is to replace (`OVERWRITE_OUTPUT`); none when
-    this run resumes it.
-
-    Raises:
-        ConfigError: `OUTPUT` holds an earlier run and `OVERWRITE_OUTPUT` is off: a new run would replace its best
-            model and leave its checkpoints beside the new ones, for `--resume` to pick up by mistake.
-    """
-    output_dir = Path(config.OUTPUT)
-    earlier = run_outputs(output_dir)
-    if earlier and config.MODEL.RESUME:
-        check_resumes_the_run_in(output_dir, config, earlier)
-    if not earlier or config.MODEL.RESUME or config.TRAIN.AUTO_RESUME:
-        return []
-    if not config.OVERWRITE_OUTPUT:
-        raise ConfigError(
-            f"{output_dir} already holds a training run ({', '.join(earlier)}). Pass --resume {output_dir} to "
-            "continue it, --overwrite_output to replace it, or choose another --output."
-        )
-    return earlier
-
-
-def _run_config_of(checkpoint: Path) -> ExperimentConfig | None:
-    """The config of the run that saved `checkpoint`, or None for a checkpoint saved without one (by an older
-    xclip)."""
-    try:
-        return load_config(checkpoint / CHECKPOINT_CONFIG_FILE)
-    except (OSError, ConfigError):
-        return None
-
-
-def check_resumes_the_run_in(output_dir: Path, config: ExperimentConfig, earlier: Sequence[str]) -> None:
-    """A run resumed into an `OUTPUT` that holds checkpoints must continue from the latest of them. Another run's
-    checkpoint, or an earlier epoch of this one, would write new checkpoints beside the later ones (which
-    `--resume OUTPUT` and the pruning would then take for the newest), and mix two runs' step logs and best models.
-
-    Raises:
-        ConfigError: `OUTPUT` holds checkpoints and the resumed one is not the latest.
-    """
-    latest = latest_checkpoint(output_dir)
-    if latest is None:  # nothing saved yet (a resumed run interrupted before its first checkpoint): resume again
-        return
-    resumed = resume_folder(config, output_dir, training=True)
-    if resumed is not None and _same_folder(resumed, latest):
-        return
-    raise ConfigError(
-        f"--resume {config.MODEL.RESUME}: {output_dir} holds a training run ({', '.join(earlier)}) whose latest "
-        f"checkpoint is {latest}, which this checkpoint does not continue; the two would mix their checkpoints, "
-        f"logs and best models. Resume into a new --output, or continue that run with --resume {output_dir}."
-    )
-
-
-def start_output_folder(accelerator: Accelerator, config: ExperimentConfig, replaced: Sequence[str] = ()) -> None:
-    """Once the run's inputs are checked: delete `replaced` (an earlier run's outputs) and write `OUTPUT/config.yaml`.
-    A run refused for bad input leaves the folder as it was."""
-    output_dir = Path(config.OUTPUT)
-    if accelerator.is_main_process:
-        if replaced:
-            logger.warning("--overwrite_output: deleting the earlier run's %s in %s", ", ".join(replaced), output_dir)
-        for name in replaced:
-            path = output_dir / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        output_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(output_dir / RUN_CONFIG, config.to_yaml())
-    accelerator.wait_for_everyone()
-
-
 def build_run(accelerator: Accelerator, config: ExperimentConfig) -> tuple[nn.Module, list[str], Any]:
     """What training and evaluation share: the seeded model, the class names and the accuracy metric."""
     logger.info("%d process(es), device %s, mixed precision %s", accelerator.num_processes, accelerator.device,
@@ -486,13 +328,7 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
     """`--only_test`: the model of `--pretrained`, or the weights of the `--resume` checkpoint, on `DATA.VAL_FILE`
     or on the zero-shot protocol's splits, with `TEST.NUM_CLIP` x `TEST.NUM_CROP` views."""
     output_dir = Path(config.OUTPUT)
-    training_outputs = [name for name in run_outputs(output_dir) if name != "metrics.json"]
-    if training_outputs and not config.OVERWRITE_OUTPUT:
-        raise ConfigError(
-            f"{output_dir} holds a training run ({', '.join(training_outputs)}), whose metrics.json and config.yaml "
-            f"--only_test would replace. Write the evaluation elsewhere, e.g. --output {output_dir / 'test'}, or "
-            "pass --overwrite_output to replace the run."
-        )
+    training_outputs = evaluation_replaces(config)
     model, class_names, metric = build_run(accelerator, config)
     model = accelerator.prepare(model)
     splits = evaluation_sets(config, class_names)
@@ -506,7 +342,7 @@ def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[st
     views = (config.TEST.NUM_CLIP, config.TEST.NUM_CROP)
     report = evaluate_splits(accelerator, model, config, splits, views, metric)
     if accelerator.is_main_process:
-        write_json(output_dir / "metrics.json", report)
+        write_json(output_dir / METRICS_FILE, report)
     return report
 
 
@@ -552,7 +388,7 @@ def run_epoch(
         on_step=run.step_log.write,
         finish=run.train_set.finish,
     )
-    text_embeds = run.texts.evaluation_inputs(accelerator.unwrap_model(run.model))["text_embeds"]
+    text_embeds = run.texts.evaluation_embeds(accelerator.unwrap_model(run.model))
     predictions = predict(accelerator, run.model, run.val_loader, text_embeds, finish=run.val_set.finish)
     number = epoch + 1  # epochs are numbered from 1 wherever they are shown or stored (epoch_N: after N epochs)
     entry = {"epoch": number, **summary.as_log(), "val_unreadable_videos": predictions.num_unreadable}
@@ -578,11 +414,74 @@ def run_epoch(
         save_training_state(accelerator, output_dir, state, config.SAVE_TOTAL_LIMIT, config_yaml=config.to_yaml())
 
 
+def check_batches_per_epoch(config: ExperimentConfig, num_videos: int, num_processes: int) -> None:
+    """Stops a run whose training list gives no full batch per process, or fewer batches than one accumulation cycle
+    (no optimizer step would run: an epoch's incomplete accumulation is dropped, as in the original).
+
+    Raises:
+        ConfigError: naming the list, the numbers and the setting to lower.
+    """
+    batches_per_epoch = num_videos // (config.TRAIN.BATCH_SIZE * num_processes)  # an incomplete batch is dropped
+    if batches_per_epoch == 0:
+        raise ConfigError(
+            f"The training list ({config.DATA.TRAIN_FILE}) has {num_videos} video(s): no full batch of "
+            f"TRAIN.BATCH_SIZE {config.TRAIN.BATCH_SIZE} on each of {num_processes} process(es). Use a smaller batch "
+            "or more videos."
+        )
+    if batches_per_epoch < config.TRAIN.ACCUMULATION_STEPS:
+        raise ConfigError(
+            f"The training list ({config.DATA.TRAIN_FILE}) gives {batches_per_epoch} batch(es) per epoch on each of "
+            f"{num_processes} process(es), fewer than TRAIN.ACCUMULATION_STEPS {config.TRAIN.ACCUMULATION_STEPS}: "
+            "no optimizer step would run (an epoch's incomplete accumulation is dropped, as in the original). Lower "
+            "TRAIN.ACCUMULATION_STEPS or TRAIN.BATCH_SIZE."
+        )
+
+
+def log_optimizer_steps(config: ExperimentConfig, batches_per_epoch: int, num_processes: int) -> None:
+    """What an optimizer step averages over, and the batches an epoch drops: the shipped configs' batch sizes assume
+    the original's 8 GPUs."""
+    accumulation = config.TRAIN.ACCUMULATION_STEPS
+    logger.info(
+        "%d videos per optimizer step: %d per process x %d accumulation step(s) x %d process(es)",
+        config.TRAIN.BATCH_SIZE * accumulation * num_processes, config.TRAIN.BATCH_SIZE, accumulation, num_processes,
+    )
+    dropped = batches_per_epoch % accumulation
+    if dropped:
+        logger.info(
+            "%d optimizer step(s) per epoch; the gradients of each epoch's last %d batch(es), short of a full "
+            "accumulation, are dropped as in the original", batches_per_epoch // accumulation, dropped,
+        )
+
+
+def resume_training_state(
+    accelerator: Accelerator, config: ExperimentConfig, checkpoint: Path, model: nn.Module
+) -> TrainerState:
+    """Loads `checkpoint` into the prepared objects (`model` among them) and returns its `TrainerState`; warns about
+    settings that differ from the run that saved it. A checkpoint of another folder leaves its best model there: this
+    folder's `best_model` and best score then start from this run's next evaluation, so that they always describe
+    each other."""
+    output_dir = Path(config.OUTPUT)
+    state = load_training_state(accelerator, checkpoint, model)
+    resumed_recipe = run_config_of(checkpoint)
+    changes = changed_settings(resumed_recipe, config) if resumed_recipe is not None else []
+    if changes and accelerator.is_main_process:
+        logger.warning(
+            "Resuming with other settings than the run of %s: %s. From epoch %d on, training follows the new "
+            "settings (the LR schedule included).", checkpoint, "; ".join(changes), state.epoch + 1,
+        )
+    if not checkpoint.resolve().is_relative_to(output_dir.resolve()):
+        logger.info("Resumed into %s: the best model so far (epoch %d) stays with %s", output_dir, state.best_epoch,
+                    checkpoint)
+        state.forget_best()
+    return state
+
+
 def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     """Fine-tuning: every epoch (`run_epoch`) trains, evaluates a single view, exports the best model and saves the
     training state; the final model then gets the multi-view test."""
     output_dir = Path(config.OUTPUT)
-    replaced = earlier_run_outputs(config)
+    checkpoint = resume_folder(config, output_dir, training=True)
+    replaced = earlier_run_outputs(config, checkpoint)
     model, class_names, metric = build_run(accelerator, config)
 
     # Every process draws the same K-shot list (if any) and writes it atomically into OUTPUT; the main process, which
@@ -595,38 +494,12 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     train_loader = train_dataloader(train_set, config)
     val_set = build_eval_dataset(config, val_records, finish_on_device=on_device)
     val_loader = eval_dataloader(val_set, config)
-    videos_per_batch = config.TRAIN.BATCH_SIZE * accelerator.num_processes
-    batches_per_epoch = len(train_set) // videos_per_batch  # per process: an incomplete batch is dropped, as originally
-    if batches_per_epoch == 0:
-        raise ConfigError(
-            f"The training list ({config.DATA.TRAIN_FILE}) has {len(train_set)} video(s): no full batch of "
-            f"TRAIN.BATCH_SIZE {config.TRAIN.BATCH_SIZE} on each of {accelerator.num_processes} process(es). Use a "
-            "smaller batch or more videos."
-        )
-    if batches_per_epoch < config.TRAIN.ACCUMULATION_STEPS:
-        raise ConfigError(
-            f"The training list ({config.DATA.TRAIN_FILE}) gives {batches_per_epoch} batch(es) per epoch on each of "
-            f"{accelerator.num_processes} process(es), fewer than TRAIN.ACCUMULATION_STEPS "
-            f"{config.TRAIN.ACCUMULATION_STEPS}: no optimizer step would run (an epoch's incomplete accumulation is "
-            "dropped, as in the original). Lower TRAIN.ACCUMULATION_STEPS or TRAIN.BATCH_SIZE."
-        )
+    check_batches_per_epoch(config, len(train_set), accelerator.num_processes)
     start_output_folder(accelerator, config, replaced)
 
     optimizer = build_optimizer(model, config.TRAIN.LR, config.TRAIN.WEIGHT_DECAY)
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
-    # The shipped configs' batch sizes assume the original's 8 GPUs; on fewer, the log shows what a step averages over.
-    logger.info(
-        "%d videos per optimizer step: %d per process x %d accumulation step(s) x %d process(es)",
-        config.TRAIN.BATCH_SIZE * config.TRAIN.ACCUMULATION_STEPS * accelerator.num_processes,
-        config.TRAIN.BATCH_SIZE, config.TRAIN.ACCUMULATION_STEPS, accelerator.num_processes,
-    )
-    dropped = len(train_loader) % config.TRAIN.ACCUMULATION_STEPS
-    if dropped:
-        logger.info(
-            "%d optimizer step(s) per epoch; the gradients of each epoch's last %d batch(es), short of a full "
-            "accumulation, are dropped as in the original", len(train_loader) // config.TRAIN.ACCUMULATION_STEPS,
-            dropped,
-        )
+    log_optimizer_steps(config, len(train_loader), accelerator.num_processes)
     # Not passed to `prepare`: Accelerate would step it once per process per step; the original's schedule counts
     # per-process mini-batches and is independent of the number of processes.
     lr_schedule = build_lr_scheduler(
@@ -634,25 +507,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     )
     # Frozen text (MODEL.FIX_TEXT, or LoRA adapters elsewhere) is encoded once; trained text at every step.
     texts = ClassTexts(class_names, frozen=not text_tower_trains(accelerator.unwrap_model(model)))
-
-    state = TrainerState()
-    checkpoint = resume_folder(config, output_dir, training=True)
-    if checkpoint is not None:
-        state = load_training_state(accelerator, checkpoint)
-        resumed_recipe = _run_config_of(checkpoint)
-        changes = changed_settings(resumed_recipe, config) if resumed_recipe is not None else []
-        if changes and accelerator.is_main_process:
-            logger.warning(
-                "Resuming with other settings than the run of %s: %s. From epoch %d on, training follows the new "
-                "settings (the LR schedule included).", checkpoint,
-                "; ".join(changes), state.epoch + 1,
-            )
-        if not checkpoint.resolve().is_relative_to(output_dir.resolve()):
-            # Another folder's checkpoint: its best model stayed there. This folder's best_model and best score
-            # start from this run's next evaluation, so that they always describe each other.
-            logger.info("Resumed into %s: the best model so far (epoch %d) stays with %s", output_dir,
-                        state.best_epoch, checkpoint)
-            state.best_top1, state.best_epoch = TrainerState.best_top1, TrainerState.best_epoch
+    state = TrainerState() if checkpoint is None else resume_training_state(accelerator, config, checkpoint, model)
     step_log = StepLog(accelerator, output_dir, config.PRINT_FREQ, resumed_epochs=state.epoch)
     accelerator.init_trackers("xclip", config=tracker_hparams(config))
 
@@ -679,7 +534,7 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     report = evaluate_splits(accelerator, model, config, final, views, metric)
     if accelerator.is_main_process:
         report.update(best_single_view={"top1": state.best_top1, "epoch": state.best_epoch}, history=state.history)
-        write_json(output_dir / "metrics.json", report)
+        write_json(output_dir / METRICS_FILE, report)
     return report
 
 

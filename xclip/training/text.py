@@ -52,11 +52,12 @@ class ClassTexts:
             return {"text_embeds": self._cached}
         return self._tokens_on_device_of(model)
 
-    def evaluation_inputs(self, model: nn.Module) -> dict[str, torch.Tensor]:
-        """`text_embeds` for an evaluation pass: the cache when frozen, else freshly encoded by the current model."""
+    def evaluation_embeds(self, model: nn.Module) -> torch.Tensor:
+        """`[K, projection_dim]` text features for an evaluation pass: the cache when frozen, else freshly encoded by
+        the current model."""
         if self.frozen:
-            return self.training_inputs(model)
-        return {"text_embeds": self.encode(model)}
+            return self.training_inputs(model)["text_embeds"]
+        return self.encode(model)
 
     def _tokens_on_device_of(self, model: nn.Module) -> dict[str, torch.Tensor]:
         """`input_ids` and `attention_mask` on the model's device, moved there once rather than at every step."""

@@ -65,7 +65,8 @@ class VideoInfo:
 
 @dataclass
 class DecodeStats:
-    """Work counters that `VideoReader.read`/`read_frames` add to, for tests and benchmarks.
+    """Work counters that `VideoReader.read`/`read_frames` add to, so a caller (e.g. the tests) can see how much
+    decoding a read cost.
 
     Attributes:
         frames_decoded: Frames the decoder produced (skipped non-reference frames are not counted).
