@@ -12,7 +12,7 @@ import pytest
 from transformers import pipeline
 
 from test_classification import make_processor, make_xclip
-from xclip.cli import main
+from xclip.cli import CommandError, main
 from xclip.video.synthetic import moving_texture_frames, write_video
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -452,3 +452,33 @@ def test_an_unreadable_video_in_a_dataloader_worker_stays_a_video_decode_error()
         next(iter(DataLoader(Unreadable(), num_workers=1)))
     with pytest.raises(TypeError, match="source, cause"):
         VideoDecodeError(Path("a.mp4"))
+
+
+def test_classify_shows_the_traceback_behind_a_one_line_error_on_request(model_dir, videos, tmp_path, monkeypatch,
+                                                                          capsys):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,name\n0,run\n2,walk\n")  # ids must count rows: a ValueError behind the one line
+    argv = ["classify", videos[0], "--labels-file", str(labels), "--model", str(model_dir)]
+    assert main(argv) == 1 and "error: " in capsys.readouterr().err
+    monkeypatch.setenv("XCLIP_TRACEBACK", "1")
+    with pytest.raises(CommandError) as raised:
+        main(argv)
+    assert isinstance(raised.value.__cause__, ValueError)
+
+
+def test_a_hub_id_that_cannot_be_reached_says_how_to_work_offline(videos, capsys, monkeypatch):
+    import transformers
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def unreachable(*args, **kwargs):
+        try:
+            raise LocalEntryNotFoundError("connection error, and not in the local cache")
+        except LocalEntryNotFoundError as error:
+            raise OSError("We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them "
+                          "in the cached files.\nCheck your internet connection or see ...") from error
+
+    monkeypatch.setattr("xclip.cli._check_model", lambda model: None)  # as online: the Hub id is left to transformers
+    monkeypatch.setattr(transformers, "pipeline", unreachable)
+    err = one_line_error(["classify", videos[0], "--labels", "a,b", "--model", "microsoft/xclip-base-patch32"], capsys)
+    assert err.startswith("error: cannot load model 'microsoft/xclip-base-patch32': We couldn't connect"), err
+    assert err.endswith("Without a connection, pass a local folder, or download it once and set HF_HUB_OFFLINE=1."), err

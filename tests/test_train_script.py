@@ -19,6 +19,7 @@ import xclip.training.run as training_run
 from xclip import XCLIPModel
 from xclip.data import AnnotationError, read_video_list
 from xclip.training import ConfigError, build_model, load_config, make_motion_dataset, main
+from xclip.training.checkpointing import TrainerState
 from xclip.training.engine import StepRecord
 from xclip.training.reporting import StepLog
 
@@ -335,7 +336,7 @@ def test_an_earlier_run_in_the_output_folder_is_refused_unless_resumed_or_overwr
     assert "SEED: 7" in (output / "config.yaml").read_text()
 
 
-def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tmp_path, toy):
+def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tmp_path, toy, caplog):
     output = tmp_path / "run"
     run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")
     before = {path: path.read_bytes() for path in output.rglob("*") if path.is_file() and path.name != "log.txt"}
@@ -356,9 +357,12 @@ def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tm
 
     # Continued in a new folder, the run gets its own best_model, which its metrics.json describes.
     branch = tmp_path / "branch"
-    report = run(branch, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
-                 flags=("--log_with", "none", "--resume", str(output / "checkpoints" / "epoch_2")))
+    with caplog.at_level(logging.INFO, logger="xclip"):
+        report = run(branch, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
+                     flags=("--log_with", "none", "--resume", str(output / "checkpoints" / "epoch_2")))
     assert (branch / "best_model" / "config.json").is_file() and report["best_single_view"]["epoch"] == 3
+    assert f"the best model so far (epoch {TrainerState.read(output / 'checkpoints' / 'epoch_2').best_epoch}) " \
+           f"stays in {output / 'best_model'}" in caplog.text
     # A resumed run stopped before its first checkpoint leaves steps but no checkpoint: the same command resumes it.
     again = tmp_path / "again"
     again.mkdir()

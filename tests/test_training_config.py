@@ -224,6 +224,9 @@ def test_gpu_decoding_is_checked_up_front_and_spawns_the_loader_workers(tmp_path
     records = [VideoRecord(tmp_path / "unread.mp4", 0)]  # building datasets and loaders opens no video
     with pytest.raises(ConfigError, match="DATA.HWACCEL: Unknown hardware decoder 'gpu'.*offers"):
         build_train_dataset(load_config(opts=["MODEL.ARCH", "tiny", "DATA.HWACCEL", "gpu"]), records)
+    if not torch.cuda.is_available():  # FFmpeg may know the device type; it cannot open it without a GPU
+        with pytest.raises(ConfigError, match="DATA.HWACCEL: (Cannot open FFmpeg's 'cuda' device|Unknown hardware)"):
+            build_train_dataset(load_config(opts=["MODEL.ARCH", "tiny", "DATA.HWACCEL", "cuda"]), records)
     config = load_config(opts=["MODEL.ARCH", "tiny", "DATA.NUM_WORKERS", "2"])
     dataset = build_train_dataset(config, records)
     assert dataset.hwaccel is None and train_dataloader(dataset, config).multiprocessing_context is None

@@ -40,6 +40,7 @@ FORWARDED_COMMANDS = ("convert", "prepare", "splits", "train")
 
 # Set (to anything non-empty) to see the traceback behind a one-line error.
 TRACEBACK_VARIABLE = "XCLIP_TRACEBACK"
+OFFLINE_VARIABLE = "HF_HUB_OFFLINE"  # huggingface_hub's: use the local cache only, without trying to connect
 
 
 class CommandError(Exception):
@@ -74,14 +75,14 @@ def read_label_file(path: str | os.PathLike) -> list[str]:
         try:
             return read_label_names(path)
         except ValueError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(str(error)) from error
     try:
         # utf-8-sig: a byte order mark (Windows editors write one) is not part of the first label.
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise CommandError(f"{path}: no such labels file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"{path}: unreadable labels file ({error})") from None
+        raise CommandError(f"{path}: unreadable labels file ({error})") from error
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -92,7 +93,7 @@ def _labels_from_args(args: argparse.Namespace) -> list[str] | None:
     try:
         check_hypothesis_template(args.template)
     except ValueError as error:
-        raise CommandError(f"--template: {error}") from None
+        raise CommandError(f"--template: {error}") from error
     if args.labels_file is not None:
         labels, source = read_label_file(args.labels_file), str(args.labels_file)
     elif args.labels is not None:
@@ -104,7 +105,7 @@ def _labels_from_args(args: argparse.Namespace) -> list[str] | None:
     try:
         return check_labels(labels)
     except ValueError as error:
-        raise CommandError(f"{source}: {error}") from None
+        raise CommandError(f"{source}: {error}") from error
 
 
 def _check_videos(videos: Sequence[str]) -> None:
@@ -155,23 +156,27 @@ def _check_model(model: str) -> None:
         if Path(model).expanduser().is_dir():
             check_weights_match_config(model, XCLIPModel, XCLIPConfig.from_pretrained(model))
     except (ModelFolderError, ValueError) as error:
-        raise CommandError(f"cannot load model {model!r}: {first_line(error)}") from None
+        raise CommandError(f"cannot load model {model!r}: {first_line(error)}") from error
 
 
 def _load_pipeline(args: argparse.Namespace) -> Any:
     # `import xclip` (which importing this module implies) has registered the pipeline task.
+    from huggingface_hub.errors import LocalEntryNotFoundError
     from safetensors import SafetensorError
     from transformers import pipeline
 
     try:
         return pipeline("zero-shot-video-classification", model=args.model, device=args.device, dtype=args.dtype)
     except (OSError, ValueError, TypeError) as error:
-        raise CommandError(f"cannot load model {args.model!r}: {first_line(error)}") from None
+        message = f"cannot load model {args.model!r}: {first_line(error)}"
+        if isinstance(error.__cause__, LocalEntryNotFoundError):  # transformers' advice is on a line first_line drops
+            message += f" Without a connection, pass a local folder, or download it once and set {OFFLINE_VARIABLE}=1."
+        raise CommandError(message) from error
     except SafetensorError as error:
         # check_model_folder reads the headers first; this is a weights file that broke past its header.
         raise CommandError(
             f"cannot load model {args.model!r}: a weights file is corrupt or truncated ({short_first_line(error)})"
-        ) from None
+        ) from error
 
 
 def _format_table(video: str, predictions: list[dict[str, Any]]) -> str:
@@ -372,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _quiet_libraries(quiet=not args.verbose), _plain_warnings():
             return _classify(args)
     except CommandError as error:
+        if os.environ.get(TRACEBACK_VARIABLE) and error.__cause__ is not None:
+            raise
         print(f"error: {error}", file=sys.stderr)
     except (ValueError, OSError, ImportError) as error:
         # Bad input found while running: an unreadable video (VideoDecodeError names it), a malformed template...

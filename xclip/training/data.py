@@ -119,8 +119,8 @@ def hardware_decoder(config: ExperimentConfig) -> str | None:
         return None
     try:
         hardware_accelerator(config.DATA.HWACCEL)
-    except ValueError as error:
-        raise ConfigError(f"DATA.HWACCEL: {error}") from None
+    except (ValueError, RuntimeError) as error:  # no such device type in FFmpeg; no GPU or driver to open it
+        raise ConfigError(f"DATA.HWACCEL: {error}") from error
     return config.DATA.HWACCEL
 
 

@@ -37,7 +37,7 @@ from ..data import (
 )
 from ..evaluation import load_video_accuracy, zero_shot_summary
 from ..files import folder_problem
-from ..model_source import check_safetensors_file
+from ..model_source import BEST_MODEL_FOLDER, check_safetensors_file
 from .blending import MixupCutmix
 from .checkpointing import TrainerState, check_same_model, load_training_state, save_training_state
 from .config import ConfigError, ExperimentConfig, changed_settings, load_config
@@ -470,8 +470,9 @@ def resume_training_state(
             "settings (the LR schedule included).", checkpoint, "; ".join(changes), state.epoch + 1,
         )
     if not checkpoint.resolve().is_relative_to(output_dir.resolve()):
-        logger.info("Resumed into %s: the best model so far (epoch %d) stays with %s", output_dir, state.best_epoch,
-                    checkpoint)
+        earlier_run = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint
+        logger.info("Resumed into %s: the best model so far (epoch %d) stays in %s", output_dir, state.best_epoch,
+                    earlier_run / BEST_MODEL_FOLDER)
         state.forget_best()
     return state
 
