@@ -58,13 +58,15 @@ def test_ratios_are_against_the_fastest_uncompiled_peer_setting():
     env = {"cpu": "x86_64", "torch": "2", "transformers": "5", "xclip": "0", "python": "3", "bf16_matmul_tflops": 1.0}
     timing = {"ms": 1000.0, "first_call_s": 1.0, "peak_gib": None}
     results = [
-        dict(geometry="B/32 8f", case="video", variant="transformers (bf16 autocast)", batch=8, clips_per_s=2.0, **timing),
+        dict(geometry="B/32 8f", case="video", variant="transformers (bf16 autocast)", batch=8, clips_per_s=2.0,
+             **timing),
         dict(geometry="B/32 8f", case="video", variant="transformers (fp32)", batch=8, clips_per_s=4.0, **timing),
         dict(geometry="B/32 8f", case="video", variant="transformers (bf16 weights, compile=none)", batch=8,
              clips_per_s=20.0, **timing),
         dict(geometry="B/32 8f", case="video", variant="xclip (fp32)", batch=8, clips_per_s=6.0, **timing),
     ]
-    rows = {line.split(" | ")[2]: line.split(" | ") for line in benchmark.markdown_table(env, results, "cmd").splitlines()
+    table = benchmark.markdown_table(env, results, "cmd")
+    rows = {line.split(" | ")[2]: line.split(" | ") for line in table.splitlines()
             if line.startswith("| B/32")}
     assert rows["xclip (fp32)"][5] == "1.50x" and rows["transformers (bf16 autocast)"][5] == "0.50x"
     assert rows["xclip (fp32)"][4] == "6"  # rates under 100 clips/s keep three significant digits

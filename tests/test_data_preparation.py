@@ -349,7 +349,8 @@ def test_the_command_refuses_bad_folders_and_lists_before_any_work(dataset, tmp_
         video_list = output / "train.txt"
         video_list.write_text("a/one.mp4 0\nb/broken.mp4 1\n")
         lists = [video_list if case == "list_in_output" else tmp_path / "x" / ".." / "out" / "train.txt"]
-        expected = f"error: The prepared list '{output / 'train.txt'}' would be written over the input list '{lists[0]}'"
+        expected = (f"error: The prepared list '{output / 'train.txt'}' would be written over the input list "
+                    f"'{lists[0]}'")
     elif case == "output_is_a_file":
         output.write_text("a file")
         expected = f"error: The output folder (--output-root) '{output}' is a file, not a folder."

@@ -217,7 +217,8 @@ def test_bad_text_inputs_labels_and_channels_are_clear_errors():
     text_embeds = model.get_text_features(input_ids, attention_mask).pooler_output.detach()
     width, vocab = model.config.projection_dim, model.config.text_config.vocab_size
     cases = [
-        (dict(text_embeds=torch.randn(3, width + 1)), rf"text_embeds must be \(num_texts, {width}\).*\(3, {width + 1}\)"),
+        (dict(text_embeds=torch.randn(3, width + 1)),
+         rf"text_embeds must be \(num_texts, {width}\).*\(3, {width + 1}\)"),
         (dict(text_embeds=text_embeds[None]), r"text_embeds must be.*\(1, 3,"),
         (dict(input_ids=input_ids[0]), r"input_ids must be \(num_texts, sequence_length\)"),
         (dict(text_embeds=text_embeds, labels=torch.tensor([0, 5])), r"Label id 5 is out of range: there are 3 texts"),
@@ -351,7 +352,8 @@ def test_vision_model_takes_videos_or_folded_frames():
         five_d = model(pixel_values=videos)
         four_d = model(pixel_values=videos.flatten(0, 1))
     torch.testing.assert_close(five_d.pooler_output, four_d.pooler_output)
-    assert five_d.last_hidden_state.shape[:2] == (2 * config.num_frames, (config.image_size // config.patch_size) ** 2 + 1)
+    num_patches = (config.image_size // config.patch_size) ** 2
+    assert five_d.last_hidden_state.shape[:2] == (2 * config.num_frames, num_patches + 1)
     with pytest.raises(ValueError, match="folded"):
         model(pixel_values=torch.randn(config.num_frames + 1, 3, config.image_size, config.image_size))
 
@@ -392,7 +394,8 @@ def test_config_json_is_shared_with_transformers():
         defaults_ours[key].pop("transformers_version", None), defaults_theirs[key].pop("transformers_version", None)
         assert {k: v for k, v in defaults_ours[key].items() if k != "model_type"} == {
             k: v for k, v in defaults_theirs[key].items() if k != "model_type"}
-    for field in ("projection_dim", "prompt_layers", "prompt_alpha", "prompt_num_attention_heads", "logit_scale_init_value"):
+    fields = ("projection_dim", "prompt_layers", "prompt_alpha", "prompt_num_attention_heads", "logit_scale_init_value")
+    for field in fields:
         assert defaults_ours[field] == defaults_theirs[field]
 
 
@@ -400,12 +403,15 @@ def test_config_json_is_shared_with_transformers():
     "build,message",
     [
         (lambda: XCLIPConfig(projection_dim=256), r"mit_hidden_size.*\(512\).*projection_dim.*\(256\)"),
-        (lambda: XCLIPConfig(prompt_num_attention_heads=7), r"projection_dim.*\(512\).*prompt_num_attention_heads.*\(7\)"),
+        (lambda: XCLIPConfig(prompt_num_attention_heads=7),
+         r"projection_dim.*\(512\).*prompt_num_attention_heads.*\(7\)"),
         (lambda: XCLIPVisionConfig(hidden_size=100), r"hidden_size.*\(100\).*num_attention_heads.*\(12\)"),
-        (lambda: XCLIPVisionConfig(mit_num_attention_heads=5), r"mit_hidden_size.*\(512\).*mit_num_attention_heads.*\(5\)"),
+        (lambda: XCLIPVisionConfig(mit_num_attention_heads=5),
+         r"mit_hidden_size.*\(512\).*mit_num_attention_heads.*\(5\)"),
         (lambda: XCLIPVisionConfig(image_size=225), r"image_size.*\(225\).*patch_size.*\(32\)"),
         (lambda: XCLIPVisionConfig(num_frames=0), r"num_frames"),
-        (lambda: XCLIPTextConfig(hidden_size=30, num_attention_heads=8), r"hidden_size.*\(30\).*num_attention_heads.*\(8\)"),
+        (lambda: XCLIPTextConfig(hidden_size=30, num_attention_heads=8),
+         r"hidden_size.*\(30\).*num_attention_heads.*\(8\)"),
         (lambda: XCLIPConfig(vision_config={"hidden_size": 70}), r"hidden_size.*\(70\)"),
     ],
 )
@@ -459,7 +465,8 @@ def test_lora_adapters_on_frame_attention_take_effect():
     adapted = get_peft_model(model, LoraConfig(r=4, target_modules=r".*vision_model.*\.(q_proj|k_proj|v_proj)",
                                                init_lora_weights=False))
     with torch.no_grad():
-        with_adapters = adapted(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
+        with_adapters = adapted(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos)
+        with_adapters = with_adapters.logits_per_video
         merged = adapted.merge_and_unload()
         after_merge = merged(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos).logits_per_video
     assert (with_adapters - base).abs().max() > 1e-3  # the fused q/k/v product must not bypass the adapters

@@ -429,7 +429,8 @@ def test_resuming_with_other_settings_names_them_and_keeps_the_step_log_whole(tm
             "TRAIN.BATCH_SIZE 2 -> 4. From epoch 2 on") in caplog.text
     # 12 videos: 6 iterations of batch 2, then 3 of batch 4, numbered on from the first epoch's.
     steps = StepLog.read(output)
-    assert [(step.epoch, step.iteration) for step in steps] == [(1, i) for i in range(6)] + [(2, i) for i in range(6, 9)]
+    expected = [(1, i) for i in range(6)] + [(2, i) for i in range(6, 9)]
+    assert [(step.epoch, step.iteration) for step in steps] == expected
 
 
 def test_broken_weights_too_few_videos_and_an_unreadable_validation_set_are_clear_errors(tmp_path, toy):

@@ -270,7 +270,8 @@ def test_an_epoch_reports_the_share_of_time_spent_waiting_for_batches(monkeypatc
         def __iter__(self):
             for _ in range(4):
                 clock.now += 3.0
-                yield {"pixel_values": tiny_videos(), "labels": torch.tensor([0, 1]), "replaced": torch.zeros(2, dtype=torch.int64)}
+                yield {"pixel_values": tiny_videos(), "labels": torch.tensor([0, 1]),
+                       "replaced": torch.zeros(2, dtype=torch.int64)}
 
     model = tiny_model()
     lr_schedule = types.SimpleNamespace(

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchvision.transforms.v2.functional as tvF
 
-from xclip.processing import XCLIPTrainTransform, spatial
+from xclip.processing import XCLIPTrainTransform
 from xclip.processing import transforms
 
 MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
