@@ -12,12 +12,11 @@ from xclip import XCLIPConfig, XCLIPModel
 from xclip.modeling.modeling_xclip_classification import (
     XCLIPForVideoClassification,
     aggregate_view_logits,
-    format_label_texts,
     logits_per_view,
     set_class_names,
-    tokenize_label_texts,
 )
 from xclip.processing import build_processor, load_clip_tokenizer
+from xclip.processing.label_texts import format_label_texts, tokenize_label_texts
 
 LABELS = ["riding a bike", "playing guitar", "cooking", "walking the dog"]
 CLIP_VOCAB_SIZE = 49408

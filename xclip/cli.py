@@ -88,7 +88,7 @@ def read_label_file(path: str | os.PathLike) -> list[str]:
 
 def _labels_from_args(args: argparse.Namespace) -> list[str] | None:
     """The labels of `--labels` or `--labels-file`, checked; None when neither is given."""
-    from .modeling.modeling_xclip_classification import check_hypothesis_template, check_labels
+    from .processing.label_texts import check_hypothesis_template, check_labels
 
     try:
         check_hypothesis_template(args.template)

@@ -7,16 +7,14 @@ saved folder behaves like any transformers video classifier (`AutoModelForVideoC
 `pipeline("video-classification")`).
 
 The helpers here are shared with the zero-shot pipeline, the command line, the converter and the training code:
-`check_labels`, `check_hypothesis_template` and `format_label_texts` validate labels and fill the hypothesis
-template; `set_class_names` stores them in a config and `stored_class_names` reads them back; `encode_label_texts`
-turns the texts into text embeddings, in two steps that can also be called alone (`tokenize_label_texts`,
-`encode_label_tokens`); `logits_per_view` scores every view of the original's multi-view test,
-`aggregate_view_logits` merges the views, and `video_logits` does both.
+`set_class_names` stores class names in a config and `stored_class_names` reads them back; `encode_label_texts`
+turns class texts (see `xclip.processing.label_texts`) into text embeddings, through `encode_label_tokens` for texts
+already tokenised; `logits_per_view` scores every view of the original's multi-view test, `aggregate_view_logits`
+merges the views, and `video_logits` does both.
 """
 
 import copy
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,54 +25,22 @@ from transformers import PretrainedConfig
 from transformers.modeling_outputs import ImageClassifierOutput
 from transformers.utils import logging
 
+from ..processing.label_texts import format_label_texts, tokenize_label_texts
 from .configuration_xclip import XCLIPConfig
 from .modeling_xclip import XCLIPModel, XCLIPOutput, XCLIPPreTrainedModel, check_label_ids
 
 __all__ = [
     "XCLIPForVideoClassification",
     "aggregate_view_logits",
-    "check_hypothesis_template",
-    "check_labels",
     "encode_label_texts",
     "encode_label_tokens",
-    "format_label_texts",
     "logits_per_view",
     "set_class_names",
     "stored_class_names",
-    "tokenize_label_texts",
     "video_logits",
 ]
 
 logger = logging.get_logger(__name__)
-
-
-def check_labels(labels: Sequence[str]) -> list[str]:
-    """`labels` as a list, checked: at least one, each a non-empty string, no repeats, also none up to case or
-    spacing: CLIP's tokenizer lowercases text and collapses whitespace, so such labels would encode to the same text
-    and always get the same score.
-
-    Raises:
-        ValueError: naming the first bad label.
-    """
-    if isinstance(labels, str) or not isinstance(labels, Sequence):
-        raise ValueError(f"Labels must be a list of strings, got {type(labels).__name__}.")
-    if not labels:
-        raise ValueError("Got no labels: pass at least one class name.")
-    seen: dict[str, int] = {}  # by the text the tokenizer sees
-    for index, label in enumerate(labels):
-        if not isinstance(label, str) or not label.strip():
-            raise ValueError(f"Label {index} is {label!r}; every label must be a non-empty string.")
-        text = " ".join(label.split()).lower()
-        if text in seen:
-            first = seen[text]
-            if labels[first] == label:
-                raise ValueError(f"Label {index} repeats {label!r} (first given as label {first}).")
-            raise ValueError(
-                f"Label {index} {label!r} repeats label {first} {labels[first]!r} up to case or spacing, which the "
-                "tokenizer ignores (it lowercases text): both would get the same score. Keep one of them."
-            )
-        seen[text] = index
-    return list(labels)
 
 
 def set_class_names(config: PretrainedConfig, class_names: Sequence[str]) -> None:
@@ -88,36 +54,6 @@ def stored_class_names(config: PretrainedConfig) -> list[str] | None:
     names (`LABEL_0`, `LABEL_1`, ...): a model saved without classes."""
     names = [config.id2label[index] for index in range(config.num_labels)]
     return None if names == [f"LABEL_{index}" for index in range(len(names))] else names
-
-
-def check_hypothesis_template(hypothesis_template: str) -> str:
-    """`hypothesis_template`, checked to hold exactly one `{}` field (where the label goes) and no other field.
-
-    Raises:
-        ValueError: it does not.
-    """
-    if (
-        not isinstance(hypothesis_template, str)
-        or hypothesis_template.count("{}") != 1
-        or "{" in hypothesis_template.replace("{}", "")
-    ):
-        raise ValueError(
-            f"hypothesis_template must contain exactly one '{{}}' where the label goes, got {hypothesis_template!r}."
-        )
-    return hypothesis_template
-
-
-def format_label_texts(labels: Sequence[str], hypothesis_template: str = "{}") -> list[str]:
-    """The texts X-CLIP encodes for `labels`: `hypothesis_template.format(label)` for each.
-
-    The original uses the raw class names (template `"{}"`); a template such as `"a video of {}."` is a common
-    zero-shot variant.
-
-    Raises:
-        ValueError: see `check_labels` and `check_hypothesis_template`.
-    """
-    template = check_hypothesis_template(hypothesis_template)
-    return [template.format(label) for label in check_labels(labels)]
 
 
 @torch.no_grad()
@@ -136,35 +72,6 @@ def encode_label_texts(model: XCLIPModel, tokenizer: Any, texts: Sequence[str]) 
     """
     tokens = tokenize_label_texts(tokenizer, texts)
     return encode_label_tokens(model, tokens["input_ids"], tokens["attention_mask"])
-
-
-def tokenize_label_texts(tokenizer: Any, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-    """`(K, L)` `input_ids` and `attention_mask` of `K` class texts, padded to the longest.
-
-    A text longer than the text encoder's context (77 tokens) is cut to it, as CLIP does, with a warning naming it:
-    texts that differ only past the cut would score alike.
-    """
-    texts = list(texts)
-    tokens = tokenizer(text=texts, padding=True, truncation=True, return_tensors="pt")
-    context_length = tokens["input_ids"].shape[1]
-    text_tokenizer = getattr(tokenizer, "tokenizer", tokenizer)  # a processor pads and returns tensors
-    if context_length == text_tokenizer.model_max_length:  # some text may be cut
-        # verbose=False: transformers would warn of indexing errors that the truncated tokens above cannot cause.
-        lengths = [len(ids) for ids in text_tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
-        cut = [f"{index} {_shortened(text)!r}" for index, (text, length) in enumerate(zip(texts, lengths))
-               if length > context_length]
-        if cut:
-            warnings.warn(
-                f"{len(cut)} label text(s) are longer than the text encoder's {context_length} tokens and are cut to "
-                f"them; what follows is ignored: {'; '.join(cut)}",
-                UserWarning,
-                stacklevel=2,
-            )
-    return tokens
-
-
-def _shortened(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def encode_label_tokens(model: XCLIPModel, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

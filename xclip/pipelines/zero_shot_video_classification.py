@@ -8,13 +8,8 @@ import torch
 from transformers import Pipeline, PreTrainedModel
 
 from ..modeling.modeling_xclip import XCLIPModel
-from ..modeling.modeling_xclip_classification import (
-    check_hypothesis_template,
-    check_labels,
-    encode_label_texts,
-    format_label_texts,
-    video_logits,
-)
+from ..modeling.modeling_xclip_classification import encode_label_texts, video_logits
+from ..processing.label_texts import check_hypothesis_template, check_labels, format_label_texts
 from .base import XCLIPVideoPipelineMixin, check_top_k
 from .components import resolve_tokenizer, resolve_video_processor
 

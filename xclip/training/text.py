@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..modeling.modeling_xclip_classification import encode_label_tokens, tokenize_label_texts
+from ..modeling.modeling_xclip_classification import encode_label_tokens
+from ..processing.label_texts import tokenize_label_texts
 from ..processing import load_clip_tokenizer
 
 __all__ = ["ClassTexts"]
