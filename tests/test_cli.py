@@ -365,7 +365,7 @@ def test_a_text_labels_file_with_a_byte_order_mark(model_dir, videos, tmp_path, 
 def test_an_error_from_a_dataloader_worker_is_reported_by_its_own_message():
     from torch.utils.data import DataLoader, Dataset
 
-    from xclip.model_source import first_line
+    from xclip.text_utils import first_line
 
     class Unreadable(Dataset):
         def __len__(self):

@@ -24,13 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .model_source import (
-    ModelFolderError,
-    check_model_folder,
-    check_weights_match_config,
-    first_line,
-    short_first_line,
-)
+from .model_source import ModelFolderError, check_model_folder, check_weights_match_config
+from .text_utils import first_line, short_first_line
 
 __all__ = ["int_at_least", "main", "read_label_file", "subcommand_parser"]
 

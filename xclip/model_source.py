@@ -13,6 +13,8 @@ from transformers.utils import SAFE_WEIGHTS_NAME as SAFETENSORS_WEIGHTS
 from transformers.utils import WEIGHTS_INDEX_NAME as PYTORCH_INDEX
 from transformers.utils import WEIGHTS_NAME as PYTORCH_WEIGHTS
 
+from .text_utils import short_first_line
+
 if TYPE_CHECKING:
     from transformers import PretrainedConfig, PreTrainedModel
 
@@ -21,9 +23,7 @@ __all__ = [
     "check_model_folder",
     "check_safetensors_file",
     "check_weights_match_config",
-    "first_line",
     "safetensors_shapes",
-    "short_first_line",
 ]
 
 # A training run's output folder keeps its best model here (see xclip.training).
@@ -64,10 +64,6 @@ def check_safetensors_file(path: Path) -> None:
         raise ModelFolderError(f"{path}: unreadable ({error})") from None
 
 
-def short_first_line(error: BaseException, limit: int = 160) -> str:
-    """`first_line(error)`, cut to `limit` characters: some library errors put a whole file's header in it."""
-    message = first_line(error)
-    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def _safetensors_files(folder: Path) -> list[Path] | None:
@@ -169,13 +165,3 @@ def safetensors_shapes(files: Iterable[Path]) -> dict[str, tuple[tuple[int, ...]
     return shapes
 
 
-def first_line(error: BaseException) -> str:
-    """The first line of an error's message (library errors often add hints on further lines); for an error that
-    PyTorch re-raised from a DataLoader worker ("Caught ... in DataLoader worker process 0"), the worker's own one."""
-    message = str(error).strip()
-    if not message:
-        return type(error).__name__
-    lines = message.splitlines()
-    if lines[0].startswith("Caught ") and "Original Traceback" in message:
-        return lines[-1]
-    return lines[0]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..data import VideoSet
-from ..model_source import ModelFolderError, check_model_folder, first_line
+from ..model_source import ModelFolderError, check_model_folder
+from ..text_utils import first_line
 
 __all__ = ["DemoError", "ModelGeometry", "ScriptRun", "model_geometry", "run_training_script", "training_command"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from transformers import AutoTokenizer, AutoVideoProcessor, PreTrainedModel
 
-from ..model_source import first_line
+from ..text_utils import first_line
 from ..processing import XCLIPVideoProcessor, load_clip_tokenizer, with_original_text_cleanup
 
 __all__ = ["resolve_tokenizer", "resolve_video_processor"]

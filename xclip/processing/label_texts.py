@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from ..text_utils import shortened
+
 __all__ = ["check_hypothesis_template", "check_labels", "format_label_texts", "tokenize_label_texts"]
 
 
@@ -87,7 +89,7 @@ def tokenize_label_texts(tokenizer: Any, texts: Sequence[str]) -> dict[str, torc
     if context_length == text_tokenizer.model_max_length:  # some text may be cut
         # verbose=False: transformers would warn of indexing errors that the truncated tokens above cannot cause.
         lengths = [len(ids) for ids in text_tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
-        cut = [f"{index} {_shortened(text)!r}" for index, (text, length) in enumerate(zip(texts, lengths))
+        cut = [f"{index} {shortened(text, 60)!r}" for index, (text, length) in enumerate(zip(texts, lengths))
                if length > context_length]
         if cut:
             warnings.warn(
@@ -97,7 +99,3 @@ def tokenize_label_texts(tokenizer: Any, texts: Sequence[str]) -> dict[str, torc
                 stacklevel=2,
             )
     return tokens
-
-
-def _shortened(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
