@@ -228,6 +228,17 @@ class XCLIPPatchEmbedding(nn.Conv2d):
         return embeds.transpose(1, 2).unflatten(2, (rows, columns))  # a view: CLIP flattens it back
 
 
+class XCLIPVisionEmbeddings(CLIPVisionEmbeddings):
+    """CLIP's frame embeddings (class token, patches, positions) with the patch embedding as one matrix product."""
+
+    def __init__(self, config: XCLIPVisionConfig):
+        super().__init__(config)
+        patch = config.patch_size
+        self.patch_embedding = XCLIPPatchEmbedding(
+            config.num_channels, config.hidden_size, kernel_size=patch, stride=patch, bias=False
+        )
+
+
 class XCLIPVisionEncoderLayer(GradientCheckpointingLayer):
     """A CLIP encoder layer with cross-frame communication.
 
@@ -441,7 +452,7 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
     config: XCLIPConfig
     base_model_prefix = "x_clip"
     input_modalities = ("video", "text")
-    _no_split_modules = ["CLIPTextEmbeddings", "CLIPEncoderLayer", "CLIPVisionEmbeddings", "XCLIPVisionEncoderLayer"]
+    _no_split_modules = ["CLIPTextEmbeddings", "CLIPEncoderLayer", "XCLIPVisionEmbeddings", "XCLIPVisionEncoderLayer"]
     _can_record_outputs = {
         "hidden_states": [CLIPEncoderLayer, XCLIPVisionEncoderLayer],
         "attentions": OutputRecorder(CLIPAttention, index=1, layer_name="self_attn"),
@@ -566,11 +577,7 @@ class XCLIPVisionModel(XCLIPPreTrainedModel):
 
     def __init__(self, config: XCLIPVisionConfig):
         super().__init__(config)
-        self.embeddings = CLIPVisionEmbeddings(config)
-        patch = config.patch_size
-        self.embeddings.patch_embedding = XCLIPPatchEmbedding(
-            config.num_channels, config.hidden_size, kernel_size=patch, stride=patch, bias=False
-        )
+        self.embeddings = XCLIPVisionEmbeddings(config)
         self.pre_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.encoder = XCLIPVisionEncoder(config)
         self.post_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
