@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,37 @@ class Predictions:
         return int((~self.valid).sum())
 
 
+class DataWait:
+    """How long a loop waits for its batches: from asking for a batch to receiving it, from the second batch on (the
+    first also waits for the loader workers to start)."""
+
+    def __init__(self) -> None:
+        self.waited = 0.0
+        self.first_batch_at: float | None = None
+
+    def batches(self, loader: Iterable[Any]) -> Iterator[Any]:
+        """`loader`'s batches, timing each wait."""
+        iterator = iter(loader)
+        while True:
+            asked_at = time.perf_counter()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            received_at = time.perf_counter()
+            if self.first_batch_at is None:
+                self.first_batch_at = received_at
+            else:
+                self.waited += received_at - asked_at
+            yield batch
+
+    def fraction(self) -> float:
+        """The share of the time since the first batch arrived spent waiting for the others: near 0 when the model is
+        the bottleneck, near 1 when the input pipeline is."""
+        elapsed = time.perf_counter() - self.first_batch_at if self.first_batch_at is not None else 0.0
+        return self.waited / elapsed if elapsed > 0 else 0.0
+
+
 def batch_pixel_values(batch: dict[str, Any]) -> torch.Tensor:
     """A batch's `pixel_values` as they are: the loops' `finish` for items finished by the loader workers."""
     return batch["pixel_values"]
@@ -117,14 +148,10 @@ def train_one_epoch(
     replaced = torch.zeros((), dtype=torch.int64, device=accelerator.device)
     num_clips = 0
     started = time.perf_counter()
-    first_batch_at, asked_at, waited = None, None, 0.0
-    progress = tqdm(dataloader, desc=f"epoch {epoch + 1}", disable=not accelerator.is_local_main_process, leave=False)
+    data_wait = DataWait()
+    progress = tqdm(data_wait.batches(dataloader), total=iterations, desc=f"epoch {epoch + 1}",
+                    disable=not accelerator.is_local_main_process, leave=False)
     for batch_index, batch in enumerate(progress):
-        received_at = time.perf_counter()
-        if asked_at is None:  # the first batch also waits for the workers to start: not counted
-            first_batch_at = received_at
-        else:
-            waited += received_at - asked_at
         iteration = epoch * iterations + batch_index
         lr = lr_schedule.get_last_lr()[0]  # the LR this mini-batch's step (if it ends a cycle) runs at
         videos, labels = finish(batch), batch["labels"]
@@ -151,15 +178,12 @@ def train_one_epoch(
         record = StepRecord(epoch + 1, iteration, float(mean_loss), lr)
         progress.set_postfix(loss=f"{record.loss:.4f}", lr=f"{record.lr:.2e}")
         on_step(record)  # its loss is a host value: the step's GPU work is done when the next batch is asked for
-        asked_at = time.perf_counter()
-    finished = time.perf_counter()
-    after_first_batch = finished - first_batch_at if first_batch_at is not None else 0.0
     return EpochSummary(
         loss=float(loss_sum) / iterations,
         lr=lr_schedule.get_last_lr()[0],
         num_replaced=int(accelerator.reduce(replaced, reduction="sum")),
-        clips_per_second=num_clips / (finished - started),
-        data_wait_fraction=waited / after_first_batch if after_first_batch > 0 else 0.0,
+        clips_per_second=num_clips / (time.perf_counter() - started),
+        data_wait_fraction=data_wait.fraction(),
     )
 
 
