@@ -274,21 +274,10 @@ def prepare_video_dataset(
     _check_folders(input_root, output_root)
     _check_lists_are_not_overwritten(video_lists, output_root)
     entries = _list_entries(video_lists) if video_lists else {}
-    if entries:
-        relative_paths = sorted({path for list_entries in entries.values() for path, _ in list_entries})
-        if not relative_paths:
-            names = ", ".join(repr(os.fspath(list_file)) for list_file in video_lists)
-            raise ValueError(f"No videos to prepare: the video list(s) {names} name no videos.")
-    else:
-        relative_paths = _find_videos(input_root)
-        if not relative_paths:
-            raise ValueError(
-                f"No videos found under {os.fspath(input_root)!r} (files ending in {', '.join(VIDEO_EXTENSIONS)})."
-            )
-    _check_distinct_outputs(relative_paths)
+    relative_paths = _videos_to_prepare(input_root, video_lists, entries)
     sources = {path: resolve_video_source(input_root, path) for path in relative_paths}
     if is_tar_root(input_root):  # a folder was checked by _check_folders; the archives are known only now
-        check_video_root(input_root, [VideoRecord(source, 0) for source in sources.values()])
+        check_video_root(input_root, sources.values())
     _claim_output_root(output_root, preparation, [Path(list_file).name for list_file in entries], relative_paths,
                        overwrite)
 
@@ -302,10 +291,47 @@ def prepare_video_dataset(
             report.already_prepared += 1
         else:
             pending.append(relative_path)
-    jobs = [(sources[path], output_root / prepared_relative_path(path), preparation) for path in pending]
-    workers = workers or os.cpu_count() or 1
+    _prepare_videos({path: sources[path] for path in pending}, output_root, preparation, report,
+                    workers or os.cpu_count() or 1, progress)
+    _write_failures_and_lists(output_root, entries, report)
+    return report
+
+
+def _videos_to_prepare(
+    input_root: Path, video_lists: Sequence[str | os.PathLike], entries: dict[Path, list[tuple[str, int]]]
+) -> list[str]:
+    """The relative paths of the videos to prepare, sorted: those the lists name, or every video under `input_root`.
+
+    Raises:
+        ValueError: there are none, or two would be prepared to the same file.
+    """
+    if entries:
+        relative_paths = sorted({path for list_entries in entries.values() for path, _ in list_entries})
+        if not relative_paths:
+            names = ", ".join(repr(os.fspath(list_file)) for list_file in video_lists)
+            raise ValueError(f"No videos to prepare: the video list(s) {names} name no videos.")
+    else:
+        relative_paths = _find_videos(input_root)
+        if not relative_paths:
+            raise ValueError(
+                f"No videos found under {os.fspath(input_root)!r} (files ending in {', '.join(VIDEO_EXTENSIONS)})."
+            )
+    _check_distinct_outputs(relative_paths)
+    return relative_paths
+
+
+def _prepare_videos(
+    sources: dict[str, VideoSource],
+    output_root: Path,
+    preparation: VideoPreparation,
+    report: PreparationReport,
+    workers: int,
+    progress: bool,
+) -> None:
+    """Prepares `sources` (by relative path) in `workers` processes, counting each outcome in `report`."""
+    jobs = [(source, output_root / prepared_relative_path(path), preparation) for path, source in sources.items()]
     with tqdm(total=len(jobs), unit="video", desc="Preparing videos", disable=not progress) as bar:
-        for relative_path, outcome in zip(pending, _run(jobs, workers)):
+        for relative_path, outcome in zip(sources, _run(jobs, workers)):
             if isinstance(outcome, PreparedVideo):
                 report.prepared += 1
                 report.output_bytes += outcome.size_bytes
@@ -315,10 +341,17 @@ def prepare_video_dataset(
                 logger.warning("Skipping %s: %s", relative_path, outcome)
             bar.update()
             bar.set_postfix(failed=len(report.failed), refresh=False)
+
+
+def _write_failures_and_lists(
+    output_root: Path, entries: dict[Path, list[tuple[str, int]]], report: PreparationReport
+) -> None:
+    """`preparation_failures.txt` (deleted when no video failed: an earlier run's failures were retried), and each
+    list with the prepared videos' paths, without the failed ones; the lists written go into `report`."""
     if report.failed:
         failures = "".join(f"{path}\t{reason}\n" for path, reason in sorted(report.failed.items()))
         write_text_atomically(output_root / FAILURES_FILE, failures)
-    else:  # an earlier run's failures were retried, and none is left
+    else:
         (output_root / FAILURES_FILE).unlink(missing_ok=True)
     for list_file, list_entries in entries.items():
         records = [
@@ -327,7 +360,6 @@ def prepare_video_dataset(
             if path not in report.failed
         ]
         report.lists.append(write_video_list(records, output_root / Path(list_file).name))
-    return report
 
 
 def _check_folders(input_root: Path, output_root: Path) -> None:

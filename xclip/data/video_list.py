@@ -219,12 +219,13 @@ def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> li
             "%s lists %d video(s) more than once, e.g. %s; each entry counts separately.",
             os.fspath(list_file), len(repeats), ", ".join(repeats[:3]),
         )
-    check_video_root(root, records)
+    check_video_root(root, [record.source for record in records])
     return records
 
 
-def check_video_root(root: PathLike, records: Iterable[VideoRecord]) -> None:
-    """Check that the folder, or each distinct tar archive, that `records` are read from exists.
+def check_video_root(root: PathLike, sources: Iterable[RecordSource]) -> None:
+    """Check that the folder, or each distinct tar archive, that `sources` (e.g. `VideoRecord.source`s) are read from
+    exists.
 
     Raises:
         FileNotFoundError: The video folder or an archive is missing.
@@ -233,7 +234,7 @@ def check_video_root(root: PathLike, records: Iterable[VideoRecord]) -> None:
     if not is_tar_root(root):
         check_video_folder(root, "DATA.ROOT")
         return
-    archives = sorted({os.fspath(record.source.tar_path) for record in records if isinstance(record.source, TarMember)})
+    archives = sorted({os.fspath(source.tar_path) for source in sources if isinstance(source, TarMember)})
     for archive in archives:
         if not os.path.isfile(archive):
             raise FileNotFoundError(
