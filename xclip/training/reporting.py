@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accelerate import Accelerator
 
@@ -17,6 +17,9 @@ from ..evaluation import build_metrics_report, confusion_matrix_png, write_per_c
 from ..files import write_text_atomically
 from .config import ExperimentConfig
 from .engine import Predictions, StepRecord
+
+if TYPE_CHECKING:
+    from evaluate import EvaluationModule  # imported where used: an optional extra
 
 __all__ = ["StepLog", "evaluation_report", "plot_training_curves", "tracker_hparams", "write_json"]
 
@@ -98,7 +101,7 @@ def tracker_hparams(config: ExperimentConfig) -> dict[str, int | float | str | b
 def evaluation_report(
     predictions: Predictions,
     class_names: Sequence[str],
-    metric: Any,
+    metric: EvaluationModule,
     num_views: int,
     files: tuple[Path, str] | None = None,
     source: str = "the evaluation set",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -72,6 +72,9 @@ from .output_folder import (
 )
 from .reporting import METRICS_FILE, StepLog, evaluation_report, plot_training_curves, tracker_hparams, write_json
 from .text import ClassTexts
+
+if TYPE_CHECKING:
+    from evaluate import EvaluationModule  # imported where used: an optional extra
 
 __all__ = ["TrainingRun", "evaluate_only", "main", "parse_args", "run_epoch", "train"]
 
@@ -239,7 +242,7 @@ def evaluate_splits(
     config: ExperimentConfig,
     splits: list[ZeroShotSplit],
     views: tuple[int, int],
-    metric: Any,
+    metric: EvaluationModule | None,
 ) -> dict[str, Any]:
     """Evaluates `model` on each split with `views` = (clips, crops) per video, writing each split's per-class
     accuracy and confusion matrix to `OUTPUT/<split>_per_class.csv` and `OUTPUT/<split>_confusion.png`; returns the
@@ -311,7 +314,9 @@ def check_training_extras() -> None:
         )
 
 
-def build_run(accelerator: Accelerator, config: ExperimentConfig) -> tuple[nn.Module, list[str], Any]:
+def build_run(
+    accelerator: Accelerator, config: ExperimentConfig
+) -> tuple[nn.Module, list[str], EvaluationModule | None]:
     """What training and evaluation share: the seeded model, the class names and the accuracy metric."""
     logger.info("%d process(es), device %s, mixed precision %s", accelerator.num_processes, accelerator.device,
                 accelerator.mixed_precision)
@@ -360,7 +365,7 @@ class TrainingRun:
     lr_schedule: IterationLRSchedule
     texts: ClassTexts
     class_names: list[str]
-    metric: Any
+    metric: EvaluationModule | None  # the main process's; None elsewhere
     step_log: StepLog
     warned_input_bound: bool = False  # the input-pipeline advice is given once per run
 
