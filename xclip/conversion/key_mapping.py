@@ -4,8 +4,8 @@ Two things change besides the names:
 
 - `nn.MultiheadAttention` packs q, k and v into one `in_proj` matrix (rows `[0:d]`, `[d:2d]`, `[2d:3d]`); ours are
   three projections.
-- `visual.proj` and `text_projection` are applied as `x @ P` (`[in, out]`); ours are `nn.Linear` weights
-  (`[out, in]`), so they are transposed. `prompts_visual_proj` stays an `x @ P` parameter on both sides.
+- `visual.proj` and `text_projection` are applied as `x @ P` (`(in, out)`); ours are `nn.Linear` weights
+  (`(out, in)`), so they are transposed. `prompts_visual_proj` stays an `x @ P` parameter on both sides.
 
 Every other tensor is copied as is.
 

@@ -44,7 +44,7 @@ from .video_list import VideoRecord
 logger = logging.getLogger(__name__)
 
 TrainTransform = Callable[..., torch.Tensor]
-"""`transform(clip [T, H, W, 3] uint8, generator=np.random.Generator) -> [T, 3, S, S]` float, like
+"""`transform(clip (T, H, W, 3) uint8, generator=np.random.Generator) -> (T, 3, S, S)` float, like
 `XCLIPTrainTransform`."""
 
 # Consecutive unreadable videos tolerated while looking for a replacement; more means a systematic problem (wrong
@@ -61,7 +61,7 @@ class VideoClipDataset(Dataset):
         num_frames: Frames per clip (`T`), the model's frame count (`DATA.NUM_FRAMES`).
         training: Training items (random sampling and augmentation) or evaluation items (deterministic views).
         transform: Training augmentation; defaults to `XCLIPTrainTransform(image_size)`. Called as
-            `transform(clip, generator=rng)` with `clip` uint8 `[T, H, W, 3]`; returns `[T, 3, S, S]`. With
+            `transform(clip, generator=rng)` with `clip` uint8 `(T, H, W, 3)`; returns `(T, 3, S, S)`. With
             `finish_on_device` it needs `XCLIPTrainTransform`'s `prepare` and `finish` halves instead.
         video_processor: Evaluation preprocessing; defaults to `XCLIPVideoProcessor.for_image_size(image_size,
             num_frames)`. Its crop size sets `S`; the frame count and views come from this dataset.
@@ -90,7 +90,7 @@ class VideoClipDataset(Dataset):
 
     Items are dictionaries:
 
-    - `pixel_values`: float32 `[T, 3, S, S]`, or `[V, T, 3, S, S]` for `V = num_crops * num_clips > 1` evaluation
+    - `pixel_values`: float32 `(T, 3, S, S)`, or `(V, T, 3, S, S)` for `V = num_crops * num_clips > 1` evaluation
       views (crop-major, as `XCLIPVideoProcessor` orders them); uint8 with `finish_on_device`;
     - `colour`: training items with `finish_on_device` only, the clip's `ColourDraws` (see `XCLIPTrainTransform`);
     - `labels`: int64 scalar tensor, the label of the video actually used;
@@ -211,7 +211,7 @@ class VideoClipDataset(Dataset):
         self._epoch.fill_(epoch)
 
     def finish(self, batch: dict[str, Any]) -> torch.Tensor:
-        """A batch's float32 `pixel_values` (`[B, T, 3, S, S]` or `[B, V, T, 3, S, S]`): with `finish_on_device`,
+        """A batch's float32 `pixel_values` (`(B, T, 3, S, S)` or `(B, V, T, 3, S, S)`): with `finish_on_device`,
         the rest of the work done on the batch's device, equal to the items of a dataset built without it (training
         clips within float rounding, tested); otherwise the batch's `pixel_values` as they are."""
         if not self.finish_on_device:
@@ -272,7 +272,7 @@ class VideoClipDataset(Dataset):
         return _item(pixel_values, record.label, index, replaced=False, valid=True)
 
     def _read_clip(self, record: VideoRecord, rng: np.random.Generator) -> np.ndarray:
-        """The sampled frames of `record`: uint8 `[num_clips * T, H, W, 3]`, clip-major."""
+        """The sampled frames of `record`: uint8 `(num_clips * T, H, W, 3)`, clip-major."""
         if isinstance(record.source, np.ndarray):
             return record.source[self._sample_indices(len(record.source), rng).reshape(-1)]
         with VideoReader(
@@ -281,7 +281,7 @@ class VideoClipDataset(Dataset):
             return reader.read(self._sample_indices(reader.info.num_frames, rng).reshape(-1))
 
     def _sample_indices(self, total_frames: int, rng: np.random.Generator) -> np.ndarray:
-        """`[num_clips, T]` frame indices."""
+        """`(num_clips, T)` frame indices."""
         if self.sampling == "dense":
             return sample_dense_indices(
                 total_frames,

@@ -6,7 +6,7 @@ The video column may hold, per row:
 - a `datasets.Video` value: the column is read with `decode=False` (`{"path", "bytes"}` dictionaries) and decoded
   here with PyAV, so no torchcodec is needed and sampling is exactly the original's;
 - encoded bytes;
-- decoded frames: a uint8 array, tensor or nested list `[T, H, W, 3]`, or a list of PIL images. Frames of another
+- decoded frames: a uint8 array, tensor or nested list `(T, H, W, 3)`, or a list of PIL images. Frames of another
   dtype or shape are an error naming the row, not an unreadable video; convert them to uint8 first.
 
 Rows are converted to `VideoRecord`s lazily, one at a time, so a dataset that embeds its videos is not loaded into

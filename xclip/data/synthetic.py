@@ -49,7 +49,7 @@ def write_video_set(
     (paths relative to `root`) and the labels CSV `root/<labels_file>` (default `<name>_labels.csv`).
 
     Args:
-        draw_clip: `(label, rng) -> uint8 [T, H, W, 3]` frames (H and W even, for H.264's 4:2:0 chroma).
+        draw_clip: `(label, rng) -> uint8 (T, H, W, 3)` frames (H and W even, for H.264's 4:2:0 chroma).
         rng: drawn from in order, so the same generator state writes the same files, byte for byte.
     """
     root = Path(root)

@@ -45,14 +45,14 @@ class VideoRecord:
 
     Attributes:
         source: Where the video is: a file path, a `TarMember`, encoded bytes, or already decoded frames as a uint8
-            array `[T, H, W, 3]` (from a Hugging Face dataset).
+            array `(T, H, W, 3)` (from a Hugging Face dataset).
         label: Class index in `[0, num_classes)`.
         line: 1-based line of the video list this record comes from, for messages; `None` for other origins.
         relative_path: The path as written in the video list, used to write lists back (few-shot lists, class
             subsets); `None` when the record does not come from a list.
 
     Args:
-        frames_origin: Where decoded frames come from, starting the message when they are not uint8 `[T, H, W, 3]`
+        frames_origin: Where decoded frames come from, starting the message when they are not uint8 `(T, H, W, 3)`
             (see `check_decoded_frames`), e.g. `"Row 3 of column 'video'"`; not kept.
     """
 
@@ -80,7 +80,7 @@ class VideoRecord:
 
 
 def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
-    """Check that already decoded frames are a non-empty uint8 RGB array `[T, H, W, 3]`.
+    """Check that already decoded frames are a non-empty uint8 RGB array `(T, H, W, 3)`.
 
     A wrong array is a wrong dataset rather than an unreadable video, so it is an error instead of a
     `VideoDecodeError` that training would skip. Other dtypes are refused rather than cast, since casting cannot
@@ -91,7 +91,7 @@ def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
         origin: Where they come from, starting the message, e.g. `"Row 3 of column 'video'"`.
 
     Raises:
-        ValueError: The frames are not a non-empty `[T, H, W, 3]` array.
+        ValueError: The frames are not a non-empty `(T, H, W, 3)` array.
         TypeError: They are not uint8.
     """
     found = f"{origin} holds {frames.dtype} frames of shape {tuple(frames.shape)}"

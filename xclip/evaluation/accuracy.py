@@ -33,11 +33,11 @@ def label_ranks(scores: ArrayLike, references: ArrayLike) -> np.ndarray:
     """Rank of each video's true class among its scores (0 = highest), ties broken towards the lower class index.
 
     Args:
-        scores: `[N, K]` class scores (logits or probabilities).
-        references: `[N]` true class indices.
+        scores: `(N, K)` class scores (logits or probabilities).
+        references: `(N,)` true class indices.
 
     Returns:
-        `np.ndarray` of int64, shape `[N]`.
+        `np.ndarray` of int64, shape `(N,)`.
     """
     scores, references = _checked(scores, references)
     true_scores = scores[np.arange(len(references)), references][:, None]
@@ -51,13 +51,13 @@ def compute_video_accuracy(
     """Top-1, top-5, mean-class and per-class accuracy, in percent.
 
     Args:
-        scores: `[N, K]` class scores per video (e.g. `aggregate_views` of the multi-view logits).
-        references: `[N]` true class indices in `[0, K)`.
+        scores: `(N, K)` class scores per video (e.g. `aggregate_views` of the multi-view logits).
+        references: `(N,)` true class indices in `[0, K)`.
         num_classes: Expected `K`, checked against `scores` when given.
 
     Returns:
-        A dict with `top1`, `top5`, `mean_class_accuracy` (floats in percent), `per_class_accuracy` (`[K]` top-1
-        accuracy per class, `None` for a class without videos), `class_counts` (`[K]` videos per class) and
+        A dict with `top1`, `top5`, `mean_class_accuracy` (floats in percent), `per_class_accuracy` (`(K,)` top-1
+        accuracy per class, `None` for a class without videos), `class_counts` (`(K,)` videos per class) and
         `num_videos`. With fewer than 5 classes, top-5 counts all classes (100 %).
 
     Raises:

@@ -17,7 +17,7 @@ MAX_CLASSES_WITH_NAMES = 120
 
 
 def predicted_labels(predictions: ArrayLike) -> np.ndarray:
-    """`[N]` predicted class indices from `[N]` labels or `[N, K]` scores (argmax, ties to the lower index)."""
+    """`(N,)` predicted class indices from `(N,)` labels or `(N, K)` scores (argmax, ties to the lower index)."""
     predictions = as_numpy(predictions)
     if predictions.ndim == 2:
         return predictions.argmax(axis=1)
@@ -30,12 +30,12 @@ def confusion_matrix(predictions: ArrayLike, references: ArrayLike, num_classes:
     """Count videos per (true class, predicted class).
 
     Args:
-        predictions: `[N]` predicted class indices, or `[N, K]` scores.
-        references: `[N]` true class indices.
+        predictions: `(N,)` predicted class indices, or `(N, K)` scores.
+        references: `(N,)` true class indices.
         num_classes: `K`.
 
     Returns:
-        `np.ndarray` of int64, shape `[K, K]`: row = true class, column = predicted class.
+        `np.ndarray` of int64, shape `(K, K)`: row = true class, column = predicted class.
     """
     predicted = predicted_labels(predictions)
     references = as_numpy(references).astype(np.int64)
@@ -61,8 +61,8 @@ def confusion_matrix_png(
     only; larger ones (Kinetics-400/600) show the matrix alone, indexed by class id, at about 5 pixels per class.
 
     Args:
-        predictions: `[N]` predicted class indices, or `[N, K]` scores.
-        references: `[N]` true class indices.
+        predictions: `(N,)` predicted class indices, or `(N, K)` scores.
+        references: `(N,)` true class indices.
         class_names: `K` class names.
         path: Output PNG file.
         title: Figure title.

@@ -15,10 +15,10 @@ def aggregate_views(logits: torch.Tensor) -> torch.Tensor:
     ranks the classes exactly like the logits.
 
     Args:
-        logits: `[N, V, K]` logits of `V` views (e.g. 4 clips x 3 crops) of `N` videos over `K` classes.
+        logits: `(N, V, K)` logits of `V` views (e.g. 4 clips x 3 crops) of `N` videos over `K` classes.
 
     Returns:
-        `[N, K]` float64 scores: summed probabilities, in `[0, V]`.
+        `(N, K)` float64 scores: summed probabilities, in `[0, V]`.
     """
     if logits.ndim != 3:
         raise ValueError(f"logits must be [num_videos, num_views, num_classes], got shape {tuple(logits.shape)}.")

@@ -511,7 +511,7 @@ def _init_torch_linear(linear: nn.Linear) -> None:
 
 
 def _init_packed_attention(attention: CLIPAttention, out_proj_std: float | None) -> None:
-    """`nn.MultiheadAttention`'s initialisation on split projections: Xavier-uniform over the packed [3d, d] q/k/v
+    """`nn.MultiheadAttention`'s initialisation on split projections: Xavier-uniform over the packed (3d, d) q/k/v
     matrix, zero biases; the output projection keeps PyTorch's `nn.Linear` default (`out_proj_std=None`) or gets a
     truncated normal (the MIT, whose `apply`-based init reaches `out_proj` as an `nn.Linear`)."""
     embed_dim = attention.embed_dim

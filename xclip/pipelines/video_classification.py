@@ -49,7 +49,7 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
     """
     transformers' video classification pipeline, extended to [`XCLIPForVideoClassification`].
 
-    For an X-CLIP classifier: videos may be paths, URLs, `[T, H, W, C]` arrays, lists of frames or lists of videos;
+    For an X-CLIP classifier: videos may be paths, URLs, `(T, H, W, C)` arrays, lists of frames or lists of videos;
     each is sampled to the model's frame count; `num_clips=`/`num_crops=` score several views per video (the scores
     are the mean of the per-view softmax probabilities, the original's multi-view test). `top_k` (default 5) and
     `function_to_apply` work as in transformers. Other models run through transformers' implementation unchanged.

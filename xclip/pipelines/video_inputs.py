@@ -1,6 +1,6 @@
 """What the X-CLIP pipelines accept as videos, and how one video becomes `pixel_values`.
 
-One video: a path, an `http(s)://` or `file://` URL, a `[T, H, W, C]`/`[T, C, H, W]` array or tensor, or a list of
+One video: a path, an `http(s)://` or `file://` URL, a `(T, H, W, C)`/`(T, C, H, W)` array or tensor, or a list of
 frames (PIL images or 2-D/3-D arrays). Several videos: a list of those, or a 5-D array
 (`xclip.processing.video_inputs.is_video_batch` tells them apart). Frame sampling, resizing and cropping are the
 model's `XCLIPVideoProcessor`'s, which decodes files with `xclip.video` (PyAV).

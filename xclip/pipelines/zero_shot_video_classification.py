@@ -30,7 +30,7 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
     on several views and the per-view softmax probabilities are averaged (the original sums them; the ranking is the
     same and the scores sum to 1).
 
-    Videos: a path, an `http(s)://` or `file://` URL, a `[T, H, W, C]` array or tensor, a list of frames (PIL
+    Videos: a path, an `http(s)://` or `file://` URL, a `(T, H, W, C)` array or tensor, a list of frames (PIL
     images or arrays), or a list of such videos (or a 5-D array); `batch_size=` batches them through the model. Arrays
     hold RGB (3 channels) or greyscale (1) frames; RGBA arrays and non-finite float values are refused.
 

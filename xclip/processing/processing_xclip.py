@@ -63,8 +63,8 @@ class XCLIPProcessor(ProcessorMixin):
         unless `padding`/`truncation` say otherwise.
 
         Returns:
-            `BatchFeature` with `input_ids` and `attention_mask` `[num_texts, longest]` when `text` is given, and
-            `pixel_values` `[B, T, 3, S, S]` (or `[B, V, T, 3, S, S]` with several views) when `videos` is given.
+            `BatchFeature` with `input_ids` and `attention_mask` `(num_texts, longest)` when `text` is given, and
+            `pixel_values` `(B, T, 3, S, S)` (or `(B, V, T, 3, S, S)` with several views) when `videos` is given.
         """
         text_kwargs, videos_kwargs = self._split_kwargs(kwargs)
         if text is None and videos is None:

@@ -54,7 +54,7 @@ def short_side_resize_shape(height: int, width: int, short_side: int) -> tuple[i
 def resize(
     frames: torch.Tensor, size: tuple[int, int], interpolation: InterpolationMode = InterpolationMode.BILINEAR
 ) -> torch.Tensor:
-    """Resize frames `[..., C, H, W]` (uint8 or float, kept) to `size = (height, width)` without antialiasing
+    """Resize frames `(..., C, H, W)` (uint8 or float, kept) to `size = (height, width)` without antialiasing
     (OpenCV's behaviour).
 
     Frames that already have the requested size are returned unchanged.
@@ -69,7 +69,7 @@ def resize(
 def resize_short_side(
     frames: torch.Tensor, short_side: int, interpolation: InterpolationMode = InterpolationMode.BILINEAR
 ) -> torch.Tensor:
-    """Resize frames `[..., C, H, W]` (uint8 or float, kept) so that `min(H, W) == short_side`, keeping the aspect
+    """Resize frames `(..., C, H, W)` (uint8 or float, kept) so that `min(H, W) == short_side`, keeping the aspect
     ratio."""
     height, width = frames.shape[-2:]
     return resize(frames, short_side_resize_shape(height, width, short_side), interpolation)
@@ -99,7 +99,7 @@ def three_crop_offsets(height: int, width: int, crop_size: int) -> list[tuple[in
 
 
 def crop(frames: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
-    """Crop frames `[..., C, H, W]` to `[..., C, height, width]` at `(top, left)`, which must lie inside the frame."""
+    """Crop frames `(..., C, H, W)` to `(..., C, height, width)` at `(top, left)`, which must lie inside the frame."""
     frame_height, frame_width = frames.shape[-2:]
     if top < 0 or left < 0 or top + height > frame_height or left + width > frame_width:
         raise ValueError(

@@ -49,13 +49,13 @@ _IDENTITY_FACTORS = (1.0, 1.0, 1.0, 0.0)
 
 ColourDraws = dict[str, torch.Tensor]
 """The colour draws of a clip from `XCLIPTrainTransform.prepare`, as tensors so that a DataLoader batches them:
-`jitter` and `grayscale` (bool, one per clip), `factors` (float32 `[T, 4]`: brightness, contrast and saturation
-factors and the hue shift of every frame) and `order` (int64 `[T, 4]`: the order in which each frame applies them).
+`jitter` and `grayscale` (bool, one per clip), `factors` (float32 `(T, 4)`: brightness, contrast and saturation
+factors and the hue shift of every frame) and `order` (int64 `(T, 4)`: the order in which each frame applies them).
 A batch has a leading batch dimension on each."""
 
 
 def adjust_hue(frames: torch.Tensor, hue_factor: float | torch.Tensor) -> torch.Tensor:
-    """Rotate the hue of float RGB frames `[..., 3, H, W]` in [0, 1] by `hue_factor` turns, in HSV space.
+    """Rotate the hue of float RGB frames `(..., 3, H, W)` in [0, 1] by `hue_factor` turns, in HSV space.
 
     The same function as torchvision's `adjust_hue` (equal within 2e-6, tested) at about a quarter of its cost: it
     takes the channel extremes with `amax`/`amin` (torchvision's `max(dim)` also computes indices, the slowest step)
@@ -64,8 +64,8 @@ def adjust_hue(frames: torch.Tensor, hue_factor: float | torch.Tensor) -> torch.
     augmentation (8 frames: 22 of 39 ms on one core).
 
     Args:
-        frames: `[..., 3, H, W]` float RGB in [0, 1].
-        hue_factor: One shift for all frames, or one per frame as a tensor broadcasting to `[..., 1, 1, 1]`.
+        frames: `(..., 3, H, W)` float RGB in [0, 1].
+        hue_factor: One shift for all frames, or one per frame as a tensor broadcasting to `(..., 1, 1, 1)`.
 
     Returns:
         `torch.Tensor` of the input's shape and dtype.
@@ -88,15 +88,15 @@ def adjust_hue(frames: torch.Tensor, hue_factor: float | torch.Tensor) -> torch.
 
 
 def _adjust(frames: torch.Tensor, adjustment: str, ratio: torch.Tensor) -> torch.Tensor:
-    """One of torchvision `ColorJitter`'s adjustments of float frames `[n, 3, S, S]`, each with its own factor (`ratio`
-    `[n, 1, 1, 1]`, float32 on their device): torchvision's formulas (`adjust_brightness`, `adjust_contrast`,
+    """One of torchvision `ColorJitter`'s adjustments of float frames `(n, 3, S, S)`, each with its own factor (`ratio`
+    `(n, 1, 1, 1)`, float32 on their device): torchvision's formulas (`adjust_brightness`, `adjust_contrast`,
     `adjust_saturation`; the hue one is `adjust_hue`) with a factor per frame, within 2e-6 of torchvision's
     frame-by-frame results (tested)."""
     if adjustment == "hue":
         return adjust_hue(frames, ratio)
     if adjustment == "brightness":
         return frames.mul(ratio).clamp_(0.0, 1.0)
-    grey = tvF.rgb_to_grayscale(frames, num_output_channels=1)  # [n, 1, S, S]
+    grey = tvF.rgb_to_grayscale(frames, num_output_channels=1)  # (n, 1, S, S)
     if adjustment == "contrast":
         grey = grey.mean(dim=(-3, -2, -1), keepdim=True)
     return frames.mul(ratio).add_(grey * (1.0 - ratio)).clamp_(0.0, 1.0)
@@ -207,11 +207,11 @@ class XCLIPTrainTransform:
         Augment one clip: `finish(*prepare(clip, generator))`.
 
         Args:
-            clip: `[T, H, W, 3]` uint8 RGB frames (NumPy array or torch tensor, any device).
+            clip: `(T, H, W, 3)` uint8 RGB frames (NumPy array or torch tensor, any device).
             generator: Source of randomness; a fresh NumPy generator when omitted.
 
         Returns:
-            `torch.Tensor` float32 of shape `[T, 3, S, S]`, normalised.
+            `torch.Tensor` float32 of shape `(T, 3, S, S)`, normalised.
         """
         return self.finish(*self.prepare(clip, generator))
 
@@ -222,13 +222,13 @@ class XCLIPTrainTransform:
         The uint8 half: resize, crop, resize and flip one clip, and draw its colour jitter and grayscale.
 
         Args:
-            clip: `[T, H, W, 3]` uint8 RGB frames (NumPy array or torch tensor, any device).
+            clip: `(T, H, W, 3)` uint8 RGB frames (NumPy array or torch tensor, any device).
             generator: Source of randomness; a fresh NumPy generator when omitted.
 
         Returns:
-            uint8 frames `[T, 3, S, S]` (contiguous, on the clip's device) and their `ColourDraws` (on the CPU).
+            uint8 frames `(T, 3, S, S)` (contiguous, on the clip's device) and their `ColourDraws` (on the CPU).
         """
-        frames = self._channels_first(clip)  # [T, 3, H, W] uint8
+        frames = self._channels_first(clip)  # (T, 3, H, W) uint8
         random = _RandomSource(generator)
 
         frames = spatial.resize_short_side(frames, self.short_side)
@@ -260,15 +260,15 @@ class XCLIPTrainTransform:
         device; one clip or a batch of clips in one call.
 
         Args:
-            frames: uint8 `[T, 3, S, S]` or a batch `[B, T, 3, S, S]` from `prepare`.
+            frames: uint8 `(T, 3, S, S)` or a batch `(B, T, 3, S, S)` from `prepare`.
             colour: their `ColourDraws` (for a batch, each with a leading `B`), on any device.
 
         Returns:
             `torch.Tensor` float32 of the frames' shape, normalised.
         """
-        clips = frames.to(torch.float32, copy=True).div_(255.0).view(-1, *frames.shape[-4:])  # [B, T, 3, S, S]
+        clips = frames.to(torch.float32, copy=True).div_(255.0).view(-1, *frames.shape[-4:])  # (B, T, 3, S, S)
         num_frames = clips.shape[1]
-        per_frame = clips.view(-1, *frames.shape[-3:])  # [B * T, 3, S, S], the same memory
+        per_frame = clips.view(-1, *frames.shape[-3:])  # (B * T, 3, S, S), the same memory
         # The draws steer Python control flow: one copy to NumPy instead of a GPU sync (or a small tensor operation)
         # per decision.
         draws = {key: value.cpu().numpy() for key, value in colour.items()}
@@ -333,12 +333,12 @@ class XCLIPTrainTransform:
     @staticmethod
     def _jitter_frames(frames: torch.Tensor, jittered: np.ndarray, factors: np.ndarray, order: np.ndarray) -> None:
         """torchvision `ColorJitter`'s adjustments of the `jittered` frames (increasing indices) of `frames`
-        `[N, 3, S, S]` (float in [0, 1], changed in place), each with its own factors and order (`[N, 4]`). Frames
+        `(N, 3, S, S)` (float in [0, 1], changed in place), each with its own factors and order (`(N, 4)`). Frames
         that share an order are adjusted together, so a batch takes at most 24 groups of four batched adjustments."""
         groups: dict[tuple[int, ...], list[int]] = {}
         for index, frame_order in zip(jittered.tolist(), order[jittered].tolist()):
             groups.setdefault(tuple(frame_order), []).append(index)
-        all_ratios = torch.from_numpy(factors).to(frames.device)  # [N, 4], one copy to the GPU per batch
+        all_ratios = torch.from_numpy(factors).to(frames.device)  # (N, 4), one copy to the GPU per batch
         for group_order, members in groups.items():
             first, last = members[0], members[-1]
             # Consecutive frames (always so for one frame) are read as a view, not gathered.
@@ -351,7 +351,7 @@ class XCLIPTrainTransform:
 
     @staticmethod
     def _channels_first(clip: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """`[T, H, W, 3]` uint8 -> `[T, 3, H, W]` uint8, a view of the decoder's channels-last memory."""
+        """`(T, H, W, 3)` uint8 -> `(T, 3, H, W)` uint8, a view of the decoder's channels-last memory."""
         tensor = torch.from_numpy(np.ascontiguousarray(clip)) if isinstance(clip, np.ndarray) else clip
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"clip must be a NumPy array or a torch tensor, got {type(clip).__name__}.")

@@ -1,12 +1,12 @@
 """Every way a caller may hand videos to the processor, turned into one list of videos that can read frames by index.
 
-Accepted, for one video: a file path; a `[T, H, W, C]` or `[T, C, H, W]` NumPy array or torch tensor; a list of
-frames (PIL images, or `[H, W, C]`/`[C, H, W]`/`[H, W]` arrays); a single PIL image (a one-frame video). For a
-batch: a list of any of these, or a 5-D array `[B, T, ...]`. Each video reads the frames an `IndexChooser` picks
-from its frame count, as channels-first tensors `[n, C, H, W]` in the input's dtype (uint8 from files).
+Accepted, for one video: a file path; a `(T, H, W, C)` or `(T, C, H, W)` NumPy array or torch tensor; a list of
+frames (PIL images, or `(H, W, C)`/`(C, H, W)`/`(H, W)` arrays); a single PIL image (a one-frame video). For a
+batch: a list of any of these, or a 5-D array `(B, T, ...)`. Each video reads the frames an `IndexChooser` picks
+from its frame count, as channels-first tensors `(n, C, H, W)` in the input's dtype (uint8 from files).
 
 The channel axis is inferred (size 1, 3 or 4 last, or else right after the frame axis). When both positions are
-possible (e.g. `[T, 3, H, 3]`), pass `input_data_format="channels_last"` or `"channels_first"`.
+possible (e.g. `(T, 3, H, 3)`), pass `input_data_format="channels_last"` or `"channels_first"`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class FileVideo:
         return f"video file {os.fspath(self.path)!r}"
 
     def read_frames(self, choose_indices: IndexChooser) -> torch.Tensor:
-        """The frames `choose_indices(num_frames)` picks (any order, repeats allowed) as uint8 `[n, 3, H, W]`."""
+        """The frames `choose_indices(num_frames)` picks (any order, repeats allowed) as uint8 `(n, 3, H, W)`."""
         with VideoReader(self.path) as reader:
             frames = reader.read(choose_indices(reader.info.num_frames))
         return torch.from_numpy(frames).permute(0, 3, 1, 2)
@@ -51,13 +51,13 @@ class FileVideo:
 
 @dataclass(frozen=True)
 class ArrayVideo:
-    """A video already in memory as channels-first frames `[T, C, H, W]` (any numeric dtype, any device)."""
+    """A video already in memory as channels-first frames `(T, C, H, W)` (any numeric dtype, any device)."""
 
     frames: torch.Tensor
     description: str
 
     def read_frames(self, choose_indices: IndexChooser) -> torch.Tensor:
-        """The frames `choose_indices(T)` picks, as `[n, C, H, W]`: the frames themselves when it picks every frame in
+        """The frames `choose_indices(T)` picks, as `(n, C, H, W)`: the frames themselves when it picks every frame in
         order (frames already sampled, `do_sample_frames=False`), since the processor never writes into its input."""
         total = self.frames.shape[0]
         indices = choose_indices(total)
@@ -92,7 +92,7 @@ def _as_tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
 def _to_channels_first(
     tensor: torch.Tensor, channel_format: ChannelDimension | None, what: str
 ) -> torch.Tensor:
-    """Move the channel axis of `[..., H, W, C]` or `[..., C, H, W]` (the last 3 axes) to `[..., C, H, W]`."""
+    """Move the channel axis of `(..., H, W, C)` or `(..., C, H, W)` (the last 3 axes) to `(..., C, H, W)`."""
     last_possible = tensor.shape[-1] in _CHANNEL_COUNTS
     first_possible = tensor.shape[-3] in _CHANNEL_COUNTS
     if channel_format is None:
@@ -127,7 +127,7 @@ def _is_frame(item: Any) -> bool:
 
 
 def _frame_to_tensor(frame: Any, channel_format: ChannelDimension | None, what: str) -> torch.Tensor:
-    """One frame as a channels-first tensor `[C, H, W]`."""
+    """One frame as a channels-first tensor `(C, H, W)`."""
     if isinstance(frame, PIL.Image.Image):
         # Palette, CMYK, 16-bit and alpha modes all have a well-defined RGB rendering in PIL.
         return torch.from_numpy(np.array(frame.convert("RGB"))).permute(2, 0, 1)

@@ -82,7 +82,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
     paths through torchcodec, and resizes/crops with torchvision's rounding, whereas X-CLIP needs segment-centre
     sampling, multi-clip/3-crop views, decoding through `xclip.video`, and mmcv's rounding of sizes and crop offsets.
 
-    Accepted `videos` (see `xclip.processing.video_inputs`): a path, a `[T, H, W, C]` or `[T, C, H, W]` NumPy array
+    Accepted `videos` (see `xclip.processing.video_inputs`): a path, a `(T, H, W, C)` or `(T, C, H, W)` NumPy array
     or torch tensor (uint8, or float on the 0-255 scale like uint8; pass `do_rescale=False` for frames already in
     [0, 1]), a list of PIL images or arrays (one video), or a batch: a list of any of these or a 5-D array. Every form
     of the same uint8 frames gives the same `pixel_values`; float frames are resized without rounding to 8 bits, so
@@ -110,8 +110,8 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
     Returns from `__call__`:
         `BatchFeature` with float32 `pixel_values` (a torch tensor, or NumPy with `return_tensors="np"`; uint8 for uint8
         frames with `do_rescale=False, do_normalize=False`, to be finished by `normalize_deferred`) of shape
-        `[batch, num_frames, 3, crop, crop]`, or
-        `[batch, num_crops * num_clips, num_frames, 3, crop, crop]` when there are several views; view `v` is crop
+        `(batch, num_frames, 3, crop, crop)`, or
+        `(batch, num_crops * num_clips, num_frames, 3, crop, crop)` when there are several views; view `v` is crop
         `v // num_clips` of clip `v % num_clips` (crop-major, as in the original's evaluation).
 
     Example:
@@ -187,7 +187,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         Sample, resize, crop and normalise a video or a batch of videos (see the class docstring).
 
         Returns:
-            `BatchFeature` with `pixel_values`: `[B, T, 3, S, S]`, or `[B, V, T, 3, S, S]` for `V > 1` views.
+            `BatchFeature` with `pixel_values`: `(B, T, 3, S, S)`, or `(B, V, T, 3, S, S)` for `V > 1` views.
         """
         options = self._resolve_options(kwargs)
         batch = as_video_batch(videos, input_data_format=options["input_data_format"])
@@ -241,16 +241,16 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         return options
 
     def _process_video(self, video: FileVideo | ArrayVideo, options: dict[str, Any]) -> torch.Tensor:
-        """One video -> `[V, T, 3, S, S]` float32, views crop-major."""
+        """One video -> `(V, T, 3, S, S)` float32, views crop-major."""
         num_frames, num_clips = options["num_frames"], options["num_clips"]
         frames = self._sample(video, num_frames, num_clips, options["do_sample_frames"])
         if options["device"] is not None:
             frames = frames.to(options["device"])
         frames = self._to_rgb(frames, video, options)
         if options["num_crops"] == 3:
-            views = self._three_crop_views(frames, options)  # [3, num_clips * T, 3, S, S]
+            views = self._three_crop_views(frames, options)  # (3, num_clips * T, 3, S, S)
         else:
-            views = self._centre_crop_view(frames, video, options)  # [1, num_clips * T, 3, S, S]
+            views = self._centre_crop_view(frames, video, options)  # (1, num_clips * T, 3, S, S)
         num_crops = views.shape[0]
         return views.reshape(num_crops * num_clips, num_frames, *views.shape[2:])
 
@@ -264,7 +264,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         video) and moves the arithmetic to the GPU.
 
         Args:
-            pixel_values: `[B, ..., 3, S, S]`, any dimensions between (e.g. `[B, V, T, 3, S, S]`).
+            pixel_values: `(B, ..., 3, S, S)`, any dimensions between (e.g. `(B, V, T, 3, S, S)`).
             dtype: The result's dtype, float32 by default. Another one (the model's bf16, say) is computed video by
                 video in float32 and cast, so that no float32 copy of the whole batch is ever held.
         """
@@ -278,8 +278,8 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         return finished
 
     def _normalized_copy(self, views: list[torch.Tensor], options: dict[str, Any]) -> torch.Tensor:
-        """The views `[n, 3, h, w]` (crops into the resized frames, uint8 or float) as one new tensor
-        `[V, n, 3, h, w]`, rescaled and normalised: one copy converts them and makes their channels-last memory
+        """The views `(n, 3, h, w)` (crops into the resized frames, uint8 or float) as one new tensor
+        `(V, n, 3, h, w)`, rescaled and normalised: one copy converts them and makes their channels-last memory
         contiguous, and the arithmetic then runs in place. uint8 views stay uint8 when neither step is asked for
         (see `normalize_deferred`)."""
         keeps_uint8 = views[0].dtype == torch.uint8 and not (options["do_rescale"] or options["do_normalize"])
@@ -308,7 +308,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
     def _sample(
         video: FileVideo | ArrayVideo, num_frames: int, num_clips: int, do_sample_frames: bool
     ) -> torch.Tensor:
-        """`[num_clips * num_frames, C, H, W]` frames, clip-major."""
+        """`(num_clips * num_frames, C, H, W)` frames, clip-major."""
 
         def choose_indices(total: int) -> np.ndarray:
             if do_sample_frames:
@@ -346,7 +346,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         return frames if frames.dtype == torch.uint8 else frames.float()
 
     def _three_crop_views(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
-        """`[n, 3, H, W]` frames -> `[3, n, 3, S, S]`: the short side resized to `S`, normalised, three crops."""
+        """`(n, 3, H, W)` frames -> `(3, n, 3, S, S)`: the short side resized to `S`, normalised, three crops."""
         crop = options["crop_size"].height
         if options["do_resize"]:
             frames = spatial.resize_short_side(frames, crop, pil_torch_interpolation_mapping[options["resample"]])
@@ -356,7 +356,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
     def _centre_crop_view(
         self, frames: torch.Tensor, video: FileVideo | ArrayVideo, options: dict[str, Any]
     ) -> torch.Tensor:
-        """`[n, 3, H, W]` frames -> `[1, n, 3, h, w]`: resized, centre-cropped, normalised."""
+        """`(n, 3, H, W)` frames -> `(1, n, 3, h, w)`: resized, centre-cropped, normalised."""
         size, crop_size = options["size"], options["crop_size"]
         if options["do_resize"]:
             interpolation = pil_torch_interpolation_mapping[options["resample"]]

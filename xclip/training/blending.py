@@ -19,14 +19,14 @@ __all__ = ["MixupCutmix", "smoothed_one_hot", "soft_target_cross_entropy"]
 
 
 def smoothed_one_hot(labels: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:
-    """`[B]` class indices -> `[B, K]` targets with `1 - s + s / K` on the class and `s / K` elsewhere."""
+    """`(B,)` class indices -> `(B, K)` targets with `1 - s + s / K` on the class and `s / K` elsewhere."""
     off = smoothing / num_classes
     targets = torch.full((labels.shape[0], num_classes), off, device=labels.device)
     return targets.scatter_(1, labels.long().unsqueeze(1), 1.0 - smoothing + off)
 
 
 def soft_target_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of `-sum_k targets_k log softmax(logits)_k`; `logits` and `targets` are `[B, K]`."""
+    """Mean over the batch of `-sum_k targets_k log softmax(logits)_k`; `logits` and `targets` are `(B, K)`."""
     return nn.functional.cross_entropy(logits.float(), targets)
 
 
@@ -62,11 +62,11 @@ class MixupCutmix:
     def __call__(self, videos: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """
         Args:
-            videos: `[B, T, C, H, W]`.
-            labels: `[B]` class indices.
+            videos: `(B, T, C, H, W)`.
+            labels: `(B,)` class indices.
 
         Returns:
-            The blended videos `[B, T, C, H, W]` (a new tensor) and soft targets `[B, K]`.
+            The blended videos `(B, T, C, H, W)` (a new tensor) and soft targets `(B, K)`.
         """
         targets = smoothed_one_hot(labels, self.num_classes, self.smoothing)
         use_cutmix = self.cutmix_alpha > 0 and (self.mixup_alpha <= 0 or self.rng.random() < self.switch_prob)

@@ -60,9 +60,9 @@ class Predictions:
     """Per-video results of an evaluation pass, gathered from every process, each video exactly once.
 
     Attributes:
-        scores: `[N, K]` float64 (see `aggregate_views`), the per-view softmax probabilities summed over views.
-        labels: `[N]` int64 true classes.
-        valid: `[N]` bool, False for an unreadable video (its scores are meaningless and must be left out).
+        scores: `(N, K)` float64 (see `aggregate_views`), the per-view softmax probabilities summed over views.
+        labels: `(N,)` int64 true classes.
+        valid: `(N,)` bool, False for an unreadable video (its scores are meaningless and must be left out).
     """
 
     scores: torch.Tensor
@@ -196,9 +196,9 @@ def predict(
     desc: str = "eval",
     finish: Callable[[dict[str, Any]], torch.Tensor] = batch_pixel_values,
 ) -> Predictions:
-    """Scores every video of a prepared evaluation `dataloader` against `text_embeds` `[K, E]`.
+    """Scores every video of a prepared evaluation `dataloader` against `text_embeds` `(K, E)`.
 
-    Multi-view items (`pixel_values` `[B, V, T, 3, S, S]`) run as `B * V` clips whose softmax probabilities are
+    Multi-view items (`pixel_values` `(B, V, T, 3, S, S)`) run as `B * V` clips whose softmax probabilities are
     summed per video. `gather_for_metrics` drops the samples Accelerate repeats to give every process an equal share,
     so each video is counted once. `finish` turns each batch (on the device) into its `pixel_values`, as in
     `train_one_epoch`.

@@ -29,8 +29,8 @@ class ClassTexts:
         self.names = list(names)
         self.frozen = frozen
         tokens = tokenize_label_texts(load_clip_tokenizer(), self.names)
-        self.input_ids: torch.Tensor = tokens["input_ids"]  # [K, L]
-        self.attention_mask: torch.Tensor = tokens["attention_mask"]  # [K, L]
+        self.input_ids: torch.Tensor = tokens["input_ids"]  # (K, L)
+        self.attention_mask: torch.Tensor = tokens["attention_mask"]  # (K, L)
         self._cached: torch.Tensor | None = None
 
     def __len__(self) -> int:
@@ -38,7 +38,7 @@ class ClassTexts:
 
     @torch.no_grad()
     def encode(self, model: nn.Module) -> torch.Tensor:
-        """`[K, projection_dim]` text features of the (unwrapped) model, computed in eval mode without gradients."""
+        """`(K, projection_dim)` text features of the (unwrapped) model, computed in eval mode without gradients."""
         return encode_label_tokens(model, **self._tokens_on_device_of(model))
 
     def training_inputs(self, model: nn.Module) -> dict[str, torch.Tensor]:
@@ -54,7 +54,7 @@ class ClassTexts:
         return self._tokens_on_device_of(model)
 
     def evaluation_embeds(self, model: nn.Module) -> torch.Tensor:
-        """`[K, projection_dim]` text features for an evaluation pass: the cache when frozen, else freshly encoded by
+        """`(K, projection_dim)` text features for an evaluation pass: the cache when frozen, else freshly encoded by
         the current model."""
         if self.frozen:
             return self.training_inputs(model)["text_embeds"]

@@ -31,7 +31,7 @@ _SQUARE = ShapeStyle(shapes=("square",), radius=(4.0, 4.0), colour=(180, 256), w
 def motion_frames(
     motion: str, rng: np.random.Generator, num_frames: int = 16, size: int = 32, speed: float = 2.0
 ) -> np.ndarray:
-    """One video of class `motion`: uint8 `[num_frames, size, size, 3]`, a square of side 8 moving `speed` pixels per
+    """One video of class `motion`: uint8 `(num_frames, size, size, 3)`, a square of side 8 moving `speed` pixels per
     frame (either way along the class's axis)."""
     velocity = np.array(_AXES[motion]) * rng.choice([-1, 1], size=2) * speed
     return render_moving_shape(

@@ -87,7 +87,7 @@ class _FrameIndex:
 
     Attributes:
         num_frames: Frames whose packets could be read.
-        pts: `[num_frames]` sorted presentation timestamps, or `None` when the container does not give every packet
+        pts: `(num_frames,)` sorted presentation timestamps, or `None` when the container does not give every packet
             a unique timestamp (the reader then decodes from the start and counts frames).
         keyframes: Sorted presentation-order indices of the keyframes.
     """
@@ -233,11 +233,11 @@ class VideoReader:
         warning.
 
         Args:
-            indices: `[N]` frame indices in presentation order (frame 0 is the first frame shown).
+            indices: `(N,)` frame indices in presentation order (frame 0 is the first frame shown).
             stats: Optional counters to add this call's decoding work to.
 
         Returns:
-            `np.ndarray` of `uint8`, shape `[N, height, width, 3]`, RGB, in the order of `indices`; height and width
+            `np.ndarray` of `uint8`, shape `(N, height, width, 3)`, RGB, in the order of `indices`; height and width
             are swapped against `info` when `autorotate` turns the frames by a quarter turn (the rotation is read
             from decoded frames, so an empty `indices` gives the stored shape).
 
@@ -474,7 +474,7 @@ class VideoReader:
 
 
 def display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
-    """The display matrix a frame carries from its stream: `[9]` int32 in FFmpeg's `AV_FRAME_DATA_DISPLAYMATRIX`
+    """The display matrix a frame carries from its stream: `(9,)` int32 in FFmpeg's `AV_FRAME_DATA_DISPLAYMATRIX`
     layout (a row-major 3 x 3 matrix, 16.16 fixed point but for the last column), or None when there is none."""
     side_data = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
     return None if side_data is None else np.frombuffer(bytes(side_data), dtype=np.int32)
@@ -506,7 +506,7 @@ class DisplayOrientation:
         return cls(round(degrees / 90) % 4, mirrored)
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
-        """`[H, W, C]` as stored to `[H', W', C]` as shown (H' = W when it turns by a quarter)."""
+        """`(H, W, C)` as stored to `(H', W', C)` as shown (H' = W when it turns by a quarter)."""
         if self.quarter_turns == 0 and not self.mirrored:
             return frame
         shown = np.rot90(frame, self.quarter_turns)
@@ -536,7 +536,7 @@ def read_frames(
     """Decode the frames at `indices` of a video; see `VideoReader` and `VideoReader.read`.
 
     Returns:
-        `np.ndarray` of `uint8`, shape `[len(indices), height, width, 3]`, RGB.
+        `np.ndarray` of `uint8`, shape `(len(indices), height, width, 3)`, RGB.
     """
     with VideoReader(source, num_threads=num_threads, hwaccel=hwaccel, autorotate=autorotate) as reader:
         return reader.read(indices, stats=stats)

@@ -88,7 +88,7 @@ def render_moving_shape(
         size: frame side in pixels (even, for H.264's 4:2:0 chroma).
 
     Returns:
-        uint8 RGB frames `[num_frames, size, size, 3]`.
+        uint8 RGB frames `(num_frames, size, size, 3)`.
 
     Raises:
         ValueError: `num_frames` is not positive, or the shape cannot stay inside the frame (`wrap=False`).
@@ -101,7 +101,7 @@ def render_moving_shape(
     times = np.arange(num_frames)
     smallest = rng.uniform(*style.radius)
     radii = np.maximum(smallest + motion.growth * (times - (0 if motion.growth >= 0 else num_frames - 1)), 0.5)
-    offsets = np.outer(times, motion.velocity)  # [T, 2]
+    offsets = np.outer(times, motion.velocity)  # (T, 2)
     centres = _start(offsets, radii.max(), size, style.wrap, rng) + offsets
     brightness = 1 - style.fade_in + style.fade_in * times / max(num_frames - 1, 1)
     pixel_centres = np.arange(size) + 0.5
@@ -128,7 +128,7 @@ def _start(offsets: np.ndarray, radius: float, size: int, wrap: bool, rng: np.ra
 
 
 def _mask(shape: str, rows: np.ndarray, columns: np.ndarray, radius: float) -> np.ndarray:
-    """`[size, size]` bool, the pixels inside `shape` given their offsets from its centre."""
+    """`(size, size)` bool, the pixels inside `shape` given their offsets from its centre."""
     if shape == "square":
         return np.maximum(np.abs(rows), np.abs(columns)) <= radius
     if shape == "disk":

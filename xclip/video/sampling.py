@@ -36,7 +36,7 @@ def _check_positive(**values: int) -> None:
 def _clip_starts(
     total_frames: int, clip_span: int, num_clips: int, training: bool, rng: np.random.Generator | None
 ) -> np.ndarray:
-    """`[num_clips]` int64 first-frame indices of the clips, before wrapping around (see the module docstring)."""
+    """`(num_clips,)` int64 first-frame indices of the clips, before wrapping around (see the module docstring)."""
     clips = np.arange(num_clips)
     if not training:
         if total_frames < clip_span:
@@ -74,7 +74,7 @@ def sample_segment_indices(
         rng: Generator for the training draws.
 
     Returns:
-        `np.ndarray` of int64, shape `[num_segments]`, indices in `[0, total_frames)`.
+        `np.ndarray` of int64, shape `(num_segments,)`, indices in `[0, total_frames)`.
     """
     _check_positive(total_frames=total_frames, num_segments=num_segments)
     return _clip_starts(total_frames, 1, num_segments, training, rng) % total_frames
@@ -105,7 +105,7 @@ def sample_multi_clip_indices(
         rng: Generator for `random=True`.
 
     Returns:
-        `np.ndarray` of int64, shape `[num_clips, num_segments]`, indices in `[0, total_frames)`.
+        `np.ndarray` of int64, shape `(num_clips, num_segments)`, indices in `[0, total_frames)`.
     """
     _check_positive(total_frames=total_frames, num_segments=num_segments, num_clips=num_clips)
     if random:
@@ -135,7 +135,7 @@ def sample_dense_indices(
     (`index mod N`). Several clips follow the general rules in the module docstring.
 
     Returns:
-        `np.ndarray` of int64, shape `[num_clips, clip_len]`, indices in `[0, total_frames)`.
+        `np.ndarray` of int64, shape `(num_clips, clip_len)`, indices in `[0, total_frames)`.
     """
     _check_positive(
         total_frames=total_frames, clip_len=clip_len, frame_interval=frame_interval, num_clips=num_clips

@@ -40,13 +40,13 @@ def write_video(
 
     Args:
         path: Output file.
-        frames: `[T, H, W, 3]` uint8 RGB frames (H and W even for 4:2:0 pixel formats).
+        frames: `(T, H, W, 3)` uint8 RGB frames (H and W even for 4:2:0 pixel formats).
         fps: Nominal frame rate; the frame spacing unless `timestamps` is given.
         codec: FFmpeg encoder name, e.g. `"libx264"`, `"libvpx-vp9"`, `"mpeg4"`.
         pixel_format: Encoder pixel format.
         options: Encoder options, e.g. `{"g": "12", "bf": "2"}` (GOP of 12 frames, 2 B-frames) or x264's
             `{"preset": "veryfast"}`.
-        timestamps: `[T]` increasing presentation timestamps in `time_base` units, for variable frame rate.
+        timestamps: `(T,)` increasing presentation timestamps in `time_base` units, for variable frame rate.
         time_base: Unit of `timestamps`.
         container_options: Muxer options, e.g. `{"movflags": "faststart"}` (MP4 index before the data).
         display_rotation: Counterclockwise degrees a player turns the frames by, stored as the stream's display
@@ -84,7 +84,7 @@ def index_coded_frames(num_frames: int, height: int = 64, width: int = 64) -> np
     """Frames showing their own index as a 4 x 4 grid of black (0) / white (1) blocks, least significant bit first.
 
     Returns:
-        `np.ndarray` uint8 of shape `[num_frames, height, width, 3]` (at most 65536 frames).
+        `np.ndarray` uint8 of shape `(num_frames, height, width, 3)` (at most 65536 frames).
     """
     if num_frames > 2 ** (_CODE_GRID * _CODE_GRID):
         raise ValueError(f"index codes hold at most {2 ** (_CODE_GRID * _CODE_GRID)} frames, got {num_frames}")
@@ -96,7 +96,7 @@ def index_coded_frames(num_frames: int, height: int = 64, width: int = 64) -> np
 
 
 def read_index_code(frame: np.ndarray) -> int:
-    """The index drawn by `index_coded_frames` into `frame` (`[H, W, 3]`), read from the centre of each block."""
+    """The index drawn by `index_coded_frames` into `frame` (`(H, W, 3)`), read from the centre of each block."""
     height, width = frame.shape[:2]
     centres_y = ((np.arange(_CODE_GRID) + 0.5) * height / _CODE_GRID).astype(int)
     centres_x = ((np.arange(_CODE_GRID) + 0.5) * width / _CODE_GRID).astype(int)
@@ -108,7 +108,7 @@ def moving_texture_frames(num_frames: int, height: int, width: int, *, seed: int
     """Camera-like frames: a panning multi-scale texture, a moving bright object and per-frame noise.
 
     Returns:
-        `np.ndarray` uint8 of shape `[num_frames, height, width, 3]`.
+        `np.ndarray` uint8 of shape `(num_frames, height, width, 3)`.
     """
     rng = np.random.default_rng(seed)
     margin = 2 * num_frames + 64

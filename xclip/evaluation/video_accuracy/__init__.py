@@ -24,7 +24,7 @@ def load_video_accuracy(**kwargs: Any) -> evaluate.EvaluationModule:
         **kwargs: Passed to `evaluate.load`, e.g. `experiment_id` to run several evaluations side by side.
 
     Returns:
-        An `evaluate.EvaluationModule`: `compute(predictions=[N, K] scores, references=[N] labels)` gives `top1`,
+        An `evaluate.EvaluationModule`: `compute(predictions=(N, K) scores, references=(N,) labels)` gives `top1`,
         `top5`, `mean_class_accuracy`, `per_class_accuracy`, `class_counts` and `num_videos`.
     """
     import evaluate

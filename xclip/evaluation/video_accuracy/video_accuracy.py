@@ -20,15 +20,15 @@ are broken towards the lower class index.
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (`list` of `list` of `float`): `[N, K]` class scores per video.
-    references (`list` of `int`): `[N]` true class indices in `[0, K)`.
+    predictions (`list` of `list` of `float`): `(N, K)` class scores per video.
+    references (`list` of `int`): `(N,)` true class indices in `[0, K)`.
     num_classes (`int`, *optional*): Expected number of classes `K`, checked against the predictions.
 Returns:
     top1 (`float`): Top-1 accuracy in percent.
     top5 (`float`): Top-5 accuracy in percent (all classes count when `K < 5`).
     mean_class_accuracy (`float`): Mean over classes with videos of the per-class top-1 accuracy, in percent.
-    per_class_accuracy (`list`): `[K]` per-class top-1 accuracy in percent, `None` for a class without videos.
-    class_counts (`list` of `int`): `[K]` videos per class.
+    per_class_accuracy (`list`): `(K,)` per-class top-1 accuracy in percent, `None` for a class without videos.
+    class_counts (`list` of `int`): `(K,)` videos per class.
     num_videos (`int`): `N`.
 Examples:
     >>> metric = evaluate.load("xclip/evaluation/video_accuracy")
