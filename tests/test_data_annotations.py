@@ -13,6 +13,7 @@ import pytest
 from xclip.data import (
     AnnotationError,
     VideoRecord,
+    check_video_root,
     read_label_names,
     read_video_list,
     write_label_names,
@@ -278,6 +279,11 @@ def test_missing_or_compressed_tar_fails_at_start_up(tmp_path):
         pass
     with pytest.raises(ValueError, match="not an uncompressed tar archive"):
         read_video_list(list_file, tmp_path / "train.tar", num_classes=1)
+    # check_video_root on its own takes records or their sources
+    missing = TarMember(str(tmp_path / "other.tar"), "v1.mp4")
+    for videos in ([missing], [VideoRecord(missing, 0)]):
+        with pytest.raises(FileNotFoundError, match="other.tar' does not exist"):
+            check_video_root(tmp_path / "other.tar", videos)
 
 
 def test_video_list_round_trip(tmp_path):

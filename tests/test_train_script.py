@@ -361,8 +361,9 @@ def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tm
         report = run(branch, toy, "TRAIN.EPOCHS", "3", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
                      flags=("--log_with", "none", "--resume", str(output / "checkpoints" / "epoch_2")))
     assert (branch / "best_model" / "config.json").is_file() and report["best_single_view"]["epoch"] == 3
-    assert f"the best model so far (epoch {TrainerState.read(output / 'checkpoints' / 'epoch_2').best_epoch}) " \
-           f"stays in {output / 'best_model'}" in caplog.text
+    best_epoch = TrainerState.read(output / "checkpoints" / "epoch_2").best_epoch
+    assert (f"this folder's best_model comes from this run's evaluations (the checkpoint's best so far: epoch "
+            f"{best_epoch}; the earlier run's is in {output / 'best_model'})") in caplog.text
     # A resumed run stopped before its first checkpoint leaves steps but no checkpoint: the same command resumes it.
     again = tmp_path / "again"
     again.mkdir()
@@ -567,3 +568,35 @@ def test_step_log_is_strict_json_with_a_diverged_step(tmp_path):
     lines = (tmp_path / "train_steps.jsonl").read_text().splitlines()
     assert [json.loads(line, parse_constant=refuse)["loss"] for line in lines] == [None, None]
     assert all(math.isnan(step.loss) for step in StepLog.read(tmp_path))
+
+
+def test_trackers_get_steps_that_never_decrease(tmp_path, toy, monkeypatch):
+    """Per-iteration and per-epoch metrics share one step count (wandb drops a metric logged at an earlier step)."""
+    logged = []
+    monkeypatch.setattr(Accelerator, "log", lambda self, values, step=None, log_kwargs=None:
+                        logged.append((step, set(values))))
+    run(tmp_path / "run", toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "PRINT_FREQ", "1",
+        "TEST.MULTI_VIEW_AT_END", "False")
+    steps = [step for step, _ in logged]
+    assert steps == sorted(steps) and None not in steps
+    # 12 videos in batches of 4: 3 iterations per epoch, each epoch's metrics at its last one
+    assert [step for step, keys in logged if "epoch/val_top1" in keys] == [2, 5]
+
+
+def test_a_step_log_cut_short_or_from_an_older_version_is_read(tmp_path, caplog):
+    log = tmp_path / "train_steps.jsonl"
+    lines = [json.dumps({"epoch": 0, "iteration": i, "loss": 1.0, "lr": 0.1}) for i in range(3)]
+    log.write_text("\n".join(lines) + '\n{"epoch": 1, "itera')  # epochs from 0 (before 29a2172); killed mid-line
+    with caplog.at_level(logging.WARNING, logger="xclip"):
+        steps = StepLog.read(tmp_path)
+    assert [(step.epoch, step.iteration) for step in steps] == [(1, 0), (1, 1), (1, 2)]
+    assert "its last line is cut short" in caplog.text
+    # resumed after its first epoch: all three lines are that epoch's, and the new ones follow them
+    step_log = StepLog(Accelerator(cpu=True), tmp_path, print_freq=100, resumed_epochs=1)
+    step_log.write(StepRecord(epoch=2, iteration=3, loss=0.5, lr=0.1))
+    step_log.close()
+    assert [(step.epoch, step.iteration) for step in StepLog.read(tmp_path)] == [(1, 0), (1, 1), (1, 2), (2, 3)]
+
+    log.write_text(lines[0] + "\nnot json\n" + lines[1] + "\n")
+    with pytest.raises(ValueError, match=rf"{log} line 2 is not a step record"):
+        StepLog.read(tmp_path)

@@ -61,7 +61,7 @@ def test_state_round_trip_and_last_checkpoints_kept(tmp_path, accelerator):
     assert latest_checkpoint(tmp_path).name == "epoch_4"
 
     train_step(model, optimizer)  # move away from the saved state, then restore epoch 3
-    state = load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_3")
+    state = load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_3", model)
     assert state == TrainerState(epoch=3, best_top1=30.0, best_epoch=2, history=[{"epoch": 3}])
     torch.testing.assert_close(model.weight, saved[3], rtol=0, atol=0)
     # The exact state includes AdamW's moments and step counts: without them the next update would differ.
@@ -69,7 +69,7 @@ def test_state_round_trip_and_last_checkpoints_kept(tmp_path, accelerator):
     assert [sorted(entry) for entry in restored] == [["exp_avg", "exp_avg_sq", "step"]] * 2  # weight and bias
     torch.testing.assert_close(restored, saved_optimizer[3], rtol=0, atol=0)
     with pytest.raises(FileNotFoundError, match="not a checkpoint folder"):
-        load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_1")
+        load_training_state(accelerator, tmp_path / "checkpoints" / "epoch_1", model)
 
 
 def test_a_failure_while_saving_leaves_the_previous_checkpoint_intact(tmp_path, accelerator, monkeypatch):
@@ -101,7 +101,7 @@ def test_corrupt_trainer_state_is_reported(tmp_path, accelerator):
     folder.mkdir(parents=True)
     (folder / "trainer_state.json").write_text("{not json")
     with pytest.raises(ValueError, match="not a valid trainer state"):
-        load_training_state(accelerator, folder)
+        load_training_state(accelerator, folder, torch.nn.Linear(2, 2))
 
 
 def test_best_model_export_is_a_transformers_folder(tmp_path):

@@ -219,12 +219,12 @@ def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> li
             "%s lists %d video(s) more than once, e.g. %s; each entry counts separately.",
             os.fspath(list_file), len(repeats), ", ".join(repeats[:3]),
         )
-    check_video_root(root, [record.source for record in records])
+    check_video_root(root, records)
     return records
 
 
-def check_video_root(root: PathLike, sources: Iterable[RecordSource]) -> None:
-    """Check that the folder, or each distinct tar archive, that `sources` (e.g. `VideoRecord.source`s) are read from
+def check_video_root(root: PathLike, videos: Iterable[VideoRecord | RecordSource]) -> None:
+    """Check that the folder, or each distinct tar archive, that `videos` (records, or their sources) are read from
     exists.
 
     Raises:
@@ -234,6 +234,7 @@ def check_video_root(root: PathLike, sources: Iterable[RecordSource]) -> None:
     if not is_tar_root(root):
         check_video_folder(root, "DATA.ROOT")
         return
+    sources = [video.source if isinstance(video, VideoRecord) else video for video in videos]
     archives = sorted({os.fspath(source.tar_path) for source in sources if isinstance(source, TarMember)})
     for archive in archives:
         if not os.path.isfile(archive):

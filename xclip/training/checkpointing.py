@@ -150,13 +150,11 @@ def check_same_model(weights: Path, model: Any) -> None:
                          f"({len(unknown)} unknown, {len(missing)} missing; {example}). {hint}")
 
 
-def load_training_state(
-    accelerator: Accelerator, folder: str | os.PathLike, model: nn.Module | None = None
-) -> TrainerState:
+def load_training_state(accelerator: Accelerator, folder: str | os.PathLike, model: nn.Module) -> TrainerState:
     """Restores what `save_training_state` saved into the prepared objects; returns the trainer state.
 
     Args:
-        model: the prepared model; when given, the checkpoint's weights are checked to fit it before anything loads.
+        model: the prepared model, which the checkpoint's weights are checked to fit before anything loads.
 
     Raises:
         FileNotFoundError: `folder` does not exist or is not a complete checkpoint.
@@ -169,7 +167,7 @@ def load_training_state(
     state = TrainerState.read(folder)
     for weights in sorted(folder.rglob("*.safetensors")):  # a broken file would fail deep inside load_state
         check_safetensors_file(weights)
-    if model is not None and (folder / "model.safetensors").is_file():
+    if (folder / "model.safetensors").is_file():
         check_same_model(folder / "model.safetensors", accelerator.unwrap_model(model))
     accelerator.load_state(str(folder))
     logger.info("Resumed from %s after epoch %d", folder, state.epoch)

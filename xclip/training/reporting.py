@@ -48,6 +48,7 @@ class StepLog:
         self._file = None
         self._next_iteration: int | None = None  # where the kept lines' numbering goes on
         self._shift: int | None = None  # added to the schedule's iteration numbers; set by the first new line
+        self._last_iteration: int | None = None
         if accelerator.is_main_process:  # the only process that writes the file or logs to the trackers
             kept = [record for record in self.read(output_dir) if record.epoch <= resumed_epochs]
             if kept:
@@ -60,6 +61,7 @@ class StepLog:
         if self._shift is None:
             self._shift = 0 if self._next_iteration is None else self._next_iteration - record.iteration
         record = replace(record, iteration=record.iteration + self._shift)
+        self._last_iteration = record.iteration
         if self._file is not None:
             self._file.write(_json_line(record))
             self._file.flush()
@@ -70,14 +72,36 @@ class StepLog:
         if self._file is not None:
             self._file.close()
 
+    @property
+    def last_iteration(self) -> int | None:
+        """The iteration number of the last line written by this run (main process), None before the first."""
+        return self._last_iteration
+
     @staticmethod
     def read(output_dir: str | os.PathLike) -> list[StepRecord]:
-        """The records of `OUTPUT/train_steps.jsonl`, in order (none if it does not exist)."""
+        """The records of `OUTPUT/train_steps.jsonl`, in order (none if it does not exist).
+
+        A last line that is not a whole record, as a run killed while writing it leaves, is left out with a warning.
+
+        Raises:
+            ValueError: another line is not a step record (naming the file and line).
+        """
         path = Path(output_dir) / STEP_LOG
         if not path.is_file():
             return []
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [StepRecord(**_finite_or_nan(json.loads(line))) for line in lines if line.strip()]
+        lines = [(number, line) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if line.strip()]
+        records = []
+        for number, line in lines:
+            try:
+                records.append(StepRecord(**_finite_or_nan(json.loads(line))))
+            except (ValueError, TypeError) as error:  # TypeError: missing or unknown fields
+                if number != lines[-1][0]:
+                    raise ValueError(f"{path} line {number} is not a step record ({error}).") from error
+                logger.warning("%s: its last line is cut short (a run stopped while writing it); left out", path)
+        if records and records[0].epoch == 0:  # written before epochs were numbered from 1 (29a2172)
+            records = [replace(record, epoch=record.epoch + 1) for record in records]
+        return records
 
 
 def _json_line(record: StepRecord) -> str:

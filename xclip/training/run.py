@@ -412,7 +412,9 @@ def run_epoch(
             export_model(accelerator.unwrap_model(run.model, keep_torch_compile=False), output_dir / "best_model",
                          run.class_names, config, {"epoch": number, "top1": report["top1"], "top5": report["top5"]})
         plot_training_curves(output_dir, [*state.history, entry])
-    accelerator.log({f"epoch/{key}": value for key, value in entry.items() if key != "epoch"}, step=number)
+    # At the epoch's last iteration: trackers such as wandb take only steps that never decrease, and the per-iteration
+    # metrics count iterations.
+    accelerator.log({f"epoch/{key}": value for key, value in entry.items()}, step=run.step_log.last_iteration)
     state.epoch = number
     state.history.append(entry)
     if state.epoch % config.SAVE_FREQ == 0 or state.epoch == config.TRAIN.EPOCHS:
@@ -475,9 +477,11 @@ def resume_training_state(
             "settings (the LR schedule included).", checkpoint, "; ".join(changes), state.epoch + 1,
         )
     if not checkpoint.resolve().is_relative_to(output_dir.resolve()):
-        earlier_run = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint
-        logger.info("Resumed into %s: the best model so far (epoch %d) stays in %s", output_dir, state.best_epoch,
-                    earlier_run / BEST_MODEL_FOLDER)
+        earlier_best = checkpoint.parent.parent / BEST_MODEL_FOLDER  # OUTPUT/checkpoints/epoch_N -> OUTPUT/best_model
+        where = f"; the earlier run's is in {earlier_best}" if checkpoint.parent.name == "checkpoints" and \
+            earlier_best.is_dir() else ""
+        logger.info("Resumed into %s from another folder's checkpoint: this folder's best_model comes from this run's "
+                    "evaluations (the checkpoint's best so far: epoch %d%s)", output_dir, state.best_epoch, where)
         state.forget_best()
     return state
 
