@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .model_source import ModelFolderError, check_model_folder, check_weights_match_config
+from .model_source import ModelFolderError, check_model_folder, load_checked_config
 from .text_utils import first_line, short_first_line
 
 __all__ = ["int_at_least", "main", "read_label_file", "subcommand_parser"]
@@ -147,9 +147,10 @@ def _check_model(model: str) -> None:
     from .modeling import XCLIPConfig, XCLIPModel
 
     try:
-        check_model_folder(model)
-        if Path(model).expanduser().is_dir():
-            check_weights_match_config(model, XCLIPModel, XCLIPConfig.from_pretrained(model))
+        if Path(model).expanduser().is_dir():  # a Hub id is left to transformers, which downloads it
+            load_checked_config(model, XCLIPConfig, XCLIPModel)
+        else:
+            check_model_folder(model)
     except (ModelFolderError, ValueError) as error:
         raise CommandError(f"cannot load model {model!r}: {first_line(error)}") from error
 

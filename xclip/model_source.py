@@ -23,6 +23,7 @@ __all__ = [
     "check_model_folder",
     "check_safetensors_file",
     "check_weights_match_config",
+    "load_checked_config",
     "safetensors_shapes",
 ]
 
@@ -152,6 +153,23 @@ def check_weights_match_config(
                 f"its weights do not match its config.json: {key} has shape {list(shape)} in {file.name} but "
                 f"{list(tensor.shape)} by config.json. Use the config.json saved with these weights."
             )
+
+
+def load_checked_config(
+    model: str | os.PathLike, config_class: type[PretrainedConfig], model_class: type[PreTrainedModel]
+) -> PretrainedConfig:
+    """The config of the folder or Hub id `model`, once `check_model_folder` and, for a local folder,
+    `check_weights_match_config` have passed: what every command runs before loading a model it was given.
+
+    Raises:
+        ModelFolderError: the folder is incomplete or broken, or its weights do not fit its config.json.
+        ValueError: the config.json is malformed (`config_class` names the field).
+        OSError: transformers cannot load the config (e.g. a Hub id that cannot be reached).
+    """
+    check_model_folder(model)
+    config = config_class.from_pretrained(os.fspath(model))
+    check_weights_match_config(model, model_class, config)
+    return config
 
 
 def safetensors_shapes(files: Iterable[Path]) -> dict[str, tuple[tuple[int, ...], Path]]:

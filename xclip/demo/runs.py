@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import VideoSet
-from ..model_source import ModelFolderError, check_model_folder
+from ..model_source import load_checked_config
 from ..text_utils import first_line
 
 __all__ = ["DemoError", "ModelGeometry", "ScriptRun", "model_geometry", "run_training_script", "training_command"]
@@ -36,21 +36,18 @@ class ModelGeometry:
 
 
 def model_geometry(model: str | os.PathLike) -> ModelGeometry:
-    """The frame count and frame size of an X-CLIP folder or Hub id, read from its config alone.
+    """The frame count and frame size of an X-CLIP folder or Hub id, read from its config (a folder's weights are
+    checked to fit it, from their headers).
 
     Raises:
-        DemoError: the folder is missing, the Hub cannot be reached (offline) or has no such model, or the config is
-            not an X-CLIP one.
+        DemoError: the folder is missing or broken, the Hub cannot be reached (offline) or has no such model, the
+            config is not an X-CLIP one, or the weights do not fit it.
     """
-    from ..modeling import XCLIPConfig
+    from ..modeling import XCLIPConfig, XCLIPModel
 
     try:
-        check_model_folder(model)
-    except ModelFolderError as error:
-        raise DemoError(f"cannot load model {os.fspath(model)!r}: {error}") from None
-    try:
-        config = XCLIPConfig.from_pretrained(os.fspath(model))
-    except (OSError, ValueError) as error:
+        config = load_checked_config(model, XCLIPConfig, XCLIPModel)
+    except (OSError, ValueError) as error:  # ModelFolderError included
         raise DemoError(f"cannot load model {os.fspath(model)!r}: {first_line(error)}") from None
     return ModelGeometry(config.vision_config.num_frames, config.vision_config.image_size)
 

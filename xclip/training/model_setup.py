@@ -9,7 +9,7 @@ from torch import nn
 from transformers import PretrainedConfig
 
 from ..conversion.geometry import CLIP_ARCHITECTURES, CLIPArchitecture
-from ..model_source import ModelFolderError, check_model_folder, check_weights_match_config
+from ..model_source import ModelFolderError, load_checked_config
 from ..modeling import XCLIPConfig, XCLIPModel
 from .config import ExperimentConfig
 
@@ -70,9 +70,7 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
         # The frame encoder builds its drop path modules from the config, so the run's rate goes in before loading
         # (and is saved with the model), as `from_clip` does for CLIP weights.
         try:
-            check_model_folder(source)
-            xclip_config = XCLIPConfig.from_pretrained(source)
-            check_weights_match_config(source, XCLIPModel, xclip_config)
+            xclip_config = load_checked_config(source, XCLIPConfig, XCLIPModel)
         except ModelFolderError as error:
             raise ModelFolderError(f"MODEL.PRETRAINED {source}: {error}") from None
         xclip_config.vision_config.drop_path_rate = config.MODEL.DROP_PATH_RATE
