@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # The full config a run writes into OUTPUT.
 RUN_CONFIG = "config.yaml"
+# What a training run leaves in OUTPUT that a later run would replace or, for checkpoints, mix with its own.
+RUN_OUTPUTS = ("checkpoints", BEST_MODEL_FOLDER, METRICS_FILE, STEP_LOG)
 
 
 def check_config_file_is_kept(config_file: Path, config: ExperimentConfig) -> None:
@@ -63,9 +65,6 @@ def check_config_file_is_kept(config_file: Path, config: ExperimentConfig) -> No
         "my_config.yaml) or choose another --output."
     )
 
-# What a training run leaves in OUTPUT that a later run would replace or, for checkpoints, mix with its own.
-RUN_OUTPUTS = ("checkpoints", BEST_MODEL_FOLDER, METRICS_FILE, STEP_LOG)
-
 
 def run_outputs(output_dir: Path) -> list[str]:
     """The `RUN_OUTPUTS` that `output_dir` holds. A step log without a step, or a checkpoints folder without a
@@ -84,84 +83,6 @@ def run_outputs(output_dir: Path) -> list[str]:
         if path.exists():
             found.append(name)
     return found
-
-
-def _same_folder(first: Path, second: Path) -> bool:
-    try:
-        return first.samefile(second)
-    except OSError:  # one of them does not exist
-        return first.resolve() == second.resolve()
-
-
-def earlier_run_outputs(config: ExperimentConfig, resumed: Path | None) -> list[str]:
-    """What an earlier training run left in `OUTPUT` that this one is to replace (`OVERWRITE_OUTPUT`); none when
-    this run resumes it (from `resumed`, the checkpoint `resume_folder` found).
-
-    Raises:
-        ConfigError: `OUTPUT` holds an earlier run and `OVERWRITE_OUTPUT` is off: a new run would replace its best
-            model and leave its checkpoints beside the new ones, for `--resume` to pick up by mistake.
-    """
-    output_dir = Path(config.OUTPUT)
-    earlier = run_outputs(output_dir)
-    if earlier and config.MODEL.RESUME:
-        check_resumes_the_run_in(output_dir, config, earlier, resumed)
-    if not earlier or config.MODEL.RESUME or config.TRAIN.AUTO_RESUME:
-        return []
-    if not config.OVERWRITE_OUTPUT:
-        raise ConfigError(
-            f"{output_dir} already holds a training run ({', '.join(earlier)}). Pass --resume {output_dir} to "
-            "continue it, --overwrite_output to replace it, or choose another --output."
-        )
-    return earlier
-
-
-def run_config_of(checkpoint: Path) -> ExperimentConfig | None:
-    """The config of the run that saved `checkpoint`, or None for a checkpoint saved without one (by an older
-    xclip)."""
-    try:
-        return load_config(checkpoint / CHECKPOINT_CONFIG_FILE)
-    except (OSError, ConfigError):
-        return None
-
-
-def check_resumes_the_run_in(
-    output_dir: Path, config: ExperimentConfig, earlier: Sequence[str], resumed: Path | None
-) -> None:
-    """A run resumed into an `OUTPUT` that holds checkpoints must continue from the latest of them. Another run's
-    checkpoint, or an earlier epoch of this one, would write new checkpoints beside the later ones (which
-    `--resume OUTPUT` and the pruning would then take for the newest), and mix two runs' step logs and best models.
-
-    Raises:
-        ConfigError: `OUTPUT` holds checkpoints and the resumed one is not the latest.
-    """
-    latest = latest_checkpoint(output_dir)
-    if latest is None:  # nothing saved yet (a resumed run interrupted before its first checkpoint): resume again
-        return
-    if resumed is not None and _same_folder(resumed, latest):
-        return
-    raise ConfigError(
-        f"--resume {config.MODEL.RESUME}: {output_dir} holds a training run ({', '.join(earlier)}) whose latest "
-        f"checkpoint is {latest}, which this checkpoint does not continue; the two would mix their checkpoints, "
-        f"logs and best models. Resume into a new --output, or continue that run with --resume {output_dir}."
-    )
-
-
-def start_output_folder(accelerator: Accelerator, config: ExperimentConfig, replaced: Sequence[str] = ()) -> None:
-    """Once the run's inputs are checked: delete `replaced` (an earlier run's outputs) and write `OUTPUT/config.yaml`.
-    A run refused for bad input leaves the folder as it was."""
-    output_dir = Path(config.OUTPUT)
-    if accelerator.is_main_process:
-        if replaced:
-            logger.warning("--overwrite_output: deleting the earlier run's %s in %s", ", ".join(replaced), output_dir)
-        for name in replaced:
-            path = output_dir / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        output_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(output_dir / RUN_CONFIG, config.to_yaml())
-    accelerator.wait_for_everyone()
 
 
 def resume_folder(config: ExperimentConfig, output_dir: Path, training: bool = False) -> Path | None:
@@ -186,6 +107,77 @@ def resume_folder(config: ExperimentConfig, output_dir: Path, training: bool = F
     if config.TRAIN.AUTO_RESUME:
         return latest_checkpoint(output_dir)
     return None
+
+
+def earlier_run_outputs(config: ExperimentConfig, resumed: Path | None) -> list[str]:
+    """What an earlier training run left in `OUTPUT` that this one is to replace (`OVERWRITE_OUTPUT`); none when
+    this run resumes it (from `resumed`, the checkpoint `resume_folder` found).
+
+    Raises:
+        ConfigError: `OUTPUT` holds an earlier run and `OVERWRITE_OUTPUT` is off: a new run would replace its best
+            model and leave its checkpoints beside the new ones, for `--resume` to pick up by mistake.
+    """
+    output_dir = Path(config.OUTPUT)
+    earlier = run_outputs(output_dir)
+    if earlier and config.MODEL.RESUME:
+        check_resumes_the_run_in(output_dir, config, earlier, resumed)
+    if not earlier or config.MODEL.RESUME or config.TRAIN.AUTO_RESUME:
+        return []
+    if not config.OVERWRITE_OUTPUT:
+        raise ConfigError(
+            f"{output_dir} already holds a training run ({', '.join(earlier)}). Pass --resume {output_dir} to "
+            "continue it, --overwrite_output to replace it, or choose another --output."
+        )
+    return earlier
+
+
+def check_resumes_the_run_in(
+    output_dir: Path, config: ExperimentConfig, earlier: Sequence[str], resumed: Path | None
+) -> None:
+    """A run resumed into an `OUTPUT` that holds checkpoints must continue from the latest of them. Another run's
+    checkpoint, or an earlier epoch of this one, would write new checkpoints beside the later ones (which
+    `--resume OUTPUT` and the pruning would then take for the newest), and mix two runs' step logs and best models.
+
+    Raises:
+        ConfigError: `OUTPUT` holds checkpoints and the resumed one is not the latest.
+    """
+    latest = latest_checkpoint(output_dir)
+    if latest is None:  # nothing saved yet (a resumed run interrupted before its first checkpoint): resume again
+        return
+    if resumed is not None and _same_folder(resumed, latest):
+        return
+    raise ConfigError(
+        f"--resume {config.MODEL.RESUME}: {output_dir} holds a training run ({', '.join(earlier)}) whose latest "
+        f"checkpoint is {latest}, which this checkpoint does not continue; the two would mix their checkpoints, "
+        f"logs and best models. Resume into a new --output, or continue that run with --resume {output_dir}."
+    )
+
+
+def run_config_of(checkpoint: Path) -> ExperimentConfig | None:
+    """The config of the run that saved `checkpoint`, or None for a checkpoint saved without one (by an older
+    xclip)."""
+    try:
+        return load_config(checkpoint / CHECKPOINT_CONFIG_FILE)
+    except (OSError, ConfigError):
+        return None
+
+
+def start_output_folder(accelerator: Accelerator, config: ExperimentConfig, replaced: Sequence[str] = ()) -> None:
+    """Once the run's inputs are checked: delete `replaced` (an earlier run's outputs) and write `OUTPUT/config.yaml`.
+    A run refused for bad input leaves the folder as it was."""
+    output_dir = Path(config.OUTPUT)
+    if accelerator.is_main_process:
+        if replaced:
+            logger.warning("--overwrite_output: deleting the earlier run's %s in %s", ", ".join(replaced), output_dir)
+        for name in replaced:
+            path = output_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(output_dir / RUN_CONFIG, config.to_yaml())
+    accelerator.wait_for_everyone()
 
 
 def evaluation_replaces(config: ExperimentConfig) -> list[str]:
@@ -214,3 +206,10 @@ def interrupt_advice(output_dir: Path) -> str:
     if run_outputs(output_dir):
         return "No checkpoint was saved: start over with the same command and --overwrite_output."
     return "No checkpoint was saved: run the same command again to start over."
+
+
+def _same_folder(first: Path, second: Path) -> bool:
+    try:
+        return first.samefile(second)
+    except OSError:  # one of them does not exist
+        return first.resolve() == second.resolve()
