@@ -84,18 +84,6 @@ logger = logging.getLogger(__name__)
 INPUT_BOUND_WAIT_FRACTION = 0.3
 
 
-def input_pipeline_advice(data_wait_fraction: float, device: torch.device) -> str | None:
-    """What to do when an epoch on a GPU waited for batches more than `INPUT_BOUND_WAIT_FRACTION` of its time, else
-    None. On a CPU the loader and the model share the cores, so waiting says little about what would help."""
-    if device.type == "cpu" or data_wait_fraction <= INPUT_BOUND_WAIT_FRACTION:
-        return None
-    return (
-        f"waited for videos {data_wait_fraction:.0%} of the time: decoding and augmentation limit the training speed. "
-        "More loader workers (DATA.NUM_WORKERS), videos re-encoded by `xclip prepare` or NVDEC decoding "
-        "(DATA.HWACCEL cuda) help; see the README, 'Preparing the videos'."
-    )
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The original's flags, plus Accelerate's runtime switches (`--mixed_precision`, `--cpu`, `--log_with`)."""
     parser = subcommand_parser("train", "Fine-tune or evaluate X-CLIP with the original recipe.")
@@ -150,6 +138,18 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     return config
 
 
+def check_training_extras() -> None:
+    """Names the missing packages of the `train` extras that a run needs: peft for LoRA, evaluate for the metrics,
+    matplotlib for the plots, which are first drawn after an epoch (tensorboard is optional, and datasets only reads
+    Hugging Face datasets). They are imported where they are used, so `xclip.training`'s pieces import without them."""
+    missing = [name for name in ("peft", "evaluate", "matplotlib") if find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f"xclip.training needs {', '.join(missing)} from the package's training extras: "
+            "pip install 'xclip[train]' (from a checkout: pip install -e '.[train]')."
+        )
+
+
 def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Accelerator:
     """The Accelerator: precision from `--mixed_precision` or `TRAIN.OPT_LEVEL`, gradient accumulation, trackers,
     seeded shuffling, optional compilation, and DDP as the original configures it."""
@@ -197,19 +197,19 @@ def prepare_model_for_training(model: nn.Module, config: ExperimentConfig) -> nn
     return model
 
 
-def mixup_for_epoch(config: ExperimentConfig, epoch: int, process_index: int) -> MixupCutmix | None:
-    """The original's Mixup/CutMix with label smoothing, or None when `AUG.MIXUP` is 0; its draws depend only on
-    (SEED, process, epoch), so a resumed run blends exactly as an uninterrupted one."""
-    if config.AUG.MIXUP <= 0:
-        return None
-    return MixupCutmix(
-        num_classes=config.DATA.NUM_CLASSES,
-        smoothing=config.AUG.LABEL_SMOOTH,
-        mixup_alpha=config.AUG.MIXUP,
-        cutmix_alpha=config.AUG.CUTMIX,
-        switch_prob=config.AUG.MIXUP_SWITCH_PROB,
-        rng=np.random.default_rng([config.SEED, process_index, epoch]),
-    )
+def build_run(
+    accelerator: Accelerator, config: ExperimentConfig
+) -> tuple[nn.Module, list[str], EvaluationModule | None]:
+    """What training and evaluation share: the seeded model, the class names and the accuracy metric."""
+    logger.info("%d process(es), device %s, mixed precision %s", accelerator.num_processes, accelerator.device,
+                accelerator.mixed_precision)
+    # Seed before building the model so that its random parts are reproducible; every process gets its own seed as
+    # in the original (SEED + rank), and DDP starts every process from rank 0's weights.
+    set_seed(config.SEED + accelerator.process_index)
+    class_names = read_class_names(config)
+    model = prepare_model_for_training(build_model(config), config)
+    metric = load_video_accuracy(keep_in_memory=True) if accelerator.is_main_process else None
+    return model, class_names, metric
 
 
 def evaluation_sets(config: ExperimentConfig, class_names: list[str]) -> list[ZeroShotSplit]:
@@ -278,57 +278,6 @@ def evaluate_splits(
     return summary
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Runs `scripts/train.py` with `argv` (the command line when None); returns what it writes to metrics.json.
-
-    Raises:
-        ImportError: a package of the `train` extras is missing (named, with the command that installs them).
-    """
-    check_training_extras()
-    args = parse_args(argv)
-    config = config_from_args(args)
-    accelerator = build_accelerator(config, args)
-    log_file = setup_logging(accelerator, Path(config.OUTPUT))
-    try:
-        return evaluate_only(accelerator, config) if config.TEST.ONLY_TEST else train(accelerator, config)
-    except KeyboardInterrupt:
-        if not config.TEST.ONLY_TEST:
-            logger.warning("Interrupted. %s", interrupt_advice(Path(config.OUTPUT)))
-        raise
-    finally:
-        accelerator.end_training()
-        if log_file is not None:
-            logging.getLogger("xclip").removeHandler(log_file)
-            log_file.close()
-
-
-def check_training_extras() -> None:
-    """Names the missing packages of the `train` extras that a run needs: peft for LoRA, evaluate for the metrics,
-    matplotlib for the plots, which are first drawn after an epoch (tensorboard is optional, and datasets only reads
-    Hugging Face datasets). They are imported where they are used, so `xclip.training`'s pieces import without them."""
-    missing = [name for name in ("peft", "evaluate", "matplotlib") if find_spec(name) is None]
-    if missing:
-        raise ImportError(
-            f"xclip.training needs {', '.join(missing)} from the package's training extras: "
-            "pip install 'xclip[train]' (from a checkout: pip install -e '.[train]')."
-        )
-
-
-def build_run(
-    accelerator: Accelerator, config: ExperimentConfig
-) -> tuple[nn.Module, list[str], EvaluationModule | None]:
-    """What training and evaluation share: the seeded model, the class names and the accuracy metric."""
-    logger.info("%d process(es), device %s, mixed precision %s", accelerator.num_processes, accelerator.device,
-                accelerator.mixed_precision)
-    # Seed before building the model so that its random parts are reproducible; every process gets its own seed as
-    # in the original (SEED + rank), and DDP starts every process from rank 0's weights.
-    set_seed(config.SEED + accelerator.process_index)
-    class_names = read_class_names(config)
-    model = prepare_model_for_training(build_model(config), config)
-    metric = load_video_accuracy(keep_in_memory=True) if accelerator.is_main_process else None
-    return model, class_names, metric
-
-
 def evaluate_only(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     """`--only_test`: the model of `--pretrained`, or the weights of the `--resume` checkpoint, on `DATA.VAL_FILE`
     or on the zero-shot protocol's splits, with `TEST.NUM_CLIP` x `TEST.NUM_CROP` views."""
@@ -368,6 +317,38 @@ class TrainingRun:
     metric: EvaluationModule | None  # the main process's; None elsewhere
     step_log: StepLog
     warned_input_bound: bool = False  # the input-pipeline advice is given once per run
+
+
+def mixup_for_epoch(config: ExperimentConfig, epoch: int, process_index: int) -> MixupCutmix | None:
+    """The original's Mixup/CutMix with label smoothing, or None when `AUG.MIXUP` is 0; its draws depend only on
+    (SEED, process, epoch), so a resumed run blends exactly as an uninterrupted one."""
+    if config.AUG.MIXUP <= 0:
+        return None
+    return MixupCutmix(
+        num_classes=config.DATA.NUM_CLASSES,
+        smoothing=config.AUG.LABEL_SMOOTH,
+        mixup_alpha=config.AUG.MIXUP,
+        cutmix_alpha=config.AUG.CUTMIX,
+        switch_prob=config.AUG.MIXUP_SWITCH_PROB,
+        rng=np.random.default_rng([config.SEED, process_index, epoch]),
+    )
+
+
+def input_pipeline_advice(data_wait_fraction: float, device: torch.device) -> str | None:
+    """What to do when an epoch on a GPU waited for batches more than `INPUT_BOUND_WAIT_FRACTION` of its time, else
+    None. On a CPU the loader and the model share the cores, so waiting says little about what would help."""
+    if device.type == "cpu" or data_wait_fraction <= INPUT_BOUND_WAIT_FRACTION:
+        return None
+    return (
+        f"waited for videos {data_wait_fraction:.0%} of the time: decoding and augmentation limit the training speed. "
+        "More loader workers (DATA.NUM_WORKERS), videos re-encoded by `xclip prepare` or NVDEC decoding "
+        "(DATA.HWACCEL cuda) help; see the README, 'Preparing the videos'."
+    )
+
+
+def format_entry(entry: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                     for key, value in entry.items() if key != "epoch")
 
 
 def run_epoch(
@@ -548,6 +529,25 @@ def train(accelerator: Accelerator, config: ExperimentConfig) -> dict[str, Any]:
     return report
 
 
-def format_entry(entry: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
-                     for key, value in entry.items() if key != "epoch")
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Runs `scripts/train.py` with `argv` (the command line when None); returns what it writes to metrics.json.
+
+    Raises:
+        ImportError: a package of the `train` extras is missing (named, with the command that installs them).
+    """
+    check_training_extras()
+    args = parse_args(argv)
+    config = config_from_args(args)
+    accelerator = build_accelerator(config, args)
+    log_file = setup_logging(accelerator, Path(config.OUTPUT))
+    try:
+        return evaluate_only(accelerator, config) if config.TEST.ONLY_TEST else train(accelerator, config)
+    except KeyboardInterrupt:
+        if not config.TEST.ONLY_TEST:
+            logger.warning("Interrupted. %s", interrupt_advice(Path(config.OUTPUT)))
+        raise
+    finally:
+        accelerator.end_training()
+        if log_file is not None:
+            logging.getLogger("xclip").removeHandler(log_file)
+            log_file.close()
