@@ -41,11 +41,13 @@ def test_prepared_videos_are_timed_and_described(tmp_path):
     assert report["results"][0]["clips"] > 0
 
 
-def test_evaluation_items_are_timed_with_their_views(tmp_path):
+@pytest.mark.parametrize("on_device", [False, True])  # on a GPU the evaluation items are finished on the device
+def test_evaluation_items_are_timed_with_their_views(tmp_path, on_device):
+    flags = ["--finish-on-device"] if on_device else []
     report = load_script("benchmark_input_pipeline").main(
-        ["--quick", "--workers", "0", "--views", "2x3", "--output", str(tmp_path / "pipeline.json")]
+        ["--quick", "--workers", "0", "--views", "2x3", "--output", str(tmp_path / "pipeline.json"), *flags]
     )
-    assert report["views"] == "2x3"
+    assert report["views"] == "2x3" and report["finish_on_device"] == on_device
     (result,) = report["results"]
     assert result["batch_shape"][1:] == [6, 8, 3, 32, 32]  # 2 clips x 3 crops per video
     assert report["one_core"]["augment_ms_per_clip"] > 0  # the video processor's share

@@ -293,3 +293,79 @@ def test_video_list_round_trip(tmp_path):
         assert [(r.relative_path, r.label) for r in copy] == [("a/1.mp4", 1), ("b/2.mp4", 0)]
     with pytest.raises(ValueError, match="no relative path"):
         write_video_list([VideoRecord(tmp_path / "a.mp4", 0)], tmp_path / "bad.txt")
+
+
+# ----------------------------------------------------------------------------------- video records, checked early
+
+
+@pytest.mark.parametrize("source, shown", [(None, "NoneType"), (42, "int"), ([b"\x00"], "list")])
+def test_a_record_refuses_a_source_that_is_no_video_and_names_itself(source, shown):
+    message = rf"\(line 7\): a VideoRecord's source must be a path .*; got {shown}\."
+    with pytest.raises(TypeError, match=message) as caught:
+        VideoRecord(source, 0, line=7)
+    assert "numpy array or tensor" in str(caught.value)
+
+
+def test_a_record_takes_a_uint8_tensor_as_frames_and_checks_it_like_an_array():
+    torch = pytest.importorskip("torch")
+    frames = torch.arange(4 * 8 * 8 * 3, dtype=torch.int64).reshape(4, 8, 8, 3).to(torch.uint8)
+    record = VideoRecord(frames, 0)
+    assert isinstance(record.source, np.ndarray) and np.array_equal(record.source, frames.numpy())
+    with pytest.raises(TypeError, match=r"holds float32 frames of shape \(4, 8, 8, 3\); expected uint8"):
+        VideoRecord(frames.float(), 0)
+
+
+@pytest.mark.parametrize("label", [2**63, 2**70, -(2**63) - 1])
+def test_a_label_that_does_not_fit_in_int64_is_refused_naming_the_record(tmp_path, label):
+    with pytest.raises(ValueError, match=rf"'a.mp4': the label {label} does not fit in a 64-bit integer"):
+        VideoRecord("a.mp4", label)
+    assert VideoRecord("a.mp4", 2**63 - 1).label == 2**63 - 1
+    list_file = write(tmp_path / "train.txt", f"a.mp4 0\nb.mp4 {abs(label)}\n")
+    with pytest.raises(ValueError, match=r"b.mp4' \(line 2\): the label \d+ does not fit in a 64-bit integer"):
+        read_video_list(list_file, tmp_path, num_classes=2**80)
+
+
+@pytest.mark.parametrize(
+    "shape, missing", [((4, 0, 8, 3), "height"), ((4, 8, 0, 3), "width"), ((0, 8, 8, 3), "frames")]
+)
+def test_decoded_frames_without_a_pixel_are_refused_naming_their_origin(shape, missing):
+    # Such frames used to pass, and divided by zero when resized; a frame-less array is refused the same way
+    # (unlike a frame-less file, which is an unreadable video): it is a wrong dataset, not a damaged file.
+    with pytest.raises(ValueError, match=rf"^Row 3 of column 'video' holds uint8 frames of shape .*no {missing}\.$"):
+        VideoRecord(np.zeros(shape, np.uint8), 0, frames_origin="Row 3 of column 'video'")
+
+
+@pytest.mark.parametrize(
+    "num_classes, error, message",
+    [
+        (2.5, TypeError, r"must be an integer, got 2.5 \(float\)"),
+        (True, TypeError, r"must be an integer, got True \(bool\)"),
+        (None, TypeError, r"must be an integer, got None \(NoneType\)"),
+        ("3", TypeError, r"must be an integer, got '3' \(str\)"),
+        (0, ValueError, "must be >= 1, got 0"),
+    ],
+)
+def test_num_classes_must_be_a_positive_integer(tmp_path, num_classes, error, message):
+    list_file = write(tmp_path / "train.txt", "a.mp4 0\n")
+    with pytest.raises(error, match=rf"^num_classes, the number of classes the labels of '.*train.txt' .*{message}"):
+        read_video_list(list_file, tmp_path, num_classes=num_classes)
+    assert read_video_list(list_file, tmp_path, num_classes=np.int64(1))[0].label == 0
+
+
+def test_a_path_too_long_for_the_file_system_is_an_unreadable_video_not_an_error(tmp_path):
+    # The list is read without touching the videos; only reading one stats it, where an OSError would stop the
+    # whole dataset instead of that video being replaced (training) or marked invalid (evaluation).
+    from xclip.data import VideoClipDataset
+    from xclip.video import VideoDecodeError, probe
+
+    long_name, deep_path = "v" * 300 + ".mp4", "/".join(["d"] * 2500) + "/v.mp4"
+    records = read_video_list(write(tmp_path / "val.txt", f"{long_name} 0\n{deep_path} 1\n"), tmp_path, 2)
+    for record in records:
+        with pytest.raises(VideoDecodeError, match=r"cannot access the file \(File name too long\)") as caught:
+            probe(record.source)
+        assert caught.value.source == record.source
+    in_tar = TarMember(tmp_path / ("t" * 300 + ".tar"), "v.mp4")
+    with pytest.raises(VideoDecodeError, match=r"cannot read the tar archive \(File name too long\)"):
+        probe(in_tar)
+    dataset = VideoClipDataset([*records, VideoRecord(in_tar, 0)], num_frames=2, training=False, image_size=32)
+    assert [dataset[index]["valid"] for index in range(3)] == [0, 0, 0]

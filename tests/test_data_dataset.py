@@ -297,8 +297,9 @@ def test_hf_frames_of_a_wrong_dtype_or_shape_are_an_error_naming_the_row_not_an_
     options = {"num_frames": NUM_FRAMES, "training": training, "image_size": IMAGE_SIZE}
 
     as_floats = datasets.Dataset.from_dict({"video": [frames / 255] * 3, "label": [0, 1, 0]})
-    with pytest.raises(TypeError, match=r"Row 2 of column 'video' holds float64 frames of shape \(6, 32, 32, 3\)"):
-        from_hf_dataset(as_floats, **options)[2]
+    # A column whose schema is not uint8 is refused when the dataset is wrapped, by its first row.
+    with pytest.raises(TypeError, match=r"Row 0 of column 'video' holds float64 frames of shape \(6, 32, 32, 3\)"):
+        from_hf_dataset(as_floats, **options)
     # Wider integers are refused too rather than cast, which would wrap values outside [0, 255] around.
     as_int64 = datasets.Dataset.from_dict({"clip": [frames.astype(np.int64)], "label": [0]})
     with pytest.raises(TypeError, match=r"Row 0 of column 'clip' holds int64 frames"):
@@ -360,3 +361,218 @@ def test_hf_dataset_unreadable_row_is_reported(videos):
     hf_dataset = datasets.Dataset.from_dict({"video": [str(videos["corrupt"])], "label": [0]})
     item = from_hf_dataset(hf_dataset, num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE)[0]
     assert item["valid"] == 0 and np.count_nonzero(item["pixel_values"].numpy()) == 0
+
+
+# ------------------------------------------------------------------------------------- argument validation
+
+
+@pytest.fixture(scope="module")
+def frame_records():
+    """Two labelled videos given as decoded frames: the checks below need items, not decoding."""
+    return [VideoRecord(moving_texture_frames(8, 40, 40, seed=index), index) for index in range(2)]
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"num_frames": True}, TypeError, "num_frames must be a positive integer, got bool True"),
+        ({"num_frames": 4.0}, TypeError, "num_frames must be a positive integer, got float 4.0"),
+        ({"image_size": True}, TypeError, "image_size must be a positive integer, got bool True"),
+        ({"training": False, "num_clips": True}, TypeError, "num_clips must be a positive integer, got bool"),
+        ({"training": False, "num_crops": True}, TypeError, r"num_crops must be 1 \(centre crop\) or 3 .*got bool"),
+        ({"training": False, "num_crops": 3.0}, TypeError, "num_crops must be 1 .* got float 3.0"),
+        ({"sampling": "dense", "frame_interval": True}, TypeError, "frame_interval must be a positive integer or None"),
+        ({"max_replacements": 1.5}, TypeError, "max_replacements must be a non-negative integer, got float 1.5"),
+        ({"max_replacements": -1}, ValueError, "max_replacements must be a non-negative integer, got -1"),
+        ({"seed": None}, TypeError, "seed must be a non-negative integer, got None"),
+        ({"seed": "7"}, TypeError, "seed must be a non-negative integer, got str '7'"),
+        ({"seed": 1.5}, TypeError, "seed must be a non-negative integer, got float 1.5"),
+        ({"seed": -1}, ValueError, "seed must be a non-negative integer, got -1"),
+        ({"decode_threads": -3}, ValueError, "decode_threads must be a non-negative integer or None, got -3"),
+        ({"decode_threads": "x"}, TypeError, "decode_threads must be a non-negative integer or None, got str 'x'"),
+    ],
+)
+def test_integer_options_must_be_integers_in_range(frame_records, options, error, message):
+    options = {"num_frames": NUM_FRAMES, "training": True, "image_size": IMAGE_SIZE, **options}
+    with pytest.raises(error, match=message):
+        VideoClipDataset(frame_records, **options)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_integer_options_take_numpy_integers_as_plain_ints(frame_records, training):
+    views = {} if training else {"num_clips": np.int32(2), "num_crops": np.int64(3)}
+    dataset = VideoClipDataset(
+        frame_records, num_frames=np.int64(NUM_FRAMES), training=training, image_size=np.int16(IMAGE_SIZE),
+        sampling="dense", frame_interval=np.uint8(2), seed=np.uint64(7), max_replacements=np.int64(0),
+        decode_threads=np.int64(1), **views,
+    )
+    reference = VideoClipDataset(
+        frame_records, num_frames=NUM_FRAMES, training=training, image_size=IMAGE_SIZE, sampling="dense",
+        frame_interval=2, seed=7, max_replacements=0, decode_threads=1,
+        **{key: int(value) for key, value in views.items()},
+    )
+    names = ("num_frames", "num_clips", "num_crops", "frame_interval", "seed", "max_replacements", "decode_threads")
+    for name in names:
+        assert type(getattr(dataset, name)) is int, name
+    assert torch.equal(dataset[1]["pixel_values"], reference[1]["pixel_values"])
+
+
+@pytest.mark.parametrize(
+    "name, value, shown",
+    [("training", "no", "str 'no'"), ("training", None, "None"), ("random_clips", 1, "int 1"),
+     ("autorotate", "yes", "str 'yes'"), ("finish_on_device", None, "None")],
+)
+def test_flags_must_be_bools(frame_records, name, value, shown):
+    options = {"num_frames": NUM_FRAMES, "training": False, name: value}
+    with pytest.raises(TypeError, match=f"{name} must be True or False, got {shown}"):
+        VideoClipDataset(frame_records, **options)
+
+
+def test_numpy_bools_are_flags(frame_records):
+    dataset = VideoClipDataset(
+        frame_records, num_frames=NUM_FRAMES, training=np.bool_(True), autorotate=np.bool_(False)
+    )
+    assert dataset.training is True and dataset.autorotate is False
+
+
+@pytest.mark.parametrize("training, name", [(True, "transform"), (False, "video_processor"), (False, "transform")])
+def test_transform_and_video_processor_must_be_callable(frame_records, training, name):
+    with pytest.raises(TypeError, match=f"{name} must be callable .*got str 'flip'"):
+        VideoClipDataset(frame_records, num_frames=NUM_FRAMES, training=training, **{name: "flip"})
+
+
+class _SizedTransform:
+    """A transform that declares its crop side but returns another one."""
+
+    image_size = 16
+
+    def __call__(self, clip, generator):
+        return torch.zeros(len(clip), 3, IMAGE_SIZE, IMAGE_SIZE)
+
+
+@pytest.mark.parametrize(
+    "transform, error, message",
+    [
+        (lambda clip, generator: torch.zeros(len(clip), 3, 32, 32, dtype=torch.uint8), TypeError,
+         r"The transform <lambda> returned a uint8 Tensor of shape \(4, 3, 32, 32\); .* floating-point tensor"),
+        (lambda clip, generator: torch.zeros(len(clip), 3, 40, 32), ValueError,
+         r"returned a float32 Tensor of shape \(4, 3, 40, 32\); .*\(num_frames, 3, S, S\) = \(4, 3, S, S\)"),
+        (lambda clip, generator: torch.zeros(2, 3, 32, 32), ValueError, r"of shape \(2, 3, 32, 32\)"),
+        (lambda clip, generator: np.zeros((len(clip), 3, 32, 32), np.float32), TypeError,
+         r"returned a float32 ndarray of shape"),
+        (_SizedTransform(), ValueError,
+         r"The transform _SizedTransform returned .*\(4, 3, 32, 32\); .* = \(4, 3, 16, 16\)"),
+    ],
+)
+def test_a_transform_returning_the_wrong_clip_is_an_error_naming_it(frame_records, transform, error, message):
+    dataset = VideoClipDataset(frame_records, num_frames=NUM_FRAMES, training=True, transform=transform)
+    with pytest.raises(error, match=message):
+        dataset[0]
+
+
+class _FloatPrepare(XCLIPTrainTransform):
+    def prepare(self, clip, generator=None):
+        frames, colour = super().prepare(clip, generator)
+        return frames.float(), colour
+
+
+class _CroppingFinish(XCLIPTrainTransform):
+    def finish(self, frames, colour):
+        return super().finish(frames, colour)[..., :8]
+
+
+def test_the_halves_of_a_transform_finishing_on_the_device_are_checked(frame_records):
+    options = {"num_frames": NUM_FRAMES, "training": True, "finish_on_device": True}
+    prepared_float = VideoClipDataset(frame_records, transform=_FloatPrepare(IMAGE_SIZE), **options)
+    with pytest.raises(TypeError, match=r"The transform's prepare \(_FloatPrepare\) returned a float32 .*uint8 tensor"):
+        prepared_float[0]
+    cropping = VideoClipDataset(frame_records, transform=_CroppingFinish(IMAGE_SIZE), **options)
+    batch = next(iter(DataLoader(cropping, batch_size=2)))
+    message = r"The transform's finish returned .*\(2, 4, 3, 32, 8\); .*\(2, 4, 3, 32, 32\)"
+    with pytest.raises(ValueError, match=message):
+        cropping.finish(batch)
+
+
+class _CroppingProcessor(XCLIPVideoProcessor):
+    def __call__(self, *args, **kwargs):
+        outputs = super().__call__(*args, **kwargs)
+        outputs["pixel_values"] = outputs["pixel_values"][..., :16]
+        return outputs
+
+
+def test_a_video_processor_returning_other_views_is_an_error_naming_it(frame_records):
+    processor = _CroppingProcessor.for_image_size(IMAGE_SIZE, NUM_FRAMES)
+    dataset = VideoClipDataset(frame_records, num_frames=NUM_FRAMES, training=False, video_processor=processor)
+    message = r"The video processor _CroppingProcessor returned a float32 Tensor of shape \(4, 3, 32, 16\); .*32, 32\)"
+    with pytest.raises(ValueError, match=message):
+        dataset[0]
+
+
+@pytest.mark.parametrize(
+    "records, message",
+    [
+        ("a.mp4", r"records must be a sequence of VideoRecord \(e.g. from read_video_list\), got str 'a.mp4'"),
+        (None, "records must be a sequence of VideoRecord .*got None"),
+        ((VideoRecord("a.mp4", 0) for _ in range(2)), "records must be a sequence of VideoRecord .*got generator"),
+        (VideoRecord("a.mp4", 0), "got VideoRecord; wrap a single one in a list"),
+        ([VideoRecord("a.mp4", 0), None], "takes VideoRecord objects .*got None at position 1 of records"),
+        ((VideoRecord("a.mp4", 0), VideoRecord("b.mp4", 1), "c.mp4"), "got str 'c.mp4' at position 2 of records"),
+    ],
+)
+def test_records_must_be_a_sequence_of_video_records(records, message):
+    with pytest.raises(TypeError, match=message):
+        VideoClipDataset(records, num_frames=NUM_FRAMES, training=False)
+
+
+def test_training_refuses_a_negative_label_and_evaluation_keeps_it(frame_records):
+    unlabelled = VideoRecord("clips/a.mp4", -1, line=3)
+    with pytest.raises(ValueError, match=r"record 2 \('clips/a.mp4' \(line 3\)\) has label -1"):
+        VideoClipDataset([*frame_records, unlabelled], num_frames=NUM_FRAMES, training=True)
+    # Predicting unlabelled videos is evaluation without metrics: the label passes through.
+    frames = VideoRecord(frame_records[0].source, -1)
+    item = VideoClipDataset([frames], num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE)[0]
+    assert item["labels"].item() == -1 and item["valid"] == 1
+
+
+def test_index_must_be_an_integer_in_range(frame_records):
+    dataset = train_dataset(frame_records)
+    expected = dataset[1]["pixel_values"]
+    for index in (np.int64(1), torch.tensor(1)):
+        item = dataset[index]
+        assert type(item["index"]) is int and item["index"] == 1
+        assert torch.equal(item["pixel_values"], expected)
+    for index, shown in ((1.0, "float 1.0"), (slice(0, 1), "slice"), ("0", "str '0'"), (torch.tensor([1]), "Tensor"),
+                         (True, "bool True")):
+        with pytest.raises(TypeError, match=f"index must be an integer, got {shown}"):
+            dataset[index]
+    for index in (2, -1):
+        with pytest.raises(IndexError, match=f"index {index} is out of range for a dataset of 2 videos"):
+            dataset[index]
+
+
+def test_set_epoch_takes_non_negative_integers(frame_records):
+    dataset = train_dataset(frame_records)
+    dataset.set_epoch(np.int64(2))
+    assert dataset.epoch == 2
+    for epoch, shown in ((1.7, "float 1.7"), ("3", "str '3'"), (None, "None"), (True, "bool True")):
+        with pytest.raises(TypeError, match=f"epoch must be a non-negative integer below 2\\*\\*63, got {shown}"):
+            dataset.set_epoch(epoch)
+    for epoch in (-1, 2**63, 2**70):
+        with pytest.raises(ValueError, match=f"epoch must be a non-negative integer below 2\\*\\*63, got {epoch}"):
+            dataset.set_epoch(epoch)
+    assert dataset.epoch == 2
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_finish_takes_only_the_uint8_batches_of_its_own_items(frame_records, training):
+    dataset = VideoClipDataset(
+        frame_records, num_frames=NUM_FRAMES, training=training, image_size=IMAGE_SIZE, finish_on_device=True
+    )
+    batch = next(iter(DataLoader(dataset, batch_size=2)))
+    finished = dataset.finish(batch)
+    # Finishing twice would normalise twice.
+    with pytest.raises(TypeError, match=r"uint8 pixel_values \(got a float32 Tensor of shape \(2, 4, 3, 32, 32\)\)"):
+        dataset.finish({**batch, "pixel_values": finished})
+    if training:
+        with pytest.raises(ValueError, match="with their colour draws; this batch has no 'colour'"):
+            dataset.finish({key: value for key, value in batch.items() if key != "colour"})

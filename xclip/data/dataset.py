@@ -23,6 +23,8 @@ Each unreadable video is logged once per process with the file and the cause.
 from __future__ import annotations
 
 import logging
+import operator
+import reprlib
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -51,6 +53,9 @@ TrainTransform = Callable[..., torch.Tensor]
 # DATA.ROOT, unmounted disk) that should stop training rather than train on a handful of videos.
 DEFAULT_MAX_REPLACEMENTS = 100
 
+# The epoch lives in an int64 tensor (shared with the DataLoader workers).
+_MAX_EPOCH = torch.iinfo(torch.int64).max
+
 
 class VideoClipDataset(Dataset):
     """
@@ -61,8 +66,9 @@ class VideoClipDataset(Dataset):
         num_frames: Frames per clip (`T`), the model's frame count (`DATA.NUM_FRAMES`).
         training: Training items (random sampling and augmentation) or evaluation items (deterministic views).
         transform: Training augmentation; defaults to `XCLIPTrainTransform(image_size)`. Called as
-            `transform(clip, generator=rng)` with `clip` uint8 `(T, H, W, 3)`; returns `(T, 3, S, S)`. With
-            `finish_on_device` it needs `XCLIPTrainTransform`'s `prepare` and `finish` halves instead.
+            `transform(clip, generator=rng)` with `clip` uint8 `(T, H, W, 3)`; returns a float tensor `(T, 3, S, S)`,
+            `S` being its `image_size` when it has one (checked for every item). With `finish_on_device` it needs
+            `XCLIPTrainTransform`'s `prepare` and `finish` halves instead.
         video_processor: Evaluation preprocessing; defaults to `XCLIPVideoProcessor.for_image_size(image_size,
             num_frames)`. Its crop size sets `S`; the frame count and views come from this dataset.
         image_size: Crop side `S` of the default transform and processor (`DATA.INPUT_SIZE`).
@@ -75,8 +81,8 @@ class VideoClipDataset(Dataset):
             offset deterministic clips.
         seed: Base seed of the per-item generators.
         max_replacements: Consecutive unreadable training videos tolerated before giving up.
-        decode_threads: Decoder threads per video; by default 1 inside DataLoader workers (the workers already use
-            the cores) and FFmpeg's choice in the main process.
+        decode_threads: Decoder threads per video, 0 for FFmpeg's choice; by default 1 inside DataLoader workers (the
+            workers already use the cores) and FFmpeg's choice in the main process.
         hwaccel: Decode on this FFmpeg hardware device, e.g. `"cuda"` (see `VideoReader`); DataLoader workers must
             then be spawned (`multiprocessing_context="spawn"`), since CUDA does not survive a fork.
         autorotate: Turn frames upright by the video's display rotation (see `VideoReader`); False reads them as
@@ -97,6 +103,11 @@ class VideoClipDataset(Dataset):
     - `index`: the requested position in `records`;
     - `replaced`: 1 when a training item stands in for an unreadable video, else 0;
     - `valid`: 0 for an unreadable evaluation video (then `pixel_values` is zeros and must be ignored), else 1.
+
+    Raises:
+        TypeError: `records` is not a sequence of `VideoRecord`, or an option has the wrong type (integer options take
+            Python or NumPy integers, flags take bools, `transform` and `video_processor` must be callable).
+        ValueError: An option is out of range or inconsistent, or a record of a training list has a negative label.
     """
 
     def __init__(
@@ -120,34 +131,45 @@ class VideoClipDataset(Dataset):
         autorotate: bool = True,
         finish_on_device: bool = False,
     ):
+        training = _flag("training", training)
+        random_clips = _flag("random_clips", random_clips)
+        autorotate = _flag("autorotate", autorotate)
+        finish_on_device = _flag("finish_on_device", finish_on_device)
+        _check_records(records, training)
         if len(records) == 0:
             raise ValueError("VideoClipDataset needs at least one video record.")
-        # Lists only: indexing a lazy view of a dataset (`from_hf_dataset`) would read a video now.
-        if isinstance(records, (list, tuple)) and not isinstance(records[0], VideoRecord):
-            first = records[0]
-            raise TypeError(
-                f"VideoClipDataset takes VideoRecord objects (e.g. from read_video_list), got {type(first).__name__} "
-                f"{first!r}."
+        num_frames = _integer("num_frames", num_frames, minimum=1)
+        num_clips = _integer("num_clips", num_clips, minimum=1)
+        image_size = _integer("image_size", image_size, minimum=1)
+        crops = _as_integer(num_crops)
+        if crops not in (1, 3):
+            raise (TypeError if crops is None else ValueError)(
+                f"num_crops must be 1 (centre crop) or 3 (three crops), got {_describe(num_crops)}."
             )
-        for name, value in (("num_frames", num_frames), ("num_clips", num_clips), ("image_size", image_size)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if num_crops not in (1, 3):
-            raise ValueError(f"num_crops must be 1 (centre crop) or 3 (three crops), got {num_crops!r}.")
+        num_crops = crops
+        max_replacements = _integer("max_replacements", max_replacements, minimum=0)
+        seed = _integer("seed", seed, minimum=0)  # any size: numpy's SeedSequence takes arbitrarily large integers
+        # 0 is FFmpeg's own choice of threads (see `VideoReader`).
+        decode_threads = _optional_integer("decode_threads", decode_threads, minimum=0)
+        frame_interval = _optional_integer("frame_interval", frame_interval, minimum=1)
         if training and (num_clips, num_crops) != (1, 1):
             raise ValueError(
                 f"Training items are single clips; num_clips={num_clips} and num_crops={num_crops} are evaluation "
                 "options."
             )
+        for name, function in (("transform", transform), ("video_processor", video_processor)):
+            if function is not None and not callable(function):
+                raise TypeError(f"{name} must be callable (or None for the default), got {_describe(function)}.")
         if training and finish_on_device and transform is not None and not (
-            hasattr(transform, "prepare") and hasattr(transform, "finish")
+            callable(getattr(transform, "prepare", None)) and callable(getattr(transform, "finish", None))
         ):
             raise ValueError(
                 "finish_on_device needs a transform with `prepare` and `finish` halves, like XCLIPTrainTransform; "
                 f"got {type(transform).__name__}."
             )
-        processor_class = XCLIPVideoProcessor if video_processor is None else type(video_processor)
-        if not training and finish_on_device and not hasattr(processor_class, "normalize_deferred"):
+        # The instance, not its class: a wrapper that forwards attributes (a timing one, say) has the method too.
+        processor = XCLIPVideoProcessor if video_processor is None else video_processor
+        if not training and finish_on_device and not callable(getattr(processor, "normalize_deferred", None)):
             raise ValueError(
                 "finish_on_device needs a video processor with `normalize_deferred`, like XCLIPVideoProcessor; got "
                 f"{type(video_processor).__name__}."
@@ -156,12 +178,8 @@ class VideoClipDataset(Dataset):
             raise ValueError(f"sampling must be 'segment' or 'dense', got {sampling!r}.")
         if sampling == "segment" and frame_interval is not None:
             raise ValueError("frame_interval only applies to sampling='dense'.")
-        if sampling == "dense":
-            frame_interval = frame_interval if frame_interval is not None else max(1, 64 // num_frames)
-            if not isinstance(frame_interval, int) or frame_interval < 1:
-                raise ValueError(f"frame_interval must be a positive integer, got {frame_interval!r}.")
-        if seed < 0:
-            raise ValueError(f"seed must be non-negative, got {seed}.")
+        if sampling == "dense" and frame_interval is None:
+            frame_interval = max(1, 64 // num_frames)
 
         self.records = records
         self.num_frames = num_frames
@@ -187,6 +205,9 @@ class VideoClipDataset(Dataset):
                 if video_processor is not None
                 else XCLIPVideoProcessor.for_image_size(image_size, num_frames)
             )
+        # A custom transform need not say its crop side; its clips are then only checked to be square.
+        side = getattr(self.transform, "image_size", None)
+        self._clip_side = _as_integer(side) if training else None
         # Shared memory: DataLoader workers (persistent ones included) see the epoch set in the main process.
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
         self._reported_unreadable: set[int] = set()
@@ -206,25 +227,54 @@ class VideoClipDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose random draws `__getitem__` makes (call it before iterating each epoch)."""
-        if epoch < 0:
-            raise ValueError(f"epoch must be non-negative, got {epoch}.")
-        self._epoch.fill_(epoch)
+        self._epoch.fill_(_integer("epoch", epoch, minimum=0, maximum=_MAX_EPOCH))
 
     def finish(self, batch: dict[str, Any]) -> torch.Tensor:
         """A batch's float32 `pixel_values` (`(B, T, 3, S, S)` or `(B, V, T, 3, S, S)`): with `finish_on_device`,
         the rest of the work done on the batch's device, equal to the items of a dataset built without it (training
-        clips within float rounding, tested); otherwise the batch's `pixel_values` as they are."""
+        clips within float rounding, tested); otherwise the batch's `pixel_values` as they are.
+
+        Raises:
+            TypeError: With `finish_on_device`, the `pixel_values` are not uint8: finishing float ones (finished
+                already, or from another dataset) would normalise them twice.
+            ValueError: A training batch has no `colour` draws.
+        """
         if not self.finish_on_device:
             return batch["pixel_values"]
-        if self.training:
-            return self.transform.finish(batch["pixel_values"], batch["colour"])
-        return self.video_processor.normalize_deferred(batch["pixel_values"])
+        pixel_values = batch["pixel_values"]
+        if not isinstance(pixel_values, torch.Tensor) or pixel_values.dtype != torch.uint8:
+            raise TypeError(
+                "finish() takes batches of this dataset's finish_on_device items: uint8 pixel_values (got "
+                f"{_describe_output(pixel_values)}); float ones are finished already."
+            )
+        if not self.training:
+            finished = self.video_processor.normalize_deferred(pixel_values)
+            _check_output(finished, "The video processor's normalize_deferred", tuple(pixel_values.shape), uint8=False)
+            return finished
+        if "colour" not in batch:
+            raise ValueError(
+                "finish() takes batches of this dataset's finish_on_device training items, with their colour draws; "
+                f"this batch has no 'colour' (keys: {sorted(batch)})."
+            )
+        finished = self.transform.finish(pixel_values, batch["colour"])
+        _check_output(finished, "The transform's finish", tuple(pixel_values.shape), uint8=False)
+        return finished
 
     def generator(self, index: int) -> np.random.Generator:
         """The random generator of item `index` in the current epoch."""
         return np.random.default_rng([self.seed, self.epoch, index])
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        """Item `index` (a Python or NumPy integer, or a 0-d integer tensor).
+
+        Raises:
+            TypeError: `index` is not an integer (slices, floats).
+            IndexError: It is outside `[0, len(self))`.
+        """
+        position = _as_integer(index)
+        if position is None:
+            raise TypeError(f"VideoClipDataset index must be an integer, got {_describe(index)}.")
+        index = position
         if not 0 <= index < len(self.records):
             raise IndexError(f"index {index} is out of range for a dataset of {len(self.records)} videos")
         rng = self.generator(index)
@@ -241,8 +291,16 @@ class VideoClipDataset(Dataset):
                 continue
             if not self.finish_on_device:
                 pixel_values = self.transform(clip, generator=rng)
+                self._check_clip(pixel_values, f"The transform {_name_of(self.transform)}", uint8=False)
                 return _item(pixel_values, record.label, index, replaced=attempt > 0, valid=True)
-            pixel_values, colour = self.transform.prepare(clip, generator=rng)
+            prepared = self.transform.prepare(clip, generator=rng)
+            if not (isinstance(prepared, tuple) and len(prepared) == 2):
+                raise TypeError(
+                    f"The transform's prepare ({_name_of(self.transform)}) returned {_describe_output(prepared)}; "
+                    "VideoClipDataset expects a pair (uint8 frames, colour draws), like XCLIPTrainTransform.prepare."
+                )
+            pixel_values, colour = prepared
+            self._check_clip(pixel_values, f"The transform's prepare ({_name_of(self.transform)})", uint8=True)
             return {**_item(pixel_values, record.label, index, replaced=attempt > 0, valid=True), "colour": colour}
         raise ValueError(
             f"Found no readable video among {attempt + 1} consecutive videos from position {index} of the list "
@@ -269,6 +327,12 @@ class VideoClipDataset(Dataset):
             return_tensors="pt",
             **deferred,
         ).pixel_values[0]
+        _check_output(
+            pixel_values,
+            f"The video processor {_name_of(self.video_processor)}",
+            self._evaluation_shape(),
+            uint8=self.finish_on_device,
+        )
         return _item(pixel_values, record.label, index, replaced=False, valid=True)
 
     def _read_clip(self, record: VideoRecord, rng: np.random.Generator) -> np.ndarray:
@@ -297,6 +361,19 @@ class VideoClipDataset(Dataset):
             total_frames, self.num_frames, self.num_clips, random=self.random_clips, rng=rng
         )
 
+    def _check_clip(self, pixel_values: Any, producer: str, *, uint8: bool) -> None:
+        """Check a training clip: a wrong one would otherwise surface far from its cause, in collation or the loss,
+        or not at all (uint8 frames fed to the model)."""
+        side = self._clip_side
+        if side is not None:
+            text = f"(num_frames, 3, S, S) = {(self.num_frames, 3, side, side)}"
+        else:
+            text = f"(num_frames, 3, S, S) = ({self.num_frames}, 3, S, S) for some S"
+            if isinstance(pixel_values, torch.Tensor) and pixel_values.ndim == 4:
+                side = pixel_values.shape[-1]
+        shape = (self.num_frames, 3, side, side) if side is not None else None
+        _check_output(pixel_values, producer, shape, uint8=uint8, shape_text=text)
+
     def _evaluation_shape(self) -> tuple[int, ...]:
         crop_size = self.video_processor.crop_size
         clip_shape = (self.num_frames, 3, crop_size["height"], crop_size["width"])
@@ -309,6 +386,113 @@ class VideoClipDataset(Dataset):
         self._reported_unreadable.add(position)
         line = f", line {record.line} of the video list" if record.line is not None else ""
         logger.warning("Unreadable video (position %d%s): %s; %s.", position, line, error, consequence)
+
+
+def _check_records(records: Any, training: bool) -> None:
+    if isinstance(records, (str, bytes)) or not isinstance(records, Sequence):
+        # A path or None is worth showing; the repr of a generator or a record is noise.
+        found = _describe(records) if records is None or isinstance(records, (str, bytes)) else type(records).__name__
+        hint = "; wrap a single one in a list" if isinstance(records, VideoRecord) else ""
+        raise TypeError(f"records must be a sequence of VideoRecord (e.g. from read_video_list), got {found}{hint}.")
+    # Lists only: indexing a lazy view of a dataset (`from_hf_dataset`) would read a video now; `from_hf_dataset`
+    # checks its labels from the label column instead.
+    if not isinstance(records, (list, tuple)):
+        return
+    for position, record in enumerate(records):
+        if not isinstance(record, VideoRecord):
+            raise TypeError(
+                f"VideoClipDataset takes VideoRecord objects (e.g. from read_video_list), got {_describe(record)} "
+                f"at position {position} of records."
+            )
+        # Evaluation may keep them: predicting unlabelled videos needs no label, and the accuracy refuses them.
+        if training and record.label < 0:
+            raise ValueError(
+                f"Training needs a class index for every video, but record {position} ({record.describe()}) has "
+                f"label {record.label}; leave unlabelled videos out of training lists."
+            )
+
+
+def _flag(name: str, value: Any) -> bool:
+    # Truthiness would read training='no' as True and a forgotten None as False.
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_describe(value)}.")
+    return bool(value)
+
+
+def _as_integer(value: Any) -> int | None:
+    """`value` as a plain int when it is a Python or NumPy integer or a 0-d integer tensor, else None. Bools are
+    refused (a flag passed in the wrong place), and so are floats, which `int` would truncate silently."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, torch.Tensor) and (value.ndim != 0 or value.dtype == torch.bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _integer(name: str, value: Any, *, minimum: int, maximum: int | None = None, optional: bool = False) -> int:
+    """`value` as a plain int in `[minimum, maximum]`, for the options and the epoch.
+
+    Raises:
+        TypeError: `value` is not an integer (see `_as_integer`).
+        ValueError: It is out of range.
+    """
+    expected = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+    if maximum is not None:
+        # 2**63 - 1 reads better as a power of two.
+        expected += f" below 2**{maximum.bit_length()}" if (maximum + 1) & maximum == 0 else f" up to {maximum}"
+    if optional:
+        expected += " or None"
+    number = _as_integer(value)
+    if number is None:
+        raise TypeError(f"{name} must be {expected}, got {_describe(value)}.")
+    if number < minimum or (maximum is not None and number > maximum):
+        raise ValueError(f"{name} must be {expected}, got {number}.")
+    return number
+
+
+def _optional_integer(name: str, value: Any, *, minimum: int) -> int | None:
+    """`_integer`, with None (a default chosen later) passed through."""
+    return None if value is None else _integer(name, value, minimum=minimum, optional=True)
+
+
+def _check_output(
+    value: Any, producer: str, shape: tuple[int, ...] | None, *, uint8: bool, shape_text: str | None = None
+) -> None:
+    """Check that `producer` returned a uint8 (or floating-point) tensor of `shape`; None matches no shape.
+
+    Raises:
+        TypeError: `value` is not a tensor of that dtype.
+        ValueError: Its shape differs.
+    """
+    right_dtype = isinstance(value, torch.Tensor) and (
+        value.dtype == torch.uint8 if uint8 else value.is_floating_point()
+    )
+    if right_dtype and tuple(value.shape) == shape:
+        return
+    kind = "uint8" if uint8 else "floating-point"
+    raise (ValueError if right_dtype else TypeError)(
+        f"{producer} returned {_describe_output(value)}; VideoClipDataset expects a {kind} tensor of shape "
+        f"{shape_text or shape}."
+    )
+
+
+def _describe(value: Any) -> str:
+    return "None" if value is None else f"{type(value).__name__} {reprlib.repr(value)}"
+
+
+def _describe_output(value: Any) -> str:
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        dtype = str(value.dtype).removeprefix("torch.")
+        return f"a {dtype} {type(value).__name__} of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def _name_of(function: Any) -> str:
+    """A function's own name; an object's class name (an instance has no `__qualname__`)."""
+    return getattr(function, "__qualname__", type(function).__name__)
 
 
 def _item(pixel_values: torch.Tensor, label: int, index: int, *, replaced: bool, valid: bool) -> dict[str, Any]:

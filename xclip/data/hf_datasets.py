@@ -7,7 +7,8 @@ The video column may hold, per row:
   here with PyAV, so no torchcodec is needed and sampling is exactly the original's;
 - encoded bytes;
 - decoded frames: a uint8 array, tensor or nested list `(T, H, W, 3)`, or a list of PIL images. Frames of another
-  dtype or shape are an error naming the row, not an unreadable video; convert them to uint8 first.
+  dtype or shape are an error naming the row, not an unreadable video; convert them to uint8 first. A column whose
+  schema gives another dtype (nested Python ints are int64) is refused when the dataset is wrapped.
 
 Rows are converted to `VideoRecord`s lazily, one at a time, so a dataset that embeds its videos is not loaded into
 memory at once.
@@ -24,7 +25,7 @@ import numpy as np
 import PIL.Image
 
 from .dataset import VideoClipDataset
-from .video_list import RecordSource, VideoRecord
+from .video_list import RecordSource, VideoRecord, check_num_classes
 
 
 class HFVideoRecords(Sequence):
@@ -35,14 +36,28 @@ class HFVideoRecords(Sequence):
         video_column: Column holding the videos (see the module docstring for the accepted values).
         label_column: Column holding integer class indices.
         root: Folder that relative video paths are joined with.
+
+    Raises:
+        TypeError: `dataset` is not a `datasets.Dataset`, or its schema says that the video column holds frames of
+            another dtype than uint8 (the first row's error).
+        KeyError: A column is missing.
+        ValueError: The label column holds lists, not one class index per row.
     """
 
     def __init__(self, dataset: Any, video_column: str, label_column: str, root: str | os.PathLike | None = None):
         import datasets
 
+        _check_is_dataset(dataset)
         for column in (video_column, label_column):
             if column not in dataset.column_names:
                 raise KeyError(f"The dataset has no column {column!r}; its columns are {dataset.column_names}.")
+        label_feature = dataset.features[label_column]
+        array_features = (datasets.Array2D, datasets.Array3D, datasets.Array4D, datasets.Array5D)
+        if hasattr(label_feature, "feature") or isinstance(label_feature, array_features):
+            raise ValueError(
+                f"Column {label_column!r} must hold one integer class index per row; its feature type {label_feature} "
+                "holds a list per row (multi-label datasets are not supported)."
+            )
         dataset = dataset.select_columns([video_column, label_column])
         feature = dataset.features[video_column]
         if isinstance(feature, datasets.Video) and feature.decode:
@@ -52,6 +67,10 @@ class HFVideoRecords(Sequence):
         self._frame_list_dtype = _list_element_dtype(feature)
         self.label_column = label_column
         self.root = Path(root) if root is not None else None
+        if self._frame_list_dtype is not None and self._frame_list_dtype != np.uint8 and len(dataset):
+            # The schema gives every row this dtype, so the first row's error is every row's: raised now, rather than
+            # at the first item, in a DataLoader worker after the model is loaded.
+            self[0]
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -86,6 +105,25 @@ class HFVideoRecords(Sequence):
         )
 
 
+def _check_is_dataset(dataset: Any) -> None:
+    import datasets
+
+    if isinstance(dataset, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        split = next(iter(dataset), "train")
+        raise TypeError(
+            f"Expected a datasets.Dataset, got a {type(dataset).__name__} of the splits {list(dataset)}: pass one "
+            f"split, e.g. dataset[{split!r}]."
+        )
+    if isinstance(dataset, datasets.IterableDataset):
+        raise TypeError(
+            "Expected a datasets.Dataset, got an IterableDataset (a streamed dataset), which cannot be indexed; load "
+            "it without streaming=True."
+        )
+    if not isinstance(dataset, datasets.Dataset):
+        hint = "; for a list of row dicts, pass datasets.Dataset.from_list(rows)" if isinstance(dataset, list) else ""
+        raise TypeError(f"Expected a datasets.Dataset, got {type(dataset).__name__}{hint}.")
+
+
 def _list_element_dtype(feature: Any) -> np.dtype | None:
     """The numeric dtype of the elements of a nested-list or array column (`List(List(...Value("uint8")))`,
     `Array4D(dtype="uint8")`), or `None` for other columns."""
@@ -118,19 +156,30 @@ def from_hf_dataset(
     """Wrap a Hugging Face dataset as a `VideoClipDataset` (same items as for a video list).
 
     Args:
-        dataset: A `datasets.Dataset`.
+        dataset: A `datasets.Dataset` (one split of a `DatasetDict`).
         video_column: Column holding the videos.
         label_column: Column holding integer class indices.
-        num_classes: Number of classes; defaults to that of a `ClassLabel` column. Labels are checked against it.
+        num_classes: Number of classes; defaults to that of a `ClassLabel` column, which it must equal. Labels are
+            checked against it.
         root: Folder that relative video paths are joined with.
         **dataset_kwargs: `VideoClipDataset` options (`num_frames` and `training` are required).
 
     Raises:
+        TypeError: `dataset` is not a `datasets.Dataset`, `num_classes` is not an integer, or the schema says the
+            video column holds frames that are not uint8.
         KeyError: A column is missing.
-        ValueError: A label is not an integer or is outside `[0, num_classes)`.
+        ValueError: A label is not an integer or is outside `[0, num_classes)`, the label column holds lists, or
+            `num_classes` is below 1 or differs from the `ClassLabel`'s number of names.
     """
     records = HFVideoRecords(dataset, video_column, label_column, root)
     names = hf_label_names(dataset, label_column)
+    if num_classes is not None:
+        check_num_classes(num_classes, f"the labels of column {label_column!r}")
+        if names is not None and num_classes != len(names):
+            raise ValueError(
+                f"num_classes={num_classes} disagrees with column {label_column!r}, a ClassLabel of {len(names)} "
+                "names; leave num_classes out to take the ClassLabel's."
+            )
     if num_classes is None and names is not None:
         num_classes = len(names)
     _check_labels(np.asarray(records.dataset[label_column]), label_column, num_classes)

@@ -38,14 +38,18 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]  # the data modules' file arguments
 RecordSource = Union[VideoSource, np.ndarray]
 
+# The `VideoSource`s but binary file objects, which are anything with a `read` method (as `MediaInput` takes them).
+_ENCODED_SOURCE_TYPES = (str, os.PathLike, bytes, bytearray, memoryview, TarMember)
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
 
 @dataclass(frozen=True, eq=False)
 class VideoRecord:
     """One labelled video of a dataset.
 
     Attributes:
-        source: Where the video is: a file path, a `TarMember`, encoded bytes, or already decoded frames as a uint8
-            array `(T, H, W, 3)` (from a Hugging Face dataset).
+        source: Where the video is: a file path, a `TarMember`, encoded bytes, a binary file object, or already
+            decoded frames as a uint8 array `(T, H, W, 3)` (from a Hugging Face dataset; a tensor becomes an array).
         label: Class index in `[0, num_classes)`.
         line: 1-based line of the video list this record comes from, for messages; `None` for other origins.
         relative_path: The path as written in the video list, used to write lists back (few-shot lists, class
@@ -63,24 +67,41 @@ class VideoRecord:
     frames_origin: InitVar[str | None] = None
 
     def __post_init__(self, frames_origin: str | None) -> None:
+        if hasattr(self.source, "__array__") and not isinstance(self.source, np.ndarray):
+            # A tensor of frames, as a Hugging Face dataset in torch format gives: the same frames as a numpy array.
+            try:
+                object.__setattr__(self, "source", np.asarray(self.source))
+            except (TypeError, ValueError, RuntimeError) as error:  # a GPU tensor, say
+                raise TypeError(f"{self.describe()}: cannot take its frames as a numpy array ({error}).") from None
         if isinstance(self.source, np.ndarray):
             check_decoded_frames(self.source, frames_origin or "The decoded frames of a VideoRecord")
+        elif not isinstance(self.source, _ENCODED_SOURCE_TYPES) and not hasattr(self.source, "read"):
+            # Checked here, since reading happens in a DataLoader worker, hours later, naming no record.
+            raise TypeError(
+                f"{self.describe()}: a VideoRecord's source must be a path (str or os.PathLike), a TarMember, encoded "
+                "bytes, a binary file object, or decoded uint8 frames [T, H, W, 3] (a numpy array or tensor); got "
+                f"{type(self.source).__name__}."
+            )
         # Its range is checked where the classes are known (`read_video_list`, the model): an unlabelled test list
         # may mark its videos -1, and `xclip prepare` passes such lists through.
         if isinstance(self.label, bool) or not isinstance(self.label, (int, np.integer)):
             raise ValueError(f"{self.describe()}: the label must be an integer class index, got {self.label!r}.")
+        if not _INT64_MIN <= self.label <= _INT64_MAX:
+            # Batches hold labels as int64 tensors, which would fail to take it only when the batch is built.
+            raise ValueError(f"{self.describe()}: the label {self.label} does not fit in a 64-bit integer.")
 
     def describe(self) -> str:
         """A short name for messages, e.g. `'/data/k400/a.mp4' (line 12)`."""
-        if isinstance(self.source, np.ndarray):
-            name = f"<decoded frames {tuple(self.source.shape)}>"
+        if hasattr(self.source, "__array__"):  # a numpy array, or a tensor that cannot be one
+            name = f"<decoded frames {tuple(getattr(self.source, 'shape', ()))}>"
         else:
             name = describe_source(self.source)
         return name if self.line is None else f"{name} (line {self.line})"
 
 
 def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
-    """Check that already decoded frames are a non-empty uint8 RGB array `(T, H, W, 3)`.
+    """Check that already decoded frames are a non-empty uint8 RGB array `(T, H, W, 3)`: at least one frame, of at
+    least one pixel.
 
     A wrong array is a wrong dataset rather than an unreadable video, so it is an error instead of a
     `VideoDecodeError` that training would skip. Other dtypes are refused rather than cast, since casting cannot
@@ -95,12 +116,35 @@ def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
         TypeError: They are not uint8.
     """
     found = f"{origin} holds {frames.dtype} frames of shape {tuple(frames.shape)}"
-    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+    if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"{found}; expected a non-empty RGB array [T, H, W, 3].")
+    empty = [name for name, size in zip(("frames", "height", "width"), frames.shape) if size == 0]
+    if empty:
+        # Sampling or resizing would divide by the zero size, far from the dataset that holds the array.
+        raise ValueError(f"{found}; expected a non-empty RGB array [T, H, W, 3], not one with no {' or '.join(empty)}.")
     if frames.dtype != np.uint8:
         raise TypeError(
             f"{found}; expected uint8 values in [0, 255]. Convert them first, e.g. float frames in [0, 1] with "
             "`(frames * 255).round().astype(np.uint8)`."
+        )
+
+
+def check_num_classes(num_classes: object, what: str) -> None:
+    """Check that `num_classes`, the number of classes that `what` (e.g. `"the labels of 'train.txt'"`) is checked
+    against, is an integer >= 1 (a numpy integer too, not a bool).
+
+    Raises:
+        TypeError: It is not an integer.
+        ValueError: It is below 1.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(
+            f"num_classes, the number of classes {what} are checked against, must be an integer, got "
+            f"{num_classes!r} ({type(num_classes).__name__})."
+        )
+    if num_classes < 1:
+        raise ValueError(
+            f"num_classes, the number of classes {what} are checked against, must be >= 1, got {num_classes}."
         )
 
 
@@ -186,11 +230,11 @@ def read_video_list(list_file: PathLike, root: PathLike, num_classes: int) -> li
 
     Raises:
         AnnotationError: The list is missing, malformed, empty, or names a label outside `[0, num_classes)`.
+        TypeError, ValueError: `num_classes` is not an integer >= 1.
         FileNotFoundError: The video folder, or a tar archive the list needs, does not exist.
         ValueError: A tar archive is compressed or not a tar archive.
     """
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be positive, got {num_classes}")
+    check_num_classes(num_classes, f"the labels of {os.fspath(list_file)!r}")
     unit = "entry" if is_json_list(list_file) else "line"
     records = []
     first_line_of: dict[str, int] = {}

@@ -139,10 +139,15 @@ def _open_tar_member(source: TarMember) -> _FileRegion:
         raise VideoDecodeError(source, "tar archive not found") from None
     except tarfile.TarError as error:
         raise VideoDecodeError(source, f"not an uncompressed tar archive ({error})") from None
+    except OSError as error:  # as for a file: unreadable, not a reason to stop the dataset
+        raise VideoDecodeError(source, f"cannot read the tar archive ({error.strerror or error})") from None
     region = regions.get(posixpath.normpath(source.member))
     if region is None:
         raise VideoDecodeError(source, "no such member in the archive (videos must sit at the archive root)")
-    return _FileRegion(tar_path, *region)
+    try:
+        return _FileRegion(tar_path, *region)
+    except OSError as error:
+        raise VideoDecodeError(source, f"cannot read the tar archive ({error.strerror or error})") from None
 
 
 class MediaInput:
@@ -159,9 +164,15 @@ class MediaInput:
         self._start = 0
         if isinstance(source, (str, os.PathLike)):
             path = Path(source)
-            if not path.exists():
+            try:
+                missing, is_dir = not path.exists(), path.is_dir()
+            except OSError as error:
+                # A name too long for the file system, a permission denied on a folder: one unreadable video, which
+                # must not stop a whole dataset.
+                raise VideoDecodeError(source, f"cannot access the file ({error.strerror or error})") from None
+            if missing:
                 raise VideoDecodeError(source, "file not found")
-            if path.is_dir():
+            if is_dir:
                 raise VideoDecodeError(source, "is a directory, not a video file")
             self._path = os.fspath(path)
         elif isinstance(source, (bytes, bytearray, memoryview)):
