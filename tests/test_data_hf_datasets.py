@@ -73,3 +73,12 @@ def test_frames_whose_schema_is_not_uint8_are_refused_when_wrapped():
     as_uint8 = as_ints.cast(datasets.Features({"clip": uint8_frames, "label": datasets.Value("int64")}))
     record = HFVideoRecords(as_uint8, "clip", "label")[1]
     assert record.source.dtype == np.uint8 and record.source.shape == (3, 4, 4, 3) and record.label == 1
+
+
+@pytest.mark.parametrize("format_type", ["torch", "numpy"])
+def test_uint8_frames_read_through_a_format_keep_their_schema_dtype(format_type):
+    """A formatted dataset returns integer frames as int64; the column's uint8 schema says what they are."""
+    frames = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    plain = datasets.Dataset.from_dict({"video": [frames], "label": [0]})
+    formatted = HFVideoRecords(plain.with_format(format_type), "video", "label")[0].source
+    assert formatted.dtype == np.uint8 and np.array_equal(formatted, frames)

@@ -97,8 +97,10 @@ class HFVideoRecords(Sequence):
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], PIL.Image.Image):
             return np.stack([np.asarray(image.convert("RGB")) for image in value])
         if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
-            # Rows of nested lists come back as Python numbers; the column's schema keeps their real dtype.
-            return np.asarray(value, dtype=self._frame_list_dtype if isinstance(value, (list, tuple)) else None)
+            # Rows of nested lists come back as Python numbers, and formatted ones (`with_format("torch")`) as int64:
+            # the column's schema keeps their real dtype.
+            from_schema = isinstance(value, (list, tuple)) or self._frame_list_dtype == np.uint8
+            return np.asarray(value, dtype=self._frame_list_dtype if from_schema else None)
         raise TypeError(
             f"Row {index} of column {self.video_column!r} holds {type(value).__name__}; expected a path, a "
             "datasets.Video value, bytes, or frames [T, H, W, 3]."
