@@ -338,11 +338,11 @@ def test_decoded_frames_without_a_pixel_are_refused_naming_their_origin(shape, m
 @pytest.mark.parametrize(
     "num_classes, error, message",
     [
-        (2.5, TypeError, r"must be an integer, got 2.5 \(float\)"),
-        (True, TypeError, r"must be an integer, got True \(bool\)"),
-        (None, TypeError, r"must be an integer, got None \(NoneType\)"),
-        ("3", TypeError, r"must be an integer, got '3' \(str\)"),
-        (0, ValueError, "must be >= 1, got 0"),
+        (2.5, TypeError, "must be a positive integer, got float 2.5"),
+        (True, TypeError, "must be a positive integer, got bool True"),
+        (None, TypeError, "must be a positive integer, got None"),
+        ("3", TypeError, "must be a positive integer, got str '3'"),
+        (0, ValueError, "must be a positive integer, got 0"),
     ],
 )
 def test_num_classes_must_be_a_positive_integer(tmp_path, num_classes, error, message):

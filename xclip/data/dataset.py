@@ -23,8 +23,6 @@ Each unreadable video is logged once per process with the file and the cause.
 from __future__ import annotations
 
 import logging
-import operator
-import reprlib
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -40,6 +38,7 @@ from ..video import (
     sample_multi_clip_indices,
     sample_segment_indices,
 )
+from .arguments import as_integer, describe_value, flag, integer, optional_integer
 from .video_list import VideoRecord
 
 
@@ -131,27 +130,27 @@ class VideoClipDataset(Dataset):
         autorotate: bool = True,
         finish_on_device: bool = False,
     ):
-        training = _flag("training", training)
-        random_clips = _flag("random_clips", random_clips)
-        autorotate = _flag("autorotate", autorotate)
-        finish_on_device = _flag("finish_on_device", finish_on_device)
+        training = flag("training", training)
+        random_clips = flag("random_clips", random_clips)
+        autorotate = flag("autorotate", autorotate)
+        finish_on_device = flag("finish_on_device", finish_on_device)
         _check_records(records, training)
         if len(records) == 0:
             raise ValueError("VideoClipDataset needs at least one video record.")
-        num_frames = _integer("num_frames", num_frames, minimum=1)
-        num_clips = _integer("num_clips", num_clips, minimum=1)
-        image_size = _integer("image_size", image_size, minimum=1)
-        crops = _as_integer(num_crops)
+        num_frames = integer("num_frames", num_frames, minimum=1)
+        num_clips = integer("num_clips", num_clips, minimum=1)
+        image_size = integer("image_size", image_size, minimum=1)
+        crops = as_integer(num_crops)
         if crops not in (1, 3):
             raise (TypeError if crops is None else ValueError)(
-                f"num_crops must be 1 (centre crop) or 3 (three crops), got {_describe(num_crops)}."
+                f"num_crops must be 1 (centre crop) or 3 (three crops), got {describe_value(num_crops)}."
             )
         num_crops = crops
-        max_replacements = _integer("max_replacements", max_replacements, minimum=0)
-        seed = _integer("seed", seed, minimum=0)  # any size: numpy's SeedSequence takes arbitrarily large integers
+        max_replacements = integer("max_replacements", max_replacements, minimum=0)
+        seed = integer("seed", seed, minimum=0)  # any size: numpy's SeedSequence takes arbitrarily large integers
         # 0 is FFmpeg's own choice of threads (see `VideoReader`).
-        decode_threads = _optional_integer("decode_threads", decode_threads, minimum=0)
-        frame_interval = _optional_integer("frame_interval", frame_interval, minimum=1)
+        decode_threads = optional_integer("decode_threads", decode_threads, minimum=0)
+        frame_interval = optional_integer("frame_interval", frame_interval, minimum=1)
         if training and (num_clips, num_crops) != (1, 1):
             raise ValueError(
                 f"Training items are single clips; num_clips={num_clips} and num_crops={num_crops} are evaluation "
@@ -159,7 +158,7 @@ class VideoClipDataset(Dataset):
             )
         for name, function in (("transform", transform), ("video_processor", video_processor)):
             if function is not None and not callable(function):
-                raise TypeError(f"{name} must be callable (or None for the default), got {_describe(function)}.")
+                raise TypeError(f"{name} must be callable (or None for the default), got {describe_value(function)}.")
         if training and finish_on_device and transform is not None and not (
             callable(getattr(transform, "prepare", None)) and callable(getattr(transform, "finish", None))
         ):
@@ -207,7 +206,7 @@ class VideoClipDataset(Dataset):
             )
         # A custom transform need not say its crop side; its clips are then only checked to be square.
         side = getattr(self.transform, "image_size", None)
-        self._clip_side = _as_integer(side) if training else None
+        self._clip_side = as_integer(side) if training else None
         # Shared memory: DataLoader workers (persistent ones included) see the epoch set in the main process.
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
         self._reported_unreadable: set[int] = set()
@@ -227,7 +226,7 @@ class VideoClipDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose random draws `__getitem__` makes (call it before iterating each epoch)."""
-        self._epoch.fill_(_integer("epoch", epoch, minimum=0, maximum=_MAX_EPOCH))
+        self._epoch.fill_(integer("epoch", epoch, minimum=0, maximum=_MAX_EPOCH))
 
     def finish(self, batch: dict[str, Any]) -> torch.Tensor:
         """A batch's float32 `pixel_values` (`(B, T, 3, S, S)` or `(B, V, T, 3, S, S)`): with `finish_on_device`,
@@ -271,9 +270,9 @@ class VideoClipDataset(Dataset):
             TypeError: `index` is not an integer (slices, floats).
             IndexError: It is outside `[0, len(self))`.
         """
-        position = _as_integer(index)
+        position = as_integer(index)
         if position is None:
-            raise TypeError(f"VideoClipDataset index must be an integer, got {_describe(index)}.")
+            raise TypeError(f"VideoClipDataset index must be an integer, got {describe_value(index)}.")
         index = position
         if not 0 <= index < len(self.records):
             raise IndexError(f"index {index} is out of range for a dataset of {len(self.records)} videos")
@@ -391,7 +390,7 @@ class VideoClipDataset(Dataset):
 def _check_records(records: Any, training: bool) -> None:
     if isinstance(records, (str, bytes)) or not isinstance(records, Sequence):
         # A path or None is worth showing; the repr of a generator or a record is noise.
-        found = _describe(records) if records is None or isinstance(records, (str, bytes)) else type(records).__name__
+        found = describe_value(records) if records is None or isinstance(records, (str, bytes)) else type(records).__name__
         hint = "; wrap a single one in a list" if isinstance(records, VideoRecord) else ""
         raise TypeError(f"records must be a sequence of VideoRecord (e.g. from read_video_list), got {found}{hint}.")
     # Lists only: indexing a lazy view of a dataset (`from_hf_dataset`) would read a video now; `from_hf_dataset`
@@ -401,7 +400,7 @@ def _check_records(records: Any, training: bool) -> None:
     for position, record in enumerate(records):
         if not isinstance(record, VideoRecord):
             raise TypeError(
-                f"VideoClipDataset takes VideoRecord objects (e.g. from read_video_list), got {_describe(record)} "
+                f"VideoClipDataset takes VideoRecord objects (e.g. from read_video_list), got {describe_value(record)} "
                 f"at position {position} of records."
             )
         # Evaluation may keep them: predicting unlabelled videos needs no label, and the accuracy refuses them.
@@ -410,52 +409,6 @@ def _check_records(records: Any, training: bool) -> None:
                 f"Training needs a class index for every video, but record {position} ({record.describe()}) has "
                 f"label {record.label}; leave unlabelled videos out of training lists."
             )
-
-
-def _flag(name: str, value: Any) -> bool:
-    # Truthiness would read training='no' as True and a forgotten None as False.
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {_describe(value)}.")
-    return bool(value)
-
-
-def _as_integer(value: Any) -> int | None:
-    """`value` as a plain int when it is a Python or NumPy integer or a 0-d integer tensor, else None. Bools are
-    refused (a flag passed in the wrong place), and so are floats, which `int` would truncate silently."""
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, torch.Tensor) and (value.ndim != 0 or value.dtype == torch.bool):
-        return None
-    try:
-        return operator.index(value)
-    except TypeError:
-        return None
-
-
-def _integer(name: str, value: Any, *, minimum: int, maximum: int | None = None, optional: bool = False) -> int:
-    """`value` as a plain int in `[minimum, maximum]`, for the options and the epoch.
-
-    Raises:
-        TypeError: `value` is not an integer (see `_as_integer`).
-        ValueError: It is out of range.
-    """
-    expected = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
-    if maximum is not None:
-        # 2**63 - 1 reads better as a power of two.
-        expected += f" below 2**{maximum.bit_length()}" if (maximum + 1) & maximum == 0 else f" up to {maximum}"
-    if optional:
-        expected += " or None"
-    number = _as_integer(value)
-    if number is None:
-        raise TypeError(f"{name} must be {expected}, got {_describe(value)}.")
-    if number < minimum or (maximum is not None and number > maximum):
-        raise ValueError(f"{name} must be {expected}, got {number}.")
-    return number
-
-
-def _optional_integer(name: str, value: Any, *, minimum: int) -> int | None:
-    """`_integer`, with None (a default chosen later) passed through."""
-    return None if value is None else _integer(name, value, minimum=minimum, optional=True)
 
 
 def _check_output(
@@ -477,10 +430,6 @@ def _check_output(
         f"{producer} returned {_describe_output(value)}; VideoClipDataset expects a {kind} tensor of shape "
         f"{shape_text or shape}."
     )
-
-
-def _describe(value: Any) -> str:
-    return "None" if value is None else f"{type(value).__name__} {reprlib.repr(value)}"
 
 
 def _describe_output(value: Any) -> str:

@@ -30,6 +30,7 @@ from ..files import write_text_atomically
 from ..video import TarMember, VideoSource, resolve_video_source
 from ..video.errors import describe_source
 from ..video.sources import check_video_folder, is_tar_root
+from .arguments import integer
 from .errors import AnnotationError, open_annotation_text
 
 
@@ -137,15 +138,7 @@ def check_num_classes(num_classes: object, what: str) -> None:
         TypeError: It is not an integer.
         ValueError: It is below 1.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(
-            f"num_classes, the number of classes {what} are checked against, must be an integer, got "
-            f"{num_classes!r} ({type(num_classes).__name__})."
-        )
-    if num_classes < 1:
-        raise ValueError(
-            f"num_classes, the number of classes {what} are checked against, must be >= 1, got {num_classes}."
-        )
+    integer(f"num_classes, the number of classes {what} are checked against,", num_classes, minimum=1)
 
 
 def is_json_list(list_file: PathLike) -> bool:
