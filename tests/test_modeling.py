@@ -96,6 +96,12 @@ def test_matches_transformers_both_ways(geometry, attn, tmp_path):
         assert (got.logits_per_video - expected.logits_per_video).abs().max() <= 1e-5
         assert (got.video_embeds - expected.video_embeds).abs().max() <= 1e-5
         assert (got.text_embeds - expected.text_embeds).abs().max() <= 1e-5
+        # Every output, the sub-models' included, in the same place of the same tuple (`return_dict=False`).
+        got_tuple, expected_tuple = (
+            model(input_ids=input_ids, attention_mask=attention_mask, pixel_values=videos, return_dict=False)
+            for model in (ours, theirs)
+        )
+        torch.testing.assert_close(got_tuple, expected_tuple, rtol=0, atol=1e-5)
 
         # and their checkpoint loads into ours with the same outputs
         back = load_into(XCLIPModel, theirs, tmp_path / "theirs", attn)

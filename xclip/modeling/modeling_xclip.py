@@ -70,20 +70,22 @@ class XCLIPOutput(ModelOutput):
     video_embeds (`torch.Tensor` of shape `(batch_size, projection_dim)`):
         L2-normalised video embeddings (MIT output).
     text_model_output (`BaseModelOutputWithPooling`, *optional*):
-        Output of the text encoder; `None` when cached `text_embeds` were passed instead of `input_ids`.
+        Output of the text encoder, its `pooler_output` the pooled end-of-text state before the projection; `None`
+        when cached `text_embeds` were passed instead of `input_ids`.
     vision_model_output (`BaseModelOutputWithPooling`):
         Output of the frame encoder.
     mit_output (`BaseModelOutputWithPooling`):
         Output of the multi-frame integration transformer.
     """
 
+    # transformers' field order, so that `return_dict=False` gives the same tuple as its port.
     loss: torch.Tensor | None = None
-    logits_per_video: torch.Tensor | None = None
     logits_per_text: torch.Tensor | None = None
     text_embeds: torch.Tensor | None = None
-    video_embeds: torch.Tensor | None = None
     text_model_output: BaseModelOutputWithPooling | None = None
     vision_model_output: BaseModelOutputWithPooling | None = None
+    logits_per_video: torch.Tensor | None = None
+    video_embeds: torch.Tensor | None = None
     mit_output: BaseModelOutputWithPooling | None = None
 
     def to_tuple(self) -> tuple[Any, ...]:
@@ -876,10 +878,15 @@ class XCLIPModel(XCLIPPreTrainedModel):
 
         text_outputs = None
         if text_embeds is None:
-            text_outputs = self.get_text_features(
-                input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, **kwargs
+            # The text model's own output, its pooled state unprojected, as transformers' port returns it.
+            text_outputs = self.text_model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                return_dict=True,
+                **kwargs,
             )
-            text_embeds = text_outputs.pooler_output
+            text_embeds = self.text_projection(text_outputs.pooler_output)
         # Every video gets its own copy of the texts, shifted towards it: (batch_size, num_texts, projection_dim).
         text_embeds = text_embeds.to(video_embeds.dtype).unsqueeze(0).expand(batch_size, -1, -1)
         text_embeds = text_embeds + self.prompts_generator(text_embeds, visual_tokens)
