@@ -235,3 +235,46 @@ def test_only_the_labels_longer_than_the_context_are_named(with_processor):
     with pytest.warns(UserWarning, match=r"^1 label text\(s\) are longer .*: 1 'word word") as record:
         tokens = tokenize_label_texts(tokenizer, ["run", "word " * 80 + "cat", "word " * 60 + "dog"])
     assert len(record) == 1 and tokens["input_ids"].shape == (3, 77)
+
+
+def test_return_dict_false_gives_the_output_as_a_tuple(xclip_and_processor, classifier):
+    model, _ = xclip_and_processor
+    videos, labels = random_videos(model.config), torch.tensor([0, 3, 1])
+    with torch.no_grad():
+        output = classifier(pixel_values=videos, labels=labels)
+        as_tuple = classifier(pixel_values=videos, labels=labels, return_dict=False)
+        without_loss = classifier(pixel_values=random_videos(model.config, num_views=2), return_dict=False)
+    assert isinstance(as_tuple, tuple) and len(as_tuple) == 2  # (loss, logits), the Nones left out as transformers does
+    torch.testing.assert_close(as_tuple, output.to_tuple(), rtol=0, atol=0)
+    assert isinstance(without_loss, tuple) and without_loss[0].shape == (3, len(LABELS))
+    # and the backbone is read by name even where its own config asks for tuples
+    model.config.return_dict = False
+    try:
+        with torch.no_grad():
+            torch.testing.assert_close(classifier(pixel_values=videos).logits, output.logits, rtol=0, atol=0)
+    finally:
+        model.config.return_dict = True
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (torch.tensor([0, 1]), r"labels must hold one class index per video, shape \(3,\); got \(2,\)"),
+        (torch.tensor(1), r"one class index per video, shape \(3,\); got \(\)"),
+        (torch.eye(4, dtype=torch.long)[:3], r"one class index per video, shape \(3,\); got \(3, 4\)"),
+        (torch.tensor([0.0, 1.0, 2.0]), r"class indices.*torch.float32"),
+        (torch.tensor([0, -1, 1]), r"Label id -1 is out of range: there are 4 classes in this classifier"),
+    ],
+)
+def test_labels_that_are_not_one_class_index_per_video_are_refused(xclip_and_processor, classifier, labels, message):
+    model, _ = xclip_and_processor
+    with pytest.raises(ValueError, match=message):
+        classifier(pixel_values=random_videos(model.config), labels=labels)
+
+
+@pytest.mark.parametrize("text_input", ["text_embeds", "input_ids"])
+def test_text_inputs_are_refused_since_the_classes_are_stored(xclip_and_processor, classifier, text_input):
+    model, _ = xclip_and_processor
+    value = classifier.label_embeds if text_input == "text_embeds" else torch.ones(4, 5, dtype=torch.long)
+    with pytest.raises(TypeError, match=rf"got {text_input}, but it scores videos against its stored label embeddings"):
+        classifier(pixel_values=random_videos(model.config), **{text_input: value})

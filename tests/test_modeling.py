@@ -492,3 +492,114 @@ def test_deep_copy_is_independent_and_equal():
         )
         clone.mit.position_embedding.add_(1.0)
     assert not torch.equal(clone.mit.position_embedding, model.mit.position_embedding)
+
+
+def test_text_inputs_of_disagreeing_shapes_are_clear_errors():
+    model = make_model("p8-f4")
+    videos, (input_ids, attention_mask) = make_videos(model.config), make_labels()  # 3 texts of 8 tokens
+    text_embeds = torch.randn(3, model.config.projection_dim)
+    positions = torch.arange(8)
+    max_positions = model.config.text_config.max_position_embeddings
+    cases = [
+        (dict(attention_mask=attention_mask[:, :-1]),
+         r"attention_mask must have the shape of input_ids, \(3, 8\).*\(3, 7\)"),
+        (dict(attention_mask=attention_mask[:2]), r"attention_mask must have the shape of input_ids.*got \(2, 8\)"),
+        (dict(attention_mask=attention_mask[None]), r"attention_mask must have the shape of input_ids.*\(1, 3, 8\)"),
+        (dict(input_ids=input_ids[:, :0], attention_mask=None), r"input_ids holds no tokens \(shape \(3, 0\)\)"),
+        (dict(input_ids=input_ids[:0], attention_mask=None), r"input_ids holds no texts \(shape \(0, 8\)\)"),
+        (dict(position_ids=positions[None, :-1]), r"position_ids must be \(1, 8\) or \(3, 8\).*got \(1, 7\)"),
+        (dict(position_ids=positions.expand(2, 8)), r"position_ids must be \(1, 8\) or \(3, 8\).*got \(2, 8\)"),
+        (dict(position_ids=positions[None, None]), r"position_ids must be.*got \(1, 1, 8\)"),
+        (dict(position_ids=positions[None] + max_positions - 7),
+         rf"position_ids hold position {max_positions}, outside the text model's {max_positions} positions"),
+        (dict(position_ids=positions[None] - 1), r"position_ids hold position -1"),
+    ]
+    for inputs, message in cases:
+        text_inputs = {"input_ids": input_ids, "attention_mask": attention_mask, **inputs}
+        with pytest.raises(ValueError, match=message):
+            model(pixel_values=videos, **text_inputs)
+        with pytest.raises(ValueError, match=message):  # get_text_features and the text model alone check too
+            model.get_text_features(**text_inputs)
+        with pytest.raises(ValueError, match=message):
+            model.text_model(**text_inputs)
+    with pytest.raises(ValueError, match=r"text_embeds holds no texts"):
+        model(pixel_values=videos, text_embeds=text_embeds[:0])
+    # position_ids shared by the texts, given per text, or left out are the same input
+    with torch.no_grad():
+        expected = model(pixel_values=videos, input_ids=input_ids, attention_mask=attention_mask).logits_per_video
+        for given in (positions, positions[None], positions.expand(3, 8)):
+            got = model(pixel_values=videos, input_ids=input_ids, attention_mask=attention_mask, position_ids=given)
+            torch.testing.assert_close(got.logits_per_video, expected, rtol=0, atol=0)
+
+
+def test_frames_without_a_whole_patch_are_refused_with_and_without_interpolation():
+    model = make_model("p8-f4")  # 8 px patches
+    text_embeds = torch.randn(3, model.config.projection_dim)
+    no_frames = r"holds no frames \(shape \(2, 0, 3, 32, 32\)\)"
+    trained_size = r"frames, but this model was trained on 32x32"  # without interpolation, the size to resize to
+    cases = [  # videos, message without interpolation, message with it
+        (make_videos(model.config)[:, :0], no_frames, no_frames),
+        (make_videos(model.config, size=4), trained_size, r"4x4 frames, smaller than one 8x8 patch.*patch_size"),
+        (make_videos(model.config)[..., :7, :], trained_size, r"7x32 frames, smaller than one 8x8 patch"),
+    ]
+    for videos, *messages in cases:
+        for interpolate, message in zip((False, True), messages):
+            with pytest.raises(ValueError, match=message):
+                model(pixel_values=videos, text_embeds=text_embeds, interpolate_pos_encoding=interpolate)
+    with torch.no_grad():  # one whole patch is enough
+        out = model(pixel_values=make_videos(model.config, size=8), text_embeds=text_embeds,
+                    interpolate_pos_encoding=True)
+    assert out.logits_per_video.shape == (2, 3)
+
+
+def test_vision_model_checks_its_input_as_xclip_does():
+    config = make_config("p8-f4").vision_config
+    torch.manual_seed(0)
+    model = XCLIPVisionModel(config).eval()
+    videos = torch.randn(2, config.num_frames, 3, config.image_size, config.image_size)
+    cases = [
+        (videos.to(torch.uint8), False, r"torch.uint8, but the model takes normalised float.*normalize_deferred"),
+        (videos.flatten(0, 1).to(torch.uint8), False, r"torch.uint8.*normalize_deferred"),
+        (videos[:, :0], True, r"holds no frames"),
+        (videos[:0], False, r"holds no video"),
+        (videos[:0].flatten(0, 1), False, r"holds no video"),
+        (videos[:, :, :1], False, r"1 channels per frame.*takes 3 \(config.num_channels\)"),
+        (videos[..., :24, :24], False, r"24x24 frames, but this model was trained on 32x32 \(config.image_size\)"),
+        (videos[..., :4, :16], True, r"4x16 frames, smaller than one 8x8 patch \(config.patch_size\)"),
+    ]
+    for pixel_values, interpolate, message in cases:
+        with pytest.raises(ValueError, match=message):
+            model(pixel_values=pixel_values, interpolate_pos_encoding=interpolate)
+    with torch.no_grad():  # the frame encoder alone is not tied to the trained frame count
+        assert model(pixel_values=videos[:, :3]).pooler_output.shape == (6, config.hidden_size)
+
+
+@pytest.mark.parametrize(
+    "build,message",
+    [
+        (lambda: XCLIPTextConfig(attention_dropout=-0.1),
+         r"XCLIPTextConfig: `attention_dropout` .* \[0, 1\], got -0.1"),
+        (lambda: XCLIPTextConfig(attention_dropout=1.5), r"`attention_dropout` must be a probability in \[0, 1\]"),
+        (lambda: XCLIPVisionConfig(attention_dropout=float("nan")), r"XCLIPVisionConfig: `attention_dropout`"),
+        (lambda: XCLIPVisionConfig(drop_path_rate=1.5), r"`drop_path_rate` must be a probability in \[0, 1\), got 1.5"),
+        (lambda: XCLIPVisionConfig(drop_path_rate=-0.5), r"`drop_path_rate` .* got -0.5"),
+        (lambda: XCLIPVisionConfig(drop_path_rate=1), r"`drop_path_rate` .* \[0, 1\), got 1"),  # keep_prob 0
+        (lambda: XCLIPConfig(prompt_attention_dropout=1.5), r"XCLIPConfig: `prompt_attention_dropout` .* got 1.5"),
+        (lambda: XCLIPConfig(prompt_projection_dropout=-0.1), r"XCLIPConfig: `prompt_projection_dropout`"),
+        (lambda: XCLIPConfig(vision_config={"drop_path_rate": 2.0}), r"XCLIPVisionConfig: `drop_path_rate`"),
+        (lambda: XCLIPTextConfig(hidden_act="gelu2"),
+         r"XCLIPTextConfig: `hidden_act` is 'gelu2', which transformers' ACT2FN does not know; use one of 'quick"),
+        (lambda: XCLIPVisionConfig(hidden_act="QuickGELU"), r"XCLIPVisionConfig: `hidden_act` is 'QuickGELU'"),
+        (lambda: XCLIPConfig(prompt_hidden_act="swiglu"), r"XCLIPConfig: `prompt_hidden_act` is 'swiglu'"),
+    ],
+)
+def test_out_of_range_dropout_and_unknown_activations_fail_at_construction(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_dropout_and_activation_bounds_stay_accepted():
+    config = XCLIPConfig(prompt_attention_dropout=1.0, prompt_projection_dropout=0, prompt_hidden_act="gelu",
+                         text_config={"attention_dropout": 1.0, "hidden_act": "relu"},
+                         vision_config={"attention_dropout": 0.0, "drop_path_rate": 0.99, "hidden_act": "silu"})
+    assert config.vision_config.drop_path_rate == 0.99 and config.text_config.hidden_act == "relu"

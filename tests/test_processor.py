@@ -113,3 +113,36 @@ def test_outputs_feed_the_model(processor):
     with torch.no_grad():
         logits = model(**inputs).logits_per_video
     assert logits.shape == (2, len(LABELS)) and torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("text", [5, b"run", {"run": 1}], ids=["int", "bytes", "dict"])
+def test_a_text_that_is_no_string_or_list_is_named(processor, text):
+    expected = rf"takes texts as strings \(one, or a list of them\); got {type(text).__name__} "
+    with pytest.raises(TypeError, match=expected):
+        processor(text=text)
+
+
+def test_num_frames_true_is_refused_at_construction_and_call_time(processor):
+    with pytest.raises(ValueError, match="`num_frames` must be a positive integer, got True"):
+        build_processor(image_size=32, num_frames=True)
+    with pytest.raises(ValueError, match="`num_frames` must be a positive integer, got True"):
+        processor(videos=video(), num_frames=True)
+
+
+def test_integer_frames_other_than_uint8_are_refused(processor):
+    with pytest.raises(TypeError, match=r"has dtype uint16.*\(frames // 257\)\.astype\(np\.uint8\)"):
+        processor(text=LABELS, videos=video().astype(np.uint16) * 257)
+    with pytest.raises(TypeError, match="video 1 of the batch .* has dtype int64"):
+        processor(videos=[video(), torch.from_numpy(video()).long()])
+
+
+def test_return_tensors_none_gives_lists_for_texts_and_a_tensor_for_videos(processor):
+    """As documented: transformers' processors return texts as lists then, and keep pixel values as torch tensors."""
+    inputs = processor(text=LABELS, videos=video(), return_tensors=None)
+    expected = processor(text=LABELS, videos=video())
+    assert inputs["input_ids"] == expected["input_ids"].tolist()
+    assert inputs["attention_mask"] == expected["attention_mask"].tolist()
+    assert isinstance(inputs["pixel_values"], torch.Tensor)
+    assert torch.equal(inputs["pixel_values"], expected["pixel_values"])
+    as_numpy = processor(text=LABELS, videos=video(), return_tensors="np")
+    assert isinstance(as_numpy["input_ids"], np.ndarray) and isinstance(as_numpy["pixel_values"], np.ndarray)

@@ -503,3 +503,119 @@ def test_cuda_device_matches_cpu():
     # uint8 frames are resized to uint8 on both devices, by torch's integer kernel on the CPU and by its float kernel
     # rounded on the GPU: at most one level apart.
     assert uint8_levels_apart(on_gpu.cpu().numpy(), on_cpu.numpy()).max() <= ONE_LEVEL
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Frame dtypes and transparency
+
+
+def random_rgba_video(num_frames=8, height=40, width=48, seed=41) -> np.ndarray:
+    """RGBA frames whose alpha spans 0-255: opaque, transparent and partly transparent pixels."""
+    return np.random.default_rng(seed).integers(0, 256, (num_frames, height, width, 4), dtype=np.uint8)
+
+
+def small_processor(**kwargs) -> XCLIPVideoProcessor:
+    return XCLIPVideoProcessor(num_frames=8, size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
+                               **kwargs)
+
+
+def test_transparent_frames_give_the_same_pixel_values_in_every_form():
+    """PIL images with alpha were converted with `convert("RGB")`, which drops it, while RGBA arrays are composited
+    onto white: up to 4.0 apart in pixel_values for the same frames."""
+    rgba = random_rgba_video()
+    processor = small_processor()
+    expected = processor(rgba).pixel_values
+    inputs = {
+        "torch THWC": torch.from_numpy(rgba),
+        "numpy TCHW": rgba.transpose(0, 3, 1, 2),
+        "list of PIL RGBA": [Image.fromarray(frame, "RGBA") for frame in rgba],
+        "list of HWC arrays": list(rgba),
+        "5-D batch": rgba[None],
+    }
+    for name, value in inputs.items():
+        torch.testing.assert_close(processor(value).pixel_values, expected, msg=name, rtol=0, atol=0)
+    # Onto white, as transformers' convert_to_rgb composites: a fully transparent video is a white one.
+    transparent = [Image.fromarray(frame, "RGBA") for frame in np.zeros_like(rgba)]
+    white = np.full(rgba.shape[:-1] + (3,), 255, np.uint8)
+    torch.testing.assert_close(processor(transparent).pixel_values, processor(white).pixel_values, rtol=0, atol=0)
+
+
+def test_la_and_palette_images_with_transparency_match_their_rgba_arrays():
+    processor = small_processor()
+    grey_alpha = random_rgba_video(seed=42)[..., 2:]
+    as_rgba = np.concatenate([np.repeat(grey_alpha[..., :1], 3, axis=-1), grey_alpha[..., 1:]], axis=-1)
+    la = [Image.fromarray(frame, "LA") for frame in grey_alpha]
+    torch.testing.assert_close(processor(la).pixel_values, processor(as_rgba).pixel_values, rtol=0, atol=0)
+    palette = [Image.fromarray(frame).quantize(16) for frame in random_video(8, 40, 48, seed=43)]
+    for image in palette:
+        image.info["transparency"] = 3  # palette entry 3 is transparent
+    as_rgba = np.stack([np.asarray(image.convert("RGBA")) for image in palette])
+    assert (as_rgba[..., 3] == 0).any()
+    torch.testing.assert_close(processor(palette).pixel_values, processor(as_rgba).pixel_values, rtol=0, atol=0)
+
+
+def test_opaque_and_transparent_images_mix_in_one_video():
+    """An RGB frame among RGBA ones is an opaque RGBA frame, not a shape error."""
+    rgba = random_rgba_video(seed=44)
+    rgba[::2, ..., 3] = 255
+    frames = [Image.fromarray(frame[..., :3]) if index % 2 == 0 else Image.fromarray(frame, "RGBA")
+              for index, frame in enumerate(rgba)]
+    processor = small_processor()
+    torch.testing.assert_close(processor(frames).pixel_values, processor(rgba).pixel_values, rtol=0, atol=0)
+
+
+def test_the_pipeline_path_composites_transparent_images_as_the_processor_does():
+    from xclip.pipelines.video_inputs import video_to_pixel_values
+
+    rgba = random_rgba_video(seed=45)
+    processor = small_processor()
+    deferred = video_to_pixel_values(processor, [Image.fromarray(frame, "RGBA") for frame in rgba], num_frames=8)
+    torch.testing.assert_close(processor.normalize_deferred(deferred), processor(rgba).pixel_values)
+
+
+INTEGER_FRAMES = random_video(8, 32, 40, seed=46)
+
+
+@pytest.mark.parametrize(
+    "videos, match",
+    [
+        (INTEGER_FRAMES.astype(np.uint16) * 257, r"has dtype uint16.*\(frames // 257\)\.astype\(np\.uint8\)"),
+        (INTEGER_FRAMES.astype(np.int16), r"\(array of shape \(8, 32, 40, 3\)\) has dtype int16"),
+        (INTEGER_FRAMES.astype(np.int32), "has dtype int32"),
+        (INTEGER_FRAMES.astype(np.int64), r"has dtype int64.*`frames\.astype\(np\.uint8\)`"),
+        (torch.from_numpy(INTEGER_FRAMES).long(), r"has dtype int64.*`frames\.to\(torch\.uint8\)`"),
+        (torch.from_numpy(INTEGER_FRAMES.astype(np.int32)).permute(0, 3, 1, 2), "has dtype int32"),
+        (INTEGER_FRAMES > 127, r"has dtype bool.*`mask\.astype\(np\.uint8\) \* 255`"),
+        (torch.from_numpy(INTEGER_FRAMES > 127), r"has dtype bool.*`mask\.to\(torch\.uint8\) \* 255`"),
+        (INTEGER_FRAMES[None].astype(np.int64).repeat(2, axis=0), "video 0 of the batch .* has dtype int64"),
+        ([INTEGER_FRAMES, INTEGER_FRAMES.astype(np.uint16)], "video 1 of the batch .* has dtype uint16"),
+        (list(INTEGER_FRAMES.astype(np.int32)), "frame 0 of the video has dtype int32"),
+        ([Image.fromarray(INTEGER_FRAMES[0, ..., 0].astype(np.uint16) * 257)],
+         r"frame 0 of the video \(PIL image in mode I;16\) has dtype uint16"),
+    ],
+    ids=["uint16", "int16", "int32", "int64", "torch int64", "torch int32 TCHW", "bool", "torch bool", "5-D int64",
+         "batch with uint16", "list of int32 frames", "PIL I;16"],
+)
+def test_frames_of_another_integer_dtype_than_uint8_are_refused(videos, match):
+    """They were read as 0-255 levels: 16-bit frames scaled to 65535 gave pixel_values up to about 1110."""
+    from xclip.pipelines.video_inputs import video_to_pixel_values
+
+    with pytest.raises(TypeError, match=match):
+        small_processor()(videos)
+    with pytest.raises(TypeError, match=match):  # the pipelines read their inputs before the processor does
+        video_to_pixel_values(small_processor(), videos, num_frames=8)
+
+
+def test_bools_are_not_frame_or_view_counts(tmp_path):
+    """bool is an int subclass: num_frames=True ran one frame, num_crops=True one crop."""
+    with pytest.raises(ValueError, match="`num_frames` must be a positive integer, got True"):
+        XCLIPVideoProcessor(num_frames=True)
+    (tmp_path / "video_preprocessor_config.json").write_text(json.dumps(XCLIPVideoProcessor().to_dict() | {
+        "num_frames": True}))
+    with pytest.raises(ValueError, match="`num_frames` must be a positive integer, got True"):
+        XCLIPVideoProcessor.from_pretrained(tmp_path)
+    video = random_video(8, 32, 32)
+    for name, match in (("num_frames", "positive integer"), ("num_clips", "positive integer"), ("num_crops", "1 ")):
+        for flag in (True, np.True_):
+            with pytest.raises(ValueError, match=rf"`{name}` must be .*{match}.*got (np\.)?True"):
+                small_processor()(video, **{name: flag})

@@ -390,7 +390,8 @@ class VideoClipDataset(Dataset):
 def _check_records(records: Any, training: bool) -> None:
     if isinstance(records, (str, bytes)) or not isinstance(records, Sequence):
         # A path or None is worth showing; the repr of a generator or a record is noise.
-        found = describe_value(records) if records is None or isinstance(records, (str, bytes)) else type(records).__name__
+        shown = records is None or isinstance(records, (str, bytes))
+        found = describe_value(records) if shown else type(records).__name__
         hint = "; wrap a single one in a list" if isinstance(records, VideoRecord) else ""
         raise TypeError(f"records must be a sequence of VideoRecord (e.g. from read_video_list), got {found}{hint}.")
     # Lists only: indexing a lazy view of a dataset (`from_hf_dataset`) would read a video now; `from_hf_dataset`

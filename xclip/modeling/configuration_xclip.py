@@ -6,9 +6,9 @@ cross-frame message tokens, a multi-frame integration transformer (MIT) and a vi
 
 Field names, defaults and `model_type` are those of transformers' built-in `x_clip` port, so a `config.json`
 written by either package loads in the other. The defaults reproduce `microsoft/xclip-base-patch32`
-(X-CLIP-B/32, 8 frames, 224 px). Unlike the built-in port, geometry is validated at construction (in
-`__post_init__`, so the error is a plain `ValueError`): fields that disagree raise an error naming them instead of a
-shape error deep inside the forward pass.
+(X-CLIP-B/32, 8 frames, 224 px). Unlike the built-in port, geometry, dropout probabilities and activation names
+are validated at construction (in `__post_init__`, so the error is a plain `ValueError`): fields that disagree or are
+out of range raise an error naming them instead of a shape error deep inside the forward pass, or none at all.
 """
 
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from huggingface_hub.dataclasses import strict
 from huggingface_hub.errors import StrictDataclassError
 from transformers import PretrainedConfig
+from transformers.activations import ACT2FN
 
 __all__ = ["XCLIPConfig", "XCLIPTextConfig", "XCLIPVisionConfig"]
 
@@ -25,6 +26,23 @@ def _check_heads(owner: str, width_field: str, width: int, heads_field: str, hea
         raise ValueError(
             f"{owner}: `{width_field}` ({width}) must be divisible by `{heads_field}` ({heads}); "
             "attention splits the width evenly across heads."
+        )
+
+
+def _check_probability(owner: str, field: str, value: float, upper_inclusive: bool = True) -> None:
+    # Written so that NaN fails too. Out of range, dropout fails at the first training step with an error naming
+    # no field, or not at all (a negative drop_path_rate silently disables stochastic depth).
+    if not (0 <= value <= 1 if upper_inclusive else 0 <= value < 1):
+        interval = "[0, 1]" if upper_inclusive else "[0, 1)"
+        raise ValueError(f"{owner}: `{field}` must be a probability in {interval}, got {value}.")
+
+
+def _check_activation(owner: str, field: str, name: str) -> None:
+    # Checked here because the model looks the name up only when it builds its layers, with a bare KeyError.
+    if name not in ACT2FN:
+        raise ValueError(
+            f"{owner}: `{field}` is {name!r}, which transformers' ACT2FN does not know; use one of "
+            "'quick_gelu' (CLIP's), 'gelu', 'gelu_new', 'relu', 'silu' (all: transformers.activations.ACT2FN)."
         )
 
 
@@ -109,6 +127,8 @@ class XCLIPTextConfig(XCLIPPretrainedConfig):
         _check_heads(
             "XCLIPTextConfig", "hidden_size", self.hidden_size, "num_attention_heads", self.num_attention_heads
         )
+        _check_probability("XCLIPTextConfig", "attention_dropout", self.attention_dropout)
+        _check_activation("XCLIPTextConfig", "hidden_act", self.hidden_act)
 
 
 @strict
@@ -203,6 +223,10 @@ class XCLIPVisionConfig(XCLIPPretrainedConfig):
             )
         if self.num_frames < 1:
             raise ValueError(f"XCLIPVisionConfig: `num_frames` must be at least 1, got {self.num_frames}.")
+        _check_probability("XCLIPVisionConfig", "attention_dropout", self.attention_dropout)
+        # The last layer's rate is drop_path_rate itself, and a rate of 1 divides by its keep probability, 0.
+        _check_probability("XCLIPVisionConfig", "drop_path_rate", self.drop_path_rate, upper_inclusive=False)
+        _check_activation("XCLIPVisionConfig", "hidden_act", self.hidden_act)
 
 
 @strict
@@ -272,3 +296,6 @@ class XCLIPConfig(XCLIPPretrainedConfig):
         )
         if self.prompt_layers < 0:
             raise ValueError(f"XCLIPConfig: `prompt_layers` must be non-negative, got {self.prompt_layers}.")
+        _check_probability("XCLIPConfig", "prompt_attention_dropout", self.prompt_attention_dropout)
+        _check_probability("XCLIPConfig", "prompt_projection_dropout", self.prompt_projection_dropout)
+        _check_activation("XCLIPConfig", "prompt_hidden_act", self.prompt_hidden_act)

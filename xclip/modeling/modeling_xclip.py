@@ -158,11 +158,18 @@ def _first_id_outside(ids: torch.Tensor, size: int, what: str) -> int | None:
     return int(ids[outside][0]) if outside.any() else None
 
 
-def check_label_ids(labels: torch.Tensor, num_classes: int, what: str = "classes") -> None:
-    """Raise a `ValueError` naming the first class index in `labels` outside `0..num_classes - 1`.
+def check_label_ids(
+    labels: torch.Tensor, num_classes: int, what: str = "classes", batch_size: int | None = None
+) -> None:
+    """Raise a `ValueError` naming the first class index in `labels` outside `0..num_classes - 1`, or, given
+    `batch_size`, when `labels` is not one index per video (one-hot or 0-d labels fail deep in cross-entropy).
 
     The values are not read under `torch.compile`, where that would break the graph; cross-entropy still fails there.
     """
+    if batch_size is not None and labels.shape != (batch_size,):
+        raise ValueError(
+            f"labels must hold one class index per video, shape ({batch_size},); got {tuple(labels.shape)}."
+        )
     label = _first_id_outside(labels, num_classes, "Labels (class indices)")
     if label is not None:
         raise ValueError(f"Label id {label} is out of range: there are {num_classes} {what} (0..{num_classes - 1}).")
@@ -176,6 +183,106 @@ def check_token_ids(input_ids: torch.Tensor, vocab_size: int) -> None:
         raise ValueError(
             f"input_ids hold token id {token}, outside the text model's vocabulary of {vocab_size} ids "
             "(text_config.vocab_size): were they made by another tokenizer than CLIP's?"
+        )
+
+
+def check_text_shapes(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, position_ids: torch.Tensor | None = None
+) -> None:
+    """Raise a `ValueError` when the text inputs' shapes disagree; CLIP's text model would fail in a reshape, the
+    causal mask or the pooling, with an error that names none of them. Reads shapes only."""
+    shape = tuple(input_ids.shape)
+    if input_ids.ndim != 2:
+        raise ValueError(f"input_ids must be (num_texts, sequence_length); got shape {shape}.")
+    num_texts, sequence_length = shape
+    if num_texts == 0:
+        raise ValueError(f"input_ids holds no texts (shape {shape}): pass at least one text.")
+    if sequence_length == 0:
+        raise ValueError(
+            f"input_ids holds no tokens (shape {shape}): every text needs at least its start and end-of-text tokens."
+        )
+    if attention_mask is not None and attention_mask.shape != input_ids.shape:
+        raise ValueError(
+            f"attention_mask must have the shape of input_ids, {shape} (num_texts, sequence_length), one entry per "
+            f"token; got {tuple(attention_mask.shape)}."
+        )
+    # The position embedding is added to the token embedding, so positions shared by every text broadcast.
+    if position_ids is not None and (
+        position_ids.ndim not in (1, 2)
+        or position_ids.shape[-1] != sequence_length
+        or (position_ids.ndim == 2 and position_ids.shape[0] not in (1, num_texts))
+    ):
+        raise ValueError(
+            f"position_ids must be (1, {sequence_length}) or ({num_texts}, {sequence_length}) for input_ids of shape "
+            f"{shape}; got {tuple(position_ids.shape)}."
+        )
+
+
+def check_position_ids(position_ids: torch.Tensor, max_positions: int) -> None:
+    """Raise a `ValueError` naming the first position the text model has no embedding for (an `IndexError` on the
+    CPU, a device-side assert on a GPU)."""
+    position = _first_id_outside(position_ids, max_positions, "position_ids")
+    if position is not None:
+        raise ValueError(
+            f"position_ids hold position {position}, outside the text model's {max_positions} positions "
+            f"(0..{max_positions - 1}, text_config.max_position_embeddings)."
+        )
+
+
+def _check_video_shape(
+    pixel_values: torch.Tensor,
+    vision_config: XCLIPVisionConfig,
+    interpolate_pos_encoding: bool,
+    check_num_frames: bool = True,
+    config_name: str = "config.vision_config",
+) -> None:
+    """Raise a `ValueError` for videos `(batch_size, num_frames, channels, height, width)` the frame encoder cannot
+    take. Shared by `XCLIPModel` and `XCLIPVisionModel`; the frame encoder itself runs at any frame count, only the
+    MIT's temporal embedding needs `check_num_frames`. Reads shapes and the dtype only."""
+    shape = tuple(pixel_values.shape)
+    if pixel_values.ndim != 5:
+        raise ValueError(f"pixel_values must be (batch_size, num_frames, channels, height, width); got shape {shape}.")
+    if shape[0] == 0:
+        raise ValueError(f"pixel_values holds no video (shape {shape}).")
+    if shape[1] == 0:
+        raise ValueError(f"pixel_values holds no frames (shape {shape}): every video needs at least one.")
+    if not pixel_values.is_floating_point():
+        # uint8 crops would otherwise be cast and scored as if normalised: plausible logits, all wrong.
+        raise ValueError(
+            f"pixel_values is {pixel_values.dtype}, but the model takes normalised float frames. Crops kept as "
+            "uint8 (processor(..., do_rescale=False, do_normalize=False)) need "
+            "processor.video_processor.normalize_deferred(pixel_values) first."
+        )
+    if shape[2] != vision_config.num_channels:
+        raise ValueError(
+            f"pixel_values has {shape[2]} channels per frame (shape {shape}), but this model takes "
+            f"{vision_config.num_channels} ({config_name}.num_channels): frames must be (channels, height, width), as "
+            "XCLIPProcessor returns them."
+        )
+    num_frames, height, width = shape[1], shape[-2], shape[-1]
+    if interpolate_pos_encoding:
+        patch_size = vision_config.patch_size
+        # Interpolation resizes the position embedding to the patch grid, which such a frame does not have.
+        if height < patch_size or width < patch_size:
+            raise ValueError(
+                f"pixel_values has {height}x{width} frames, smaller than one {patch_size}x{patch_size} patch "
+                f"({config_name}.patch_size): the frame encoder would see no patch. Frames must be at least "
+                f"{patch_size} pixels high and wide, even with interpolate_pos_encoding=True."
+            )
+        return
+    if check_num_frames and num_frames != vision_config.num_frames:
+        raise ValueError(
+            f"pixel_values has {num_frames} frames per video, but this model was trained with "
+            f"{vision_config.num_frames} ({config_name}.num_frames). Sample {vision_config.num_frames} "
+            "frames per video (XCLIPProcessor does), or pass interpolate_pos_encoding=True to interpolate the "
+            "temporal position embedding."
+        )
+    if height != vision_config.image_size or width != vision_config.image_size:
+        raise ValueError(
+            f"pixel_values has {height}x{width} frames, but this model was trained on "
+            f"{vision_config.image_size}x{vision_config.image_size} ({config_name}.image_size). Resize "
+            "and crop the frames (XCLIPProcessor does), or pass interpolate_pos_encoding=True to interpolate the "
+            "spatial position embedding."
         )
 
 
@@ -559,10 +666,14 @@ class XCLIPTextModel(XCLIPPreTrainedModel, CLIPTextModel):
         position_ids: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> BaseModelOutputWithPooling:
-        """CLIP's text forward, after checking that every id of `input_ids` `(num_texts, sequence_length)` has an
-        embedding."""
+        """CLIP's text forward, after checking that `input_ids` `(num_texts, sequence_length)`, `attention_mask` (the
+        same shape) and `position_ids` (`(1 or num_texts, sequence_length)`) agree, and that every id and position
+        has an embedding."""
         if input_ids is not None:
+            check_text_shapes(input_ids, attention_mask, position_ids)
             check_token_ids(input_ids, self.config.vocab_size)
+            if position_ids is not None:
+                check_position_ids(position_ids, self.config.max_position_embeddings)
         return super().forward(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, **kwargs)
 
 
@@ -607,17 +718,20 @@ class XCLIPVisionModel(XCLIPPreTrainedModel):
             the prompt generator reads it, and `pooler_output` `(batch_size * num_frames, hidden_size)`, the
             normalised class token of every frame.
         """
-        if pixel_values.ndim == 5:
-            num_frames = pixel_values.shape[1]
-            pixel_values = pixel_values.flatten(0, 1)
-        elif pixel_values.ndim == 4 and pixel_values.shape[0] % self.config.num_frames == 0:
-            num_frames = self.config.num_frames
-        else:
+        folded = self.config.num_frames
+        if pixel_values.ndim == 4 and pixel_values.shape[0] % folded == 0:
+            pixel_values = pixel_values.unflatten(0, (pixel_values.shape[0] // folded, folded))
+        elif pixel_values.ndim != 5:
             raise ValueError(
                 "pixel_values must be (batch_size, num_frames, channels, height, width), or frames folded into "
-                f"(batch_size * {self.config.num_frames}, channels, height, width); "
-                f"got shape {tuple(pixel_values.shape)}."
+                f"(batch_size * {folded}, channels, height, width); got shape {tuple(pixel_values.shape)}."
             )
+        # The frame encoder runs at any frame count; only the MIT (XCLIPModel) is tied to the trained one.
+        _check_video_shape(
+            pixel_values, self.config, interpolate_pos_encoding, check_num_frames=False, config_name="config"
+        )
+        num_frames = pixel_values.shape[1]
+        pixel_values = pixel_values.flatten(0, 1)
         hidden_states = self.embeddings(pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)
         hidden_states = self.pre_layernorm(hidden_states)
         last_hidden_state = self.encoder(hidden_states, num_frames=num_frames, **kwargs).last_hidden_state
@@ -744,71 +858,32 @@ class XCLIPModel(XCLIPPreTrainedModel):
         vision_outputs.pooler_output = mit_outputs.pooler_output
         return vision_outputs
 
-    def _check_video_shape(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
-        vision_config = self.config.vision_config
-        if pixel_values.ndim != 5:
-            raise ValueError(
-                "pixel_values must be (batch_size, num_frames, channels, height, width); "
-                f"got shape {tuple(pixel_values.shape)}."
-            )
-        if pixel_values.shape[0] == 0:
-            raise ValueError(f"pixel_values holds no video (shape {tuple(pixel_values.shape)}).")
-        if not pixel_values.is_floating_point():
-            # uint8 crops would otherwise be cast and scored as if normalised: plausible logits, all wrong.
-            raise ValueError(
-                f"pixel_values is {pixel_values.dtype}, but the model takes normalised float frames. Crops kept as "
-                "uint8 (processor(..., do_rescale=False, do_normalize=False)) need "
-                "processor.video_processor.normalize_deferred(pixel_values) first."
-            )
-        if pixel_values.shape[2] != vision_config.num_channels:
-            raise ValueError(
-                f"pixel_values has {pixel_values.shape[2]} channels per frame (shape {tuple(pixel_values.shape)}), "
-                f"but this model takes {vision_config.num_channels} (config.vision_config.num_channels): frames must "
-                "be (channels, height, width), as XCLIPProcessor returns them."
-            )
-        if interpolate_pos_encoding:
-            return
-        num_frames, height, width = pixel_values.shape[1], pixel_values.shape[-2], pixel_values.shape[-1]
-        if num_frames != vision_config.num_frames:
-            raise ValueError(
-                f"pixel_values has {num_frames} frames per video, but this model was trained with "
-                f"{vision_config.num_frames} (config.vision_config.num_frames). Sample {vision_config.num_frames} "
-                "frames per video (XCLIPProcessor does), or pass interpolate_pos_encoding=True to interpolate the "
-                "temporal position embedding."
-            )
-        if height != vision_config.image_size or width != vision_config.image_size:
-            raise ValueError(
-                f"pixel_values has {height}x{width} frames, but this model was trained on "
-                f"{vision_config.image_size}x{vision_config.image_size} (config.vision_config.image_size). Resize "
-                "and crop the frames (XCLIPProcessor does), or pass interpolate_pos_encoding=True to interpolate the "
-                "spatial position embedding."
-            )
-
     def _check_text_inputs(
         self,
         batch_size: int,
         input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
+        position_ids: torch.Tensor | None,
         text_embeds: torch.Tensor | None,
         labels: torch.Tensor | None,
         return_loss: bool | None,
     ) -> None:
         if (input_ids is None) == (text_embeds is None):
             raise ValueError("Pass exactly one of input_ids (texts to encode) or text_embeds (cached text features).")
-        if input_ids is not None and input_ids.ndim != 2:
-            raise ValueError(f"input_ids must be (num_texts, sequence_length); got shape {tuple(input_ids.shape)}.")
+        if input_ids is not None:
+            # The text model checks these too; checking here fails before the videos are encoded.
+            check_text_shapes(input_ids, attention_mask, position_ids)
         projection_dim = self.config.projection_dim
         if text_embeds is not None and (text_embeds.ndim != 2 or text_embeds.shape[-1] != projection_dim):
             raise ValueError(
                 f"text_embeds must be (num_texts, {projection_dim}) (config.projection_dim), the pooler_output of "
                 f"get_text_features; got shape {tuple(text_embeds.shape)}."
             )
+        if text_embeds is not None and text_embeds.shape[0] == 0:
+            raise ValueError(f"text_embeds holds no texts (shape {tuple(text_embeds.shape)}): pass at least one.")
         num_texts = (input_ids if input_ids is not None else text_embeds).shape[0]
         if labels is not None:
-            if labels.shape != (batch_size,):
-                raise ValueError(
-                    f"labels must hold one class index per video, shape ({batch_size},); got {tuple(labels.shape)}."
-                )
-            check_label_ids(labels, num_texts, "texts")
+            check_label_ids(labels, num_texts, "texts", batch_size=batch_size)
         elif return_loss and batch_size != num_texts:
             raise ValueError(
                 f"return_loss=True without labels is the contrastive loss of video i against text i, so it needs as "
@@ -819,7 +894,7 @@ class XCLIPModel(XCLIPPreTrainedModel):
     def _encode_video(
         self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool, **kwargs: Any
     ) -> tuple[BaseModelOutputWithPooling, BaseModelOutputWithPooling]:
-        self._check_video_shape(pixel_values, interpolate_pos_encoding)
+        _check_video_shape(pixel_values, self.config.vision_config, interpolate_pos_encoding)
         batch_size, num_frames = pixel_values.shape[:2]
         vision_outputs = self.vision_model(
             pixel_values=pixel_values, interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True, **kwargs
@@ -869,7 +944,9 @@ class XCLIPModel(XCLIPPreTrainedModel):
         """
         if pixel_values is None:
             raise ValueError("pixel_values is required: (batch_size, num_frames, channels, height, width).")
-        self._check_text_inputs(pixel_values.shape[0], input_ids, text_embeds, labels, return_loss)
+        self._check_text_inputs(
+            pixel_values.shape[0], input_ids, attention_mask, position_ids, text_embeds, labels, return_loss
+        )
 
         vision_outputs, mit_outputs = self._encode_video(pixel_values, interpolate_pos_encoding, **kwargs)
         batch_size = pixel_values.shape[0]

@@ -24,6 +24,7 @@ from torch import nn
 from transformers import PretrainedConfig
 from transformers.modeling_outputs import ImageClassifierOutput
 from transformers.utils import logging
+from transformers.utils.generic import can_return_tuple
 
 from ..processing.label_texts import format_label_texts, tokenize_label_texts
 from .configuration_xclip import XCLIPConfig
@@ -129,7 +130,8 @@ def logits_per_view(
             f"(batch_size, num_views, num_frames, 3, height, width); got shape {tuple(pixel_values.shape)}."
         )
     videos = pixel_values.flatten(0, 1) if pixel_values.ndim == 6 else pixel_values
-    outputs = model(pixel_values=videos, text_embeds=text_embeds, **kwargs)
+    # The logits are read by name: a caller's `return_dict=False` (or the config's) would hand back a tuple.
+    outputs = model(pixel_values=videos, text_embeds=text_embeds, **{**kwargs, "return_dict": True})
     logits = outputs.logits_per_video
     return logits.view(pixel_values.shape[0], -1, logits.shape[-1]), outputs
 
@@ -269,6 +271,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         self.label_embeds = encode_label_texts(self.x_clip, processor, texts)
         set_class_names(self.config, labels)
 
+    @can_return_tuple
     def forward(
         self,
         pixel_values: torch.Tensor,
@@ -286,11 +289,18 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         Returns:
             `ImageClassifierOutput` with `logits` `(batch_size, num_labels)`: `XCLIPModel`'s logits for one view;
             for several views, the log of the mean view probability (see `aggregate_view_logits`). `hidden_states`
-            and `attentions` are the frame encoder's, when requested.
+            and `attentions` are the frame encoder's, when requested. A tuple with `return_dict=False`.
         """
+        text_inputs = sorted({"text_embeds", "input_ids"} & kwargs.keys())
+        if text_inputs:
+            raise TypeError(
+                f"XCLIPForVideoClassification.forward got {', '.join(text_inputs)}, but it scores videos against its "
+                "stored label embeddings (label_embeds, one per class of config.id2label). Change the classes with "
+                "set_labels(processor, labels), or score other texts with XCLIPModel (classifier.x_clip)."
+            )
         num_labels = self.label_embeds.shape[0]
         if labels is not None:
-            check_label_ids(labels, num_labels, "classes in this classifier")
+            check_label_ids(labels, num_labels, "classes in this classifier", batch_size=pixel_values.shape[0])
         logits, outputs = video_logits(
             self.x_clip, pixel_values, self.label_embeds, interpolate_pos_encoding=interpolate_pos_encoding, **kwargs
         )

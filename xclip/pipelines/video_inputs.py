@@ -56,13 +56,19 @@ def local_video(video: Any) -> Iterator[Any]:
 def check_video_channels(video: FileVideo | ArrayVideo) -> None:
     """Refuse in-memory video frames of a channel count the model would score without complaint but meaninglessly.
 
-    Files and URLs are left to the decoder, and PIL images were converted to RGB. Arrays and tensors must be RGB (3
-    channels) or greyscale (1). (Non-finite values are refused by the video processor, on the sampled frames only.)
+    Files and URLs are left to the decoder, and PIL images were converted to RGB, or to RGBA when they have
+    transparency, which the video processor composites onto white (their alpha is 0-255 like their colours). Arrays and
+    tensors must be RGB (3 channels) or greyscale (1). (Non-finite values are refused by the video processor, on the
+    sampled frames only.)
 
     Raises:
         ValueError: naming the input and its problem.
     """
-    if isinstance(video, ArrayVideo) and video.frames.shape[1] not in PIPELINE_CHANNEL_COUNTS:
+    if (
+        isinstance(video, ArrayVideo)
+        and video.frames.shape[1] not in PIPELINE_CHANNEL_COUNTS
+        and not (video.frames.shape[1] == 4 and video.alpha_from_images)
+    ):
         raise ValueError(
             f"{video.description} has {video.frames.shape[1]} channels; the pipeline takes RGB (3 channels) or "
             "greyscale (1) frames. For RGBA frames, drop the alpha channel (e.g. video[..., :3]) or composite it first."
@@ -96,6 +102,7 @@ def video_to_pixel_values(
     Raises:
         ValueError: `video` is not one video (e.g. a nested list of videos), or its frames are not 3- or 1-channel or
             not finite (see `check_video_channels`).
+        TypeError: its frames are neither uint8 nor floating point (16-bit or int64 frames, bools).
     """
     with local_video(video) as local:
         videos = as_video_batch(local)  # interpreted once: the processor takes the result as it is

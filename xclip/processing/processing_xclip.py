@@ -65,11 +65,20 @@ class XCLIPProcessor(ProcessorMixin):
         Returns:
             `BatchFeature` with `input_ids` and `attention_mask` `(num_texts, longest)` when `text` is given, and
             `pixel_values` `(B, T, 3, S, S)` (or `(B, V, T, 3, S, S)` with several views) when `videos` is given.
+            All are torch tensors by default, NumPy arrays with `return_tensors="np"`. With `return_tensors=None`
+            the texts' ids and mask are Python lists, as from transformers' processors, and `pixel_values` is still
+            one torch tensor: transformers' video processors keep pixel values as torch tensors too (a list of one per
+            video), and X-CLIP's videos, all of one shape, are stacked.
         """
         text_kwargs, videos_kwargs = self._split_kwargs(kwargs)
         if text is None and videos is None:
             raise ValueError(f"{type(self).__name__} needs `text`, `videos` or both.")
         if text is not None and not isinstance(text, str):
+            if not isinstance(text, (list, tuple)):
+                raise TypeError(
+                    f"{type(self).__name__} takes texts as strings (one, or a list of them); got "
+                    f"{type(text).__name__} {text!r}."
+                )
             if len(text) == 0:
                 raise ValueError(f"{type(self).__name__} got an empty list of texts: pass at least one class text.")
             not_text = next((index for index, item in enumerate(text) if not isinstance(item, str)), None)

@@ -5,6 +5,11 @@ frames (PIL images, or `(H, W, C)`/`(C, H, W)`/`(H, W)` arrays); a single PIL im
 batch: a list of any of these, or a 5-D array `(B, T, ...)`. Each video reads the frames an `IndexChooser` picks
 from its frame count, as channels-first tensors `(n, C, H, W)` in the input's dtype (uint8 from files).
 
+Frames must be uint8 or floating point. Other integer dtypes (16-bit frames, int64 from `torch.randint`) and bools
+are refused rather than read as 0-255 values. PIL images with transparency (RGBA, LA, palette or colour-key
+transparency) keep their alpha as a fourth channel, so that the video processor composites them onto white exactly as
+it does RGBA arrays.
+
 The channel axis is inferred (size 1, 3 or 4 last, or else right after the frame axis). When both positions are
 possible (e.g. `(T, 3, H, 3)`), pass `input_data_format="channels_last"` or `"channels_first"`.
 """
@@ -51,10 +56,15 @@ class FileVideo:
 
 @dataclass(frozen=True)
 class ArrayVideo:
-    """A video already in memory as channels-first frames `(T, C, H, W)` (any numeric dtype, any device)."""
+    """A video already in memory as channels-first frames `(T, C, H, W)` (uint8 or float, any device).
+
+    `alpha_from_images` is True when the fourth channel is the alpha of PIL images (0-255 like their colours), which
+    the pipelines accept although they refuse RGBA arrays, whose alpha scale they cannot know.
+    """
 
     frames: torch.Tensor
     description: str
+    alpha_from_images: bool = False
 
     def read_frames(self, choose_indices: IndexChooser) -> torch.Tensor:
         """The frames `choose_indices(T)` picks, as `(n, C, H, W)`: the frames themselves when it picks every frame in
@@ -87,6 +97,32 @@ def _as_tensor(array: np.ndarray | torch.Tensor) -> torch.Tensor:
         return array
     # Views with negative strides (e.g. `frames[..., ::-1]` for BGR -> RGB) cannot be shared with torch.
     return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _check_dtype(array: np.ndarray | torch.Tensor, what: str) -> None:
+    """Refuse frames whose dtype has no known 0-255 reading: the processor would take 16-bit or int64 values as
+    0-255 levels and return saturated `pixel_values` without complaint."""
+    if isinstance(array, np.ndarray):
+        if array.dtype == np.uint8 or np.issubdtype(array.dtype, np.floating):
+            return
+        name, integer, cast = array.dtype.name, np.issubdtype(array.dtype, np.integer), ".astype(np.uint8)"
+    else:
+        if array.dtype == torch.uint8 or array.dtype.is_floating_point:
+            return
+        name, cast = str(array.dtype).removeprefix("torch."), ".to(torch.uint8)"
+        integer = array.dtype != torch.bool and not array.dtype.is_complex
+    expected = (
+        f"{what} has dtype {name}; video frames must be uint8 (0-255) or floating point (on the 0-255 scale, or in "
+        "[0, 1] with do_rescale=False)."
+    )
+    if name == "bool":
+        raise TypeError(f"{expected} Convert a mask to 0 and 255 first: `mask{cast} * 255`.")
+    if integer:
+        raise TypeError(
+            f"{expected} Other integers are not read as 0-255 levels; convert them first: 16-bit frames (0-65535) "
+            f"with `(frames // 257){cast}`, frames already in 0-255 with `frames{cast}`."
+        )
+    raise TypeError(expected)
 
 
 def _to_channels_first(
@@ -126,11 +162,22 @@ def _is_frame(item: Any) -> bool:
     return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim in (2, 3)
 
 
+def _has_alpha(image: PIL.Image.Image) -> bool:
+    """Whether `image` has transparency, by the test of transformers' `convert_to_rgb`."""
+    return "A" in image.getbands() or image.info.get("transparency") is not None
+
+
 def _frame_to_tensor(frame: Any, channel_format: ChannelDimension | None, what: str) -> torch.Tensor:
-    """One frame as a channels-first tensor `(C, H, W)`."""
+    """One frame as a channels-first tensor `(C, H, W)`: RGBA for a PIL image with transparency, else RGB."""
     if isinstance(frame, PIL.Image.Image):
-        # Palette, CMYK, 16-bit and alpha modes all have a well-defined RGB rendering in PIL.
-        return torch.from_numpy(np.array(frame.convert("RGB"))).permute(2, 0, 1)
+        if frame.mode == "I" or frame.mode.startswith("I;16"):
+            # PIL's RGB rendering clips 16- and 32-bit values at 255: refused as the same arrays are.
+            _check_dtype(np.array(frame), f"{what} (PIL image in mode {frame.mode})")
+        # Palette, CMYK and alpha modes have a well-defined RGB(A) rendering in PIL. The alpha is kept, not dropped
+        # by `convert("RGB")`, so that these frames are composited onto white as the same RGBA arrays are.
+        mode = "RGBA" if _has_alpha(frame) else "RGB"
+        return torch.from_numpy(np.array(frame.convert(mode))).permute(2, 0, 1)
+    _check_dtype(frame, what)
     tensor = _as_tensor(frame)
     if tensor.ndim == 2:
         return tensor.unsqueeze(0)
@@ -141,13 +188,24 @@ def _frames_to_video(frames: list, channel_format: ChannelDimension | None, what
     tensors = [
         _frame_to_tensor(frame, channel_format, f"frame {index} of {what}") for index, frame in enumerate(frames)
     ]
+    rgba_from_images = [
+        isinstance(frame, PIL.Image.Image) for frame, tensor in zip(frames, tensors) if tensor.shape[0] == 4
+    ]
+    if rgba_from_images:
+        # Frames of one video may differ in transparency (a GIF's, say): opaque RGB frames get an alpha channel of
+        # 255, which compositing leaves unchanged, rather than failing on the channel count.
+        tensors = [
+            torch.cat([tensor, torch.full_like(tensor[:1], 255)]) if tensor.shape[0] == 3 else tensor
+            for tensor in tensors
+        ]
     for index, tensor in enumerate(tensors[1:], start=1):
         if tensor.shape != tensors[0].shape:
             raise ValueError(
                 f"Frames of {what} differ in shape: frame 0 is {tuple(tensors[0].shape)} (CxHxW) but frame {index} "
                 f"is {tuple(tensor.shape)}."
             )
-    return ArrayVideo(torch.stack(tensors), f"{what} (list of {len(frames)} frames)")
+    alpha_from_images = bool(rgba_from_images) and all(rgba_from_images)
+    return ArrayVideo(torch.stack(tensors), f"{what} (list of {len(frames)} frames)", alpha_from_images)
 
 
 def _to_video(item: Any, channel_format: ChannelDimension | None, what: str) -> FileVideo | ArrayVideo:
@@ -163,6 +221,7 @@ def _to_video(item: Any, channel_format: ChannelDimension | None, what: str) -> 
                 f"{what} must be a 4-D array [T, H, W, C] or [T, C, H, W], got shape {tuple(item.shape)}; wrap a "
                 "single frame as a one-element list."
             )
+        _check_dtype(item, f"{what} (array of shape {tuple(item.shape)})")
         frames = _to_channels_first(_as_tensor(item), channel_format, what)
         if frames.shape[0] == 0:
             raise ValueError(f"{what} has no frames (shape {tuple(item.shape)}).")

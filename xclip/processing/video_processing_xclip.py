@@ -84,9 +84,11 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
 
     Accepted `videos` (see `xclip.processing.video_inputs`): a path, a `(T, H, W, C)` or `(T, C, H, W)` NumPy array
     or torch tensor (uint8, or float on the 0-255 scale like uint8; pass `do_rescale=False` for frames already in
-    [0, 1]), a list of PIL images or arrays (one video), or a batch: a list of any of these or a 5-D array. Every form
-    of the same uint8 frames gives the same `pixel_values`; float frames are resized without rounding to 8 bits, so
-    theirs differ by up to one uint8 level.
+    [0, 1]; other integer dtypes and bools raise a `TypeError`), a list of PIL images or arrays (one video), or a
+    batch: a list of any of these or a 5-D array. Every form of the same uint8 frames gives the same `pixel_values`;
+    float frames are resized without rounding to 8 bits, so theirs differ by up to one uint8 level. With
+    `do_convert_rgb=True` (default) greyscale frames are repeated into RGB and transparent ones (RGBA arrays, PIL
+    images with an alpha channel or transparency) are composited onto white, as transformers' `convert_to_rgb` does.
 
     Frame count: with `do_sample_frames=True` (default) each video is sampled to `num_frames` segment centres, with
     repetition when it is shorter. With `do_sample_frames=False` the frames are used as given, and a video whose
@@ -108,9 +110,9 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
             Multi-view testing, see [`XCLIPVideoProcessorKwargs`].
 
     Returns from `__call__`:
-        `BatchFeature` with float32 `pixel_values` (a torch tensor, or NumPy with `return_tensors="np"`; uint8 for uint8
-        frames with `do_rescale=False, do_normalize=False`, to be finished by `normalize_deferred`) of shape
-        `(batch, num_frames, 3, crop, crop)`, or
+        `BatchFeature` with float32 `pixel_values` (a torch tensor, also with `return_tensors=None`, the default; NumPy
+        with `return_tensors="np"`; uint8 for uint8 frames with `do_rescale=False, do_normalize=False`, to be finished
+        by `normalize_deferred`) of shape `(batch, num_frames, 3, crop, crop)`, or
         `(batch, num_crops * num_clips, num_frames, 3, crop, crop)` when there are several views; view `v` is crop
         `v // num_clips` of clip `v % num_clips` (crop-major, as in the original's evaluation).
 
@@ -226,10 +228,11 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
                 image_std=options["image_std"],
             )
         )
+        # bool is an int subclass: `num_frames=True` would run one frame, `num_crops=True` one crop.
         for name in ("num_frames", "num_clips"):
-            if not isinstance(options[name], int) or options[name] < 1:
+            if isinstance(options[name], bool) or not isinstance(options[name], int) or options[name] < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {options[name]!r}.")
-        if options["num_crops"] not in (1, 3):
+        if isinstance(options["num_crops"], (bool, np.bool_)) or options["num_crops"] not in (1, 3):
             raise ValueError(f"`num_crops` must be 1 (centre crop) or 3 (three crops), got {options['num_crops']!r}.")
         crop_size = options["crop_size"]
         if options["num_crops"] == 3 and crop_size.height != crop_size.width:
