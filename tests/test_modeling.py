@@ -572,6 +572,11 @@ def test_vision_model_checks_its_input_as_xclip_does():
             model(pixel_values=pixel_values, interpolate_pos_encoding=interpolate)
     with torch.no_grad():  # the frame encoder alone is not tied to the trained frame count
         assert model(pixel_values=videos[:, :3]).pooler_output.shape == (6, config.hidden_size)
+    for not_a_tensor in (videos.numpy(), videos.tolist()):  # as XCLIPModel refuses them
+        with pytest.raises(TypeError, match=r"pixel_values must be a torch.Tensor, got (ndarray|list)"):
+            model(pixel_values=not_a_tensor)
+        with pytest.raises(TypeError, match=r"pixel_values must be a torch.Tensor"):
+            make_model("p8-f4")(pixel_values=not_a_tensor, text_embeds=torch.randn(3, 64))
 
 
 @pytest.mark.parametrize(

@@ -229,6 +229,14 @@ def check_position_ids(position_ids: torch.Tensor, max_positions: int) -> None:
         )
 
 
+def _check_is_tensor(pixel_values: Any) -> None:
+    if not isinstance(pixel_values, torch.Tensor):
+        raise TypeError(
+            f"pixel_values must be a torch.Tensor, got {type(pixel_values).__name__}: convert frames with the "
+            "processor (XCLIPProcessor, XCLIPVideoProcessor), or an array with torch.as_tensor."
+        )
+
+
 def _check_video_shape(
     pixel_values: torch.Tensor,
     vision_config: XCLIPVisionConfig,
@@ -239,6 +247,7 @@ def _check_video_shape(
     """Raise a `ValueError` for videos `(batch_size, num_frames, channels, height, width)` the frame encoder cannot
     take. Shared by `XCLIPModel` and `XCLIPVisionModel`; the frame encoder itself runs at any frame count, only the
     MIT's temporal embedding needs `check_num_frames`. Reads shapes and the dtype only."""
+    _check_is_tensor(pixel_values)
     shape = tuple(pixel_values.shape)
     if pixel_values.ndim != 5:
         raise ValueError(f"pixel_values must be (batch_size, num_frames, channels, height, width); got shape {shape}.")
@@ -718,6 +727,7 @@ class XCLIPVisionModel(XCLIPPreTrainedModel):
             the prompt generator reads it, and `pooler_output` `(batch_size * num_frames, hidden_size)`, the
             normalised class token of every frame.
         """
+        _check_is_tensor(pixel_values)
         folded = self.config.num_frames
         if pixel_values.ndim == 4 and pixel_values.shape[0] % folded == 0:
             pixel_values = pixel_values.unflatten(0, (pixel_values.shape[0] // folded, folded))
@@ -944,6 +954,7 @@ class XCLIPModel(XCLIPPreTrainedModel):
         """
         if pixel_values is None:
             raise ValueError("pixel_values is required: (batch_size, num_frames, channels, height, width).")
+        _check_is_tensor(pixel_values)
         self._check_text_inputs(
             pixel_values.shape[0], input_ids, attention_mask, position_ids, text_embeds, labels, return_loss
         )
