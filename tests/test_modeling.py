@@ -608,3 +608,15 @@ def test_dropout_and_activation_bounds_stay_accepted():
                          text_config={"attention_dropout": 1.0, "hidden_act": "relu"},
                          vision_config={"attention_dropout": 0.0, "drop_path_rate": 0.99, "hidden_act": "silu"})
     assert config.vision_config.drop_path_rate == 0.99 and config.text_config.hidden_act == "relu"
+
+
+def test_token_and_position_checks_read_no_values_off_the_host():
+    """Ids on an accelerator would cost a host sync per text encoding (every step when the text tower trains); a
+    meta tensor, which has no values, stands in for them."""
+    from xclip.modeling.modeling_xclip import check_position_ids, check_token_ids
+
+    far_out = torch.full((2, 3), 10**6, device="meta")
+    check_token_ids(far_out, vocab_size=10)
+    check_position_ids(far_out, max_positions=77)
+    with pytest.raises(ValueError, match="token id 1000000"):
+        check_token_ids(torch.full((2, 3), 10**6), vocab_size=10)  # on the host they are read

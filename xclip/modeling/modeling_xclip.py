@@ -147,12 +147,13 @@ def attend(
     )
 
 
-def _first_id_outside(ids: torch.Tensor, size: int, what: str) -> int | None:
+def _first_id_outside(ids: torch.Tensor, size: int, what: str, host_only: bool = False) -> int | None:
     """The first value of the integer tensor `ids` outside `0..size - 1`, or `None` (also under `torch.compile`,
-    where reading values would break the graph). Reading it waits for the device, once per call."""
+    where reading values would break the graph). Reading values on an accelerator waits for it, once per call;
+    `host_only` leaves such values unread."""
     if ids.is_floating_point() or ids.dtype == torch.bool:
         raise ValueError(f"{what} must be integer indices; got a {ids.dtype} tensor.")
-    if torch.compiler.is_compiling() or not ids.numel():
+    if torch.compiler.is_compiling() or not ids.numel() or (host_only and ids.device.type != "cpu"):
         return None
     outside = (ids < 0) | (ids >= size)
     return int(ids[outside][0]) if outside.any() else None
@@ -176,9 +177,11 @@ def check_label_ids(
 
 
 def check_token_ids(input_ids: torch.Tensor, vocab_size: int) -> None:
-    """Raise a `ValueError` naming the first id in `input_ids` that the text embedding has no row for; the embedding
-    would raise an `IndexError` on the CPU and a device-side assert, which ends the process's CUDA use, on a GPU."""
-    token = _first_id_outside(input_ids, vocab_size, "input_ids (token ids)")
+    """Raise a `ValueError` naming the first id in `input_ids` that the text embedding has no row for, where the
+    embedding would raise an `IndexError`. Ids already on an accelerator are not read: a training run whose text
+    tower trains encodes its class texts, the tokenizer's valid ids, at every step, and each read would wait for the
+    device."""
+    token = _first_id_outside(input_ids, vocab_size, "input_ids (token ids)", host_only=True)
     if token is not None:
         raise ValueError(
             f"input_ids hold token id {token}, outside the text model's vocabulary of {vocab_size} ids "
@@ -220,8 +223,8 @@ def check_text_shapes(
 
 def check_position_ids(position_ids: torch.Tensor, max_positions: int) -> None:
     """Raise a `ValueError` naming the first position the text model has no embedding for (an `IndexError` on the
-    CPU, a device-side assert on a GPU)."""
-    position = _first_id_outside(position_ids, max_positions, "position_ids")
+    CPU); positions on an accelerator are not read, as for `check_token_ids`."""
+    position = _first_id_outside(position_ids, max_positions, "position_ids", host_only=True)
     if position is not None:
         raise ValueError(
             f"position_ids hold position {position}, outside the text model's {max_positions} positions "
