@@ -290,6 +290,27 @@ def test_hf_dataset_of_decoded_frames(videos):
     torch.testing.assert_close(item["pixel_values"], expected, rtol=0, atol=0)
 
 
+def test_hf_dataset_of_pil_frames_composites_transparency_as_the_processor_does():
+    """`convert("RGB")` dropped the alpha: transparent pixels kept their hidden colour in training, where the
+    processor composites them onto white at inference."""
+    datasets = pytest.importorskip("datasets")
+    from PIL import Image
+
+    rgb = moving_texture_frames(6, 40, 56, seed=10)
+    alpha = np.random.default_rng(11).integers(0, 256, rgb.shape[:3], dtype=np.uint8)
+    rgba = np.concatenate([rgb, alpha[..., None]], axis=-1)
+    processor = XCLIPVideoProcessor.for_image_size(IMAGE_SIZE, NUM_FRAMES)
+    for frames, mode in ((rgb, "RGB"), (rgba, "RGBA")):
+        images = [Image.fromarray(frame, mode) for frame in frames]
+        hf_dataset = datasets.Dataset.from_dict({"video": [images], "label": [0]})
+        hf_dataset = hf_dataset.cast_column("video", datasets.Sequence(datasets.Image()))
+        item = from_hf_dataset(hf_dataset, num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE)[0]
+        expected = processor(frames, return_tensors="pt").pixel_values[0]
+        # The dataset resizes the composite rounded to 8 bits, the processor resizes it in float: 2 levels apart at most
+        # (dropping the alpha would put them up to 255 apart).
+        torch.testing.assert_close(item["pixel_values"], expected, rtol=0, atol=2 / 255 / min(processor.image_std))
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_hf_frames_of_a_wrong_dtype_or_shape_are_an_error_naming_the_row_not_an_unreadable_video(training):
     datasets = pytest.importorskip("datasets")

@@ -573,6 +573,16 @@ def test_the_pipeline_path_composites_transparent_images_as_the_processor_does()
     torch.testing.assert_close(processor.normalize_deferred(deferred), processor(rgba).pixel_values)
 
 
+def test_float_pil_images_are_read_as_their_float_values():
+    """PIL's RGB rendering of mode `F` clips to 0-255 levels: a [0, 1] image came out black, with no error."""
+    grey = np.random.default_rng(47).random((8, 32, 40), dtype=np.float32)
+    for values, do_rescale in ((grey, False), (grey * 255, True)):
+        images = [Image.fromarray(frame, "F") for frame in values]
+        expected = small_processor()(list(values), do_rescale=do_rescale).pixel_values
+        torch.testing.assert_close(small_processor()(images, do_rescale=do_rescale).pixel_values, expected)
+        assert expected.std() > 0.1  # not black
+
+
 INTEGER_FRAMES = random_video(8, 32, 40, seed=46)
 
 

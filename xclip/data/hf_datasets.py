@@ -6,7 +6,8 @@ The video column may hold, per row:
 - a `datasets.Video` value: the column is read with `decode=False` (`{"path", "bytes"}` dictionaries) and decoded
   here with PyAV, so no torchcodec is needed and sampling is exactly the original's;
 - encoded bytes;
-- decoded frames: a uint8 array, tensor or nested list `(T, H, W, 3)`, or a list of PIL images. Frames of another
+- decoded frames: a uint8 array, tensor or nested list `(T, H, W, 3)`, or a list of PIL images (transparent ones
+  composited onto white, as the video processor composites them). Frames of another
   dtype or shape are an error naming the row, not an unreadable video; convert them to uint8 first. A column whose
   schema gives another dtype (nested Python ints are int64) is refused when the dataset is wrapped.
 
@@ -23,7 +24,11 @@ from typing import Any
 
 import numpy as np
 import PIL.Image
+import torch
+from transformers.image_utils import ChannelDimension
+from transformers.video_utils import convert_to_rgb
 
+from ..processing.video_inputs import has_transparency
 from .dataset import VideoClipDataset
 from .video_list import RecordSource, VideoRecord, check_num_classes
 
@@ -95,7 +100,7 @@ class HFVideoRecords(Sequence):
         if isinstance(value, (bytes, bytearray, memoryview)):
             return bytes(value)
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], PIL.Image.Image):
-            return np.stack([np.asarray(image.convert("RGB")) for image in value])
+            return np.stack([_rgb_on_white(image) for image in value])
         if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
             # Rows of nested lists come back as Python numbers, and formatted ones (`with_format("torch")`) as int64:
             # the column's schema keeps their real dtype.
@@ -105,6 +110,16 @@ class HFVideoRecords(Sequence):
             f"Row {index} of column {self.video_column!r} holds {type(value).__name__}; expected a path, a "
             "datasets.Video value, bytes, or frames [T, H, W, 3]."
         )
+
+
+def _rgb_on_white(image: PIL.Image.Image) -> np.ndarray:
+    """A PIL frame as uint8 `(H, W, 3)`. Transparency is composited onto white as the video processor composites it
+    at inference (transformers' `convert_to_rgb`), rounded to 0-255 levels; `convert("RGB")` would drop it."""
+    if not has_transparency(image):
+        return np.asarray(image.convert("RGB"))
+    rgba = torch.from_numpy(np.array(image.convert("RGBA"))).permute(2, 0, 1)
+    rgb = convert_to_rgb(rgba, input_data_format=ChannelDimension.FIRST)
+    return rgb.round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
 def _check_is_dataset(dataset: Any) -> None:

@@ -6,9 +6,9 @@ batch: a list of any of these, or a 5-D array `(B, T, ...)`. Each video reads th
 from its frame count, as channels-first tensors `(n, C, H, W)` in the input's dtype (uint8 from files).
 
 Frames must be uint8 or floating point. Other integer dtypes (16-bit frames, int64 from `torch.randint`) and bools
-are refused rather than read as 0-255 values. PIL images with transparency (RGBA, LA, palette or colour-key
-transparency) keep their alpha as a fourth channel, so that the video processor composites them onto white exactly as
-it does RGBA arrays.
+are refused rather than read as 0-255 values. PIL images in mode `F` are their float arrays (PIL's RGB rendering
+would clip them to 0-255 levels). PIL images with transparency (RGBA, LA, palette or colour-key transparency) keep
+their alpha as a fourth channel, so that the video processor composites them onto white exactly as it does RGBA arrays.
 
 The channel axis is inferred (size 1, 3 or 4 last, or else right after the frame axis). When both positions are
 possible (e.g. `(T, 3, H, 3)`), pass `input_data_format="channels_last"` or `"channels_first"`.
@@ -29,7 +29,9 @@ from transformers.image_utils import ChannelDimension
 
 from ..video import VideoReader
 
-__all__ = ["ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_batch", "is_video_batch"]
+__all__ = [
+    "ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_batch", "has_transparency", "is_video_batch",
+]
 
 _CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
 
@@ -162,7 +164,7 @@ def _is_frame(item: Any) -> bool:
     return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim in (2, 3)
 
 
-def _has_alpha(image: PIL.Image.Image) -> bool:
+def has_transparency(image: PIL.Image.Image) -> bool:
     """Whether `image` has transparency, by the test of transformers' `convert_to_rgb`."""
     return "A" in image.getbands() or image.info.get("transparency") is not None
 
@@ -170,12 +172,16 @@ def _has_alpha(image: PIL.Image.Image) -> bool:
 def _frame_to_tensor(frame: Any, channel_format: ChannelDimension | None, what: str) -> torch.Tensor:
     """One frame as a channels-first tensor `(C, H, W)`: RGBA for a PIL image with transparency, else RGB."""
     if isinstance(frame, PIL.Image.Image):
+        if frame.mode == "F":
+            # PIL's RGB rendering would clip 32-bit float values to 0-255 levels (a [0, 1] image turns black): read
+            # as the float grayscale array it holds, on the scale `do_rescale` says.
+            return _frame_to_tensor(np.array(frame), channel_format, what)
         if frame.mode == "I" or frame.mode.startswith("I;16"):
             # PIL's RGB rendering clips 16- and 32-bit values at 255: refused as the same arrays are.
             _check_dtype(np.array(frame), f"{what} (PIL image in mode {frame.mode})")
         # Palette, CMYK and alpha modes have a well-defined RGB(A) rendering in PIL. The alpha is kept, not dropped
         # by `convert("RGB")`, so that these frames are composited onto white as the same RGBA arrays are.
-        mode = "RGBA" if _has_alpha(frame) else "RGB"
+        mode = "RGBA" if has_transparency(frame) else "RGB"
         return torch.from_numpy(np.array(frame.convert(mode))).permute(2, 0, 1)
     _check_dtype(frame, what)
     tensor = _as_tensor(frame)
