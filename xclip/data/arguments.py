@@ -59,4 +59,9 @@ def optional_integer(name: str, value: Any, *, minimum: int) -> int | None:
 
 
 def describe_value(value: Any) -> str:
+    """How `value` is named in an error message: an array by its dtype and shape, not its numbers."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        dtype = str(value.dtype).removeprefix("torch.")
+        article = "an" if dtype[0] in "aeio" else "a"  # an int64, a uint8
+        return f"{article} {dtype} {type(value).__name__} of shape {tuple(value.shape)}"
     return "None" if value is None else f"{type(value).__name__} {reprlib.repr(value)}"

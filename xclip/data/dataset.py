@@ -244,7 +244,7 @@ class VideoClipDataset(Dataset):
         if not isinstance(pixel_values, torch.Tensor) or pixel_values.dtype != torch.uint8:
             raise TypeError(
                 "finish() takes batches of this dataset's finish_on_device items: uint8 pixel_values (got "
-                f"{_describe_output(pixel_values)}); float ones are finished already."
+                f"{describe_value(pixel_values)}); float ones are finished already."
             )
         if not self.training:
             finished = self.video_processor.normalize_deferred(pixel_values)
@@ -295,7 +295,7 @@ class VideoClipDataset(Dataset):
             prepared = self.transform.prepare(clip, generator=rng)
             if not (isinstance(prepared, tuple) and len(prepared) == 2):
                 raise TypeError(
-                    f"The transform's prepare ({_name_of(self.transform)}) returned {_describe_output(prepared)}; "
+                    f"The transform's prepare ({_name_of(self.transform)}) returned {describe_value(prepared)}; "
                     "VideoClipDataset expects a pair (uint8 frames, colour draws), like XCLIPTrainTransform.prepare."
                 )
             pixel_values, colour = prepared
@@ -428,16 +428,9 @@ def _check_output(
         return
     kind = "uint8" if uint8 else "floating-point"
     raise (ValueError if right_dtype else TypeError)(
-        f"{producer} returned {_describe_output(value)}; VideoClipDataset expects a {kind} tensor of shape "
+        f"{producer} returned {describe_value(value)}; VideoClipDataset expects a {kind} tensor of shape "
         f"{shape_text or shape}."
     )
-
-
-def _describe_output(value: Any) -> str:
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        dtype = str(value.dtype).removeprefix("torch.")
-        return f"a {dtype} {type(value).__name__} of shape {tuple(value.shape)}"
-    return f"a {type(value).__name__}"
 
 
 def _name_of(function: Any) -> str:
