@@ -1,6 +1,7 @@
 """The model against transformers' built-in x_clip port (our reference), and its own guarantees."""
 
 import json
+import logging
 
 import pytest
 import torch
@@ -424,6 +425,27 @@ def test_config_json_is_shared_with_transformers():
 def test_inconsistent_geometry_fails_at_construction(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_a_large_config_with_the_ports_default_heads_warns_how_to_run_the_originals(tmp_path, caplog):
+    """transformers' conversion script leaves 8 MIT and prompt heads, right only for projection_dim 512: a large
+    config (768) that keeps them loads its weights into another attention than the original's 12 heads."""
+    large = {"projection_dim": 768, "vision_config": {"mit_hidden_size": 768, "mit_intermediate_size": 3072}}
+    XCLIPConfig(**large).save_pretrained(tmp_path)
+    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xclip"):
+        XCLIPConfig()  # base: 512 // 64 = 8 heads, the original's
+        XCLIPConfig(**large, prompt_num_attention_heads=12)  # set by hand: the user's choice
+        assert not caplog.records
+        config = XCLIPConfig.from_pretrained(tmp_path)
+    assert len(caplog.records) == 1
+    assert "the original X-CLIP uses projection_dim // 64 = 12 in both" in caplog.text
+    assert "config.vision_config.mit_num_attention_heads = config.prompt_num_attention_heads = 12" in caplog.text
+    config.vision_config.mit_num_attention_heads = config.prompt_num_attention_heads = 12  # the advice works
+    model = XCLIPModel(config)
+    assert model.mit.encoder.layers[0].self_attn.num_heads == model.prompts_generator.decoder[0].cross_attn.num_heads
+    assert model.prompts_generator.decoder[0].cross_attn.num_heads == 12
 
 
 @pytest.mark.parametrize("config_class", [XCLIPConfig, transformers.AutoConfig])

@@ -17,6 +17,9 @@ from huggingface_hub.dataclasses import strict
 from huggingface_hub.errors import StrictDataclassError
 from transformers import PretrainedConfig
 from transformers.activations import ACT2FN
+from transformers.utils import logging
+
+logger = logging.get_logger(__name__)
 
 __all__ = ["XCLIPConfig", "XCLIPTextConfig", "XCLIPVisionConfig"]
 
@@ -299,3 +302,20 @@ class XCLIPConfig(XCLIPPretrainedConfig):
         _check_probability("XCLIPConfig", "prompt_attention_dropout", self.prompt_attention_dropout)
         _check_probability("XCLIPConfig", "prompt_projection_dropout", self.prompt_projection_dropout)
         _check_activation("XCLIPConfig", "prompt_hidden_act", self.prompt_hidden_act)
+        self._warn_if_heads_are_the_port_defaults()
+
+    def _warn_if_heads_are_the_port_defaults(self) -> None:
+        """The original gives the MIT and the prompt generator `projection_dim // 64` heads. transformers' conversion
+        script leaves both at its default 8, which is right only for `projection_dim` 512: for the large models (768)
+        the same weights would run another attention than the one they were trained with."""
+        original_heads = self.projection_dim // 64
+        heads = (self.vision_config.mit_num_attention_heads, self.prompt_num_attention_heads)
+        if self.projection_dim >= 512 and self.projection_dim % 64 == 0 and heads == (8, 8) != (original_heads,) * 2:
+            logger.warning_once(
+                f"XCLIPConfig: projection_dim {self.projection_dim} with 8 MIT and 8 prompt attention heads, "
+                f"transformers' defaults; the original X-CLIP uses projection_dim // 64 = {original_heads} in both. "
+                "A config written by transformers' conversion script (the large Hub checkpoints') may carry the "
+                "defaults. To run the original's attention: config = XCLIPConfig.from_pretrained(name); "
+                f"config.vision_config.mit_num_attention_heads = config.prompt_num_attention_heads = {original_heads}; "
+                "XCLIPModel.from_pretrained(name, config=config)."
+            )

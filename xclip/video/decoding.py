@@ -48,8 +48,8 @@ class VideoInfo:
     """What `probe` reports about a video.
 
     Attributes:
-        num_frames: Number of frames, from the container header when it records one (MP4), otherwise counted by
-            demuxing the stream (Matroska/WebM, variable frame rate).
+        num_frames: Number of frames, counted by demuxing the stream as the original's decord counts them: the
+            frames actually in the file, not what a header announces (a truncated MP4's announces every frame).
         fps: Average frame rate.
         duration: Duration in seconds.
         width: Frame width in pixels, as stored (before any display rotation).
@@ -303,7 +303,9 @@ class VideoReader:
 
     def _read_info(self) -> VideoInfo:
         stream = self._stream
-        num_frames = stream.frames or self._frame_index().num_frames
+        # Counted by demuxing, as decord (the original's reader) counts: a truncated file's header still announces
+        # the frames that were cut off, and sampling over them would repeat its last readable frame.
+        num_frames = self._frame_index().num_frames
         if num_frames == 0:
             raise VideoDecodeError(self.source, "contains no video frames")
         if stream.duration and stream.time_base:
@@ -515,7 +517,7 @@ class DisplayOrientation:
 
 
 def probe(source: VideoSource) -> VideoInfo:
-    """Frame count, frame rate, duration and size of a video (header only, unless frames must be counted).
+    """Frame count (demuxed, not decoded), frame rate, duration and size of a video.
 
     Raises:
         VideoDecodeError: The source is missing, not a video, unreadable or has no frames.
