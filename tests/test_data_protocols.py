@@ -117,6 +117,17 @@ def test_rename_table_matches_the_label_files():
         assert normalise_class_name(old) != normalise_class_name(new), f"{old!r} needs no entry"
 
 
+@pytest.mark.parametrize("style", [lambda name: name.replace(" ", "_"), str.title, str.upper])
+def test_kinetics600_new_classes_do_not_depend_on_how_the_label_files_spell_names(tmp_path, style):
+    """Renames were looked up by the exact Kinetics-400 name: folder-style names ("dying_hair") gave 230 classes."""
+    k400, k600 = kinetics_label_files()
+    restyled = [write_label_names([style(name) for name in read_label_names(csv)], tmp_path / csv.name)
+                for csv in (k400, k600)]
+    expected = [style(name) for name in kinetics600_novel_classes(k400, k600)]
+    assert kinetics600_novel_classes(*restyled) == expected
+    assert kinetics600_novel_classes(restyled[0], k600) == kinetics600_novel_classes(k400, k600)
+
+
 def test_novel_class_splits_are_deterministic_160_class_subsets():
     k400, k600 = kinetics_label_files()
     novel = kinetics600_novel_classes(k400, k600)

@@ -61,8 +61,9 @@ def kinetics600_novel_classes(k400_csv: str | os.PathLike, k600_csv: str | os.Pa
     k400_names = read_label_names(k400_csv)
     k600_names = read_label_names(k600_csv)
     known = {normalise_class_name(name) for name in k400_names}
-    renamed = [K400_TO_K600_RENAMES[name] for name in k400_names if name in K400_TO_K600_RENAMES]
-    known.update(normalise_class_name(name) for name in renamed)
+    # Looked up by normalised name, so that label files in another style ("dying_hair", "Dying Hair") rename.
+    renames = {normalise_class_name(old): normalise_class_name(new) for old, new in K400_TO_K600_RENAMES.items()}
+    known.update([renames[name] for name in known if name in renames])
     novel = [name for name in k600_names if normalise_class_name(name) not in known]
     if len(k400_names) == 400 and len(k600_names) == 600 and len(novel) != KINETICS600_NUM_NOVEL_CLASSES:
         logger.warning(
