@@ -12,6 +12,7 @@ import pytest
 from transformers import pipeline
 
 from test_classification import make_processor, make_xclip
+import xclip
 from xclip.cli import CommandError, main
 from xclip.video.synthetic import moving_texture_frames, write_video
 
@@ -148,9 +149,15 @@ def test_without_labels_the_models_own_class_names_are_used(model_dir, videos, t
     assert json.loads(stored) == json.loads(given)
 
 
+def test_python_m_xclip_is_the_command_and_names_its_version():
+    """`python -m xclip` is the way round the X clipboard tool, also called xclip, where that comes first on PATH."""
+    result = subprocess.run([sys.executable, "-m", "xclip", "--version"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout == f"xclip {xclip.__version__} (X-CLIP video recognition)\n"
+
+
 def test_console_command_reports_errors_without_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "xclip.cli", "classify", str(tmp_path / "gone.mp4"), "--labels", "a", "--model", "m"],
+        [sys.executable, "-m", "xclip", "classify", str(tmp_path / "gone.mp4"), "--labels", "a", "--model", "m"],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

@@ -234,6 +234,8 @@ def test_bad_text_inputs_labels_and_channels_are_clear_errors():
         (dict(text_embeds=text_embeds, return_loss=True), r"as many texts as videos; got 2 videos and 3 texts"),
         (dict(text_embeds=text_embeds, pixel_values=videos[:, :, :1]), r"1 channels per frame.*takes 3"),
         (dict(text_embeds=text_embeds, pixel_values=videos[:0]), r"holds no video"),
+        (dict(text_embeds=text_embeds, pixel_values=videos[:, None].expand(-1, 6, -1, -1, -1, -1)),
+         r"holds several views per video .* Fold the views into the batch \(pixel_values.flatten\(0, 1\)\)"),
         (dict(text_embeds=text_embeds, pixel_values=videos.to(torch.uint8)), r"torch.uint8.*normalize_deferred"),
         (dict(text_embeds=text_embeds, labels=torch.tensor([0.0, 1.0])), r"class indices.*torch.float32"),
         (dict(input_ids=input_ids.masked_fill(input_ids == input_ids[0, 1], vocab + 3), attention_mask=attention_mask),

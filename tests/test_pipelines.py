@@ -1,7 +1,9 @@
 """The X-CLIP pipelines: zero-shot video classification, and video classification of saved X-CLIP classifiers."""
 
+import functools
 import logging
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import PIL.Image
@@ -9,6 +11,7 @@ import pytest
 import torch
 import transformers
 from transformers import pipeline
+from transformers.pipelines.pt_utils import KeyDataset
 
 from test_classification import LABELS, make_processor, make_xclip
 from xclip.modeling import XCLIPModel
@@ -303,6 +306,31 @@ def test_video_classification_of_a_model_object_that_names_its_classes(
     assert_same_predictions(classifier(videos[0], top_k=len(LABELS)), zero_shot(videos[0], candidate_labels=LABELS))
 
 
+def test_zero_shot_runs_a_transformers_xclip_model_object(tmp_path, model_and_processor, zero_shot, videos):
+    model, processor = model_and_processor
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    theirs = transformers.XCLIPModel.from_pretrained(tmp_path).eval()
+    classifier = pipeline("zero-shot-video-classification", model=theirs)
+    assert isinstance(classifier.model, XCLIPModel)  # a copy: the classes share their name, not their code
+    assert_same_predictions(
+        classifier(videos[0], candidate_labels=LABELS), zero_shot(videos[0], candidate_labels=LABELS), atol=1e-6
+    )
+
+
+def test_zero_shot_names_the_module_of_a_model_that_is_not_xclip():
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    config = VideoMAEConfig(
+        image_size=16, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=64,
+    )
+    with pytest.raises(TypeError, match=r"need an X-CLIP model \(xclip.XCLIPModel\), got "
+                                        r"transformers\.models\.videomae\.modeling_videomae\.VideoMAEModel\. Load "
+                                        r"an X-CLIP folder with xclip\.XCLIPModel\.from_pretrained"):
+        pipeline("zero-shot-video-classification", model=VideoMAEModel(config))
+
+
 def test_video_classification_keeps_transformers_behaviour_for_other_models():
     from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor
     from transformers.pipelines.video_classification import VideoClassificationPipeline
@@ -383,3 +411,78 @@ def test_greyscale_arrays_are_scored_as_grey_rgb(zero_shot):
     assert_same_predictions(
         zero_shot(list(grey[..., 0]), candidate_labels=LABELS), zero_shot(grey, candidate_labels=LABELS)
     )
+
+
+# --- options and inputs that both pipelines take -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def video_classifier(classifier_dir):
+    return pipeline("video-classification", model=str(classifier_dir))
+
+
+@pytest.fixture(params=["zero-shot-video-classification", "video-classification"])
+def classify(request, zero_shot, video_classifier):
+    """Either pipeline, scoring all of LABELS (the classifier stores them; zero-shot gets them as candidates)."""
+    if request.param == "video-classification":
+        return functools.partial(video_classifier, top_k=len(LABELS))
+    return functools.partial(zero_shot, candidate_labels=LABELS)
+
+
+def test_float_frames_in_0_1_with_do_rescale_false_score_as_their_uint8_frames(classify, model_and_processor, caplog):
+    _, processor = model_and_processor
+    # Frames already at the resize size: uint8 frames would otherwise be resized in 8 bits and float ones not.
+    short_side = processor.video_processor.size.shortest_edge
+    frames = np.random.default_rng(0).integers(0, 256, (8, short_side, short_side + 12, 3), dtype=np.uint8)
+    scaled = frames.astype(np.float32) / 255
+
+    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+    with caplog.at_level(logging.WARNING):
+        got = classify(scaled, do_rescale=False)
+    assert_same_predictions(got, classify(frames))
+    assert "do_rescale=True will divide them by 255 again" not in caplog.text
+    with pytest.raises(ValueError, match="do_rescale must be True or False, got 'no'"):
+        classify(frames, do_rescale="no")
+
+
+def test_another_frame_count_runs_with_interpolated_position_embeddings(classify, model_and_processor, videos):
+    model, processor = model_and_processor
+    with torch.no_grad():
+        pixel_values = processor(videos=videos[1], num_frames=2 * NUM_FRAMES).pixel_values
+        assert pixel_values.shape[1] == 2 * NUM_FRAMES
+        logits = model(pixel_values=pixel_values, **processor(text=LABELS), interpolate_pos_encoding=True)
+        expected = logits.logits_per_video[0].softmax(-1)
+    got = scores_by_label(classify(videos[1], num_frames=2 * NUM_FRAMES, interpolate_pos_encoding=True))
+    assert np.allclose([got[label] for label in LABELS], expected.numpy(), atol=1e-6)
+    assert scores_by_label(classify(videos[1])) != got  # the frame count was not ignored
+    # the model's own frame count needs no opt-in
+    assert_same_predictions(classify(videos[1], num_frames=NUM_FRAMES), classify(videos[1]))
+
+
+def test_another_frame_count_without_interpolate_pos_encoding_is_refused_before_decoding(classify, model_dir):
+    with pytest.raises(ValueError, match=r"num_frames=8, but this model was trained with 4 frames per video "
+                                         r"\(config.vision_config.num_frames\). Pass interpolate_pos_encoding=True as "
+                                         r"well .* or resize the model with model.resize_num_frames\(8\)"):
+        classify("never-decoded.mp4", num_frames=8)
+    with pytest.raises(ValueError, match="num_frames must be a positive integer, got 0"):
+        classify("never-decoded.mp4", num_frames=0)
+    # the opt-in may also be given when the pipeline is built
+    interpolating = pipeline("zero-shot-video-classification", model=str(model_dir), interpolate_pos_encoding=True)
+    with pytest.raises(VideoDecodeError, match="never-decoded.mp4"):
+        interpolating("never-decoded.mp4", candidate_labels=LABELS, num_frames=8)
+
+
+def test_a_generator_or_dataset_of_videos_streams_one_result_per_video(classify, videos):
+    one_by_one = [classify(video) for video in videos]
+    streams = {
+        "generator": lambda: (video for video in videos),
+        "KeyDataset": lambda: KeyDataset([{"video": video} for video in videos], "video"),
+    }
+    for name, make_stream in streams.items():
+        for batch_size in (1, 2):
+            results = classify(make_stream(), batch_size=batch_size)
+            assert isinstance(results, Iterator), name  # read lazily, as transformers' pipelines stream
+            results = list(results)
+            assert len(results) == len(videos), name
+            for got, expected in zip(results, one_by_one):
+                assert_same_predictions(got, expected)

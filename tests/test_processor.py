@@ -68,8 +68,12 @@ def test_long_texts_are_truncated_to_the_context(processor):
 
 
 def test_unknown_keyword_is_an_error(processor):
-    with pytest.raises(TypeError, match="images"):
-        processor(images=video())
+    # transformers' documentation once passed an image as `images=`: the message says where frames go first.
+    for name in ("images", "video"):
+        with pytest.raises(TypeError, match=rf"\['{name}'\]\. Videos go in `videos=` \(not {name}\); a single image"):
+            processor(**{name: video()})
+    with pytest.raises(TypeError, match=r"\['colour'\]\. Tokenizer arguments"):
+        processor(videos=video(), colour=1)
 
 
 def test_save_and_load_round_trip_offline(processor, tmp_path):

@@ -219,7 +219,7 @@ def test_a_4_frame_xclip_folder_fine_tunes_at_8_frames_with_resize_frames(tmp_pa
     run(output, toy, "MODEL.RESIZE_FRAMES", "True", "MODEL.LORA.ENABLE", lora, "TRAIN.EPOCHS", "1",
         "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False",
         flags=("--log_with", "none", "--pretrained", str(source)))
-    assert "is a 4-frame model; its temporal position embedding is interpolated to 8 frames" in (
+    assert "was trained with 4 frames; its temporal position embedding is interpolated to 8 frames" in (
         output / "log.txt").read_text()
     model, loading = XCLIPModel.from_pretrained(output / "best_model", output_loading_info=True)
     assert {problem: keys for problem, keys in loading.items() if keys} == {}  # missing, unexpected, mismatched

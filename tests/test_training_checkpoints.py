@@ -174,5 +174,5 @@ def test_lora_export_is_merged(tmp_path):
     with torch.no_grad():
         expected = peft_model(pixel_values=tiny_videos(), **texts.training_inputs(peft_model)).logits_per_video
         actual = loaded(pixel_values=tiny_videos(), text_embeds=texts.training_inputs(peft_model)["text_embeds"])
-    torch.testing.assert_close(actual.logits_per_video, expected, atol=1e-4, rtol=0)
+    torch.testing.assert_close(actual.logits_per_video, expected, atol=1e-4, rtol=1e-4)  # merging rounds differently
     assert not any("lora" in key for key in loaded.state_dict())

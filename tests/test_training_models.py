@@ -49,6 +49,17 @@ def test_random_geometry_of_each_architecture(arch):
         random_model_config(load_config(opts=["MODEL.ARCH", "ViT-H/14"]))
 
 
+def test_a_real_architecture_without_pretrained_weights_warns_how_to_start_from_clip(monkeypatch, caplog):
+    """The original starts from CLIP; a forgotten --pretrained trained from random weights with an INFO line only."""
+    monkeypatch.setattr("xclip.training.model_setup.XCLIPModel", lambda config: config)  # the config is enough
+    with caplog.at_level(logging.INFO, logger="xclip"):
+        build_model(load_config(opts=["MODEL.ARCH", "ViT-B/16"]))
+        build_model(experiment())
+    real, toy = caplog.records
+    assert real.levelno == logging.WARNING and toy.levelno == logging.INFO
+    assert real.getMessage().endswith("starts from CLIP's weights: --pretrained openai/clip-vit-base-patch16")
+
+
 def test_from_a_transformers_clip_folder(clip_folder):
     model = build_model(experiment(MODEL__PRETRAINED=clip_folder, MODEL__DROP_PATH_RATE=0.1))
     clip = CLIPModel.from_pretrained(clip_folder)
@@ -68,7 +79,8 @@ def test_from_an_xclip_folder(tmp_path):
     loaded = build_model(experiment(MODEL__PRETRAINED=tmp_path))
     assert isinstance(loaded, XCLIPModel)
     torch.testing.assert_close(loaded.mit.position_embedding, trained.mit.position_embedding)
-    with pytest.raises(ValueError, match="a 4-frame model but DATA.NUM_FRAMES is 8.*--opts MODEL.RESIZE_FRAMES True"):
+    message = "was trained with 4 frames, but DATA.NUM_FRAMES is 8.*--opts MODEL.RESIZE_FRAMES True"
+    with pytest.raises(ValueError, match=message):
         build_model(experiment(MODEL__PRETRAINED=tmp_path, DATA__NUM_FRAMES=8))
 
 
@@ -93,7 +105,7 @@ def test_resize_frames_builds_the_model_that_interpolate_pos_encoding_runs(tmp_p
     source.save_pretrained(tmp_path)
     with caplog.at_level(logging.INFO, logger="xclip.training.model_setup"):
         resized = build_model(experiment(MODEL__PRETRAINED=tmp_path, DATA__NUM_FRAMES=8, MODEL__RESIZE_FRAMES=True))
-    assert "a 4-frame model; its temporal position embedding is interpolated to 8 frames" in caplog.text
+    assert "was trained with 4 frames; its temporal position embedding is interpolated to 8 frames" in caplog.text
     assert resized.config.vision_config.num_frames == 8
     interpolated = source.mit.temporal_position_embedding(8)  # what interpolate_pos_encoding=True adds for 8 frames
     torch.testing.assert_close(resized.mit.position_embedding, interpolated, rtol=0, atol=0)

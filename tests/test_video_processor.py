@@ -319,13 +319,15 @@ def test_float_frames_stay_float_without_rescaling_or_normalisation_and_normalis
     "videos, match",
     [
         (np.zeros((32, 32, 3), np.uint8), r"4-D array \[T, H, W, C\]"),
+        (np.zeros((8, 32, 40), np.uint8), r"greyscale frames \[T, H, W\] a channel axis \(video\[\.\.\., None\]\)"),
         ([], "empty list"),
         (np.zeros((8, 3, 5, 3), np.uint8), "input_data_format"),
         (np.zeros((8, 32, 32, 5), np.uint8), "no channel axis"),
         ([np.zeros((32, 32, 3), np.uint8), np.zeros((16, 16, 3), np.uint8)], "differ in shape"),
         (np.zeros((0, 32, 32, 3), np.uint8), "no frames"),
     ],
-    ids=["3-D array", "empty", "ambiguous channels", "five channels", "ragged frames", "zero frames"],
+    ids=["3-D array", "greyscale 3-D array", "empty", "ambiguous channels", "five channels", "ragged frames",
+         "zero frames"],
 )
 def test_bad_inputs_raise_clear_errors(videos, match):
     with pytest.raises(ValueError, match=match):

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .model_source import ModelFolderError, check_model_folder, load_checked_config
 from .text_utils import first_line, short_first_line
 
@@ -269,6 +270,7 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xclip", description="X-CLIP video recognition (ECCV 2022).")
+    parser.add_argument("--version", action="version", version=f"xclip {__version__} (X-CLIP video recognition)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{classify,convert,prepare,splits,train}")
 
     classify = commands.add_parser(
@@ -385,6 +387,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     return EXIT_ERROR
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -252,6 +252,13 @@ def _check_video_shape(
     MIT's temporal embedding needs `check_num_frames`. Reads shapes and the dtype only."""
     _check_is_tensor(pixel_values)
     shape = tuple(pixel_values.shape)
+    if pixel_values.ndim == 6:  # the processor's multi-view output
+        raise ValueError(
+            f"pixel_values of shape {shape} holds several views per video (batch_size, num_views, num_frames, "
+            "channels, height, width); this model takes one view per video. Fold the views into the batch "
+            "(pixel_values.flatten(0, 1)) and average each video's per-view probabilities, or use "
+            "XCLIPForVideoClassification or the pipelines, which do."
+        )
     if pixel_values.ndim != 5:
         raise ValueError(f"pixel_values must be (batch_size, num_frames, channels, height, width); got shape {shape}.")
     if shape[0] == 0:
@@ -284,8 +291,8 @@ def _check_video_shape(
         return
     if check_num_frames and num_frames != vision_config.num_frames:
         raise ValueError(
-            f"pixel_values has {num_frames} frames per video, but this model was trained with "
-            f"{vision_config.num_frames} ({config_name}.num_frames). Sample {vision_config.num_frames} "
+            f"pixel_values has {num_frames} frame{'' if num_frames == 1 else 's'} per video, but this model was "
+            f"trained with {vision_config.num_frames} ({config_name}.num_frames). Sample {vision_config.num_frames} "
             "frames per video (XCLIPProcessor does), or pass interpolate_pos_encoding=True to interpolate the "
             "temporal position embedding."
         )

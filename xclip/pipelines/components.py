@@ -1,4 +1,7 @@
-"""The tokenizer and video processor an X-CLIP pipeline runs with, when the pipeline factory found none.
+"""The model, tokenizer and video processor an X-CLIP pipeline runs with.
+
+The model may be transformers' own `XCLIPModel` (same config and weight names), which runs as a copy in xclip's.
+The tokenizer and video processor are rebuilt when the pipeline factory found none.
 
 `transformers.pipeline` loads them from the model folder through `AutoTokenizer`/`AutoVideoProcessor` (which know
 X-CLIP's classes once `xclip.processing` is imported) and passes `None` for a folder that has no processor files, such
@@ -17,16 +20,39 @@ from typing import Any
 
 from transformers import AutoTokenizer, AutoVideoProcessor, PreTrainedModel
 
+from ..modeling import XCLIPConfig, XCLIPModel
 from ..text_utils import first_line
 from ..processing import XCLIPVideoProcessor, load_clip_tokenizer, with_original_text_cleanup
 
-__all__ = ["resolve_tokenizer", "resolve_video_processor"]
+__all__ = ["as_xclip_model", "resolve_tokenizer", "resolve_video_processor"]
 
 logger = logging.getLogger(__name__)
 
 # The files whose presence in a model folder means the factory was meant to load that component.
 _VIDEO_PROCESSOR_FILES = ("video_preprocessor_config.json", "preprocessor_config.json", "processor_config.json")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json")
+
+
+def as_xclip_model(model: PreTrainedModel) -> XCLIPModel:
+    """`model` itself if it is an `xclip.XCLIPModel`, else a copy as one (on its device, in its dtype) of an X-CLIP
+    model of another implementation: transformers' `XCLIPModel`, whose config and weights have the same names.
+
+    Raises:
+        TypeError: `model` is not an X-CLIP model. Both implementations name their class `XCLIPModel`, so the
+            message names the class's module.
+    """
+    if isinstance(model, XCLIPModel):
+        return model
+    if model.config.model_type != XCLIPConfig.model_type:
+        model_class = type(model)
+        raise TypeError(
+            f"X-CLIP pipelines need an X-CLIP model (xclip.XCLIPModel), got "
+            f"{model_class.__module__}.{model_class.__qualname__}. Load an X-CLIP folder with "
+            "xclip.XCLIPModel.from_pretrained, or pass its path as pipeline(model=...)."
+        )
+    xclip_model = XCLIPModel(XCLIPConfig.from_dict(model.config.to_dict())).to(model.device, model.dtype)
+    xclip_model.load_state_dict(model.state_dict())
+    return xclip_model.train(model.training)
 
 
 def _load_from_model_folder(model: PreTrainedModel, files: tuple[str, ...], load: Callable[[Path], Any]) -> Any:

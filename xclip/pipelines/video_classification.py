@@ -6,16 +6,17 @@ transformers' `VideoClassificationPipeline` reads the frame count from `model.co
 for the task (`xclip.pipelines.register_pipelines`) changes nothing for VideoMAE, TimeSformer and the like.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from transformers import PreTrainedModel
 from transformers.pipelines.video_classification import VideoClassificationPipeline
 
-from ..modeling import XCLIPConfig, XCLIPModel
+from ..modeling import XCLIPConfig
 from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification, stored_class_names
 from .base import XCLIPVideoPipelineMixin, check_top_k
-from .components import resolve_tokenizer, resolve_video_processor
+from .components import as_xclip_model, resolve_tokenizer, resolve_video_processor
 
 __all__ = ["XCLIPVideoClassificationPipeline"]
 
@@ -38,10 +39,7 @@ def _as_classifier(model: PreTrainedModel, tokenizer: Any) -> XCLIPForVideoClass
             "the zero-shot-video-classification pipeline with candidate_labels, or build a classifier with "
             "XCLIPForVideoClassification.from_xclip(model, processor, labels)."
         )
-    if not isinstance(model, XCLIPModel):
-        xclip_model = XCLIPModel(XCLIPConfig.from_dict(model.config.to_dict())).to(model.device, model.dtype)
-        xclip_model.load_state_dict(model.state_dict())
-        model = xclip_model.eval()
+    model = as_xclip_model(model)
     return XCLIPForVideoClassification.from_xclip(model, resolve_tokenizer(model, tokenizer), class_names)
 
 
@@ -49,9 +47,11 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
     """
     transformers' video classification pipeline, extended to [`XCLIPForVideoClassification`].
 
-    For an X-CLIP classifier: videos may be paths, URLs, `(T, H, W, C)` arrays, lists of frames or lists of videos;
-    each is sampled to the model's frame count; `num_clips=`/`num_crops=` score several views per video (the scores
-    are the mean of the per-view softmax probabilities, the original's multi-view test). `top_k` (default 5) and
+    For an X-CLIP classifier: videos may be paths, URLs, `(T, H, W, C)` arrays, lists of frames or lists of videos,
+    or a generator or torch `Dataset` of videos (streamed: an iterator yields one result per video); each is sampled
+    to the model's frame count, or to `num_frames=` with `interpolate_pos_encoding=True`; `num_clips=`/`num_crops=`
+    score several views per video (the scores are the mean of the per-view softmax probabilities, the original's
+    multi-view test); `do_rescale=False` takes float frames already in [0, 1]. `top_k` (default 5) and
     `function_to_apply` work as in transformers. Other models run through transformers' implementation unchanged.
 
     Example:
@@ -73,39 +73,62 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
             video_processor = resolve_video_processor(model, video_processor)
         super().__init__(model=model, video_processor=video_processor, **kwargs)
 
-    def __call__(self, inputs: Any, **kwargs: Any) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+    def __call__(
+        self, inputs: Any, **kwargs: Any
+    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]] | Iterator[list[dict[str, Any]]]:
         if not self._is_xclip:
             return super().__call__(inputs, **kwargs)
         return self._call_on_videos(inputs, **kwargs)
 
     def _sanitize_parameters(
-        self, num_clips: int | None = None, num_crops: int | None = None, **kwargs: Any
+        self,
+        num_clips: int | None = None,
+        num_crops: int | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        do_rescale: bool | None = None,
+        **kwargs: Any,
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         preprocess_params, forward_params, postprocess_params = super()._sanitize_parameters(**kwargs)
-        views = {"num_clips": num_clips, "num_crops": num_crops}
-        views = {name: value for name, value in views.items() if value is not None}
-        if views and not self._is_xclip:
-            raise ValueError(
-                f"num_clips and num_crops are options of X-CLIP classifiers, not of {type(self.model).__name__}."
-            )
-        if self._is_xclip and kwargs.get("top_k") is not None:
+        xclip_options = (num_clips, num_crops, interpolate_pos_encoding, do_rescale)
+        if not self._is_xclip:
+            if any(option is not None for option in xclip_options):
+                raise ValueError(
+                    "num_clips, num_crops, interpolate_pos_encoding and do_rescale are options of X-CLIP classifiers, "
+                    f"not of {type(self.model).__name__}."
+                )
+            return preprocess_params, forward_params, postprocess_params
+        if kwargs.get("top_k") is not None:
             check_top_k(kwargs["top_k"])
-        if self._is_xclip and "frame_sampling_rate" in preprocess_params:
+        if "frame_sampling_rate" in preprocess_params:
             raise ValueError(
                 "X-CLIP samples the model's frame count at segment centres over the whole video; frame_sampling_rate "
                 "does not apply (use num_clips for more temporal coverage)."
             )
-        preprocess_params.update(views)
+        video_preprocess_params, video_forward_params = self._sanitize_video_parameters(
+            num_clips=num_clips,
+            num_crops=num_crops,
+            num_frames=preprocess_params.pop("num_frames", None),  # transformers' option, read as X-CLIP's
+            interpolate_pos_encoding=interpolate_pos_encoding,
+            do_rescale=do_rescale,
+        )
+        preprocess_params.update(video_preprocess_params)
+        forward_params.update(video_forward_params)
         return preprocess_params, forward_params, postprocess_params
 
     def preprocess(
-        self, video: Any, num_clips: int = 1, num_crops: int = 1, **kwargs: Any
+        self, video: Any, num_clips: int = 1, num_crops: int = 1, num_frames: int | None = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
         if not self._is_xclip:
-            return super().preprocess(video, **kwargs)
-        return self._preprocess_video(video, num_clips, num_crops, num_frames=kwargs.get("num_frames"))
+            return super().preprocess(video, num_frames=num_frames, **kwargs)
+        return self._preprocess_video(video, num_clips, num_crops, num_frames)
 
-    def _forward(self, model_inputs: dict[str, torch.Tensor]) -> Any:
+    def _forward(
+        self,
+        model_inputs: dict[str, torch.Tensor],
+        interpolate_pos_encoding: bool = False,
+        do_rescale: bool | None = None,
+    ) -> Any:
         if not self._is_xclip:
             return super()._forward(model_inputs)
-        return self.model(pixel_values=self._model_pixel_values(model_inputs))
+        pixel_values = self._model_pixel_values(model_inputs, do_rescale)
+        return self.model(pixel_values=pixel_values, interpolate_pos_encoding=interpolate_pos_encoding)

@@ -1,7 +1,7 @@
 """`pipeline("zero-shot-video-classification")`: videos and candidate label strings in, sorted label scores out."""
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -11,7 +11,7 @@ from ..modeling.modeling_xclip import XCLIPModel
 from ..modeling.modeling_xclip_classification import encode_label_texts, video_logits
 from ..processing.label_texts import check_hypothesis_template, check_labels, format_label_texts
 from .base import XCLIPVideoPipelineMixin, check_top_k
-from .components import resolve_tokenizer, resolve_video_processor
+from .components import as_xclip_model, resolve_tokenizer, resolve_video_processor
 
 __all__ = ["ZeroShotVideoClassificationPipeline"]
 
@@ -26,13 +26,15 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
     The labels' texts (`hypothesis_template.format(label)`, the raw label by default, as the original does) are
     encoded once per label set and cached by `(labels, hypothesis_template)`, so later calls with the same labels run
     only the video side. Each video is sampled to the model's frame count (segment centres, repeating frames of
-    videos that are too short) and preprocessed as in the original's test; with `num_clips`/`num_crops` it is scored
-    on several views and the per-view softmax probabilities are averaged (the original sums them; the ranking is the
-    same and the scores sum to 1).
+    videos that are too short; another count with `num_frames=` and `interpolate_pos_encoding=True`) and preprocessed
+    as in the original's test; with `num_clips`/`num_crops` it is scored on several views and the per-view softmax
+    probabilities are averaged (the original sums them; the ranking is the same and the scores sum to 1).
 
     Videos: a path, an `http(s)://` or `file://` URL, a `(T, H, W, C)` array or tensor, a list of frames (PIL
-    images or arrays), or a list of such videos (or a 5-D array); `batch_size=` batches them through the model. Arrays
-    hold RGB (3 channels) or greyscale (1) frames; RGBA arrays and non-finite float values are refused.
+    images or arrays), or a list of such videos (or a 5-D array); `batch_size=` batches them through the model. A
+    generator or torch `Dataset` of videos (transformers' `KeyDataset`, say) is streamed: the call returns an iterator
+    that yields one result per video. Arrays hold RGB (3 channels) or greyscale (1) frames, on the 0-255 scale (pass
+    `do_rescale=False` for float frames in [0, 1]); RGBA arrays and non-finite float values are refused.
 
     Example:
 
@@ -45,7 +47,8 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
     ```
 
     Accepts transformers' pipeline arguments (`device`, `dtype`, `batch_size`, ...). The model is an `XCLIPModel`
-    (`AutoModel` loads X-CLIP folders into it), or an `XCLIPForVideoClassification`, whose X-CLIP is used.
+    (`AutoModel` loads X-CLIP folders into it), or an `XCLIPForVideoClassification`, whose X-CLIP is used; a
+    `transformers.XCLIPModel` object runs as a copy in `xclip.XCLIPModel`.
     """
 
     _load_processor = False
@@ -57,9 +60,7 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
 
     def __init__(self, model: PreTrainedModel, tokenizer: Any = None, video_processor: Any = None, **kwargs: Any):
         if not isinstance(model.base_model, XCLIPModel):
-            raise TypeError(
-                f"zero-shot-video-classification needs an X-CLIP model (xclip.XCLIPModel), got {type(model).__name__}."
-            )
+            model = as_xclip_model(model)
         super().__init__(
             model=model,
             tokenizer=resolve_tokenizer(model, tokenizer),
@@ -68,23 +69,33 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
         )
         self._label_embeds_cache: OrderedDict[tuple[tuple[str, ...], str], torch.Tensor] = OrderedDict()
 
-    def __call__(self, videos: Any, **kwargs: Any) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+    def __call__(
+        self, videos: Any, **kwargs: Any
+    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]] | Iterator[list[dict[str, Any]]]:
         """
-        Classify one video or a list of videos.
+        Classify one video, a list of videos or a stream of videos.
 
         Args:
-            videos: one video or a list of videos (see the class docstring).
+            videos: one video, a list of videos, or a generator or torch `Dataset` of videos (see the class
+                docstring).
             candidate_labels (`list[str]` or `str`): the classes; a string is split on commas.
             hypothesis_template (`str`, *optional*, defaults to `"{}"`): the text encoded for a label, e.g.
                 `"a video of {}."`.
             top_k (`int`, *optional*): return only the `top_k` best labels (default: all).
             num_clips (`int`, *optional*, defaults to 1), num_crops (`int`, *optional*, defaults to 1): views per
                 video (the paper's test uses 4 clips x 3 crops).
+            num_frames (`int`, *optional*): frames sampled per clip (default: the model's,
+                `config.vision_config.num_frames`); another count needs `interpolate_pos_encoding=True`.
+            interpolate_pos_encoding (`bool`, *optional*, defaults to `False`): run the model with its temporal
+                position embedding interpolated to `num_frames` (see `XCLIPModel.forward`).
+            do_rescale (`bool`, *optional*): `False` for float frames already scaled to [0, 1] (default: the video
+                processor's `do_rescale`, which divides by 255).
             batch_size (`int`, *optional*): videos per model call.
 
         Returns:
             For one video, `[{"label": str, "score": float}, ...]` sorted by decreasing score, the scores of all
-            candidate labels summing to 1; for a list of videos, one such list per video.
+            candidate labels summing to 1; for a list of videos, one such list per video; for a generator or
+            `Dataset`, an iterator yielding one such list per video.
         """
         if kwargs.get("candidate_labels") is None and "candidate_labels" not in self._forward_params:
             raise ValueError("zero-shot-video-classification needs `candidate_labels`: the label strings to score.")
@@ -97,13 +108,18 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
         top_k: int | None = None,
         num_clips: int | None = None,
         num_crops: int | None = None,
+        num_frames: int | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        do_rescale: bool | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        preprocess_params = {}
-        if num_clips is not None:
-            preprocess_params["num_clips"] = num_clips
-        if num_crops is not None:
-            preprocess_params["num_crops"] = num_crops
-        forward_params, postprocess_params = {}, {}
+        preprocess_params, forward_params = self._sanitize_video_parameters(
+            num_clips=num_clips,
+            num_crops=num_crops,
+            num_frames=num_frames,
+            interpolate_pos_encoding=interpolate_pos_encoding,
+            do_rescale=do_rescale,
+        )
+        postprocess_params = {}
         if candidate_labels is not None:
             if isinstance(candidate_labels, str):
                 candidate_labels = [label.strip() for label in candidate_labels.split(",")]
@@ -115,8 +131,10 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
             postprocess_params["top_k"] = check_top_k(top_k)
         return preprocess_params, forward_params, postprocess_params
 
-    def preprocess(self, video: Any, num_clips: int = 1, num_crops: int = 1) -> dict[str, torch.Tensor]:
-        return self._preprocess_video(video, num_clips, num_crops)
+    def preprocess(
+        self, video: Any, num_clips: int = 1, num_crops: int = 1, num_frames: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        return self._preprocess_video(video, num_clips, num_crops, num_frames)
 
     def label_embeddings(self, candidate_labels: Sequence[str], hypothesis_template: str = "{}") -> torch.Tensor:
         """Text embeddings `(num_labels, projection_dim)` of the labels' texts, encoded once per label set.
@@ -139,10 +157,18 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
         self._label_embeds_cache.clear()
 
     def _forward(
-        self, model_inputs: dict[str, torch.Tensor], candidate_labels: Sequence[str], hypothesis_template: str = "{}"
+        self,
+        model_inputs: dict[str, torch.Tensor],
+        candidate_labels: Sequence[str],
+        hypothesis_template: str = "{}",
+        interpolate_pos_encoding: bool = False,
+        do_rescale: bool | None = None,
     ) -> dict[str, torch.Tensor]:
         text_embeds = self.label_embeddings(candidate_labels, hypothesis_template)
-        logits, _ = video_logits(self.model.base_model, self._model_pixel_values(model_inputs), text_embeds)
+        pixel_values = self._model_pixel_values(model_inputs, do_rescale)
+        logits, _ = video_logits(
+            self.model.base_model, pixel_values, text_embeds, interpolate_pos_encoding=interpolate_pos_encoding
+        )
         return {"logits": logits}
 
     def postprocess(

@@ -16,6 +16,8 @@ __all__ = ["XCLIPProcessor", "build_processor"]
 # X-CLIP scores a video against every class text at once: pad to the longest text, not to 77, and cut texts longer
 # than the 77-token context (keeping <|endoftext|>, where the text features are pooled) instead of failing later.
 _TEXT_DEFAULTS = {"padding": True, "truncation": True}
+# Keyword arguments that callers pass frames in, for `videos=`.
+_FRAME_ARGUMENT_MISTAKES = ("images", "image", "video", "frames")
 
 
 class XCLIPProcessor(ProcessorMixin):
@@ -102,8 +104,14 @@ class XCLIPProcessor(ProcessorMixin):
         videos_kwargs = dict(kwargs.pop("videos_kwargs", None) or {})
         unknown = sorted(set(kwargs) - text_names - video_names)
         if unknown:
+            # transformers' documentation once passed an image as `images=`: say where frames go before the lists.
+            misplaced_frames = [name for name in unknown if name in _FRAME_ARGUMENT_MISTAKES]
+            hint = (
+                f" Videos go in `videos=` (not {', '.join(misplaced_frames)}); a single image is a one-frame video."
+                if misplaced_frames else ""
+            )
             raise TypeError(
-                f"{type(self).__name__} got unexpected keyword arguments {unknown}. Tokenizer arguments: "
+                f"{type(self).__name__} got unexpected keyword arguments {unknown}.{hint} Tokenizer arguments: "
                 f"{sorted(text_names)}; video processor arguments: {sorted(video_names)}."
             )
         text_kwargs.update({name: value for name, value in kwargs.items() if name in text_names})

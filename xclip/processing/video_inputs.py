@@ -225,7 +225,8 @@ def _to_video(item: Any, channel_format: ChannelDimension | None, what: str) -> 
         if item.ndim != 4:
             raise ValueError(
                 f"{what} must be a 4-D array [T, H, W, C] or [T, C, H, W], got shape {tuple(item.shape)}; wrap a "
-                "single frame as a one-element list."
+                "single frame as a one-element list, and give greyscale frames [T, H, W] a channel axis "
+                "(video[..., None])."
             )
         _check_dtype(item, f"{what} (array of shape {tuple(item.shape)})")
         frames = _to_channels_first(_as_tensor(item), channel_format, what)

@@ -64,8 +64,16 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
     """
     source = config.MODEL.PRETRAINED
     if source is None:
-        logger.info("No MODEL.PRETRAINED: a randomly initialised %s X-CLIP", config.MODEL.ARCH)
-        return XCLIPModel(random_model_config(config))
+        model_config = random_model_config(config)
+        clip_weights = ARCHITECTURES[config.MODEL.ARCH].hub_id
+        if clip_weights is None:  # a toy architecture, which has no pretrained weights
+            logger.info("No MODEL.PRETRAINED: a randomly initialised %s X-CLIP", config.MODEL.ARCH)
+        else:  # the original would have started from CLIP: a run that forgot --pretrained learns little
+            logger.warning(
+                "No MODEL.PRETRAINED (--pretrained): training a randomly initialised %s X-CLIP. The original starts "
+                "from CLIP's weights: --pretrained %s", config.MODEL.ARCH, clip_weights,
+            )
+        return XCLIPModel(model_config)
     if _model_type(source) == XCLIPConfig.model_type:
         # The frame encoder builds its drop path modules from the config, so the run's rate goes in before loading
         # (and is saved with the model), as `from_clip` does for CLIP weights.
@@ -80,8 +88,8 @@ def build_model(config: ExperimentConfig) -> XCLIPModel:
             # Loaded at its own count first: `from_pretrained` with the new count in its config would refuse the
             # embedding, or with `ignore_mismatched_sizes` replace it by a random one.
             logger.info(
-                "MODEL.RESIZE_FRAMES: %s is a %d-frame model; its temporal position embedding is interpolated to %d "
-                "frames", source, trained_frames, config.DATA.NUM_FRAMES,
+                "MODEL.RESIZE_FRAMES: %s was trained with %d frames; its temporal position embedding is interpolated "
+                "to %d frames", source, trained_frames, config.DATA.NUM_FRAMES,
             )
             model.resize_num_frames(config.DATA.NUM_FRAMES)
     else:
@@ -117,10 +125,10 @@ def _check_geometry(model_config: XCLIPConfig, config: ExperimentConfig, source:
     vision = model_config.vision_config
     if vision.num_frames != config.DATA.NUM_FRAMES:
         raise ValueError(
-            f"{source} is a {vision.num_frames}-frame model but DATA.NUM_FRAMES is {config.DATA.NUM_FRAMES}; the "
-            "MIT's temporal position embedding fixes the frame count. Use a config with the model's frame count, or "
-            "--opts MODEL.RESIZE_FRAMES True to interpolate that embedding to DATA.NUM_FRAMES frames and fine-tune "
-            "at that count."
+            f"{source} was trained with {vision.num_frames} frames, but DATA.NUM_FRAMES is "
+            f"{config.DATA.NUM_FRAMES}; the MIT's temporal position embedding fixes the frame count. Use a config "
+            "with the model's frame count, or --opts MODEL.RESIZE_FRAMES True to interpolate that embedding to "
+            "DATA.NUM_FRAMES frames and fine-tune at that count."
         )
     if vision.image_size != config.DATA.INPUT_SIZE:
         raise ValueError(

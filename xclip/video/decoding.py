@@ -308,6 +308,13 @@ class VideoReader:
         num_frames = self._frame_index().num_frames
         if num_frames == 0:
             raise VideoDecodeError(self.source, "contains no video frames")
+        if stream.frames > num_frames:
+            warnings.warn(
+                f"Video {self._name} has {num_frames} readable frames where its header announces {stream.frames} (a "
+                "file cut short?); frames are sampled from those it has.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         if stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
         elif self._container.duration:
