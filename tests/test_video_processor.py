@@ -461,6 +461,26 @@ def test_image_processor_file_without_a_model_config_keeps_its_crop(tmp_path, pr
     assert list(processor.image_mean) == mean
 
 
+def test_an_image_processor_file_that_normalises_otherwise_than_the_original_warns(tmp_path, caplog):
+    """Followed, since a fine-tuned model may need it, but not silently: the original normalised with ImageNet's."""
+    half = HUB_IMAGE_PROCESSOR_FILE | {"image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+    for name, processor_file in (("hub", HUB_IMAGE_PROCESSOR_FILE), ("half", half)):
+        (tmp_path / name).mkdir()
+        write_hub_style_folder(tmp_path / name, processor_file)
+    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xclip"):
+        XCLIPVideoProcessor.from_pretrained(tmp_path / "hub")
+        assert not caplog.records
+        original = {key: HUB_IMAGE_PROCESSOR_FILE[key] for key in ("image_mean", "image_std")}
+        chosen = XCLIPVideoProcessor.from_pretrained(tmp_path / "half", **original)
+        assert list(chosen.image_mean) == original["image_mean"] and not caplog.records  # the caller chose
+        assert list(XCLIPVideoProcessor.from_pretrained(tmp_path / "half").image_mean) == [0.5] * 3
+    assert len(caplog.records) == 1
+    assert f"{tmp_path / 'half'} normalises with mean [0.5, 0.5, 0.5] and std [0.5, 0.5, 0.5]" in caplog.text
+    assert "pass image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD" in caplog.text
+
+
 def test_an_unreadable_model_config_is_reported_not_hidden(tmp_path, caplog):
     write_hub_style_folder(tmp_path, HUB_IMAGE_PROCESSOR_FILE)
     (tmp_path / "config.json").write_text('{"model_type": "xclip", ')

@@ -72,6 +72,27 @@ def _warn_if_scaled_twice(frames: torch.Tensor, do_rescale: bool) -> None:
         )
 
 
+def _warn_if_not_the_original_normalisation(
+    location: str | os.PathLike, processor_dict: dict[str, Any], kwargs: dict[str, Any]
+) -> None:
+    """The original normalised with ImageNet's mean and std; an image-processor file with other values (the
+    VideoMAE defaults of 0.5, say) is followed, since a fine-tuned model may need them, but not silently."""
+    mean, std = processor_dict.get("image_mean"), processor_dict.get("image_std")
+    chosen_by_caller = "image_mean" in kwargs or "image_std" in kwargs
+    if chosen_by_caller or (mean is None and std is None):
+        return
+    original = (list(IMAGENET_DEFAULT_MEAN), list(IMAGENET_DEFAULT_STD))
+    pairs = zip((mean, std), original)
+    if all(values is None or np.allclose(values, expected, atol=1e-3) for values, expected in pairs):
+        return
+    logger.warning_once(
+        f"The image-processor file of {location} normalises with mean {mean} and std {std}; the original X-CLIP "
+        f"normalised with ImageNet's {original[0]} and {original[1]}. Followed as the file says; pass "
+        "image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD (transformers.image_utils) to "
+        "from_pretrained for the original's."
+    )
+
+
 class XCLIPVideoProcessor(BaseVideoProcessor):
     r"""
     Video processor reproducing the original X-CLIP test pipeline; returns `pixel_values` for `XCLIPModel`.
@@ -177,6 +198,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         if is_image_processor_config(processor_dict):
             model_geometry = read_model_geometry(pretrained_model_name_or_path, **kwargs)
             processor_dict = original_test_recipe(processor_dict, model_geometry)
+            _warn_if_not_the_original_normalisation(pretrained_model_name_or_path, processor_dict, kwargs)
             logger.info(
                 "Read %s's image-processor settings as X-CLIP's test recipe: %s",
                 pretrained_model_name_or_path,
