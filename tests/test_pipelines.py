@@ -96,6 +96,11 @@ def test_comma_separated_labels(zero_shot, videos):
     )
 
 
+def test_one_candidate_label_scores_1_with_a_warning_saying_why(zero_shot, videos):
+    with pytest.warns(UserWarning, match=r"One candidate label \('cooking'\): .* scores 1.0 whatever the video"):
+        assert zero_shot(videos[0], candidate_labels=["cooking"]) == [{"label": "cooking", "score": 1.0}]
+
+
 def test_every_input_form_of_one_video_gives_the_same_scores(zero_shot, videos):
     path = videos[1]
     expected = zero_shot(path, candidate_labels=LABELS)

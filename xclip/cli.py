@@ -288,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     label_source.add_argument(
         "--labels-file",
         type=Path,
-        help="an 'id,name' CSV (the original's label lists) or a text file with one label per line",
+        help="an 'id,name' CSV (the original's label lists) or a text file with one label per line (blank lines and "
+        "lines starting with # are skipped)",
     )
     classify.add_argument("--model", required=True, help="X-CLIP model folder or Hub id")
     classify.add_argument("--top-k", type=int_at_least(1), help="show only the K best labels (default: all)")

@@ -1,5 +1,6 @@
 """`pipeline("zero-shot-video-classification")`: videos and candidate label strings in, sorted label scores out."""
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -124,6 +125,13 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
             if isinstance(candidate_labels, str):
                 candidate_labels = [label.strip() for label in candidate_labels.split(",")]
             labels = tuple(check_labels(candidate_labels))
+            if len(labels) == 1:
+                warnings.warn(
+                    f"One candidate label ({labels[0]!r}): the scores are a softmax over the candidate labels, so it "
+                    "scores 1.0 whatever the video. Pass two or more labels to compare them.",
+                    UserWarning,
+                    stacklevel=3,
+                )
             forward_params["candidate_labels"] = postprocess_params["candidate_labels"] = labels
         if hypothesis_template is not None:
             forward_params["hypothesis_template"] = check_hypothesis_template(hypothesis_template)
