@@ -316,6 +316,29 @@ def test_resize_num_frames_makes_interpolation_the_models_own_and_saves_it(tmp_p
     assert loaded.config.vision_config.num_frames == 6 and loaded.mit.position_embedding.shape[1] == 6
 
 
+def test_loading_at_another_frame_count_names_both_counts_and_resize_num_frames(tmp_path, caplog):
+    """transformers refused the temporal position embedding with a table, or with ignore_mismatched_sizes=True drew it
+    at random without a word: the workaround users reached for."""
+    make_model("p8-f4").save_pretrained(tmp_path)
+    eight_frames = XCLIPConfig.from_pretrained(tmp_path)
+    eight_frames.vision_config.num_frames = 8
+    message = (rf"{tmp_path} was trained with 4 frames per video, but the config asks for 8 .* embedding \(1, 4, 64\) "
+               r"does not fit\. Load it at its own count and call model\.resize_num_frames\(8\)")
+    for model_class in (XCLIPModel, transformers.AutoModel):
+        with pytest.raises(ValueError, match=message):
+            model_class.from_pretrained(tmp_path, config=eight_frames)
+    with caplog.at_level(logging.WARNING, logger="xclip"):
+        model, info = XCLIPModel.from_pretrained(tmp_path, config=eight_frames, ignore_mismatched_sizes=True,
+                                                 output_loading_info=True)
+    assert model.mit.position_embedding.shape == (1, 8, 64) and info["mismatched_keys"]
+    assert "was replaced by a random one for 8 frames" in caplog.text
+    other_width = make_config("p8-f4").to_dict()
+    other_width["projection_dim"] = other_width["vision_config"]["mit_hidden_size"] = 96
+    with pytest.raises(ValueError, match=r"weights of another shape than its config gives \(.*visual_projection"):
+        XCLIPModel.from_pretrained(tmp_path, config=XCLIPConfig.from_dict(other_width))
+    assert XCLIPModel.from_pretrained(tmp_path).config.vision_config.num_frames == 4  # as it was
+
+
 @pytest.mark.parametrize("size", [(32, 32), (37, 45)])  # (37, 45): pixels beyond the last whole patch are ignored
 def test_patch_embedding_as_matrix_product_equals_the_convolution(size):
     patch_embedding = make_model("p8-f4").vision_model.embeddings.patch_embedding.double()

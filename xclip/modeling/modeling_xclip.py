@@ -40,11 +40,13 @@ from transformers.models.clip.modeling_clip import (
     eager_attention_forward,
     image_text_contrastive_loss,
 )
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, logging
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_xclip import XCLIPConfig, XCLIPTextConfig, XCLIPVisionConfig
+
+logger = logging.get_logger(__name__)
 
 __all__ = [
     "XCLIPModel",
@@ -585,6 +587,58 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
         "hidden_states": [CLIPEncoderLayer, XCLIPVisionEncoderLayer],
         "attentions": OutputRecorder(CLIPAttention, index=1, layer_name="self_attn"),
     }
+
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike | None, *model_args: Any, **kwargs: Any
+    ) -> "XCLIPPreTrainedModel | tuple[XCLIPPreTrainedModel, dict[str, Any]]":
+        """transformers' `from_pretrained`, with weights of another shape than the config's named in the error.
+
+        A checkpoint trained with another frame count than `config.vision_config.num_frames` asks for gets an error
+        naming both counts and `resize_num_frames`: transformers would refuse its temporal position embedding `(1,
+        T, D)` with a table, or with `ignore_mismatched_sizes=True` draw it at random, which warns here.
+        """
+        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        model, loading_info = super().from_pretrained(
+            pretrained_model_name_or_path,
+            *model_args,
+            ignore_mismatched_sizes=True,  # so that the mismatched weights are known here, to be named
+            output_loading_info=True,
+            **kwargs,
+        )
+        mismatched = {key: (tuple(stored), tuple(built)) for key, stored, built in loading_info["mismatched_keys"]}
+        # (1, T, D) stored and built: another frame count T at the same width D.
+        temporal = next(
+            (
+                key for key, (stored, built) in mismatched.items()
+                if key.endswith("mit.position_embedding") and stored[::2] == built[::2]
+            ),
+            None,
+        )
+        if temporal is not None:
+            trained, requested = mismatched[temporal][0][1], mismatched[temporal][1][1]
+            advice = (
+                f"Load it at its own count and call model.resize_num_frames({requested}) to interpolate that "
+                "embedding, or pass interpolate_pos_encoding=True when calling the model."
+            )
+            if not ignore_mismatched_sizes:
+                raise ValueError(
+                    f"{pretrained_model_name_or_path} was trained with {trained} frames per video, but the config asks "
+                    f"for {requested} (config.vision_config.num_frames): its temporal position embedding "
+                    f"{mismatched[temporal][0]} does not fit. {advice}"
+                )
+            logger.warning(
+                "ignore_mismatched_sizes=True: the temporal position embedding of %s (%d frames) was replaced by a "
+                "random one for %d frames. %s", pretrained_model_name_or_path, trained, requested, advice,
+            )
+        elif mismatched and not ignore_mismatched_sizes:
+            shown = "; ".join(f"{key}: {stored} stored, {built} built" for key, (stored, built) in mismatched.items())
+            raise ValueError(
+                f"{pretrained_model_name_or_path}: weights of another shape than its config gives ({shown}). Pass "
+                "ignore_mismatched_sizes=True to draw them at random instead."
+            )
+        return (model, loading_info) if output_loading_info else model
 
     def _initialize_weights(self, module: nn.Module, is_custom_code: bool = False) -> None:
         # transformers skips, for code outside its tree, modules that own no parameters themselves (attention, MLP,
