@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import PIL.Image
-import torch
 from transformers.image_utils import ChannelDimension
 from transformers.video_utils import convert_to_rgb
 
@@ -117,9 +116,8 @@ def _rgb_on_white(image: PIL.Image.Image) -> np.ndarray:
     at inference (transformers' `convert_to_rgb`), rounded to 0-255 levels; `convert("RGB")` would drop it."""
     if not has_transparency(image):
         return np.asarray(image.convert("RGB"))
-    rgba = torch.from_numpy(np.array(image.convert("RGBA"))).permute(2, 0, 1)
-    rgb = convert_to_rgb(rgba, input_data_format=ChannelDimension.FIRST)
-    return rgb.round().to(torch.uint8).permute(1, 2, 0).numpy()
+    rgb = convert_to_rgb(np.array(image.convert("RGBA")), input_data_format=ChannelDimension.LAST)  # (3, H, W)
+    return np.round(rgb).astype(np.uint8).transpose(1, 2, 0)
 
 
 def _check_is_dataset(dataset: Any) -> None:
