@@ -491,3 +491,41 @@ def test_a_generator_or_dataset_of_videos_streams_one_result_per_video(classify,
             assert len(results) == len(videos), name
             for got, expected in zip(results, one_by_one):
                 assert_same_predictions(got, expected)
+
+
+def test_a_folder_where_transformers_saved_its_own_processor_loads(tmp_path, model_and_processor, videos):
+    """transformers 5's XCLIPProcessor nests a VideoMAE image processor in processor_config.json, which
+    AutoVideoProcessor does not read: XCLIPProcessor, AutoProcessor and the pipelines raised an OSError."""
+    from xclip import XCLIPProcessor
+
+    model, processor = model_and_processor
+    model.save_pretrained(tmp_path)
+    image_processor = transformers.VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size=32)
+    theirs = transformers.XCLIPProcessor(image_processor=image_processor, tokenizer=processor.tokenizer)
+    theirs.save_pretrained(tmp_path)
+    assert "image_processor" in (tmp_path / "processor_config.json").read_text()
+    expected = XCLIPVideoProcessor.for_model(model.config)  # the original's test recipe, as for the Hub's files
+    for loaded in (XCLIPProcessor.from_pretrained(tmp_path), transformers.AutoProcessor.from_pretrained(tmp_path)):
+        assert type(loaded) is XCLIPProcessor
+        assert (loaded.video_processor.size, loaded.video_processor.num_frames) == (expected.size, NUM_FRAMES)
+    classifier = pipeline("zero-shot-video-classification", model=str(tmp_path))
+    assert classifier.video_processor.size == expected.size
+    assert len(classifier(videos[0], candidate_labels=LABELS)) == len(LABELS)
+
+
+def test_a_processor_passed_to_the_pipelines_is_used(model_dir, model_and_processor, videos):
+    """transformers' Pipeline reads processor= only when it finds no tokenizer: the X-CLIP pipelines ignored it."""
+    from xclip import XCLIPProcessor
+
+    model, processor = model_and_processor
+    other = XCLIPVideoProcessor.for_model(model.config, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    with_other = XCLIPProcessor(tokenizer=processor.tokenizer, video_processor=other)
+    given = pipeline("zero-shot-video-classification", model=str(model_dir), processor=with_other)
+    expected = pipeline("zero-shot-video-classification", model=str(model_dir), video_processor=other)
+    assert given.video_processor is other
+    assert_same_predictions(given(videos[0], candidate_labels=LABELS), expected(videos[0], candidate_labels=LABELS))
+    image_processor = transformers.VideoMAEImageProcessor()
+    theirs = transformers.XCLIPProcessor(image_processor=image_processor, tokenizer=processor.tokenizer)
+    for task in ("zero-shot-video-classification", "video-classification"):
+        with pytest.raises(TypeError, match=r"take an xclip.XCLIPProcessor as processor=, got transformers\.models\."):
+            pipeline(task, model=model, processor=theirs)

@@ -22,9 +22,10 @@ from transformers import AutoTokenizer, AutoVideoProcessor, PreTrainedModel
 
 from ..modeling import XCLIPConfig, XCLIPModel
 from ..text_utils import first_line
-from ..processing import XCLIPVideoProcessor, load_clip_tokenizer, with_original_text_cleanup
+from ..processing import XCLIPProcessor, XCLIPVideoProcessor, load_clip_tokenizer, with_original_text_cleanup
+from ..processing.hub_preprocessor_config import nested_image_processor_config
 
-__all__ = ["as_xclip_model", "resolve_tokenizer", "resolve_video_processor"]
+__all__ = ["as_xclip_model", "processor_parts", "resolve_tokenizer", "resolve_video_processor"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,26 @@ def as_xclip_model(model: PreTrainedModel) -> XCLIPModel:
     return xclip_model.train(model.training)
 
 
+def processor_parts(processor: Any, tokenizer: Any, video_processor: Any) -> tuple[Any, Any]:
+    """`(tokenizer, video_processor)`: those of `processor=` when one is given, else those given (or loaded from the
+    model folder by the pipeline factory, which cannot be told apart). transformers' `Pipeline` reads `processor`
+    only when it finds no tokenizer, and an X-CLIP pipeline always has one, so the processor was ignored.
+
+    Raises:
+        TypeError: `processor` is not an `xclip.XCLIPProcessor` (transformers' own holds a VideoMAE image processor,
+            which the pipelines cannot run).
+    """
+    if processor is None:
+        return tokenizer, video_processor
+    if not isinstance(processor, XCLIPProcessor):
+        processor_class = type(processor)
+        raise TypeError(
+            f"X-CLIP pipelines take an xclip.XCLIPProcessor as processor=, got {processor_class.__module__}."
+            f"{processor_class.__qualname__}. xclip.XCLIPProcessor.from_pretrained reads the folder it was saved to."
+        )
+    return processor.tokenizer, processor.video_processor
+
+
 def _load_from_model_folder(model: PreTrainedModel, files: tuple[str, ...], load: Callable[[Path], Any]) -> Any:
     """The component `load` reads from the local folder `model` was loaded from, or None when that folder holds none
     of `files` (or `model` came from the Hub).
@@ -72,6 +93,17 @@ def _load_from_model_folder(model: PreTrainedModel, files: tuple[str, ...], load
         raise ValueError(f"{folder}: cannot load {' / '.join(present)}: {first_line(error)}") from error
 
 
+def _load_video_processor(folder: Path) -> Any:
+    try:
+        return AutoVideoProcessor.from_pretrained(folder)
+    except OSError:
+        # transformers 5's own XCLIPProcessor nests an image processor in processor_config.json, where
+        # AutoVideoProcessor does not look; XCLIPVideoProcessor reads it.
+        if nested_image_processor_config(folder) is None:
+            raise
+    return XCLIPVideoProcessor.from_pretrained(folder)
+
+
 def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any:
     """`video_processor`, or the original's test preprocessing for `model`'s frame count and crop size.
 
@@ -79,7 +111,7 @@ def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any
         TypeError: `video_processor` is not an `XCLIPVideoProcessor` (the pipelines use its multi-view options).
     """
     if video_processor is None:
-        video_processor = _load_from_model_folder(model, _VIDEO_PROCESSOR_FILES, AutoVideoProcessor.from_pretrained)
+        video_processor = _load_from_model_folder(model, _VIDEO_PROCESSOR_FILES, _load_video_processor)
     if video_processor is None:
         vision_config = model.config.vision_config
         logger.warning(

@@ -16,7 +16,7 @@ from transformers.pipelines.video_classification import VideoClassificationPipel
 from ..modeling import XCLIPConfig
 from ..modeling.modeling_xclip_classification import XCLIPForVideoClassification, stored_class_names
 from .base import XCLIPVideoPipelineMixin, check_top_k
-from .components import as_xclip_model, resolve_tokenizer, resolve_video_processor
+from .components import as_xclip_model, processor_parts, resolve_tokenizer, resolve_video_processor
 
 __all__ = ["XCLIPVideoClassificationPipeline"]
 
@@ -66,7 +66,12 @@ class XCLIPVideoClassificationPipeline(XCLIPVideoPipelineMixin, VideoClassificat
     """
 
     def __init__(self, model: PreTrainedModel, video_processor: Any = None, **kwargs: Any):
-        if not isinstance(model, XCLIPForVideoClassification) and model.config.model_type == XCLIPConfig.model_type:
+        is_xclip_model = model.config.model_type == XCLIPConfig.model_type
+        if is_xclip_model:
+            kwargs["tokenizer"], video_processor = processor_parts(
+                kwargs.pop("processor", None), kwargs.get("tokenizer"), video_processor
+            )
+        if not isinstance(model, XCLIPForVideoClassification) and is_xclip_model:
             model = _as_classifier(model, kwargs.get("tokenizer"))
         self._is_xclip = isinstance(model, XCLIPForVideoClassification)
         if self._is_xclip:

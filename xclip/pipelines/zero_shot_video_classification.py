@@ -12,7 +12,7 @@ from ..modeling.modeling_xclip import XCLIPModel
 from ..modeling.modeling_xclip_classification import encode_label_texts, video_logits
 from ..processing.label_texts import check_hypothesis_template, check_labels, format_label_texts
 from .base import XCLIPVideoPipelineMixin, check_top_k
-from .components import as_xclip_model, resolve_tokenizer, resolve_video_processor
+from .components import as_xclip_model, processor_parts, resolve_tokenizer, resolve_video_processor
 
 __all__ = ["ZeroShotVideoClassificationPipeline"]
 
@@ -62,6 +62,7 @@ class ZeroShotVideoClassificationPipeline(XCLIPVideoPipelineMixin, Pipeline):
     def __init__(self, model: PreTrainedModel, tokenizer: Any = None, video_processor: Any = None, **kwargs: Any):
         if not isinstance(model.base_model, XCLIPModel):
             model = as_xclip_model(model)
+        tokenizer, video_processor = processor_parts(kwargs.pop("processor", None), tokenizer, video_processor)
         super().__init__(
             model=model,
             tokenizer=resolve_tokenizer(model, tokenizer),

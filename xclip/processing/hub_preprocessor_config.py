@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from transformers.utils import logging
+from transformers.utils import PROCESSOR_NAME, cached_file, logging
+from transformers.utils.generic import safe_load_json_file
 
 from ..modeling.configuration_xclip import XCLIPConfig
 from .spatial import short_side_for_crop
 
-__all__ = ["is_image_processor_config", "original_test_recipe", "read_model_geometry"]
+__all__ = ["is_image_processor_config", "nested_image_processor_config", "original_test_recipe", "read_model_geometry"]
 
 logger = logging.get_logger(__name__)
 
@@ -32,6 +33,8 @@ _KEPT_SETTINGS = (
 )
 # `from_pretrained` arguments that say where the files are; the model config is read from the same place.
 _LOCATION_ARGUMENTS = ("cache_dir", "force_download", "proxies", "token", "local_files_only", "revision", "subfolder")
+# The arguments transformers' own lookup takes besides those, which the video processor must not be given.
+_LOOKUP_ARGUMENTS = (*_LOCATION_ARGUMENTS, "_from_pipeline", "_from_auto")
 
 
 def is_image_processor_config(processor_dict: dict[str, Any]) -> bool:
@@ -67,6 +70,29 @@ def read_model_geometry(pretrained_model_name_or_path: str | os.PathLike, **kwar
         raise ValueError(f"The model config beside the preprocessing file of {pretrained_model_name_or_path} "
                          f"(config.json) is malformed: {error}") from error
     return vision_config.image_size, vision_config.num_frames
+
+
+def nested_image_processor_config(
+    pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The image processor that transformers 5's `XCLIPProcessor.save_pretrained` nests in `processor_config.json`
+    (`{"image_processor": {...}, "processor_class": "XCLIPProcessor"}`), which transformers' video-processor lookup
+    does not read; None where there is no such entry.
+
+    Returns:
+        `(image-processor dict, the kwargs left once those that locate files are taken)`, as
+        `get_video_processor_dict` returns them.
+    """
+    location = {name: kwargs[name] for name in _LOCATION_ARGUMENTS if name in kwargs}
+    resolved = cached_file(
+        pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **location
+    )
+    if resolved is None:
+        return None
+    nested = safe_load_json_file(resolved).get("image_processor")
+    if not isinstance(nested, dict) or not is_image_processor_config(nested):
+        return None
+    return nested, {name: value for name, value in kwargs.items() if name not in _LOOKUP_ARGUMENTS}
 
 
 def _crop_size_in_file(processor_dict: dict[str, Any]) -> int | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from transformers import AutoTokenizer
 from transformers.image_processing_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin, TextKwargs
 
+from .hub_preprocessor_config import nested_image_processor_config
 from .tokenization_xclip import XCLIPTokenizer, load_clip_tokenizer, with_original_text_cleanup
 from .video_inputs import VideoFrames
 from .video_processing_xclip import XCLIPVideoProcessor
@@ -48,6 +51,21 @@ class XCLIPProcessor(ProcessorMixin):
 
     def __init__(self, tokenizer: XCLIPTokenizer, video_processor: XCLIPVideoProcessor, **kwargs: Any):
         super().__init__(with_original_text_cleanup(tokenizer), video_processor, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any) -> XCLIPProcessor:
+        """transformers' loading, plus folders where transformers 5's own `XCLIPProcessor` saved itself: its video
+        processor is an image processor nested in `processor_config.json`, which `AutoVideoProcessor` cannot find,
+        and which is read as the original's test recipe (see `xclip.processing.hub_preprocessor_config`)."""
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        except OSError:
+            if nested_image_processor_config(pretrained_model_name_or_path, **kwargs) is None:
+                raise
+        return cls(
+            AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs),
+            XCLIPVideoProcessor.from_pretrained(pretrained_model_name_or_path, **kwargs),
+        )
 
     def __call__(
         self,

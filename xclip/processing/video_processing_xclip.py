@@ -28,7 +28,12 @@ from transformers.video_processing_utils import BaseVideoProcessor
 
 from ..video import sample_multi_clip_indices
 from . import spatial
-from .hub_preprocessor_config import is_image_processor_config, original_test_recipe, read_model_geometry
+from .hub_preprocessor_config import (
+    is_image_processor_config,
+    nested_image_processor_config,
+    original_test_recipe,
+    read_model_geometry,
+)
 from .video_inputs import ArrayVideo, FileVideo, VideoFrames, as_video_batch
 
 __all__ = ["XCLIPVideoProcessor", "XCLIPVideoProcessorKwargs"]
@@ -193,8 +198,15 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """transformers' lookup of the saved settings, plus the reading of the Hub checkpoints' image-processor
-        files as the original's test recipe (see `xclip.processing.hub_preprocessor_config`)."""
-        processor_dict, unused_kwargs = super().get_video_processor_dict(pretrained_model_name_or_path, **kwargs)
+        files, and of the image processor transformers 5's `XCLIPProcessor` nests in `processor_config.json`, as the
+        original's test recipe (see `xclip.processing.hub_preprocessor_config`)."""
+        try:
+            processor_dict, unused_kwargs = super().get_video_processor_dict(pretrained_model_name_or_path, **kwargs)
+        except OSError:
+            nested = nested_image_processor_config(pretrained_model_name_or_path, **kwargs)
+            if nested is None:
+                raise
+            processor_dict, unused_kwargs = nested
         if is_image_processor_config(processor_dict):
             model_geometry = read_model_geometry(pretrained_model_name_or_path, **kwargs)
             processor_dict = original_test_recipe(processor_dict, model_geometry)
