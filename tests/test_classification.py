@@ -76,6 +76,24 @@ def test_logits_equal_xclip_logits_for_the_same_texts(xclip_and_processor, class
     assert classifier.x_clip is model  # weights shared, not copied
 
 
+def test_a_saved_classifier_loaded_with_another_configs_classes_or_frames(xclip_and_processor, classifier, tmp_path):
+    """Other classes: the label embeddings were drawn from uninitialised memory. Another frame count: the advice named
+    a method the classifier does not have."""
+    from xclip.modeling.modeling_xclip_classification import set_class_names
+
+    model, processor = xclip_and_processor
+    classifier.save_pretrained(tmp_path)
+    two_classes = XCLIPConfig.from_pretrained(tmp_path)
+    set_class_names(two_classes, ["cooking", "walking the dog"])
+    reloaded = XCLIPForVideoClassification.from_pretrained(tmp_path, config=two_classes)
+    expected = XCLIPForVideoClassification.from_xclip(model, load_clip_tokenizer(), ["cooking", "walking the dog"])
+    torch.testing.assert_close(reloaded.label_embeds, expected.label_embeds)  # the config's names, as they are
+    eight_frames = XCLIPConfig.from_pretrained(tmp_path)
+    eight_frames.vision_config.num_frames = 8
+    with pytest.raises(ValueError, match=r"call model\.x_clip\.resize_num_frames\(8\)"):
+        XCLIPForVideoClassification.from_pretrained(tmp_path, config=eight_frames)
+
+
 def test_saved_classifier_reloads_and_its_backbone_loads_into_xclip(xclip_and_processor, classifier, tmp_path):
     model, processor = xclip_and_processor
     classifier.save_pretrained(tmp_path)

@@ -309,6 +309,12 @@ def test_hf_dataset_of_pil_frames_composites_transparency_as_the_processor_does(
         # The dataset resizes the composite rounded to 8 bits, the processor resizes it in float: 2 levels apart at most
         # (dropping the alpha would put them up to 255 apart).
         torch.testing.assert_close(item["pixel_values"], expected, rtol=0, atol=2 / 255 / min(processor.image_std))
+    # Float frames in [0, 1] (mode F) came out black: refused, as other frames that are not uint8 are.
+    floats = [Image.fromarray(frame[..., 0] / 255, "F") for frame in rgb.astype(np.float32)]
+    hf_dataset = datasets.Dataset.from_dict({"video": [floats], "label": [0]})
+    hf_dataset = hf_dataset.cast_column("video", datasets.Sequence(datasets.Image()))
+    with pytest.raises(TypeError, match=r"Row 0 of column 'video' holds PIL frames in mode F"):
+        from_hf_dataset(hf_dataset, num_frames=NUM_FRAMES, training=False, image_size=IMAGE_SIZE)[0]
 
 
 @pytest.mark.parametrize("training", [True, False])

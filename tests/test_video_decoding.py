@@ -306,6 +306,40 @@ def test_truncated_at_the_end_returns_the_frames_it_has(videos):
         np.testing.assert_array_equal(frames[1], read_frames(truncated, [last])[0])
 
 
+def shifted_back(path: Path, frames: int, name: str) -> Path:
+    """`path` remuxed with its timestamps moved back by `frames` frames: the MP4 muxer writes an edit list that hides
+    those first frames (discard packets), as trimming with `ffmpeg -ss ... -c copy` does."""
+    target = path.with_name(name)
+    with av.open(str(path)) as source, av.open(str(target), "w") as output:
+        stream = source.streams.video[0]
+        copy = output.add_stream_from_template(stream)
+        for packet in source.demux(stream):
+            if packet.dts is None:  # the end-of-stream marker
+                continue
+            packet.pts -= frames * packet.duration
+            packet.dts -= frames * packet.duration
+            packet.stream = copy
+            output.mux(packet)
+    return target
+
+
+@pytest.mark.parametrize("hidden", [2, 5])
+def test_an_edit_list_hides_frames_without_counting_the_file_as_cut_short(videos, hidden, recwarn):
+    """Its header counts the hidden frames too: the file was taken as truncated, lost its last B-frames and warned."""
+    trimmed = shifted_back(videos["gop"], hidden, f"trimmed{hidden}.mp4")
+    shown = NUM_FRAMES - hidden
+    assert probe(trimmed).num_frames == shown
+    assert frame_codes(read_frames(trimmed, list(range(shown)))) == list(range(hidden, NUM_FRAMES))
+    assert not [warning for warning in recwarn if issubclass(warning.category, RuntimeWarning)]
+
+
+def test_info_read_while_iterating_frames_does_not_cut_the_iteration_short(videos):
+    """`info` demuxes to count frames; read inside `frames()` it moved the container the iteration was reading."""
+    with VideoReader(videos["gop"]) as reader:
+        counts = [reader.info.num_frames for _ in reader.frames()]
+    assert counts == [NUM_FRAMES] * NUM_FRAMES
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -388,3 +388,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     return EXIT_ERROR
 
+
+if __name__ == "__main__":  # `python -m xclip.cli`, as well as `python -m xclip`
+    sys.exit(main())

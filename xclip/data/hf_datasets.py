@@ -99,7 +99,7 @@ class HFVideoRecords(Sequence):
         if isinstance(value, (bytes, bytearray, memoryview)):
             return bytes(value)
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], PIL.Image.Image):
-            return np.stack([_rgb_on_white(image) for image in value])
+            return np.stack([_rgb_on_white(image, f"Row {index} of column {self.video_column!r}") for image in value])
         if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
             # Rows of nested lists come back as Python numbers, and formatted ones (`with_format("torch")`) as int64:
             # the column's schema keeps their real dtype.
@@ -111,9 +111,18 @@ class HFVideoRecords(Sequence):
         )
 
 
-def _rgb_on_white(image: PIL.Image.Image) -> np.ndarray:
+def _rgb_on_white(image: PIL.Image.Image, origin: str) -> np.ndarray:
     """A PIL frame as uint8 `(H, W, 3)`. Transparency is composited onto white as the video processor composites it
-    at inference (transformers' `convert_to_rgb`), rounded to 0-255 levels; `convert("RGB")` would drop it."""
+    at inference (transformers' `convert_to_rgb`), rounded to 0-255 levels; `convert("RGB")` would drop it.
+
+    Raises:
+        TypeError: a 32-bit (mode `F`, `I`) or 16-bit frame, which PIL's RGB rendering clips to 0-255 levels.
+    """
+    if image.mode in ("F", "I") or image.mode.startswith("I;16"):
+        raise TypeError(
+            f"{origin} holds PIL frames in mode {image.mode}, which PIL would clip to 0-255 levels; convert them to "
+            "uint8 RGB first."
+        )
     if not has_transparency(image):
         return np.asarray(image.convert("RGB"))
     rgb = convert_to_rgb(np.array(image.convert("RGBA")), input_data_format=ChannelDimension.LAST)  # (3, H, W)

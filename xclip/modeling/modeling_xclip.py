@@ -607,7 +607,11 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
             output_loading_info=True,
             **kwargs,
         )
-        mismatched = {key: (tuple(stored), tuple(built)) for key, stored, built in loading_info["mismatched_keys"]}
+        mismatched = {
+            key: (tuple(stored), tuple(built))
+            for key, stored, built in loading_info["mismatched_keys"]
+            if key not in cls._rebuilt_when_mismatched
+        }
         # (1, T, D) stored and built: another frame count T at the same width D.
         temporal = next(
             (
@@ -618,8 +622,9 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
         )
         if temporal is not None:
             trained, requested = mismatched[temporal][0][1], mismatched[temporal][1][1]
+            owner = temporal.removesuffix("mit.position_embedding")  # "x_clip." in a classifier
             advice = (
-                f"Load it at its own count and call model.resize_num_frames({requested}) to interpolate that "
+                f"Load it at its own count and call model.{owner}resize_num_frames({requested}) to interpolate that "
                 "embedding, or pass interpolate_pos_encoding=True when calling the model."
             )
             if not ignore_mismatched_sizes:
@@ -634,11 +639,15 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
             )
         elif mismatched and not ignore_mismatched_sizes:
             shown = "; ".join(f"{key}: {stored} stored, {built} built" for key, (stored, built) in mismatched.items())
-            raise ValueError(
+            raise RuntimeError(  # the type transformers raises
                 f"{pretrained_model_name_or_path}: weights of another shape than its config gives ({shown}). Pass "
                 "ignore_mismatched_sizes=True to draw them at random instead."
             )
         return (model, loading_info) if output_loading_info else model
+
+    # Weights a subclass rebuilds after loading when their shape differs from the stored one (a classifier's label
+    # embeddings, encoded from the config's classes): not an error.
+    _rebuilt_when_mismatched: tuple[str, ...] = ()
 
     def _initialize_weights(self, module: nn.Module, is_custom_code: bool = False) -> None:
         # transformers skips, for code outside its tree, modules that own no parameters themselves (attention, MLP,

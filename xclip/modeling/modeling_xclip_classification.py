@@ -190,6 +190,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("video",)
     _label_embeds_missing = False  # set while loading an X-CLIP folder that stores class names, not embeddings
+    _rebuilt_when_mismatched = ("label_embeds",)
 
     def __init__(self, config: XCLIPConfig):
         super().__init__(config)
@@ -233,7 +234,8 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         """
         return_loading_info = kwargs.pop("output_loading_info", False)
         model, loading_info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
-        if model._label_embeds_missing:
+        other_classes = any(key == "label_embeds" for key, _, _ in loading_info["mismatched_keys"])
+        if model._label_embeds_missing or other_classes:  # a config of other classes: encode its class names
             model._encode_config_labels()
         return (model, loading_info) if return_loading_info else model
 

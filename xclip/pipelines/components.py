@@ -18,12 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoTokenizer, AutoVideoProcessor, PreTrainedModel
+from transformers import AutoTokenizer, PreTrainedModel
 
 from ..modeling import XCLIPConfig, XCLIPModel
 from ..text_utils import first_line
 from ..processing import XCLIPProcessor, XCLIPVideoProcessor, load_clip_tokenizer, with_original_text_cleanup
-from ..processing.hub_preprocessor_config import nested_image_processor_config
 
 __all__ = ["as_xclip_model", "processor_parts", "resolve_tokenizer", "resolve_video_processor"]
 
@@ -93,17 +92,6 @@ def _load_from_model_folder(model: PreTrainedModel, files: tuple[str, ...], load
         raise ValueError(f"{folder}: cannot load {' / '.join(present)}: {first_line(error)}") from error
 
 
-def _load_video_processor(folder: Path) -> Any:
-    try:
-        return AutoVideoProcessor.from_pretrained(folder)
-    except OSError:
-        # transformers 5's own XCLIPProcessor nests an image processor in processor_config.json, where
-        # AutoVideoProcessor does not look; XCLIPVideoProcessor reads it.
-        if nested_image_processor_config(folder) is None:
-            raise
-    return XCLIPVideoProcessor.from_pretrained(folder)
-
-
 def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any:
     """`video_processor`, or the original's test preprocessing for `model`'s frame count and crop size.
 
@@ -111,7 +99,9 @@ def resolve_video_processor(model: PreTrainedModel, video_processor: Any) -> Any
         TypeError: `video_processor` is not an `XCLIPVideoProcessor` (the pipelines use its multi-view options).
     """
     if video_processor is None:
-        video_processor = _load_from_model_folder(model, _VIDEO_PROCESSOR_FILES, _load_video_processor)
+        # Not AutoVideoProcessor: the image processor transformers 5's own XCLIPProcessor nests in
+        # processor_config.json is read only by XCLIPVideoProcessor, the one class the pipelines run.
+        video_processor = _load_from_model_folder(model, _VIDEO_PROCESSOR_FILES, XCLIPVideoProcessor.from_pretrained)
     if video_processor is None:
         vision_config = model.config.vision_config
         logger.warning(

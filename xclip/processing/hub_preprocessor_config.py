@@ -84,9 +84,12 @@ def nested_image_processor_config(
         `get_video_processor_dict` returns them.
     """
     location = {name: kwargs[name] for name in _LOCATION_ARGUMENTS if name in kwargs}
-    resolved = cached_file(
-        pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **location
-    )
+    try:
+        resolved = cached_file(
+            pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **location
+        )
+    except OSError:  # not to be had (offline, say): the caller's own error says more
+        return None
     if resolved is None:
         return None
     nested = safe_load_json_file(resolved).get("image_processor")

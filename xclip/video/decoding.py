@@ -48,8 +48,9 @@ class VideoInfo:
     """What `probe` reports about a video.
 
     Attributes:
-        num_frames: Number of frames, counted by demuxing the stream as the original's decord counts them: the
-            frames actually in the file, not what a header announces (a truncated MP4's announces every frame).
+        num_frames: Number of frames shown, counted by demuxing the stream: the frames actually in the file, not what
+            a header announces (a truncated MP4's announces every frame). decord, the original's reader, counts by
+            demuxing too, but also counts the frames an edit list hides.
         fps: Average frame rate.
         duration: Duration in seconds.
         width: Frame width in pixels, as stored (before any display rotation).
@@ -90,11 +91,14 @@ class _FrameIndex:
         pts: `(num_frames,)` sorted presentation timestamps, or `None` when the container does not give every packet
             a unique timestamp (the reader then decodes from the start and counts frames).
         keyframes: Sorted presentation-order indices of the keyframes.
+        num_hidden: Packets read that decode to frames never shown (an edit list's cut pre-roll), which a header's
+            frame count includes.
     """
 
     num_frames: int
     pts: np.ndarray | None
     keyframes: np.ndarray
+    num_hidden: int = 0
 
     def frame_at(self, pts: int | None) -> int | None:
         position = int(np.searchsorted(self.pts, pts)) if pts is not None else self.num_frames
@@ -278,6 +282,7 @@ class VideoReader:
         """Every readable frame from the first, in presentation order, as PyAV frames (not converted to RGB): frame
         `i` is the frame `read([i])` returns, before its display matrix is applied (`display_matrix(frame)` holds
         it). Damaged data ends the frames with a warning, as for `read`."""
+        self._frame_index()  # demuxed now: `info`, read during the iteration, would demux this container midway
         self._container.close()  # probing or reading may have moved through the stream: start again
         self._open_container()
         yield from self._decode(self._container.demux(self._stream), None, stats or DecodeStats())
@@ -303,12 +308,15 @@ class VideoReader:
 
     def _read_info(self) -> VideoInfo:
         stream = self._stream
-        # Counted by demuxing, as decord (the original's reader) counts: a truncated file's header still announces
-        # the frames that were cut off, and sampling over them would repeat its last readable frame.
-        num_frames = self._frame_index().num_frames
+        # Counted by demuxing, not read from the header: a truncated file's header still announces the frames that
+        # were cut off, and sampling over them would repeat its last readable frame.
+        index = self._frame_index()
+        num_frames = index.num_frames
         if num_frames == 0:
             raise VideoDecodeError(self.source, "contains no video frames")
-        if stream.frames > num_frames:
+        # An MP4 header counts every sample, an edit list's hidden ones too; an AVI's counts dropped frames as well.
+        header_counts_samples = "mov" in self._container.format.name.split(",")
+        if header_counts_samples and stream.frames > num_frames + index.num_hidden:
             warnings.warn(
                 f"Video {self._name} has {num_frames} readable frames where its header announces {stream.frames} (a "
                 "file cut short?); frames are sampled from those it has.",
@@ -334,10 +342,12 @@ class VideoReader:
 
     def _build_frame_index(self) -> _FrameIndex:
         packets: list[tuple[int | None, int | None, bool]] = []  # (pts, dts, is_keyframe) in decode order
+        num_hidden = 0
         truncated = False
         try:
             for packet in self._container.demux(self._stream):
                 # Empty packets only signal the end; "discard" packets (edit-list pre-roll) decode to hidden frames.
+                num_hidden += bool(packet.size and packet.is_discard)
                 if packet.size == 0 or packet.is_discard:
                     continue
                 packets.append((packet.pts, packet.dts, packet.is_keyframe))
@@ -348,16 +358,16 @@ class VideoReader:
             truncated = True
         if truncated and packets:
             packets = self._complete_prefix(packets[:-1])
-        elif self._stream.frames > len(packets):
+        elif self._stream.frames > len(packets) + num_hidden:
             packets = self._complete_prefix(packets)
         if not packets:
             raise VideoDecodeError(self.source, "contains no video frames")
         timestamps = [pts for pts, _, _ in packets]
         if None in timestamps or len(set(timestamps)) < len(timestamps):
-            return _FrameIndex(len(packets), None, np.zeros(0, dtype=np.int64))
+            return _FrameIndex(len(packets), None, np.zeros(0, dtype=np.int64), num_hidden)
         pts = np.sort(np.asarray(timestamps, dtype=np.int64))
         keyframes = np.searchsorted(pts, [pts for pts, _, is_keyframe in packets if is_keyframe])
-        return _FrameIndex(len(packets), pts, np.sort(keyframes).astype(np.int64))
+        return _FrameIndex(len(packets), pts, np.sort(keyframes).astype(np.int64), num_hidden)
 
     @staticmethod
     def _complete_prefix(
