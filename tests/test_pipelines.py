@@ -446,8 +446,11 @@ def test_float_frames_in_0_1_with_do_rescale_false_score_as_their_uint8_frames(c
         got = classify(scaled, do_rescale=False)
     assert_same_predictions(got, classify(frames))
     assert "do_rescale=True will divide them by 255 again" not in caplog.text
+    assert "uint8 video frames hold 0-255 levels" not in caplog.text  # nor for the deferred uint8 of the others
     with pytest.raises(ValueError, match="do_rescale must be True or False, got 'no'"):
         classify(frames, do_rescale="no")
+    classify(frames, do_rescale=False)  # the advice misread: uint8 frames normalised unscaled
+    assert "uint8 video frames hold 0-255 levels, but do_rescale=False normalises them" in caplog.text
 
 
 def test_another_frame_count_runs_with_interpolated_position_embeddings(classify, model_and_processor, videos):

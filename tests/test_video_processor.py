@@ -234,6 +234,18 @@ def test_every_input_kind_gives_the_same_pixel_values(video_file):
     torch.testing.assert_close(unit, float_0_255)
 
 
+def test_uint8_frames_normalised_without_rescaling_warn(caplog):
+    """do_rescale=False is for float frames in [0, 1]: on uint8 frames it gives pixel values about 255 times too large.
+    A deferred call (neither rescaled nor normalised, finished later) is not warned about."""
+    video = random_video(8, 32, 32)
+    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+    with caplog.at_level(logging.WARNING, logger="xclip"):
+        small_processor()(video, do_rescale=False, do_normalize=False)
+        assert not caplog.records
+        assert small_processor()(video, do_rescale=False).pixel_values.abs().max() > 100
+    assert "uint8 video frames hold 0-255 levels, but do_rescale=False normalises them" in caplog.text
+
+
 def test_batches_of_mixed_kinds(video_file):
     other = random_video(num_frames=30, height=100, width=80, seed=12)
     processor = XCLIPVideoProcessor(num_frames=8)

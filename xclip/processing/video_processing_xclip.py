@@ -68,12 +68,19 @@ class XCLIPVideoProcessorKwargs(VideosKwargs, total=False):
     num_crops: int | None
 
 
-def _warn_if_scaled_twice(frames: torch.Tensor, do_rescale: bool) -> None:
-    """Float frames all within [0, 1] are most likely scaled already: rescaling would divide them by 255 again."""
-    if frames.is_floating_point() and do_rescale and frames.numel() and frames.max() <= 1.0:
+def _warn_if_scaled_wrongly(frames: torch.Tensor, options: dict[str, Any]) -> None:
+    """Float frames all within [0, 1] are most likely scaled already: rescaling would divide them by 255 again. uint8
+    frames hold 0-255 levels: normalising them unscaled gives values about 255 times too large. (uint8 frames neither
+    rescaled nor normalised are a deferred call's, finished later by `normalize_deferred`.)"""
+    if frames.is_floating_point() and options["do_rescale"] and frames.numel() and frames.max() <= 1.0:
         logger.warning_once(
             "Float video frames are all within [0, 1] but do_rescale=True will divide them by 255 again; pass "
             "do_rescale=False if the frames are already scaled."
+        )
+    if frames.dtype == torch.uint8 and not options["do_rescale"] and options["do_normalize"]:
+        logger.warning_once(
+            "uint8 video frames hold 0-255 levels, but do_rescale=False normalises them without dividing by 255; "
+            "do_rescale=False is for float frames already in [0, 1]."
         )
 
 
@@ -306,7 +313,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
                 video in float32 and cast, so that no float32 copy of the whole batch is ever held.
         """
         options = self._resolve_options({})
-        _warn_if_scaled_twice(pixel_values, options["do_rescale"])
+        _warn_if_scaled_wrongly(pixel_values, options)
         if dtype in (None, torch.float32):
             return self._rescale_and_normalize_in_place(pixel_values.to(torch.float32, copy=True), options)
         finished = torch.empty(pixel_values.shape, dtype=dtype, device=pixel_values.device)
@@ -372,7 +379,7 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         """
         if frames.is_floating_point() and frames.numel() and not bool(torch.isfinite(frames).all()):
             raise ValueError(f"{video.description} has non-finite values (NaN or infinity) in its frames.")
-        _warn_if_scaled_twice(frames, options["do_rescale"])
+        _warn_if_scaled_wrongly(frames, options)
         if frames.shape[1] != 3:
             if not options["do_convert_rgb"]:
                 raise ValueError(
