@@ -182,10 +182,13 @@ def test_model_card_metadata_for_an_unknown_file(converted_folder):
     card = ModelCard.load(converted_folder / "README.md")
     assert card.data.license == "mit"
     assert card.data.library_name == "transformers"
-    assert card.data.pipeline_tag == "video-classification"
+    # No classes stored: the video-classification pipeline cannot run it, so no tag says it can; the zero-shot one can.
+    assert card.data.pipeline_tag is None
+    assert 'pipeline("zero-shot-video-classification", model="xclip-tiny")' in card.text
     assert "xclip" in card.data.tags
     assert card.data.eval_results is None and card.data.base_model is None
     assert 'XCLIPModel.from_pretrained("xclip-tiny")' in card.text
+    assert "@inproceedings{ni2022expanding," in card.text  # the paper's citation
 
 
 def test_model_card_publishes_model_zoo_results(tmp_path):
@@ -196,6 +199,7 @@ def test_model_card_publishes_model_zoo_results(tmp_path):
     assert results == {("Kinetics-400", "accuracy"): 80.4, ("Kinetics-400", "top_5_accuracy"): 95.0}
     assert card.data.base_model == "openai/clip-vit-base-patch32"
     assert card.data.datasets == ["kinetics400"]
+    assert {result.source_name for result in card.data.eval_results} == {"X-CLIP model zoo (original README)"}
     assert "microsoft/xclip-base-patch32" in card.text and "short side resized to 256, centre crop 224x224" in card.text
 
 
@@ -212,6 +216,12 @@ def test_model_card_of_the_zero_shot_model_lists_every_evaluation(tmp_path):
         ("Kinetics-600", "top_5_accuracy"): 86.1,
     }
     assert "zero-shot" in card.data.tags
+    assert card.data.datasets == ["kinetics400"]  # trained on; the evaluation sets are the model-index's
+    sources = {result.dataset_name: result.source_name for result in card.data.eval_results}
+    # The README gives only Kinetics-600's top-1; the paper gives both.
+    assert sources == {"HMDB-51": "X-CLIP model zoo (original README)", "UCF-101": "X-CLIP model zoo (original README)",
+                       "Kinetics-600": "X-CLIP paper"}
+    assert "| 65.2 | 86.1* |" in card.text
 
 
 def test_model_zoo_file_name_with_other_weights_leaves_results_out(tmp_path, caplog):

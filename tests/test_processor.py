@@ -1,6 +1,9 @@
 """XCLIPProcessor: routing of texts and videos, defaults, offline save/load, and its output feeding XCLIPModel."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -76,9 +79,31 @@ def test_unknown_keyword_is_an_error(processor):
         processor(videos=video(), colour=1)
 
 
+def test_transformers_own_processor_loads_a_saved_folder_with_the_same_recipe(processor, tmp_path):
+    """It looked for an image processor the folder did not have: its preprocessor_config.json now carries the test
+    recipe, read in a process that never imports xclip."""
+    processor.save_pretrained(tmp_path)
+    script = (
+        "import json, sys, transformers\n"
+        f"loaded = transformers.AutoProcessor.from_pretrained({str(tmp_path)!r})\n"
+        "assert 'xclip' not in sys.modules and type(loaded) is transformers.XCLIPProcessor\n"
+        "image_processor = loaded.image_processor\n"
+        "print(json.dumps([image_processor.size.shortest_edge, image_processor.crop_size.height,\n"
+        "                  list(image_processor.image_mean), int(image_processor.resample)]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    video_processor = processor.video_processor
+    assert json.loads(result.stdout.splitlines()[-1]) == [
+        video_processor.size.shortest_edge, video_processor.crop_size.height, list(video_processor.image_mean), 2,
+    ]
+
+
 def test_save_and_load_round_trip_offline(processor, tmp_path):
     processor.save_pretrained(tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "preprocessor_config.json",  # for transformers' own XCLIPProcessor
         "processor_config.json",
         "tokenizer.json",
         "tokenizer_config.json",

@@ -5,16 +5,19 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from accelerate import Accelerator
 from huggingface_hub import ModelCard
 
 from xclip import XCLIPModel
+from xclip.conversion.geometry import CLIP_ARCHITECTURES, CLIPArchitecture
 from xclip.conversion.model_card import write_model_card
 from xclip.processing import XCLIPProcessor
 from xclip.training import TrainerState, export_model, latest_checkpoint, load_config, load_training_state
 from xclip.training import save_training_state
 from xclip.training.checkpointing import checkpoint_folders
 from xclip.training.config import LoraSettings
+from xclip.training.export import _model_card
 from xclip.training.lora import add_lora_adapters
 from xclip.training.text import ClassTexts
 from test_conversion import B32_GEOMETRY
@@ -176,3 +179,104 @@ def test_lora_export_is_merged(tmp_path):
         actual = loaded(pixel_values=tiny_videos(), text_embeds=texts.training_inputs(peft_model)["text_embeds"])
     torch.testing.assert_close(actual.logits_per_video, expected, atol=1e-4, rtol=1e-4)  # merging rounds differently
     assert not any("lora" in key for key in loaded.state_dict())
+
+
+TINY_OPTS = ["MODEL.ARCH", "tiny", "DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4"]
+
+
+def tiny_card(config, class_names=CLASSES, metrics=None) -> ModelCard:
+    return _model_card(tiny_model().config, config, class_names, metrics or {})
+
+
+def description(card: ModelCard) -> str:
+    return card.text.split("## Validation")[0]
+
+
+def validation_results(card: ModelCard) -> str:
+    return card.text.split("## Validation (single view)")[1].split("## Classes")[0]
+
+
+def training_configuration(card: ModelCard) -> dict:
+    return yaml.safe_load(card.text.split("```yaml\n")[1].split("```")[0])
+
+
+def test_card_describes_the_saved_models_geometry_not_model_arch(tmp_path):
+    # Fine-tuning from an X-CLIP folder keeps that folder's geometry whatever MODEL.ARCH (here ViT-B/32) says.
+    other_geometry = CLIPArchitecture(None, 16, 192, 2, 3, 32, 2, 2, 32, xclip_heads=2).xclip_geometry(4, 32)
+    model = XCLIPModel(other_geometry.to_config())
+    config = load_config(opts=["DATA.INPUT_SIZE", "32", "DATA.NUM_FRAMES", "4", "MODEL.PRETRAINED", "me/xclip"])
+    assert config.MODEL.ARCH == "ViT-B/32"
+    card = ModelCard.load(export_model(model, tmp_path / "best_model", CLASSES, config, {}) / "README.md")
+    assert "ViT-B/32" not in description(card)
+    assert "custom ViT (patch 16, width 192, 2 layers), 4 frames of\n32x32 px" in description(card)
+
+    # OpenAI's name where the image tower is one of its ViTs, here with MODEL.ARCH tiny.
+    b16_config = CLIP_ARCHITECTURES["ViT-B/16"].xclip_geometry(8).to_config()
+    card = _model_card(b16_config, load_config(opts=TINY_OPTS), CLASSES, {})
+    assert "ViT-B/16 (patch 16, width 768, 12 layers), 8 frames of\n224x224 px" in description(card)
+
+
+def test_card_shows_local_paths_by_their_last_component(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "train.txt").touch()
+    config = load_config(opts=[
+        *TINY_OPTS,
+        "DATA.ROOT", "/home/me/videos/",
+        "DATA.TRAIN_FILE", "lists/train.txt",  # relative, and exists here
+        "DATA.VAL_FILE", "data/lists/val.txt",  # relative, not here, but no Hub id
+        "DATA.LABEL_LIST", str(tmp_path / "labels.csv"),
+        "OUTPUT", "/home/me/runs/x",
+        "MODEL.PRETRAINED", "/home/me/runs/previous/best_model",
+        "TEST.ZERO_SHOT.SPLIT_FILES", "[/home/me/splits/split_1.txt, /home/me/splits/split_2.txt]",
+    ])
+    card = tiny_card(config)
+    assert "/home/me" not in card.text and str(tmp_path) not in card.text and "lists/" not in card.text
+    assert "from `best_model`" in description(card)
+    published = training_configuration(card)
+    assert {key: published["DATA"][key] for key in ("ROOT", "TRAIN_FILE", "VAL_FILE", "LABEL_LIST")} == {
+        "ROOT": "videos", "TRAIN_FILE": "train.txt", "VAL_FILE": "val.txt", "LABEL_LIST": "labels.csv"
+    }
+    assert published["OUTPUT"] == "x" and published["MODEL"]["PRETRAINED"] == "best_model"
+    assert published["TEST"]["ZERO_SHOT"]["SPLIT_FILES"] == ["split_1.txt", "split_2.txt"]
+    assert published["MODEL"]["LORA"]["TARGET_MODULES"] == config.MODEL.LORA.TARGET_MODULES  # a regex, no path
+    assert config.OUTPUT == "/home/me/runs/x"  # the run's own config is left as it was
+
+    # A Hub id is published as it is; an `owner/name` that exists here is a local folder.
+    config = load_config(opts=[*TINY_OPTS, "MODEL.PRETRAINED", "openai/clip-vit-base-patch16"])
+    card = tiny_card(config)
+    assert "from `openai/clip-vit-base-patch16`" in description(card)
+    assert training_configuration(card)["MODEL"]["PRETRAINED"] == "openai/clip-vit-base-patch16"
+    config = load_config(opts=[*TINY_OPTS, "MODEL.PRETRAINED", "lists/train.txt"])
+    assert "from `train.txt`" in description(tiny_card(config))
+
+
+def test_card_metadata_names_a_hub_base_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "me" / "best_model").mkdir(parents=True)
+    (tmp_path / "ViT-B-16.pt").touch()  # OpenAI's CLIP file
+
+    def metadata(pretrained):
+        card = tiny_card(load_config(opts=TINY_OPTS, **{"MODEL.PRETRAINED": pretrained}))
+        return card.data.base_model, card.data.datasets
+
+    assert metadata("openai/clip-vit-base-patch16") == ("openai/clip-vit-base-patch16", None)
+    assert metadata("microsoft/xclip-base-patch32") == ("microsoft/xclip-base-patch32", None)
+    for not_from_the_hub in (None, "me/best_model", str(tmp_path / "me"), "runs/x/best_model", "ViT-B-16.pt"):
+        assert metadata(not_from_the_hub) == (None, None), not_from_the_hub
+
+
+def test_card_title_says_trained_or_fine_tuned():
+    assert "# X-CLIP trained on kinetics400\n" in tiny_card(load_config(opts=TINY_OPTS)).text
+    config = load_config(opts=[*TINY_OPTS, "MODEL.PRETRAINED", "openai/clip-vit-base-patch16"])
+    assert "# X-CLIP fine-tuned on kinetics400\n" in tiny_card(config).text
+
+
+def test_card_leaves_top5_out_with_at_most_5_classes():
+    config = load_config(opts=TINY_OPTS)
+    metrics = {"epoch": 3, "top1": 75.0, "top5": 100.0}
+    assert validation_results(tiny_card(config, [f"class {index}" for index in range(5)], metrics)).strip() == (
+        "epoch: 3 | top1: 75.00"
+    )
+    six_classes = [f"class {index}" for index in range(6)]
+    assert "epoch: 3 | top1: 75.00 | top5: 100.00" in validation_results(tiny_card(config, six_classes, metrics))

@@ -23,6 +23,7 @@ __all__ = [
     "check_model_folder",
     "check_safetensors_file",
     "check_weights_match_config",
+    "is_hub_id",
     "load_checked_config",
     "safetensors_shapes",
 ]
@@ -35,7 +36,8 @@ class ModelFolderError(OSError):
     """A model folder (or name) that cannot hold a loadable model; the message says why, naming the file."""
 
 
-def _is_hub_id(name: str) -> bool:
+def is_hub_id(name: str) -> bool:
+    """Whether `name` has the form of a Hub repository id (`owner/name` or `name`); it may still be a local folder."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     try:
@@ -101,7 +103,7 @@ def check_model_folder(model: str | os.PathLike) -> None:
     name = os.fspath(model)
     path = Path(name).expanduser()
     if not path.exists():
-        if not _is_hub_id(name):
+        if not is_hub_id(name):
             raise ModelFolderError("no such folder, and not a valid Hub id")
         if is_offline_mode() and not _cached_on_this_machine(name):
             raise ModelFolderError("no such folder, and not a Hub id available offline (HF_HUB_OFFLINE is set)")

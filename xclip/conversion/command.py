@@ -24,7 +24,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", required=True, help="original X-CLIP checkpoint (.pth)")
     parser.add_argument("--output", required=True, help="folder to write")
     parser.add_argument("--labels", help="class list in the original 'id,name' CSV format, stored as id2label")
-    parser.add_argument("--model-name", help="name the model card's usage snippet loads (default: Hub id or folder)")
+    parser.add_argument(
+        "--model-name",
+        help="name the model card's usage snippet loads, e.g. your Hub id (default: the output folder's name)",
+    )
     parser.add_argument(
         "--trust-pickle",
         action="store_true",

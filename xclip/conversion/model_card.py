@@ -33,15 +33,17 @@ def write_model_card(
         zoo_entry: the model-zoo entry the checkpoint matches, whose published results become the `model-index`.
         labels_name, num_labels: the class list stored in the config, if any.
     """
-    metadata = _metadata(model_name, geometry, zoo_entry)
+    metadata = _metadata(model_name, geometry, zoo_entry, classifier=labels_name is not None)
     body = _body(model_name, geometry, checkpoint_name, zoo_entry, labels_name, num_labels)
     build_model_card(metadata, body).save(Path(path))
 
 
-def _metadata(model_name: str, geometry: XCLIPGeometry, zoo_entry: ModelZooEntry | None) -> ModelCardData:
+def _metadata(
+    model_name: str, geometry: XCLIPGeometry, zoo_entry: ModelZooEntry | None, classifier: bool
+) -> ModelCardData:
     extra_tags, datasets, eval_results = [], [], None
     if zoo_entry is not None:
-        datasets = sorted({zoo_entry.trained_on.hub_id, *(result.dataset.hub_id for result in zoo_entry.results)})
+        datasets = [zoo_entry.trained_on.hub_id]  # what it was trained on; evaluation sets are in the model-index
         if zoo_entry.setting != "fully supervised":
             extra_tags.append(zoo_entry.setting)
         eval_results = [
@@ -53,8 +55,10 @@ def _metadata(model_name: str, geometry: XCLIPGeometry, zoo_entry: ModelZooEntry
                 metric_type=metric_type,
                 metric_name=f"{metric_name} ({result.protocol})",
                 metric_value=value,
-                source_name="X-CLIP model zoo (original README)",
-                source_url=ORIGINAL_CODE_URL,
+                # One source per dataset in the model-index: the paper, which gives both figures, where the README
+                # gives only the top-1.
+                source_name="X-CLIP paper" if result.top5_from_paper else "X-CLIP model zoo (original README)",
+                source_url=PAPER_URL if result.top5_from_paper else ORIGINAL_CODE_URL,
             )
             for result in zoo_entry.results
             for metric_type, metric_name, value in (
@@ -65,6 +69,7 @@ def _metadata(model_name: str, geometry: XCLIPGeometry, zoo_entry: ModelZooEntry
         ]
     return model_card_metadata(
         extra_tags,
+        classifier=classifier,
         datasets=datasets or None,
         base_model=CLIP_BASE_MODELS.get(geometry.architecture or ""),
         model_name=model_name if eval_results else None,  # names the model-index
@@ -99,11 +104,13 @@ def _body(
     ]
     if zoo_entry is not None:
         rows = "\n".join(
-            f"| {result.dataset.name} | {result.protocol} | {result.top1} | {result.top5 or '-'} |"
+            f"| {result.dataset.name} | {result.protocol} | {result.top1} | "
+            f"{result.top5 or '-'}{'*' if result.top5_from_paper else ''} |"
             for result in zoo_entry.results
         )
+        from_paper = " (top-5 marked * from the paper)" if any(r.top5_from_paper for r in zoo_entry.results) else ""
         sections.append(
-            "## Published results\n\nFrom the original README (not re-measured here):\n\n"
+            f"## Published results\n\nFrom the original README{from_paper}, not re-measured here:\n\n"
             f"| dataset | protocol | top-1 | top-5 |\n|---|---|---|---|\n{rows}\n"
         )
     labels_line = (

@@ -90,7 +90,8 @@ def convert_original_checkpoint(
         build_processor(image_size=geometry.image_size, num_frames=geometry.num_frames).save_pretrained(staging)
         write_model_card(
             staging / "README.md",
-            model_name=model_name or (zoo_entry.hub_id if zoo_entry else output_dir.name),
+            # Not the zoo entry's Hub id: the card would load Microsoft's model and credit its results to that name.
+            model_name=model_name or output_dir.name,
             geometry=geometry,
             checkpoint_name=checkpoint.name,
             zoo_entry=zoo_entry,

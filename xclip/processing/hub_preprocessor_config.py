@@ -23,7 +23,13 @@ from transformers.utils.generic import safe_load_json_file
 from ..modeling.configuration_xclip import XCLIPConfig
 from .spatial import short_side_for_crop
 
-__all__ = ["is_image_processor_config", "nested_image_processor_config", "original_test_recipe", "read_model_geometry"]
+__all__ = [
+    "image_processor_config",
+    "is_image_processor_config",
+    "nested_image_processor_config",
+    "original_test_recipe",
+    "read_model_geometry",
+]
 
 logger = logging.get_logger(__name__)
 
@@ -96,6 +102,20 @@ def nested_image_processor_config(
     if not isinstance(nested, dict) or not is_image_processor_config(nested):
         return None
     return nested, {name: value for name, value in kwargs.items() if name not in _LOOKUP_ARGUMENTS}
+
+
+def image_processor_config(video_processor: Any) -> dict[str, Any]:
+    """The test recipe of `video_processor` (an `XCLIPVideoProcessor`) as the VideoMAE image-processor file the Hub
+    checkpoints carry, which transformers' own `XCLIPProcessor` reads: short-side resize, centre crop, rescale and
+    normalisation. Frame sampling is not in it: transformers' processor takes the frames it is given.
+    `original_test_recipe` reads it back as the same settings."""
+    settings = video_processor.to_dict()
+    return {
+        "image_processor_type": "VideoMAEImageProcessor",
+        "processor_class": "XCLIPProcessor",
+        **{key: settings[key] for key in (*_KEPT_SETTINGS, "do_resize", "size", "do_center_crop", "crop_size")},
+        "resample": int(settings["resample"]),
+    }
 
 
 def _crop_size_in_file(processor_dict: dict[str, Any]) -> int | None:

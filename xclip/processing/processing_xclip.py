@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 from transformers import AutoTokenizer
 from transformers.image_processing_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin, TextKwargs
+from transformers.utils import IMAGE_PROCESSOR_NAME
 
-from .hub_preprocessor_config import nested_image_processor_config
+from ..files import write_text_atomically
+
+from .hub_preprocessor_config import image_processor_config, nested_image_processor_config
 from .tokenization_xclip import XCLIPTokenizer, load_clip_tokenizer, with_original_text_cleanup
 from .video_inputs import VideoFrames
 from .video_processing_xclip import XCLIPVideoProcessor
@@ -51,6 +56,17 @@ class XCLIPProcessor(ProcessorMixin):
 
     def __init__(self, tokenizer: XCLIPTokenizer, video_processor: XCLIPVideoProcessor, **kwargs: Any):
         super().__init__(with_original_text_cleanup(tokenizer), video_processor, **kwargs)
+
+    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs: Any) -> list[str]:
+        """transformers' saving, plus `preprocessor_config.json`: the test recipe as the VideoMAE image processor the
+        Hub checkpoints carry, so that transformers' own `XCLIPProcessor` loads the folder without this package. This
+        package reads `processor_config.json` first, so the extra file changes nothing here."""
+        saved = super().save_pretrained(save_directory, **kwargs)  # pushed below, with the extra file
+        image_processor_file = Path(save_directory) / IMAGE_PROCESSOR_NAME
+        write_text_atomically(image_processor_file, json.dumps(image_processor_config(self.video_processor), indent=2))
+        if push_to_hub:  # transformers' upload saves into a new folder through this method, then uploads it all
+            self.push_to_hub(kwargs.pop("repo_id", Path(save_directory).name), **kwargs)
+        return [*saved, str(image_processor_file)]
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any) -> XCLIPProcessor:

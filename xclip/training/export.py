@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,8 +13,11 @@ from typing import Any
 from huggingface_hub import ModelCard
 from torch import nn
 
+from ..conversion.geometry import CLIP_ARCHITECTURES
 from ..files import staged_folder
 from ..model_cards import PAPER_URL, build_model_card, model_card_metadata, usage_snippet
+from ..model_source import is_hub_id
+from ..modeling import XCLIPConfig, XCLIPVisionConfig
 from ..modeling.modeling_xclip_classification import set_class_names
 from ..processing import build_processor
 from .config import ExperimentConfig
@@ -20,6 +26,12 @@ from .lora import merged_copy
 __all__ = ["export_model"]
 
 logger = logging.getLogger(__name__)
+
+# Module names or regular expressions, not paths: a regex's backslashes are Windows' `os.sep`.
+_NOT_PATH_KEYS = ("MODEL.LORA.TARGET_MODULES",)
+
+# Top-5 accuracy is 100% by construction with this many classes or fewer, so the card leaves it out.
+_MAX_CLASSES_WITHOUT_TOP5 = 5
 
 
 def export_model(
@@ -41,21 +53,35 @@ def export_model(
     with staged_folder(folder) as staging:
         plain.save_pretrained(staging)
         build_processor(config.DATA.INPUT_SIZE, config.DATA.NUM_FRAMES).save_pretrained(staging)
-        _model_card(config, class_names, metrics).save(staging / "README.md")
+        _model_card(plain.config, config, class_names, metrics).save(staging / "README.md")
     logger.info("Exported the model to %s", folder)
     return folder
 
 
-def _model_card(config: ExperimentConfig, class_names: Sequence[str], metrics: Mapping[str, Any]) -> ModelCard:
+def _model_card(
+    model_config: XCLIPConfig,
+    config: ExperimentConfig,
+    class_names: Sequence[str],
+    metrics: Mapping[str, Any],
+) -> ModelCard:
+    """The card of the exported model: its sizes are read from `model_config` (the saved model's own), since a run
+    that starts from an X-CLIP folder takes that folder's geometry whatever `MODEL.ARCH` says."""
+    vision = model_config.vision_config
     shown = ", ".join(f"`{name}`" for name in class_names[:20]) + (" ..." if len(class_names) > 20 else "")
+    if len(class_names) <= _MAX_CLASSES_WITHOUT_TOP5:
+        metrics = {key: value for key, value in metrics.items() if not key.startswith("top5")}
     results = " | ".join(f"{key}: {value:.2f}" if isinstance(value, float) else f"{key}: {value}"
                          for key, value in metrics.items())
     lora = " with LoRA adapters (merged into these weights)" if config.MODEL.LORA.ENABLE else ""
-    body = f"""# X-CLIP fine-tuned on {config.DATA.DATASET}
+    pretrained = config.MODEL.PRETRAINED
+    trained = "trained" if pretrained is None else "fine-tuned"
+    origin = "random initialisation" if pretrained is None else _publishable(pretrained)
+    base_model = pretrained if pretrained is not None and _is_hub_model(pretrained) else None
+    body = f"""# X-CLIP {trained} on {config.DATA.DATASET}
 
-X-CLIP ([paper]({PAPER_URL}), ECCV 2022) {config.MODEL.ARCH}, {config.DATA.NUM_FRAMES} frames of
-{config.DATA.INPUT_SIZE}x{config.DATA.INPUT_SIZE} px, trained with the `xclip` package's `scripts/train.py`{lora}
-from `{config.MODEL.PRETRAINED or 'random initialisation'}`.
+X-CLIP ([paper]({PAPER_URL}), ECCV 2022) {_describe_vision_tower(vision)}, {vision.num_frames} frames of
+{vision.image_size}x{vision.image_size} px, trained with the `xclip` package's `scripts/train.py`{lora}
+from `{origin}`.
 
 ## Validation (single view)
 
@@ -71,6 +97,45 @@ from `{config.MODEL.PRETRAINED or 'random initialisation'}`.
 ## Training configuration
 
 ```yaml
-{config.to_yaml()}```
+{_publishable_config(config).to_yaml()}```
 """
-    return build_model_card(model_card_metadata(), body)
+    # DATA.DATASET is a free name (`kinetics400`), not a Hub dataset id, so the card names no `datasets`.
+    return build_model_card(model_card_metadata(base_model=base_model), body)
+
+
+def _describe_vision_tower(vision: XCLIPVisionConfig) -> str:
+    """`"ViT-B/16 (patch 16, width 768, 12 layers)"`: OpenAI's name when the image tower is one of its ViTs."""
+    image_tower = (vision.hidden_size, vision.num_hidden_layers, vision.patch_size, vision.image_size)
+    name = next((name for name, arch in CLIP_ARCHITECTURES.items() if arch.image_tower == image_tower), "custom ViT")
+    return f"{name} (patch {vision.patch_size}, width {vision.hidden_size}, {vision.num_hidden_layers} layers)"
+
+
+def _is_local_path(value: str) -> bool:
+    # A local path is absolute, or exists here, or has a separator without being a Hub id's `owner/name`
+    # (`openai/clip-vit-base-patch16`); an `owner/name` that exists here is local, as transformers loads it.
+    return os.path.isabs(value) or os.path.exists(value) or (os.sep in value and not is_hub_id(value))
+
+
+def _is_hub_model(value: str) -> bool:
+    return not _is_local_path(value) and is_hub_id(value)
+
+
+def _publishable(value: Any) -> Any:
+    """A string (or list of strings) with every local path cut to its last component, which names the folder or file
+    without telling where it was on the machine that trained the model."""
+    if isinstance(value, list):
+        return [_publishable(item) for item in value]
+    if isinstance(value, str) and _is_local_path(value):
+        return os.path.basename(os.path.normpath(value)) or value  # `or`: the root folder has no last component
+    return value
+
+
+def _publishable_config(config: ExperimentConfig) -> ExperimentConfig:
+    """A copy of `config` with the local paths of every key cut to their last component (see `_publishable`)."""
+    published = copy.deepcopy(config)
+    for key, value in config.flat().items():
+        if key in _NOT_PATH_KEYS:
+            continue
+        *groups, name = key.split(".")
+        setattr(functools.reduce(getattr, groups, published), name, _publishable(value))
+    return published

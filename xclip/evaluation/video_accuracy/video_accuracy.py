@@ -9,6 +9,7 @@ import datasets
 import evaluate
 
 from xclip.evaluation.accuracy import compute_video_accuracy
+from xclip.model_cards import XCLIP_CITATION
 
 
 _DESCRIPTION = """
@@ -37,15 +38,7 @@ Examples:
     (50.0, 50.0)
 """
 
-_CITATION = """
-@inproceedings{ni2022expanding,
-  title={Expanding Language-Image Pretrained Models for General Video Recognition},
-  author={Ni, Bolin and Peng, Houwen and Chen, Minghao and Zhang, Songyang and Meng, Gaofeng and Fu, Jianlong and
-          Xiang, Shiming and Ling, Haibin},
-  booktitle={European Conference on Computer Vision (ECCV)},
-  year={2022}
-}
-"""
+_CITATION = XCLIP_CITATION
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
