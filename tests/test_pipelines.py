@@ -449,7 +449,8 @@ def test_float_frames_in_0_1_with_do_rescale_false_score_as_their_uint8_frames(c
     assert "uint8 video frames hold 0-255 levels" not in caplog.text  # nor for the deferred uint8 of the others
     with pytest.raises(ValueError, match="do_rescale must be True or False, got 'no'"):
         classify(frames, do_rescale="no")
-    classify(frames, do_rescale=False)  # the advice misread: uint8 frames normalised unscaled
+    with caplog.at_level(logging.WARNING):
+        classify(frames, do_rescale=False)  # the advice misread: uint8 frames normalised unscaled
     assert "uint8 video frames hold 0-255 levels, but do_rescale=False normalises them" in caplog.text
 
 

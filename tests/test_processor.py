@@ -100,6 +100,22 @@ def test_transformers_own_processor_loads_a_saved_folder_with_the_same_recipe(pr
     ]
 
 
+def test_the_file_for_transformers_alone_reads_as_the_test_recipe_here(processor, tmp_path):
+    """Named as an image processor, it made AutoVideoProcessor pick VideoMAE's video processor for a folder holding no
+    processor_config.json (a pipeline's own save_pretrained writes such a folder)."""
+    from transformers import AutoVideoProcessor
+
+    processor.save_pretrained(tmp_path)
+    (tmp_path / "processor_config.json").unlink()
+    model_config = XCLIPConfig(vision_config={"num_frames": 4})
+    model_config.save_pretrained(tmp_path)
+    expected = XCLIPVideoProcessor.for_model(model_config)
+    auto, processor_part = AutoVideoProcessor.from_pretrained(tmp_path), XCLIPProcessor.from_pretrained(tmp_path)
+    for loaded in (auto, processor_part.video_processor):
+        assert type(loaded) is XCLIPVideoProcessor
+        assert (loaded.size, loaded.crop_size, loaded.num_frames) == (expected.size, expected.crop_size, 4)
+
+
 def test_save_and_load_round_trip_offline(processor, tmp_path):
     processor.save_pretrained(tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == [

@@ -157,8 +157,9 @@ def test_exported_and_converted_cards_share_metadata_and_usage(tmp_path):
         field: getattr(converted.data, field) for field in shared_fields
     }
 
-    def usage(card: ModelCard) -> str:
-        return card.text.split("## Usage")[1].split("```")[1]
+    def usage(card: ModelCard) -> str:  # both code blocks, the pipeline's and the model's, and the text between
+        section = card.text.split("## Usage")[1].split("\n## ")[0]
+        return section[: section.rindex("```") + 3]
 
     assert usage(exported) == usage(converted)
 
@@ -224,7 +225,8 @@ def test_card_shows_local_paths_by_their_last_component(tmp_path, monkeypatch):
         *TINY_OPTS,
         "DATA.ROOT", "/home/me/videos/",
         "DATA.TRAIN_FILE", "lists/train.txt",  # relative, and exists here
-        "DATA.VAL_FILE", "data/lists/val.txt",  # relative, not here, but no Hub id
+        "DATA.VAL_FILE", "lists/val.txt",  # relative and not here, though shaped like a Hub id
+        "MODEL.ARCH", "ViT-L/14@336px", "DATA.DATASET", "something-something v2/split 1",  # slashes, not paths
         "DATA.LABEL_LIST", str(tmp_path / "labels.csv"),
         "OUTPUT", "/home/me/runs/x",
         "MODEL.PRETRAINED", "/home/me/runs/previous/best_model",
@@ -240,6 +242,8 @@ def test_card_shows_local_paths_by_their_last_component(tmp_path, monkeypatch):
     assert published["OUTPUT"] == "x" and published["MODEL"]["PRETRAINED"] == "best_model"
     assert published["TEST"]["ZERO_SHOT"]["SPLIT_FILES"] == ["split_1.txt", "split_2.txt"]
     assert published["MODEL"]["LORA"]["TARGET_MODULES"] == config.MODEL.LORA.TARGET_MODULES  # a regex, no path
+    assert published["MODEL"]["ARCH"] == "ViT-L/14@336px"
+    assert published["DATA"]["DATASET"] == "something-something v2/split 1"
     assert config.OUTPUT == "/home/me/runs/x"  # the run's own config is left as it was
 
     # A Hub id is published as it is; an `owner/name` that exists here is a local folder.

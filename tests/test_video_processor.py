@@ -241,6 +241,8 @@ def test_uint8_frames_normalised_without_rescaling_warn(caplog):
     logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
     with caplog.at_level(logging.WARNING, logger="xclip"):
         small_processor()(video, do_rescale=False, do_normalize=False)
+        mmcv_scale = {"image_mean": [123.675, 116.28, 103.53], "image_std": [58.395, 57.12, 57.375]}
+        small_processor()(video, do_rescale=False, **mmcv_scale)  # the original's constants, on the 0-255 scale
         assert not caplog.records
         assert small_processor()(video, do_rescale=False).pixel_values.abs().max() > 100
     assert "uint8 video frames hold 0-255 levels, but do_rescale=False normalises them" in caplog.text

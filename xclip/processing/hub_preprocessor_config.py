@@ -105,13 +105,18 @@ def nested_image_processor_config(
 
 
 def image_processor_config(video_processor: Any) -> dict[str, Any]:
-    """The test recipe of `video_processor` (an `XCLIPVideoProcessor`) as the VideoMAE image-processor file the Hub
-    checkpoints carry, which transformers' own `XCLIPProcessor` reads: short-side resize, centre crop, rescale and
-    normalisation. Frame sampling is not in it: transformers' processor takes the frames it is given.
-    `original_test_recipe` reads it back as the same settings."""
+    """The test recipe of `video_processor` (an `XCLIPVideoProcessor`) as the VideoMAE file the Hub checkpoints carry,
+    which transformers' own `XCLIPProcessor` reads: short-side resize, centre crop, rescale and normalisation, nearly
+    as here (VideoMAE resizes with antialiasing). Frame sampling and multi-view (`num_clips`, `num_crops`) are not in
+    it: transformers' processor takes the frames it is given, as one centre view. `original_test_recipe` reads it back
+    as the same settings.
+
+    It names a feature extractor, as the Hub's files do, not an image processor: `AutoVideoProcessor` would map
+    `VideoMAEImageProcessor` to VideoMAE's video processor, where the model's `config.json` gives X-CLIP's.
+    """
     settings = video_processor.to_dict()
     return {
-        "image_processor_type": "VideoMAEImageProcessor",
+        "feature_extractor_type": "VideoMAEFeatureExtractor",
         "processor_class": "XCLIPProcessor",
         **{key: settings[key] for key in (*_KEPT_SETTINGS, "do_resize", "size", "do_center_crop", "crop_size")},
         "resample": int(settings["resample"]),

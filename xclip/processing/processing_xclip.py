@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -58,14 +59,16 @@ class XCLIPProcessor(ProcessorMixin):
         super().__init__(with_original_text_cleanup(tokenizer), video_processor, **kwargs)
 
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs: Any) -> list[str]:
-        """transformers' saving, plus `preprocessor_config.json`: the test recipe as the VideoMAE image processor the
-        Hub checkpoints carry, so that transformers' own `XCLIPProcessor` loads the folder without this package. This
-        package reads `processor_config.json` first, so the extra file changes nothing here."""
+        """transformers' saving, plus `preprocessor_config.json`: the test recipe as the VideoMAE file the Hub
+        checkpoints carry (`image_processor_config`), so that transformers' own `XCLIPProcessor` loads the folder
+        without this package. This package reads `processor_config.json`, which wins: edit that one."""
         saved = super().save_pretrained(save_directory, **kwargs)  # pushed below, with the extra file
         image_processor_file = Path(save_directory) / IMAGE_PROCESSOR_NAME
         write_text_atomically(image_processor_file, json.dumps(image_processor_config(self.video_processor), indent=2))
         if push_to_hub:  # transformers' upload saves into a new folder through this method, then uploads it all
-            self.push_to_hub(kwargs.pop("repo_id", Path(save_directory).name), **kwargs)
+            accepted = inspect.signature(self.push_to_hub).parameters
+            repo_id = kwargs.pop("repo_id", Path(save_directory).name)
+            self.push_to_hub(repo_id, **{name: value for name, value in kwargs.items() if name in accepted})
         return [*saved, str(image_processor_file)]
 
     @classmethod

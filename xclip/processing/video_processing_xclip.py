@@ -77,7 +77,9 @@ def _warn_if_scaled_wrongly(frames: torch.Tensor, options: dict[str, Any]) -> No
             "Float video frames are all within [0, 1] but do_rescale=True will divide them by 255 again; pass "
             "do_rescale=False if the frames are already scaled."
         )
-    if frames.dtype == torch.uint8 and not options["do_rescale"] and options["do_normalize"]:
+    unscaled = frames.dtype == torch.uint8 and not options["do_rescale"] and options["do_normalize"]
+    # Unless the std is on the 0-255 scale too (mmcv's 58.395, ...), which normalises unscaled levels correctly.
+    if unscaled and np.max(options["image_std"]) <= 1:
         logger.warning_once(
             "uint8 video frames hold 0-255 levels, but do_rescale=False normalises them without dividing by 255; "
             "do_rescale=False is for float frames already in [0, 1]."

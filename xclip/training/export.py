@@ -27,8 +27,12 @@ __all__ = ["export_model"]
 
 logger = logging.getLogger(__name__)
 
-# Module names or regular expressions, not paths: a regex's backslashes are Windows' `os.sep`.
-_NOT_PATH_KEYS = ("MODEL.LORA.TARGET_MODULES",)
+# The keys that name files or folders, which the card shows by their last component only: where they were on the
+# machine that trained the model is nobody's business. Other values keep their slashes (`MODEL.ARCH ViT-L/14@336px`).
+_PATH_KEYS = (
+    "DATA.ROOT", "DATA.TRAIN_FILE", "DATA.VAL_FILE", "DATA.LABEL_LIST", "MODEL.PRETRAINED", "MODEL.RESUME",
+    "TEST.ZERO_SHOT.SPLIT_FILES", "TEST.ZERO_SHOT.NOVEL_CLASSES_OF", "OUTPUT",
+)
 
 # Top-5 accuracy is 100% by construction with this many classes or fewer, so the card leaves it out.
 _MAX_CLASSES_WITHOUT_TOP5 = 5
@@ -75,7 +79,7 @@ def _model_card(
     lora = " with LoRA adapters (merged into these weights)" if config.MODEL.LORA.ENABLE else ""
     pretrained = config.MODEL.PRETRAINED
     trained = "trained" if pretrained is None else "fine-tuned"
-    origin = "random initialisation" if pretrained is None else _publishable(pretrained)
+    origin = "random initialisation" if pretrained is None else _publishable_origin(pretrained)
     base_model = pretrained if pretrained is not None and _is_hub_model(pretrained) else None
     body = f"""# X-CLIP {trained} on {config.DATA.DATASET}
 
@@ -110,32 +114,33 @@ def _describe_vision_tower(vision: XCLIPVisionConfig) -> str:
     return f"{name} (patch {vision.patch_size}, width {vision.hidden_size}, {vision.num_hidden_layers} layers)"
 
 
-def _is_local_path(value: str) -> bool:
-    # A local path is absolute, or exists here, or has a separator without being a Hub id's `owner/name`
-    # (`openai/clip-vit-base-patch16`); an `owner/name` that exists here is local, as transformers loads it.
-    return os.path.isabs(value) or os.path.exists(value) or (os.sep in value and not is_hub_id(value))
-
-
 def _is_hub_model(value: str) -> bool:
-    return not _is_local_path(value) and is_hub_id(value)
+    """A Hub id (`openai/clip-vit-base-patch16`) that is not a folder here, which transformers would load first."""
+    return is_hub_id(value) and not os.path.exists(value)
 
 
 def _publishable(value: Any) -> Any:
-    """A string (or list of strings) with every local path cut to its last component, which names the folder or file
-    without telling where it was on the machine that trained the model."""
+    """The value of a `_PATH_KEYS` key (a string or a list of them) with each path cut to its last component."""
     if isinstance(value, list):
         return [_publishable(item) for item in value]
-    if isinstance(value, str) and _is_local_path(value):
+    if isinstance(value, str) and value:
         return os.path.basename(os.path.normpath(value)) or value  # `or`: the root folder has no last component
     return value
 
 
+def _publishable_origin(pretrained: str) -> str:
+    """`MODEL.PRETRAINED` as the card shows it: a Hub id whole, a local folder by its name."""
+    return pretrained if _is_hub_model(pretrained) else _publishable(pretrained)
+
+
 def _publishable_config(config: ExperimentConfig) -> ExperimentConfig:
-    """A copy of `config` with the local paths of every key cut to their last component (see `_publishable`)."""
+    """A copy of `config` with the paths of `_PATH_KEYS` cut to their last component (`MODEL.PRETRAINED`, which may
+    be a Hub id, as `_publishable_origin` shows it)."""
     published = copy.deepcopy(config)
-    for key, value in config.flat().items():
-        if key in _NOT_PATH_KEYS:
-            continue
+    for key in _PATH_KEYS:
         *groups, name = key.split(".")
-        setattr(functools.reduce(getattr, groups, published), name, _publishable(value))
+        owner = functools.reduce(getattr, groups, published)
+        value = getattr(owner, name)
+        shown = _publishable_origin(value) if key == "MODEL.PRETRAINED" and value else _publishable(value)
+        setattr(owner, name, shown)
     return published
