@@ -26,6 +26,7 @@ __all__ = [
     "CLIP_ARCHITECTURES",
     "CLIPArchitecture",
     "XCLIPGeometry",
+    "clip_architecture_name",
     "detect_geometry",
     "measure_clip_geometry",
     "measure_geometry",
@@ -91,8 +92,7 @@ class XCLIPGeometry:
     @property
     def architecture(self) -> str | None:
         """OpenAI's name of the CLIP image tower (`"ViT-B/32"`, ...), or None for another geometry."""
-        key = (self.vision_width, self.vision_layers, self.patch_size, self.image_size)
-        return next((name for name, arch in CLIP_ARCHITECTURES.items() if arch.image_tower == key), None)
+        return clip_architecture_name(self.vision_width, self.vision_layers, self.patch_size, self.image_size)
 
     def summary(self) -> str:
         """One line that says what was found."""
@@ -212,6 +212,12 @@ CLIP_ARCHITECTURES = {
     "ViT-L/14": CLIPArchitecture(224, 14, 1024, 24, 16, 768, 12, 12, 768, "openai/clip-vit-large-patch14"),
     "ViT-L/14@336px": CLIPArchitecture(336, 14, 1024, 24, 16, 768, 12, 12, 768, "openai/clip-vit-large-patch14-336"),
 }
+
+
+def clip_architecture_name(vision_width: int, vision_layers: int, patch_size: int, image_size: int) -> str | None:
+    """OpenAI's name of the CLIP image tower of these sizes (`"ViT-B/32"`, ...), or None for another geometry."""
+    image_tower = (vision_width, vision_layers, patch_size, image_size)
+    return next((name for name, arch in CLIP_ARCHITECTURES.items() if arch.image_tower == image_tower), None)
 
 
 def detect_geometry(

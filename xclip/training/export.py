@@ -13,7 +13,7 @@ from typing import Any
 from huggingface_hub import ModelCard
 from torch import nn
 
-from ..conversion.geometry import CLIP_ARCHITECTURES
+from ..conversion.geometry import clip_architecture_name
 from ..files import staged_folder
 from ..model_cards import PAPER_URL, build_model_card, model_card_metadata, usage_snippet
 from ..model_source import is_hub_id
@@ -109,9 +109,8 @@ from `{origin}`.
 
 def _describe_vision_tower(vision: XCLIPVisionConfig) -> str:
     """`"ViT-B/16 (patch 16, width 768, 12 layers)"`: OpenAI's name when the image tower is one of its ViTs."""
-    image_tower = (vision.hidden_size, vision.num_hidden_layers, vision.patch_size, vision.image_size)
-    name = next((name for name, arch in CLIP_ARCHITECTURES.items() if arch.image_tower == image_tower), "custom ViT")
-    return f"{name} (patch {vision.patch_size}, width {vision.hidden_size}, {vision.num_hidden_layers} layers)"
+    name = clip_architecture_name(vision.hidden_size, vision.num_hidden_layers, vision.patch_size, vision.image_size)
+    return f"{name or 'custom ViT'} (patch {vision.patch_size}, width {vision.hidden_size}, {vision.num_hidden_layers} layers)"
 
 
 def _is_hub_model(value: str) -> bool:
