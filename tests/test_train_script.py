@@ -315,6 +315,25 @@ def test_two_processes_give_the_losses_of_one_with_the_same_global_batch(tmp_pat
     assert one_report["class_counts"] == two_report["class_counts"]
 
 
+def test_other_processes_keep_only_their_own_videos_warnings(tmp_path, caplog):
+    """A warning about a list or a config is the same in every process: with 8 GPUs it was logged 8 times."""
+    import types
+
+    names = ("xclip", *training_run._PER_PROCESS_LOGGERS)
+    levels = {name: logging.getLogger(name).level for name in names}
+    other_process = types.SimpleNamespace(is_main_process=False, is_local_main_process=False)
+    try:
+        assert training_run.setup_logging(other_process, tmp_path) is None
+        logging.getLogger("xclip.data.video_list").warning("listed twice")
+        logging.getLogger("xclip.data.dataset").warning("unreadable video")
+        logging.getLogger("xclip.video.decoding").warning("damaged data")
+        logging.getLogger("xclip.training.run").error("an error")
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    assert [record.getMessage() for record in caplog.records] == ["unreadable video", "damaged data", "an error"]
+
+
 def test_an_earlier_run_in_the_output_folder_is_refused_unless_resumed_or_overwritten(tmp_path, toy):
     output = tmp_path / "run"
     run(output, toy, "TRAIN.EPOCHS", "2", "TRAIN.BATCH_SIZE", "4", "TEST.MULTI_VIEW_AT_END", "False")

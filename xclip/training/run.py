@@ -171,11 +171,19 @@ def build_accelerator(config: ExperimentConfig, args: argparse.Namespace) -> Acc
     )
 
 
+# Loggers whose warnings are about what one process reads (an unreadable video, damaged data): every process keeps
+# them. The package's other warnings (a list, a label file, a config) would be the same in every process.
+_PER_PROCESS_LOGGERS = ("xclip.data.dataset", "xclip.video")
+
+
 def setup_logging(accelerator: Accelerator, output_dir: Path) -> logging.FileHandler | None:
-    """Console logging (main process at INFO), and `OUTPUT/log.txt` on the main process."""
+    """Console logging (local main process at INFO; the others show only their own videos' warnings, and errors),
+    and `OUTPUT/log.txt` on the main process."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     package_logger = logging.getLogger("xclip")
-    package_logger.setLevel(logging.INFO if accelerator.is_local_main_process else logging.WARNING)
+    package_logger.setLevel(logging.INFO if accelerator.is_local_main_process else logging.ERROR)
+    for name in _PER_PROCESS_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if accelerator.is_local_main_process else logging.WARNING)
     if not accelerator.is_main_process:
         return None
     output_dir.mkdir(parents=True, exist_ok=True)
