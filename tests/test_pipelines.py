@@ -101,6 +101,14 @@ def test_one_candidate_label_scores_1_with_a_warning_saying_why(zero_shot, video
         assert zero_shot(videos[0], candidate_labels=["cooking"]) == [{"label": "cooking", "score": 1.0}]
 
 
+def test_an_image_file_is_classified_as_a_one_frame_video(zero_shot, tmp_path):
+    """Its path was refused as a still image, while the same image as a PIL object was a one-frame video."""
+    frame = moving_texture_frames(1, 48, 64, seed=4)[0]
+    PIL.Image.fromarray(frame).save(tmp_path / "picture.jpg", quality=100)
+    expected = zero_shot(PIL.Image.open(tmp_path / "picture.jpg"), candidate_labels=LABELS)
+    assert_same_predictions(zero_shot(str(tmp_path / "picture.jpg"), candidate_labels=LABELS), expected)
+
+
 def test_every_input_form_of_one_video_gives_the_same_scores(zero_shot, videos):
     path = videos[1]
     expected = zero_shot(path, candidate_labels=LABELS)

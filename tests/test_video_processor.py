@@ -287,11 +287,16 @@ def test_grayscale_and_rgba_frames_become_rgb():
         processor(gray, do_convert_rgb=False)
 
 
-def test_a_single_pil_image_is_a_one_frame_video():
+def test_a_single_pil_image_is_a_one_frame_video(tmp_path):
     frame = random_video(1, 64, 64, seed=14)[0]
     pixel_values = XCLIPVideoProcessor(num_frames=4)(Image.fromarray(frame)).pixel_values
     assert pixel_values.shape == (1, 4, 3, 224, 224)
     assert torch.equal(pixel_values[0, 0], pixel_values[0, 3])
+    # So is an image file, which the video decoder refuses as a still image.
+    Image.fromarray(frame).save(tmp_path / "frame.png")
+    Image.fromarray(frame).convert("RGBA").save(tmp_path / "frame_rgba.png")
+    for path in (tmp_path / "frame.png", str(tmp_path / "frame_rgba.png")):
+        torch.testing.assert_close(XCLIPVideoProcessor(num_frames=4)(path).pixel_values, pixel_values, rtol=0, atol=0)
 
 
 def test_return_tensors():

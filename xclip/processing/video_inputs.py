@@ -1,9 +1,10 @@
 """Every way a caller may hand videos to the processor, turned into one list of videos that can read frames by index.
 
-Accepted, for one video: a file path; a `(T, H, W, C)` or `(T, C, H, W)` NumPy array or torch tensor; a list of
-frames (PIL images, or `(H, W, C)`/`(C, H, W)`/`(H, W)` arrays); a single PIL image (a one-frame video). For a
-batch: a list of any of these, or a 5-D array `(B, T, ...)`. Each video reads the frames an `IndexChooser` picks
-from its frame count, as channels-first tensors `(n, C, H, W)` in the input's dtype (uint8 from files).
+Accepted, for one video: a file path (of a video, or of a still image: a one-frame video); a `(T, H, W, C)` or
+`(T, C, H, W)` NumPy array or torch tensor; a list of frames (PIL images, or `(H, W, C)`/`(C, H, W)`/`(H, W)` arrays);
+a single PIL image (a one-frame video). For a batch: a list of any of these, or a 5-D array `(B, T, ...)`. Each video
+reads the frames an `IndexChooser` picks from its frame count, as channels-first tensors `(n, C, H, W)` in the input's
+dtype (uint8 from files).
 
 Frames must be uint8 or floating point. Other integer dtypes (16-bit frames, int64 from `torch.randint`) and bools
 are refused rather than read as 0-255 values. PIL images in mode `F` are their float arrays (PIL's RGB rendering
@@ -169,6 +170,23 @@ def has_transparency(image: PIL.Image.Image) -> bool:
     return "A" in image.getbands() or image.info.get("transparency") is not None
 
 
+def _still_image(path: Path) -> PIL.Image.Image | None:
+    """The image in `path` when it holds a single still image (PNG, JPEG, ...), loaded; None for anything else: a
+    video, an animated image (PyAV decodes GIFs), a missing or unreadable file (whose decoder error names it)."""
+    try:
+        image = PIL.Image.open(path)
+    except (OSError, ValueError):  # PIL's UnidentifiedImageError is an OSError
+        return None
+    with image:
+        if getattr(image, "n_frames", 1) > 1:
+            return None
+        try:
+            image.load()
+        except (OSError, ValueError, NotImplementedError):  # identified, not decodable: PIL's MPEG "images" are videos
+            return None
+        return image.copy()
+
+
 def _frame_to_tensor(frame: Any, channel_format: ChannelDimension | None, what: str) -> torch.Tensor:
     """One frame as a channels-first tensor `(C, H, W)`: RGBA for a PIL image with transparency, else RGB."""
     if isinstance(frame, PIL.Image.Image):
@@ -218,6 +236,9 @@ def _to_video(item: Any, channel_format: ChannelDimension | None, what: str) -> 
     if isinstance(item, (FileVideo, ArrayVideo)):  # already interpreted, e.g. by a pipeline that checked it
         return item
     if isinstance(item, (str, os.PathLike)):
+        image = _still_image(Path(item))
+        if image is not None:  # PyAV refuses still images; as a PIL image, it is a one-frame video
+            return _frames_to_video([image], channel_format, f"{what} (image file {os.fspath(item)!r})")
         return FileVideo(Path(item))
     if isinstance(item, PIL.Image.Image):
         return _frames_to_video([item], channel_format, what)
