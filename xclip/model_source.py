@@ -24,6 +24,7 @@ __all__ = [
     "check_safetensors_file",
     "check_weights_match_config",
     "is_hub_id",
+    "names_a_hub_model",
     "load_checked_config",
     "safetensors_shapes",
 ]
@@ -45,6 +46,11 @@ def is_hub_id(name: str) -> bool:
     except HFValidationError:
         return False
     return True
+
+
+def names_a_hub_model(name: str | os.PathLike) -> bool:
+    """Whether `name` is read from the Hub: no folder or file here (`~` expanded), and shaped like a Hub id."""
+    return not Path(name).expanduser().exists() and is_hub_id(os.fspath(name))
 
 
 def _cached_on_this_machine(repo_id: str) -> bool:

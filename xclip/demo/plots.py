@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..video import probe, read_frames
+from ..video import VideoReader
 
 __all__ = ["AccuracyBar", "ContactSheetRow", "accuracy_bars_png", "contact_sheet_png"]
 
@@ -73,9 +73,11 @@ def contact_sheet_png(
     figure = Figure(figsize=(1.25 * frames_per_row + 5.2, 1.35 * len(rows) + 0.6), layout="constrained")
     grid = figure.add_gridspec(len(rows), frames_per_row + 1, width_ratios=[1] * frames_per_row + [4.2])
     for row_index, row in enumerate(rows):
-        total = probe(row.video).num_frames
-        indices = np.linspace(0, total - 1, frames_per_row).round().astype(int)
-        for column, (index, frame) in enumerate(zip(indices, read_frames(row.video, indices.tolist()))):
+        with VideoReader(row.video) as reader:  # counting the frames builds the index the read uses
+            total = reader.info.num_frames
+            indices = np.linspace(0, total - 1, frames_per_row).round().astype(int)
+            frames = reader.read(indices)
+        for column, (index, frame) in enumerate(zip(indices, frames)):
             axes = figure.add_subplot(grid[row_index, column])
             axes.imshow(frame, interpolation="nearest")
             axes.set_xticks([])

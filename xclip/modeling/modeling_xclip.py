@@ -638,6 +638,8 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
                 "random one for %d frames. %s", pretrained_model_name_or_path, trained, requested, advice,
             )
         elif mismatched and not ignore_mismatched_sizes:
+            # transformers' own refusal, which loading with ignore_mismatched_sizes=True (for the cases above and the
+            # weights a subclass rebuilds) gave up.
             shown = "; ".join(f"{key}: {stored} stored, {built} built" for key, (stored, built) in mismatched.items())
             raise RuntimeError(  # the type transformers raises
                 f"{pretrained_model_name_or_path}: weights of another shape than its config gives ({shown}). Pass "

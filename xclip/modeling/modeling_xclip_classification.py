@@ -234,7 +234,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         """
         return_loading_info = kwargs.pop("output_loading_info", False)
         model, loading_info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
-        other_classes = any(key == "label_embeds" for key, _, _ in loading_info["mismatched_keys"])
+        other_classes = any(key in cls._rebuilt_when_mismatched for key, _, _ in loading_info["mismatched_keys"])
         if model._label_embeds_missing or other_classes:  # a config of other classes: encode its class names
             model._encode_config_labels()
         return (model, loading_info) if return_loading_info else model

@@ -2,7 +2,6 @@
 model's frame count (or another one, with `interpolate_pos_encoding=True`), and batching through transformers'
 pipeline machinery."""
 
-import copy
 import types
 from typing import Any
 
@@ -122,9 +121,5 @@ class XCLIPVideoPipelineMixin:
         (unless `do_rescale=False`, for float frames already in [0, 1]; default: the video processor's setting) and
         normalised there in the pipeline's dtype (video by video through float32): preprocessing (in DataLoader
         workers with `num_workers`) hands over a quarter of the bytes and leaves the arithmetic to the GPU."""
-        video_processor = self.video_processor
-        if do_rescale is not None and do_rescale != video_processor.do_rescale:
-            # `normalize_deferred` finishes with the processor's own settings: a shallow copy carries the call's.
-            video_processor = copy.copy(video_processor)
-            video_processor.do_rescale = do_rescale
-        return video_processor.normalize_deferred(model_inputs["pixel_values"], dtype=self.dtype)
+        pixel_values = model_inputs["pixel_values"]
+        return self.video_processor.normalize_deferred(pixel_values, dtype=self.dtype, do_rescale=do_rescale)

@@ -15,7 +15,7 @@ from transformers.utils import IMAGE_PROCESSOR_NAME
 
 from ..files import write_text_atomically
 
-from .hub_preprocessor_config import image_processor_config, nested_image_processor_config
+from .hub_preprocessor_config import image_processor_config
 from .tokenization_xclip import XCLIPTokenizer, load_clip_tokenizer, with_original_text_cleanup
 from .video_inputs import VideoFrames
 from .video_processing_xclip import XCLIPVideoProcessor
@@ -78,13 +78,12 @@ class XCLIPProcessor(ProcessorMixin):
         and which is read as the original's test recipe (see `xclip.processing.hub_preprocessor_config`)."""
         try:
             return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-        except OSError:
-            if nested_image_processor_config(pretrained_model_name_or_path, **kwargs) is None:
-                raise
-        return cls(
-            AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs),
-            XCLIPVideoProcessor.from_pretrained(pretrained_model_name_or_path, **kwargs),
-        )
+        except OSError as error:
+            try:  # reads the nested image processor, or finds nothing and raises as AutoVideoProcessor did
+                video_processor = XCLIPVideoProcessor.from_pretrained(pretrained_model_name_or_path, **kwargs)
+            except OSError:
+                raise error from None
+        return cls(AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs), video_processor)
 
     def __call__(
         self,

@@ -171,20 +171,23 @@ def has_transparency(image: PIL.Image.Image) -> bool:
 
 
 def _still_image(path: Path) -> PIL.Image.Image | None:
-    """The image in `path` when it holds a single still image (PNG, JPEG, ...), loaded; None for anything else: a
-    video, an animated image (PyAV decodes GIFs), a missing or unreadable file (whose decoder error names it)."""
+    """The image in `path` when its name is an image file's (PIL's registered extensions) and it holds a single still
+    image, loaded; None for anything else: a video, an animated image (PyAV decodes GIFs), a missing or unreadable
+    file (whose decoder error names it). Video files are not opened here."""
+    if path.suffix.lower() not in PIL.Image.registered_extensions():
+        return None
     try:
         image = PIL.Image.open(path)
-    except (OSError, ValueError):  # PIL's UnidentifiedImageError is an OSError
+    except (OSError, ValueError):  # missing or unreadable: the decoder's error names it
         return None
-    with image:
-        if getattr(image, "n_frames", 1) > 1:
-            return None
-        try:
-            image.load()
-        except (OSError, ValueError, NotImplementedError):  # identified, not decodable: PIL's MPEG "images" are videos
-            return None
-        return image.copy()
+    try:
+        if getattr(image, "n_frames", 1) == 1:
+            image.load()  # reads the pixels and closes the file
+            return image
+    except (OSError, ValueError, NotImplementedError):  # PIL identifies MPEG streams, which it cannot decode
+        pass
+    image.close()
+    return None
 
 
 def _frame_to_tensor(frame: Any, channel_format: ChannelDimension | None, what: str) -> torch.Tensor:

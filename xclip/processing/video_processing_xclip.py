@@ -300,7 +300,9 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
         num_crops = views.shape[0]
         return views.reshape(num_crops * num_clips, num_frames, *views.shape[2:])
 
-    def normalize_deferred(self, pixel_values: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    def normalize_deferred(
+        self, pixel_values: torch.Tensor, dtype: torch.dtype | None = None, do_rescale: bool | None = None
+    ) -> torch.Tensor:
         """Finishes the `pixel_values` of a call with `do_rescale=False, do_normalize=False` (uint8 for uint8 frames,
         float for float frames, on their own scale): rescaled and normalised with this processor's own settings, as a
         new tensor on their device, equal to what the call would otherwise have returned (cast to `dtype`).
@@ -313,8 +315,9 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
             pixel_values: `(B, ..., 3, S, S)`, any dimensions between (e.g. `(B, V, T, 3, S, S)`).
             dtype: The result's dtype, float32 by default. Another one (the model's bf16, say) is computed video by
                 video in float32 and cast, so that no float32 copy of the whole batch is ever held.
+            do_rescale: The call's `do_rescale` over this processor's (False for float frames already in [0, 1]).
         """
-        options = self._resolve_options({})
+        options = self._resolve_options({} if do_rescale is None else {"do_rescale": do_rescale})
         _warn_if_scaled_wrongly(pixel_values, options)
         if dtype in (None, torch.float32):
             return self._rescale_and_normalize_in_place(pixel_values.to(torch.float32, copy=True), options)

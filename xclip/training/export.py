@@ -16,7 +16,7 @@ from torch import nn
 from ..conversion.geometry import clip_architecture_name
 from ..files import staged_folder
 from ..model_cards import PAPER_URL, build_model_card, model_card_metadata, usage_snippet
-from ..model_source import is_hub_id
+from ..model_source import names_a_hub_model
 from ..modeling import XCLIPConfig, XCLIPVisionConfig
 from ..modeling.modeling_xclip_classification import set_class_names
 from ..processing import build_processor
@@ -80,7 +80,7 @@ def _model_card(
     pretrained = config.MODEL.PRETRAINED
     trained = "trained" if pretrained is None else "fine-tuned"
     origin = "random initialisation" if pretrained is None else _publishable_origin(pretrained)
-    base_model = pretrained if pretrained is not None and _is_hub_model(pretrained) else None
+    base_model = pretrained if pretrained is not None and names_a_hub_model(pretrained) else None
     body = f"""# X-CLIP {trained} on {config.DATA.DATASET}
 
 X-CLIP ([paper]({PAPER_URL}), ECCV 2022) {_describe_vision_tower(vision)}, {vision.num_frames} frames of
@@ -110,12 +110,8 @@ from `{origin}`.
 def _describe_vision_tower(vision: XCLIPVisionConfig) -> str:
     """`"ViT-B/16 (patch 16, width 768, 12 layers)"`: OpenAI's name when the image tower is one of its ViTs."""
     name = clip_architecture_name(vision.hidden_size, vision.num_hidden_layers, vision.patch_size, vision.image_size)
-    return f"{name or 'custom ViT'} (patch {vision.patch_size}, width {vision.hidden_size}, {vision.num_hidden_layers} layers)"
-
-
-def _is_hub_model(value: str) -> bool:
-    """A Hub id (`openai/clip-vit-base-patch16`) that is not a folder here, which transformers would load first."""
-    return is_hub_id(value) and not os.path.exists(value)
+    sizes = f"patch {vision.patch_size}, width {vision.hidden_size}, {vision.num_hidden_layers} layers"
+    return f"{name or 'custom ViT'} ({sizes})"
 
 
 def _publishable(value: Any) -> Any:
@@ -129,7 +125,7 @@ def _publishable(value: Any) -> Any:
 
 def _publishable_origin(pretrained: str) -> str:
     """`MODEL.PRETRAINED` as the card shows it: a Hub id whole, a local folder by its name."""
-    return pretrained if _is_hub_model(pretrained) else _publishable(pretrained)
+    return pretrained if names_a_hub_model(pretrained) else _publishable(pretrained)
 
 
 def _publishable_config(config: ExperimentConfig) -> ExperimentConfig:

@@ -91,14 +91,15 @@ class _FrameIndex:
         pts: `(num_frames,)` sorted presentation timestamps, or `None` when the container does not give every packet
             a unique timestamp (the reader then decodes from the start and counts frames).
         keyframes: Sorted presentation-order indices of the keyframes.
-        num_hidden: Packets read that decode to frames never shown (an edit list's cut pre-roll), which a header's
-            frame count includes.
+        num_announced: The frames an MP4 header says are shown (its sample count, less an edit list's hidden
+            pre-roll), which a file cut short no longer holds; None for other containers, whose header counts differ
+            (an AVI's counts dropped frames) or are missing.
     """
 
     num_frames: int
     pts: np.ndarray | None
     keyframes: np.ndarray
-    num_hidden: int = 0
+    num_announced: int | None = None
 
     def frame_at(self, pts: int | None) -> int | None:
         position = int(np.searchsorted(self.pts, pts)) if pts is not None else self.num_frames
@@ -254,7 +255,7 @@ class VideoReader:
             return np.empty((0, self.info.height, self.info.width, 3), dtype=np.uint8)
         stats = stats if stats is not None else DecodeStats()
         index = self._frame_index()
-        requested = self._clamp_to_readable(requested, index.num_frames)
+        requested = self._clamp_to_readable(requested, index)
         wanted = np.unique(requested)
         collector = _FrameCollector(wanted)
         if index.pts is not None:
@@ -312,14 +313,10 @@ class VideoReader:
         # were cut off, and sampling over them would repeat its last readable frame.
         index = self._frame_index()
         num_frames = index.num_frames
-        if num_frames == 0:
-            raise VideoDecodeError(self.source, "contains no video frames")
-        # An MP4 header counts every sample, an edit list's hidden ones too; an AVI's counts dropped frames as well.
-        header_counts_samples = "mov" in self._container.format.name.split(",")
-        if header_counts_samples and stream.frames > num_frames + index.num_hidden:
+        if index.num_announced is not None and index.num_announced > num_frames:
             warnings.warn(
-                f"Video {self._name} has {num_frames} readable frames where its header announces {stream.frames} (a "
-                "file cut short?); frames are sampled from those it has.",
+                f"Video {self._name} has {num_frames} readable frames where its header announces "
+                f"{index.num_announced} (a file cut short?); frames are sampled from those it has.",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -356,18 +353,21 @@ class VideoReader:
         except av.error.FFmpegError as error:
             logger.warning("%s: stopped reading after %d frames (%s)", self._name, len(packets), error.strerror)
             truncated = True
+        # An MP4 header counts every sample, an edit list's hidden ones too.
+        header_counts_samples = "mov" in self._container.format.name.split(",")
+        num_announced = self._stream.frames - num_hidden if header_counts_samples and self._stream.frames else None
         if truncated and packets:
             packets = self._complete_prefix(packets[:-1])
-        elif self._stream.frames > len(packets) + num_hidden:
+        elif num_announced is not None and num_announced > len(packets):
             packets = self._complete_prefix(packets)
         if not packets:
             raise VideoDecodeError(self.source, "contains no video frames")
         timestamps = [pts for pts, _, _ in packets]
         if None in timestamps or len(set(timestamps)) < len(timestamps):
-            return _FrameIndex(len(packets), None, np.zeros(0, dtype=np.int64), num_hidden)
+            return _FrameIndex(len(packets), None, np.zeros(0, dtype=np.int64), num_announced)
         pts = np.sort(np.asarray(timestamps, dtype=np.int64))
         keyframes = np.searchsorted(pts, [pts for pts, _, is_keyframe in packets if is_keyframe])
-        return _FrameIndex(len(packets), pts, np.sort(keyframes).astype(np.int64), num_hidden)
+        return _FrameIndex(len(packets), pts, np.sort(keyframes).astype(np.int64), num_announced)
 
     @staticmethod
     def _complete_prefix(
@@ -470,10 +470,12 @@ class VideoReader:
             raise ValueError(f"Video {self._name}: frame indices must be >= 0, got {int(requested.min())}")
         return requested.astype(np.int64, copy=False)
 
-    def _clamp_to_readable(self, requested: np.ndarray, num_readable: int) -> np.ndarray:
+    def _clamp_to_readable(self, requested: np.ndarray, index: _FrameIndex) -> np.ndarray:
+        num_readable = index.num_frames
         if requested.max() < num_readable:
             return requested
-        header = f" (its header announces {self._stream.frames})" if self._stream.frames > num_readable else ""
+        announced = index.num_announced
+        header = f" (its header announces {announced})" if announced is not None and announced > num_readable else ""
         warnings.warn(
             f"Video {self._name} has {num_readable} readable frames{header}; frames up to {int(requested.max())} "
             f"were requested and those past the end are replaced by the last frame.",
