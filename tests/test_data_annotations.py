@@ -2,8 +2,10 @@
 roots."""
 
 import codecs
+import io
 import json
 import logging
+import re
 import tarfile
 from pathlib import Path
 
@@ -306,6 +308,18 @@ def test_a_record_refuses_a_source_that_is_no_video_and_names_itself(source, sho
     assert "numpy array or tensor" in str(caught.value)
 
 
+def test_a_record_takes_the_sources_the_decoder_takes_and_lists_them_alike(tmp_path):
+    """VideoRecord kept its own copy of the sources MediaInput takes, and of their list in its message."""
+    from xclip.video.sources import VIDEO_SOURCE_KINDS, MediaInput
+
+    for source in ("a.mp4", tmp_path, b"\x00", bytearray(b"\x00"), memoryview(b"\x00"), io.BytesIO(b"\x00"),
+                   TarMember("a.tar", "a.mp4")):
+        assert VideoRecord(source, 0).source is source
+    for taker in (MediaInput, lambda source: VideoRecord(source, 0)):
+        with pytest.raises(TypeError, match=re.escape(VIDEO_SOURCE_KINDS)):
+            taker(42)
+
+
 def test_a_record_takes_a_uint8_tensor_as_frames_and_checks_it_like_an_array():
     torch = pytest.importorskip("torch")
     frames = torch.arange(4 * 8 * 8 * 3, dtype=torch.int64).reshape(4, 8, 8, 3).to(torch.uint8)
@@ -325,14 +339,13 @@ def test_a_label_that_does_not_fit_in_int64_is_refused_naming_the_record(tmp_pat
         read_video_list(list_file, tmp_path, num_classes=2**80)
 
 
-@pytest.mark.parametrize(
-    "shape, missing", [((4, 0, 8, 3), "height"), ((4, 8, 0, 3), "width"), ((0, 8, 8, 3), "frames")]
-)
+@pytest.mark.parametrize("shape, missing", [((4, 0, 8, 3), "height"), ((4, 8, 0, 3), "width")])
 def test_decoded_frames_without_a_pixel_are_refused_naming_their_origin(shape, missing):
-    # Such frames used to pass, and divided by zero when resized; a frame-less array is refused the same way
-    # (unlike a frame-less file, which is an unreadable video): it is a wrong dataset, not a damaged file.
+    # Such frames used to pass, and divided by zero when resized. An array without frames passes: like a file
+    # without frames, it is an unreadable video (tests/test_data_dataset.py).
     with pytest.raises(ValueError, match=rf"^Row 3 of column 'video' holds uint8 frames of shape .*no {missing}\.$"):
         VideoRecord(np.zeros(shape, np.uint8), 0, frames_origin="Row 3 of column 'video'")
+    assert len(VideoRecord(np.zeros((0, 8, 8, 3), np.uint8), 0).source) == 0
 
 
 @pytest.mark.parametrize(

@@ -342,8 +342,37 @@ def test_hf_frames_of_a_wrong_dtype_or_shape_are_an_error_naming_the_row_not_an_
 def test_video_record_refuses_frames_that_are_not_uint8_rgb():
     with pytest.raises(TypeError, match=r"holds float32 frames of shape \(2, 4, 4, 3\)"):
         VideoRecord(np.zeros((2, 4, 4, 3), np.float32), 0)
-    with pytest.raises(ValueError, match=r"holds uint8 frames of shape \(0, 4, 4, 3\)"):
-        VideoRecord(np.zeros((0, 4, 4, 3), np.uint8), 0)
+    with pytest.raises(TypeError, match=r"holds float32 frames of shape \(0, 4, 4, 3\)"):
+        VideoRecord(np.zeros((0, 4, 4, 3), np.float32), 0)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_decoded_frames_without_frames_are_an_unreadable_video_like_a_file_without_frames(tmp_path, caplog, training):
+    """An empty row stopped the dataset when its record was built, where a video file without frames is replaced in
+    training and reported at evaluation."""
+    datasets = pytest.importorskip("datasets")
+    frames = [moving_texture_frames(6, 32, 32, seed=seed) for seed in (1, 2)]
+    no_frames = np.zeros((0, 32, 32, 3), np.uint8)
+    options = {"num_frames": NUM_FRAMES, "training": training, "image_size": IMAGE_SIZE}
+
+    def around(empty_video):
+        return [VideoRecord(frames[0], 0), VideoRecord(empty_video, 1), VideoRecord(frames[1], 2)]
+
+    empty_file = VideoClipDataset(around(write_video(tmp_path / "empty.mp4", no_frames)), **options)
+    # A nested-list column gives an empty row as `[]`.
+    hf_dataset = datasets.Dataset.from_dict({"video": [frames[0], no_frames, frames[1]], "label": [0, 1, 2]})
+    with caplog.at_level(logging.WARNING, logger="xclip.data"):
+        for without_frames in (from_hf_dataset(hf_dataset, **options), VideoClipDataset(around(no_frames), **options)):
+            items = [without_frames[index] for index in range(3)]
+            replaced_by_the_next = (2, 1, 1) if training else (1, 0, 0)
+            assert (items[1]["labels"].item(), items[1]["replaced"], items[1]["valid"]) == replaced_by_the_next
+            for item, file_item in zip(items, [empty_file[index] for index in range(3)]):
+                assert item.keys() == file_item.keys()
+                for key, value in item.items():
+                    assert torch.equal(value, file_item[key]) if key == "pixel_values" else value == file_item[key]
+    for shape in ("(0,)", "(0, 32, 32, 3)"):
+        assert f"Unreadable video (position 1): Cannot read video '<decoded frames {shape}>'" in caplog.text
+    assert caplog.text.count(": contains no video frames") == 2
 
 
 @pytest.mark.parametrize("label, shown", [("x", "'x'"), (1.0, "1.0"), (True, "True")])

@@ -1,9 +1,11 @@
 """Hugging Face datasets refused when they are wrapped, not at their first item: what is passed instead of a
 `datasets.Dataset`, label columns that hold lists or disagree with `num_classes`, and frame columns whose schema is
-not uint8. (Reading Hugging Face datasets is tested with `VideoClipDataset` in test_data_dataset.py.)"""
+not uint8; PIL frames of more than 8 bits, refused naming the row. (Reading Hugging Face datasets is
+tested with `VideoClipDataset` in test_data_dataset.py.)"""
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from xclip.data import HFVideoRecords, from_hf_dataset
 
@@ -82,3 +84,15 @@ def test_uint8_frames_read_through_a_format_keep_their_schema_dtype(format_type)
     plain = datasets.Dataset.from_dict({"video": [frames], "label": [0]})
     formatted = HFVideoRecords(plain.with_format(format_type), "video", "label")[0].source
     assert formatted.dtype == np.uint8 and np.array_equal(formatted, frames)
+
+
+@pytest.mark.parametrize(("mode", "values"), [("I;16", np.full((4, 6), 1000, np.uint16)),
+                                              ("I", np.full((4, 6), 1000, np.int32))])
+def test_pil_frames_of_more_than_8_bits_are_refused_naming_the_row(mode, values):
+    """PIL's RGB rendering would clip them to 0-255 levels, as the video processor's check says; a record's advice
+    offers no floats, which it refuses (mode F: test_data_dataset.py)."""
+    frames = [Image.fromarray(values)]
+    assert frames[0].mode == mode
+    hf_dataset = datasets.Dataset.from_dict({"video": [frames], "label": [0]})
+    with pytest.raises(TypeError, match=rf"^Row 0 of column 'video' holds PIL frames in mode {mode}, which are not "):
+        HFVideoRecords(hf_dataset, "video", "label")[0]

@@ -8,7 +8,8 @@ Randomness: every item draws from its own generator seeded with `(seed, epoch, i
 on which DataLoader worker builds it, in which order, or whether training was interrupted and resumed. Call
 `set_epoch(epoch)` before each epoch; the epoch is kept in shared memory, so it also reaches persistent workers.
 
-Unreadable videos (missing, corrupt, not a video) never stop a run, and are handled differently in the two modes:
+Unreadable videos (missing, corrupt, not a video, or without frames, be it a file or decoded frames) never stop a
+run, and are handled differently in the two modes:
 
 - training: the video is replaced by the next readable video of the list (lists are usually grouped by class, so
   the replacement is most often of the same class), with the replacement's own label, so labels never shift. The
@@ -337,6 +338,9 @@ class VideoClipDataset(Dataset):
     def _read_clip(self, record: VideoRecord, rng: np.random.Generator) -> np.ndarray:
         """The sampled frames of `record`: uint8 `(num_clips * T, H, W, 3)`, clip-major."""
         if isinstance(record.source, np.ndarray):
+            if not len(record.source):
+                # As the decoder says of a video file without frames: an unreadable video, skipped or reported.
+                raise VideoDecodeError(record.describe(), "contains no video frames")
             return record.source[self._sample_indices(len(record.source), rng).reshape(-1)]
         with VideoReader(
             record.source, num_threads=self.decode_threads, hwaccel=self.hwaccel, autorotate=self.autorotate

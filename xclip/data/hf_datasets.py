@@ -6,10 +6,11 @@ The video column may hold, per row:
 - a `datasets.Video` value: the column is read with `decode=False` (`{"path", "bytes"}` dictionaries) and decoded
   here with PyAV, so no torchcodec is needed and sampling is exactly the original's;
 - encoded bytes;
-- decoded frames: a uint8 array, tensor or nested list `(T, H, W, 3)`, or a list of PIL images (transparent ones
-  composited onto white, as the video processor composites them). Frames of another
+- decoded frames: a uint8 array, tensor or nested list `(T, H, W, 3)`, or a list of PIL images (read as the video
+  processor reads them, transparent ones composited onto white as it composites them). Frames of another
   dtype or shape are an error naming the row, not an unreadable video; convert them to uint8 first. A column whose
-  schema gives another dtype (nested Python ints are int64) is refused when the dataset is wrapped.
+  schema gives another dtype (nested Python ints are int64) is refused when the dataset is wrapped. A row without
+  frames is an unreadable video, as a video file without frames is (see `VideoClipDataset`).
 
 Rows are converted to `VideoRecord`s lazily, one at a time, so a dataset that embeds its videos is not loaded into
 memory at once.
@@ -27,7 +28,7 @@ import PIL.Image
 from transformers.image_utils import ChannelDimension
 from transformers.video_utils import convert_to_rgb
 
-from ..processing.video_inputs import has_transparency
+from ..processing.video_inputs import pil_frame_to_array
 from .dataset import VideoClipDataset
 from .video_list import RecordSource, VideoRecord, check_num_classes
 
@@ -112,20 +113,28 @@ class HFVideoRecords(Sequence):
 
 
 def _rgb_on_white(image: PIL.Image.Image, origin: str) -> np.ndarray:
-    """A PIL frame as uint8 `(H, W, 3)`. Transparency is composited onto white as the video processor composites it
-    at inference (transformers' `convert_to_rgb`), rounded to 0-255 levels; `convert("RGB")` would drop it.
+    """A PIL frame as uint8 `(H, W, 3)`, its values read as the video processor reads them (`pil_frame_to_array`).
+    Transparency is composited onto white as the processor composites it at inference (transformers'
+    `convert_to_rgb`), rounded to 0-255 levels.
 
     Raises:
-        TypeError: a 32-bit (mode `F`, `I`) or 16-bit frame, which PIL's RGB rendering clips to 0-255 levels.
+        TypeError: A float (mode `F`), 16-bit or 32-bit integer frame.
     """
-    if image.mode in ("F", "I") or image.mode.startswith("I;16"):
+    try:
+        values = pil_frame_to_array(image, origin)
+    except TypeError:  # 16- or 32-bit integers; the processor's advice would offer floats, which a record refuses
+        values = None
+    if values is None or values.dtype != np.uint8:
+        # The processor reads mode F on the scale `do_rescale` says; a record holds uint8 frames, and nothing tells
+        # whether these floats are in [0, 1] or [0, 255], so converting them could only guess (as for float arrays,
+        # which `check_decoded_frames` refuses).
         raise TypeError(
-            f"{origin} holds PIL frames in mode {image.mode}, which PIL would clip to 0-255 levels; convert them to "
-            "uint8 RGB first."
+            f"{origin} holds PIL frames in mode {image.mode}, which are not 8-bit; convert them to uint8 RGB first, "
+            "e.g. 16-bit values with `values // 257`, float values in [0, 1] with `(values * 255).round()`."
         )
-    if not has_transparency(image):
-        return np.asarray(image.convert("RGB"))
-    rgb = convert_to_rgb(np.array(image.convert("RGBA")), input_data_format=ChannelDimension.LAST)  # (3, H, W)
+    if values.shape[-1] == 3:
+        return values
+    rgb = convert_to_rgb(values, input_data_format=ChannelDimension.LAST)  # (3, H, W)
     return np.round(rgb).astype(np.uint8).transpose(1, 2, 0)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..files import write_text_atomically
 from ..video import TarMember, VideoSource, resolve_video_source
 from ..video.errors import describe_source
-from ..video.sources import check_video_folder, is_tar_root
+from ..video.sources import VIDEO_SOURCE_KINDS, check_video_folder, is_tar_root, is_video_source
 from .arguments import integer
 from .errors import AnnotationError, open_annotation_text
 
@@ -39,8 +39,6 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]  # the data modules' file arguments
 RecordSource = Union[VideoSource, np.ndarray]
 
-# The `VideoSource`s but binary file objects, which are anything with a `read` method (as `MediaInput` takes them).
-_ENCODED_SOURCE_TYPES = (str, os.PathLike, bytes, bytearray, memoryview, TarMember)
 _INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
@@ -76,12 +74,11 @@ class VideoRecord:
                 raise TypeError(f"{self.describe()}: cannot take its frames as a numpy array ({error}).") from None
         if isinstance(self.source, np.ndarray):
             check_decoded_frames(self.source, frames_origin or "The decoded frames of a VideoRecord")
-        elif not isinstance(self.source, _ENCODED_SOURCE_TYPES) and not hasattr(self.source, "read"):
+        elif not is_video_source(self.source):
             # Checked here, since reading happens in a DataLoader worker, hours later, naming no record.
             raise TypeError(
-                f"{self.describe()}: a VideoRecord's source must be a path (str or os.PathLike), a TarMember, encoded "
-                "bytes, a binary file object, or decoded uint8 frames [T, H, W, 3] (a numpy array or tensor); got "
-                f"{type(self.source).__name__}."
+                f"{self.describe()}: a VideoRecord's source must be {VIDEO_SOURCE_KINDS}, or decoded uint8 frames "
+                f"[T, H, W, 3] (a numpy array or tensor); got {type(self.source).__name__}."
             )
         # Its range is checked where the classes are known (`read_video_list`, the model): an unlabelled test list
         # may mark its videos -1, and `xclip prepare` passes such lists through.
@@ -101,28 +98,31 @@ class VideoRecord:
 
 
 def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
-    """Check that already decoded frames are a non-empty uint8 RGB array `(T, H, W, 3)`: at least one frame, of at
-    least one pixel.
+    """Check that already decoded frames are a uint8 RGB array `(T, H, W, 3)` of frames of at least one pixel.
 
     A wrong array is a wrong dataset rather than an unreadable video, so it is an error instead of a
     `VideoDecodeError` that training would skip. Other dtypes are refused rather than cast, since casting cannot
-    know whether float frames are in [0, 1] or [0, 255], and wraps integers outside [0, 255] around.
+    know whether float frames are in [0, 1] or [0, 255], and wraps integers outside [0, 255] around. An array without
+    frames, `(0, H, W, 3)` or the `(0,)` of an empty row, passes: like a video file without frames, it is an
+    unreadable video, which `VideoClipDataset` skips in training and reports at evaluation.
 
     Args:
         frames: The frames.
         origin: Where they come from, starting the message, e.g. `"Row 3 of column 'video'"`.
 
     Raises:
-        ValueError: The frames are not a non-empty `(T, H, W, 3)` array.
+        ValueError: The frames are not a `(T, H, W, 3)` array, or have no height or width.
         TypeError: They are not uint8.
     """
     found = f"{origin} holds {frames.dtype} frames of shape {tuple(frames.shape)}"
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"{found}; expected a non-empty RGB array [T, H, W, 3].")
-    empty = [name for name, size in zip(("frames", "height", "width"), frames.shape) if size == 0]
+    # An empty row of a nested-list column reads as `(0,)`: it has no frames, so no frame shape to check.
+    is_empty_row = frames.shape == (0,)
+    if not is_empty_row and (frames.ndim != 4 or frames.shape[-1] != 3):
+        raise ValueError(f"{found}; expected an RGB array [T, H, W, 3].")
+    empty = [name for name, size in zip(("height", "width"), frames.shape[1:3]) if size == 0]
     if empty:
-        # Sampling or resizing would divide by the zero size, far from the dataset that holds the array.
-        raise ValueError(f"{found}; expected a non-empty RGB array [T, H, W, 3], not one with no {' or '.join(empty)}.")
+        # Resizing would divide by the zero size, far from the dataset that holds the array.
+        raise ValueError(f"{found}; expected an RGB array [T, H, W, 3], not frames with no {' or '.join(empty)}.")
     if frames.dtype != np.uint8:
         raise TypeError(
             f"{found}; expected uint8 values in [0, 255]. Convert them first, e.g. float frames in [0, 1] with "

@@ -31,7 +31,7 @@ from transformers.image_utils import ChannelDimension
 from ..video import VideoReader
 
 __all__ = [
-    "ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_batch", "has_transparency", "is_video_batch",
+    "ArrayVideo", "FileVideo", "IndexChooser", "VideoFrames", "as_video_batch", "is_video_batch", "pil_frame_to_array",
 ]
 
 _CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
@@ -165,11 +165,6 @@ def _is_frame(item: Any) -> bool:
     return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim in (2, 3)
 
 
-def has_transparency(image: PIL.Image.Image) -> bool:
-    """Whether `image` has transparency, by the test of transformers' `convert_to_rgb`."""
-    return "A" in image.getbands() or image.info.get("transparency") is not None
-
-
 def _still_image(path: Path) -> PIL.Image.Image | None:
     """The image in `path` when its name is an image file's (PIL's registered extensions) and it holds a single still
     image, loaded; None for anything else: a video, an animated image (PyAV decodes GIFs), a missing or unreadable
@@ -190,20 +185,40 @@ def _still_image(path: Path) -> PIL.Image.Image | None:
     return None
 
 
+def pil_frame_to_array(image: PIL.Image.Image, what: str) -> np.ndarray:
+    """
+    The values of a PIL frame, as the video processor reads them (and Hugging Face datasets of PIL frames, which must
+    agree with it): float32 `(H, W)` for mode `F`, else uint8 RGBA `(H, W, 4)` when the image has transparency
+    (an alpha band, or palette or colour-key transparency, by the test of transformers' `convert_to_rgb`) and uint8
+    RGB `(H, W, 3)` when it has none.
+
+    PIL's RGB rendering would clip 32-bit float values to 0-255 levels (a [0, 1] image turns black), so a mode `F`
+    image is the float grayscale array it holds. Palette, CMYK and alpha modes have a well-defined RGB(A) rendering
+    in PIL; the alpha is kept, not dropped by `convert("RGB")`, so that transparent frames are composited onto white
+    as the same RGBA arrays are.
+
+    Args:
+        image: The frame.
+        what: Names it in messages, e.g. `"frame 0 of the video"`.
+
+    Raises:
+        TypeError: A 16- or 32-bit integer image (mode `I` or `I;16...`), whose values PIL's RGB rendering clips at
+            255: refused as the same arrays are.
+    """
+    if image.mode == "F":
+        return np.array(image)
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        _check_dtype(np.array(image), f"{what} (PIL image in mode {image.mode})")
+    has_transparency = "A" in image.getbands() or image.info.get("transparency") is not None
+    return np.array(image.convert("RGBA" if has_transparency else "RGB"))
+
+
 def _frame_to_tensor(frame: Any, channel_format: ChannelDimension | None, what: str) -> torch.Tensor:
     """One frame as a channels-first tensor `(C, H, W)`: RGBA for a PIL image with transparency, else RGB."""
     if isinstance(frame, PIL.Image.Image):
-        if frame.mode == "F":
-            # PIL's RGB rendering would clip 32-bit float values to 0-255 levels (a [0, 1] image turns black): read
-            # as the float grayscale array it holds, on the scale `do_rescale` says.
-            return _frame_to_tensor(np.array(frame), channel_format, what)
-        if frame.mode == "I" or frame.mode.startswith("I;16"):
-            # PIL's RGB rendering clips 16- and 32-bit values at 255: refused as the same arrays are.
-            _check_dtype(np.array(frame), f"{what} (PIL image in mode {frame.mode})")
-        # Palette, CMYK and alpha modes have a well-defined RGB(A) rendering in PIL. The alpha is kept, not dropped
-        # by `convert("RGB")`, so that these frames are composited onto white as the same RGBA arrays are.
-        mode = "RGBA" if has_transparency(frame) else "RGB"
-        return torch.from_numpy(np.array(frame.convert(mode))).permute(2, 0, 1)
+        values = torch.from_numpy(pil_frame_to_array(frame, what))
+        # A PIL image's array is channels-last whatever `channel_format` says of the caller's arrays.
+        return values.unsqueeze(0) if values.ndim == 2 else values.permute(2, 0, 1)
     _check_dtype(frame, what)
     tensor = _as_tensor(frame)
     if tensor.ndim == 2:

@@ -41,6 +41,14 @@ class TarMember:
 VideoSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, TarMember]
 """Anything `probe`/`read_frames` accept: a path, encoded bytes, a readable binary file object or a `TarMember`."""
 
+VIDEO_SOURCE_KINDS = "a path (str or os.PathLike), encoded bytes, a binary file object or a TarMember"
+"""The `VideoSource`s, as messages list them."""
+
+
+def is_video_source(source: object) -> bool:
+    """Whether `source` is a `VideoSource`; a binary file object is anything with a `read` method."""
+    return isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, TarMember)) or hasattr(source, "read")
+
 
 def is_tar_root(root: str | os.PathLike) -> bool:
     """Whether the videos under `root` are read from tar archives: the original X-CLIP's convention, on as soon as
@@ -158,6 +166,8 @@ class MediaInput:
     """
 
     def __init__(self, source: VideoSource):
+        if not is_video_source(source):
+            raise TypeError(f"A video source must be {VIDEO_SOURCE_KINDS}, not {type(source).__name__}")
         self._path: str | None = None
         self._file: BinaryIO | None = None
         self._owns_file = True
@@ -179,17 +189,11 @@ class MediaInput:
             self._file = io.BytesIO(bytes(source))
         elif isinstance(source, TarMember):
             self._file = _open_tar_member(source)
-        elif hasattr(source, "read"):
-            if getattr(source, "seekable", lambda: False)():
-                self._file, self._owns_file, self._start = source, False, source.tell()
-            else:
-                # Seeking to keyframes needs random access: buffer a pipe or socket once.
-                self._file = io.BytesIO(source.read())
+        elif getattr(source, "seekable", lambda: False)():
+            self._file, self._owns_file, self._start = source, False, source.tell()
         else:
-            raise TypeError(
-                "A video source must be a path, bytes, a binary file object or a TarMember, "
-                f"not {type(source).__name__}"
-            )
+            # Seeking to keyframes needs random access: buffer a pipe or socket once.
+            self._file = io.BytesIO(source.read())
 
     def open(self) -> str | BinaryIO:
         if self._path is not None:
