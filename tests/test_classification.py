@@ -1,5 +1,7 @@
 """XCLIPForVideoClassification: a closed-set classifier whose logits are X-CLIP's for its stored label set."""
 
+import logging
+
 import pytest
 import torch
 from safetensors import safe_open
@@ -191,6 +193,38 @@ def test_set_labels_replaces_the_classes(xclip_and_processor):
         got = classifier(pixel_values=videos).logits
     assert classifier.config.id2label == {0: "cooking", 1: "swimming"}
     assert (got - reference_logits(model, processor, videos, ["cooking", "swimming"])).abs().max() <= 1e-5
+
+
+def test_a_classifier_built_from_a_config_alone_warns_once_that_it_has_no_classes(
+    xclip_and_processor, classifier, tmp_path, caplog
+):
+    """Its label embeddings stay zeros until set: it scored every class alike without a word."""
+    model, processor = xclip_and_processor
+    videos = random_videos(model.config, batch_size=1)
+    classifier.save_pretrained(tmp_path)
+
+    def warnings_running(*classifiers) -> list[str]:
+        logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+        caplog.clear()
+        with torch.no_grad(), caplog.at_level(logging.WARNING, logger="xclip"):
+            for built in classifiers:
+                built(pixel_values=videos)
+        return [record.getMessage() for record in caplog.records if "label_embeds" in record.getMessage()]
+
+    fresh = XCLIPForVideoClassification(classifier.config)
+    warned = warnings_running(fresh, fresh)
+    assert len(warned) == 1 and "never set: it scores every class alike" in warned[0]
+    restored = XCLIPForVideoClassification(classifier.config)
+    restored.load_state_dict(classifier.state_dict())
+    relabelled = XCLIPForVideoClassification(classifier.config)
+    relabelled.set_labels(processor, LABELS)
+    assert not warnings_running(
+        XCLIPForVideoClassification.from_xclip(model, processor, LABELS),
+        XCLIPForVideoClassification.from_pretrained(tmp_path),
+        AutoModelForVideoClassification.from_pretrained(tmp_path),
+        restored,
+        relabelled,
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 import torch
 import transformers
 from torch import nn
+from transformers.testing_utils import CaptureLogger
 
 import xclip
 from xclip import XCLIPConfig, XCLIPModel, XCLIPTextConfig, XCLIPVisionConfig, XCLIPVisionModel
@@ -316,12 +317,25 @@ def test_resize_num_frames_makes_interpolation_the_models_own_and_saves_it(tmp_p
     assert loaded.config.vision_config.num_frames == 6 and loaded.mit.position_embedding.shape[1] == 6
 
 
+def save_four_frames_and_ask_for_eight(folder) -> XCLIPConfig:
+    """Saves a 4-frame model in `folder`; returns its config asking for 8 frames."""
+    make_model("p8-f4").save_pretrained(folder)
+    eight_frames = XCLIPConfig.from_pretrained(folder)
+    eight_frames.vision_config.num_frames = 8
+    return eight_frames
+
+
+def wider_projection_config() -> XCLIPConfig:
+    """The "p8-f4" config with projections 96 wide instead of 64."""
+    other_width = make_config("p8-f4").to_dict()
+    other_width["projection_dim"] = other_width["vision_config"]["mit_hidden_size"] = 96
+    return XCLIPConfig.from_dict(other_width)
+
+
 def test_loading_at_another_frame_count_names_both_counts_and_resize_num_frames(tmp_path, caplog):
     """transformers refused the temporal position embedding with a table, or with ignore_mismatched_sizes=True drew it
     at random without a word: the workaround users reached for."""
-    make_model("p8-f4").save_pretrained(tmp_path)
-    eight_frames = XCLIPConfig.from_pretrained(tmp_path)
-    eight_frames.vision_config.num_frames = 8
+    eight_frames = save_four_frames_and_ask_for_eight(tmp_path)
     message = (rf"{tmp_path} was trained with 4 frames per video, but the config asks for 8 .* embedding \(1, 4, 64\) "
                r"does not fit\. Load it at its own count and call model\.resize_num_frames\(8\)")
     for model_class in (XCLIPModel, transformers.AutoModel):
@@ -332,11 +346,31 @@ def test_loading_at_another_frame_count_names_both_counts_and_resize_num_frames(
                                                  output_loading_info=True)
     assert model.mit.position_embedding.shape == (1, 8, 64) and info["mismatched_keys"]
     assert "was replaced by a random one for 8 frames" in caplog.text
-    other_width = make_config("p8-f4").to_dict()
-    other_width["projection_dim"] = other_width["vision_config"]["mit_hidden_size"] = 96
     with pytest.raises(RuntimeError, match=r"weights of another shape than its config gives \(.*visual_projection"):
-        XCLIPModel.from_pretrained(tmp_path, config=XCLIPConfig.from_dict(other_width))
+        XCLIPModel.from_pretrained(tmp_path, config=wider_projection_config())
     assert XCLIPModel.from_pretrained(tmp_path).config.vision_config.num_frames == 4  # as it was
+
+
+def test_the_frame_count_error_comes_without_transformers_load_report(tmp_path):
+    """transformers logged its table of mismatched weights before the error that says what to do: noise. Its report
+    still shows where no error of this package's explains the load."""
+    eight_frames = save_four_frames_and_ask_for_eight(tmp_path)
+    report_logger = transformers.utils.logging.get_logger("transformers.modeling_utils")
+    with CaptureLogger(report_logger) as captured, pytest.raises(ValueError, match=r"resize_num_frames\(8\)"):
+        transformers.AutoModel.from_pretrained(tmp_path, config=eight_frames)
+    assert "LOAD REPORT" not in captured.out
+    with CaptureLogger(report_logger) as captured:
+        XCLIPModel.from_pretrained(tmp_path, config=eight_frames, ignore_mismatched_sizes=True)
+    assert "LOAD REPORT" in captured.out and "mit.position_embedding" in captured.out
+    with CaptureLogger(report_logger) as captured, pytest.raises(RuntimeError, match="weights of another shape"):
+        XCLIPModel.from_pretrained(tmp_path, config=wider_projection_config())
+    assert "LOAD REPORT" in captured.out and "visual_projection" in captured.out
+    model = XCLIPModel.from_pretrained(tmp_path)
+    without_logit_scale = {key: weight for key, weight in model.state_dict().items() if key != "logit_scale"}
+    model.save_pretrained(tmp_path, state_dict=without_logit_scale)
+    with CaptureLogger(report_logger) as captured:
+        XCLIPModel.from_pretrained(tmp_path)
+    assert "LOAD REPORT" in captured.out and "logit_scale" in captured.out
 
 
 @pytest.mark.parametrize("size", [(32, 32), (37, 45)])  # (37, 45): pixels beyond the last whole patch are ignored

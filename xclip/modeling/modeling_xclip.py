@@ -18,7 +18,9 @@ into the batch, `(batch_size * num_frames, ...)`, frames of one video adjacent (
 
 import math
 import os
+import threading
 from dataclasses import dataclass
+from logging import Filter, LogRecord
 from typing import Any
 
 import torch
@@ -578,6 +580,43 @@ class XCLIPPromptGenerator(nn.Module):
         return self.alpha * text
 
 
+class _HeldBackLoadReport(Filter):
+    """transformers logs its load report (the table of missing, unexpected and mismatched weights) in the middle of
+    `from_pretrained`, before `XCLIPPreTrainedModel.from_pretrained` knows whether its own error will explain the load
+    better. This holds the report of loads in this thread back for the `with` block, and shows it on leaving the block
+    (also when the block raises) unless `drop` was called."""
+
+    # The logger transformers hands to the function that logs the report; its other messages pass as they come. Both
+    # are transformers' internals, named rather than imported: if they change, the report shows, as it would anyway.
+    _report_logger = logging.get_logger("transformers.modeling_utils")
+    _report_function = "log_state_dict_report"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread = threading.get_ident()
+        self._held: list[LogRecord] = []
+        self._dropped = False
+
+    def filter(self, record: LogRecord) -> bool:
+        if record.thread == self._thread and record.funcName == self._report_function:
+            self._held.append(record)
+            return False
+        return True
+
+    def drop(self) -> None:
+        self._dropped = True
+
+    def __enter__(self) -> "_HeldBackLoadReport":
+        self._report_logger.addFilter(self)
+        return self
+
+    def __exit__(self, *exception: Any) -> None:
+        self._report_logger.removeFilter(self)
+        if not self._dropped:
+            for record in self._held:
+                self._report_logger.handle(record)
+
+
 class XCLIPPreTrainedModel(CLIPPreTrainedModel):
     config: XCLIPConfig
     base_model_prefix = "x_clip"
@@ -595,44 +634,48 @@ class XCLIPPreTrainedModel(CLIPPreTrainedModel):
         """transformers' `from_pretrained`, with weights of another shape than the config's named in the error.
 
         A checkpoint trained with another frame count than `config.vision_config.num_frames` asks for gets an error
-        naming both counts and `resize_num_frames`: transformers would refuse its temporal position embedding `(1,
-        T, D)` with a table, or with `ignore_mismatched_sizes=True` draw it at random, which warns here.
+        naming both counts and `resize_num_frames`, and without transformers' load report: transformers would refuse
+        its temporal position embedding `(1, T, D)` with that report's table, or with `ignore_mismatched_sizes=True`
+        draw it at random, which warns here. Every other load shows the report as transformers does.
         """
         ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
         output_loading_info = kwargs.pop("output_loading_info", False)
-        model, loading_info = super().from_pretrained(
-            pretrained_model_name_or_path,
-            *model_args,
-            ignore_mismatched_sizes=True,  # so that the mismatched weights are known here, to be named
-            output_loading_info=True,
-            **kwargs,
-        )
-        mismatched = {
-            key: (tuple(stored), tuple(built))
-            for key, stored, built in loading_info["mismatched_keys"]
-            if key not in cls._rebuilt_when_mismatched
-        }
-        # (1, T, D) stored and built: another frame count T at the same width D.
-        temporal = next(
-            (
-                key for key, (stored, built) in mismatched.items()
-                if key.endswith("mit.position_embedding") and stored[::2] == built[::2]
-            ),
-            None,
-        )
-        if temporal is not None:
-            trained, requested = mismatched[temporal][0][1], mismatched[temporal][1][1]
-            owner = temporal.removesuffix("mit.position_embedding")  # "x_clip." in a classifier
-            advice = (
-                f"Load it at its own count and call model.{owner}resize_num_frames({requested}) to interpolate that "
-                "embedding, or pass interpolate_pos_encoding=True when calling the model."
+        with _HeldBackLoadReport() as load_report:
+            model, loading_info = super().from_pretrained(
+                pretrained_model_name_or_path,
+                *model_args,
+                ignore_mismatched_sizes=True,  # so that the mismatched weights are known here, to be named
+                output_loading_info=True,
+                **kwargs,
             )
-            if not ignore_mismatched_sizes:
-                raise ValueError(
-                    f"{pretrained_model_name_or_path} was trained with {trained} frames per video, but the config asks "
-                    f"for {requested} (config.vision_config.num_frames): its temporal position embedding "
-                    f"{mismatched[temporal][0]} does not fit. {advice}"
+            mismatched = {
+                key: (tuple(stored), tuple(built))
+                for key, stored, built in loading_info["mismatched_keys"]
+                if key not in cls._rebuilt_when_mismatched
+            }
+            # (1, T, D) stored and built: another frame count T at the same width D.
+            temporal = next(
+                (
+                    key for key, (stored, built) in mismatched.items()
+                    if key.endswith("mit.position_embedding") and stored[::2] == built[::2]
+                ),
+                None,
+            )
+            if temporal is not None:
+                trained, requested = mismatched[temporal][0][1], mismatched[temporal][1][1]
+                owner = temporal.removesuffix("mit.position_embedding")  # "x_clip." in a classifier
+                advice = (
+                    f"Load it at its own count and call model.{owner}resize_num_frames({requested}) to interpolate "
+                    "that embedding, or pass interpolate_pos_encoding=True when calling the model."
                 )
+                if not ignore_mismatched_sizes:
+                    load_report.drop()  # its table of the mismatched embedding says less than this error
+                    raise ValueError(
+                        f"{pretrained_model_name_or_path} was trained with {trained} frames per video, but the config "
+                        f"asks for {requested} (config.vision_config.num_frames): its temporal position embedding "
+                        f"{mismatched[temporal][0]} does not fit. {advice}"
+                    )
+        if temporal is not None:
             logger.warning(
                 "ignore_mismatched_sizes=True: the temporal position embedding of %s (%d frames) was replaced by a "
                 "random one for %d frames. %s", pretrained_model_name_or_path, trained, requested, advice,
