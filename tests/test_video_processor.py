@@ -581,6 +581,16 @@ def test_transparent_frames_give_the_same_pixel_values_in_every_form():
     torch.testing.assert_close(processor(transparent).pixel_values, processor(white).pixel_values, rtol=0, atol=0)
 
 
+def test_float_rgba_frames_in_0_1_are_composited_on_their_own_scale():
+    """With do_rescale=False, transformers' compositing read their alpha as 0-255 levels: nearly transparent, so the
+    frames came out white at 255, far outside the [0, 1] they are on."""
+    rgba = random_rgba_video()
+    processor = XCLIPVideoProcessor.for_image_size(32, 8)
+    expected = processor(rgba).pixel_values
+    in_0_1 = processor(rgba.astype(np.float32) / 255, do_rescale=False).pixel_values
+    torch.testing.assert_close(in_0_1, expected, rtol=0, atol=1e-5)
+
+
 def test_la_and_palette_images_with_transparency_match_their_rgba_arrays():
     processor = small_processor()
     grey_alpha = random_rgba_video(seed=42)[..., 2:]

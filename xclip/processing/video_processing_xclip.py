@@ -391,8 +391,17 @@ class XCLIPVideoProcessor(BaseVideoProcessor):
                     f"{video.description} has {frames.shape[1]} channels; pass do_convert_rgb=True to convert "
                     "grayscale or RGBA frames to RGB."
                 )
-            frames = self.convert_to_rgb(frames)
+            frames = self._composite_on_white(frames, options)
         return frames if frames.dtype == torch.uint8 else frames.float()
+
+    def _composite_on_white(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
+        """Grayscale `(n, 1, H, W)` or RGBA `(n, 4, H, W)` frames as RGB `(n, 3, H, W)`, transparency composited onto
+        white as transformers' `convert_to_rgb` does. That reads alpha and white on the 0-255 scale, which float frames
+        already in [0, 1] (`do_rescale=False`) are not on: theirs are 1."""
+        if frames.shape[1] != 4 or not frames.is_floating_point() or options["do_rescale"]:
+            return self.convert_to_rgb(frames)
+        colours, alpha = frames[:, :3], frames[:, 3:]
+        return colours * alpha + (1 - alpha)
 
     def _three_crop_views(self, frames: torch.Tensor, options: dict[str, Any]) -> torch.Tensor:
         """`(n, 3, H, W)` frames -> `(3, n, 3, S, S)`: the short side resized to `S`, normalised, three crops."""
