@@ -1,3 +1,4 @@
+import logging
 import sys
 from pathlib import Path
 
@@ -35,3 +36,15 @@ def fresh_accelerate_state():
     yield
     AcceleratorState._reset_state(reset_partial_state=True)
     GradientState._reset_state()
+
+
+@pytest.fixture
+def forget_warnings_given_once():
+    """transformers' `warning_once` warns once per process and message, so a test that asserts such a warning starts
+    with none given; it may call the returned function to forget them again."""
+
+    def forget() -> None:
+        logging.Logger.warning_once.cache_clear()
+
+    forget()
+    return forget

@@ -196,7 +196,7 @@ def test_set_labels_replaces_the_classes(xclip_and_processor):
 
 
 def test_a_classifier_built_from_a_config_alone_warns_once_that_it_has_no_classes(
-    xclip_and_processor, classifier, tmp_path, caplog
+    xclip_and_processor, classifier, tmp_path, caplog, forget_warnings_given_once
 ):
     """Its label embeddings stay zeros until set: it scored every class alike without a word."""
     model, processor = xclip_and_processor
@@ -204,7 +204,7 @@ def test_a_classifier_built_from_a_config_alone_warns_once_that_it_has_no_classe
     classifier.save_pretrained(tmp_path)
 
     def warnings_running(*classifiers) -> list[str]:
-        logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+        forget_warnings_given_once()
         caplog.clear()
         with torch.no_grad(), caplog.at_level(logging.WARNING, logger="xclip"):
             for built in classifiers:

@@ -486,12 +486,14 @@ def test_inconsistent_geometry_fails_at_construction(build, message):
         build()
 
 
-def test_a_large_config_with_the_ports_default_heads_warns_how_to_run_the_originals(tmp_path, caplog):
+def test_a_large_config_with_the_ports_default_heads_warns_how_to_run_the_originals(
+    tmp_path, caplog, forget_warnings_given_once
+):
     """transformers' conversion script leaves 8 MIT and prompt heads, right only for projection_dim 512: a large
     config (768) that keeps them loads its weights into another attention than the original's 12 heads."""
     large = {"projection_dim": 768, "vision_config": {"mit_hidden_size": 768, "mit_intermediate_size": 3072}}
     XCLIPConfig(**large).save_pretrained(tmp_path)
-    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
+    forget_warnings_given_once()  # building the saved config warned
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="xclip"):
         XCLIPConfig()  # base: 512 // 64 = 8 heads, the original's

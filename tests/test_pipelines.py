@@ -406,10 +406,9 @@ def test_an_input_of_several_videos_inside_a_batch_is_refused_by_name(zero_shot)
         zero_shot([video, [video, video]], candidate_labels=LABELS)
 
 
-def test_float_frames_already_in_0_1_are_warned_about(zero_shot, caplog):
+def test_float_frames_already_in_0_1_are_warned_about(zero_shot, caplog, forget_warnings_given_once):
     """The pipelines rescale on the model's device (`normalize_deferred`), which must still warn about frames that a
     rescale would divide by 255 a second time."""
-    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
     frames = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
     with caplog.at_level(logging.WARNING):
         zero_shot(frames, candidate_labels=LABELS)
@@ -442,14 +441,15 @@ def classify(request, zero_shot, video_classifier):
     return functools.partial(zero_shot, candidate_labels=LABELS)
 
 
-def test_float_frames_in_0_1_with_do_rescale_false_score_as_their_uint8_frames(classify, model_and_processor, caplog):
+def test_float_frames_in_0_1_with_do_rescale_false_score_as_their_uint8_frames(
+    classify, model_and_processor, caplog, forget_warnings_given_once
+):
     _, processor = model_and_processor
     # Frames already at the resize size: uint8 frames would otherwise be resized in 8 bits and float ones not.
     short_side = processor.video_processor.size.shortest_edge
     frames = np.random.default_rng(0).integers(0, 256, (8, short_side, short_side + 12, 3), dtype=np.uint8)
     scaled = frames.astype(np.float32) / 255
 
-    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
     with caplog.at_level(logging.WARNING):
         got = classify(scaled, do_rescale=False)
     assert_same_predictions(got, classify(frames))

@@ -234,11 +234,10 @@ def test_every_input_kind_gives_the_same_pixel_values(video_file):
     torch.testing.assert_close(unit, float_0_255)
 
 
-def test_uint8_frames_normalised_without_rescaling_warn(caplog):
+def test_uint8_frames_normalised_without_rescaling_warn(caplog, forget_warnings_given_once):
     """do_rescale=False is for float frames in [0, 1]: on uint8 frames it gives pixel values about 255 times too large.
     A deferred call (neither rescaled nor normalised, finished later) is not warned about."""
     video = random_video(8, 32, 32)
-    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
     with caplog.at_level(logging.WARNING, logger="xclip"):
         small_processor()(video, do_rescale=False, do_normalize=False)
         mmcv_scale = {"image_mean": [123.675, 116.28, 103.53], "image_std": [58.395, 57.12, 57.375]}
@@ -480,13 +479,14 @@ def test_image_processor_file_without_a_model_config_keeps_its_crop(tmp_path, pr
     assert list(processor.image_mean) == mean
 
 
-def test_an_image_processor_file_that_normalises_otherwise_than_the_original_warns(tmp_path, caplog):
+def test_an_image_processor_file_that_normalises_otherwise_than_the_original_warns(
+    tmp_path, caplog, forget_warnings_given_once
+):
     """Followed, since a fine-tuned model may need it, but not silently: the original normalised with ImageNet's."""
     half = HUB_IMAGE_PROCESSOR_FILE | {"image_mean": [0.5] * 3, "image_std": [0.5] * 3}
     for name, processor_file in (("hub", HUB_IMAGE_PROCESSOR_FILE), ("half", half)):
         (tmp_path / name).mkdir()
         write_hub_style_folder(tmp_path / name, processor_file)
-    logging.Logger.warning_once.cache_clear()  # transformers' warning_once: once per process and message
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="xclip"):
         XCLIPVideoProcessor.from_pretrained(tmp_path / "hub")
