@@ -20,7 +20,7 @@ from xclip.conversion import command as convert_command
 from xclip.data import prepare_command, splits_command
 from xclip.modeling import XCLIPConfig, XCLIPModel
 from xclip.processing import build_processor
-from xclip.training import run as train_command
+from xclip.training import evaluate_command, run as train_command
 from xclip.training.config import load_config
 from xclip.training.toy import make_motion_dataset
 from xclip.video.synthetic import moving_texture_frames, write_video
@@ -210,6 +210,7 @@ PROGRAMS = {
     "xclip prepare": prepare_command.parse_args,
     "xclip splits": splits_command.parse_args,
     "xclip train": train_command.parse_args,
+    "xclip evaluate": evaluate_command.parse_args,
     "python scripts/train.py": train_command.parse_args,
 }
 # Where a command runs another program that starts one of ours: `accelerate launch [its options] scripts/train.py`.

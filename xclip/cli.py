@@ -1,5 +1,5 @@
 """The `xclip` command: classify videos against label strings, convert original checkpoints, prepare a dataset, convert
-the official HMDB-51 / UCF-101 splits, train.
+the official HMDB-51 / UCF-101 splits, train, evaluate a model on a labelled list.
 
     xclip classify bikes.mp4 cooking.mp4 --labels "riding a bike,cooking,playing guitar" --model DIR_OR_HUB_ID
     xclip classify clips/*.mp4 --labels-file kinetics_400_labels.csv --model DIR --top-k 5 --json
@@ -7,6 +7,7 @@ the official HMDB-51 / UCF-101 splits, train.
     xclip prepare --input-root VIDEOS --output-root VIDEOS_256 --lists train.txt val.txt  # scripts/prepare_videos.py
     xclip splits hmdb51 --splits-dir testTrainMulti_7030_splits --labels hmdb_51_labels.csv --output LISTS
     xclip train ...                                                         # xclip.training
+    xclip evaluate --model DIR_OR_HUB_ID --list val.txt --root VIDEOS --labels labels.csv --output runs/eval
 
 Problems with the input (a missing video, no labels, a model that cannot be loaded) end the command with a one-line
 `error: ...` on stderr and exit status 1; a video that cannot be decoded gets such a line while the others are still
@@ -32,7 +33,7 @@ __all__ = ["int_at_least", "main", "read_label_file", "subcommand_parser"]
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
-FORWARDED_COMMANDS = ("convert", "prepare", "splits", "train")
+FORWARDED_COMMANDS = ("convert", "prepare", "splits", "train", "evaluate")
 
 # Set (to anything non-empty) to see the traceback behind a one-line error.
 TRACEBACK_VARIABLE = "XCLIP_TRACEBACK"
@@ -248,6 +249,8 @@ def _forward(command: str, argv: list[str]) -> int:
         from .data.prepare_command import main as entry_point
     elif command == "splits":
         from .data.splits_command import main as entry_point
+    elif command == "evaluate":
+        from .training.evaluate_command import main as entry_point
     else:
         from .training import main as entry_point
     result = entry_point(argv)
@@ -271,7 +274,9 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xclip", description="X-CLIP video recognition (ECCV 2022).")
     parser.add_argument("--version", action="version", version=f"xclip {__version__} (X-CLIP video recognition)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{classify,convert,prepare,splits,train}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{classify,convert,prepare,splits,train,evaluate}"
+    )
 
     classify = commands.add_parser(
         "classify",
@@ -323,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         "splits", add_help=False, help="convert the official HMDB-51 / UCF-101 splits to video lists (see --help)"
     )
     commands.add_parser("train", add_help=False, help="train or fine-tune X-CLIP (see --help)")
+    commands.add_parser(
+        "evaluate", add_help=False, help="a model's accuracy on a labelled video list, without a config (see --help)"
+    )
     return parser
 
 

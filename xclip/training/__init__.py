@@ -1,7 +1,8 @@
 """Fine-tuning and evaluating X-CLIP with the original recipe, through Accelerate.
 
 - `main(argv)`: the training script (`scripts/train.py`, `xclip train`): fine-tuning, few-shot, zero-shot and
-  multi-view evaluation, checkpoints with exact resume, best-model export.
+  multi-view evaluation, checkpoints with exact resume, best-model export. `xclip evaluate`
+  (`xclip.training.evaluate_command`) runs its evaluation with the config filled in from a model and a video list.
 - The pieces it is built from, for other scripts: `load_config` (the original's YAML keys as dataclasses),
   `build_optimizer` / `build_lr_scheduler` (the eight AdamW groups, warm-up + cosine per iteration), `MixupCutmix`,
   `ClassTexts`, `train_one_epoch` / `predict`, `save_training_state` / `load_training_state`, `export_model`.

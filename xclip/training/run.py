@@ -76,7 +76,7 @@ from .text import ClassTexts
 if TYPE_CHECKING:
     from evaluate import EvaluationModule  # imported where used: an optional extra
 
-__all__ = ["TrainingRun", "evaluate_only", "main", "parse_args", "run_epoch", "train"]
+__all__ = ["TrainingRun", "add_runtime_arguments", "evaluate_only", "main", "parse_args", "run", "run_epoch", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--batch-size", type=int, help="Videos per process and step (TRAIN.BATCH_SIZE).")
     parser.add_argument("--accumulation-steps", type=int, help="Gradient accumulation (TRAIN.ACCUMULATION_STEPS).")
+    add_runtime_arguments(parser, default_tracker="tensorboard" if is_tensorboard_available() else "none")
+    return parser.parse_args(argv)
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser, default_tracker: str) -> None:
+    """Accelerate's runtime switches, which `run` reads: `--mixed_precision`, `--cpu`, `--log_with`."""
     parser.add_argument(
         "--mixed_precision", choices=["no", "fp16", "bf16"], help="Overrides TRAIN.OPT_LEVEL (O0 -> no, O1/O2 -> fp16)."
     )
@@ -110,11 +116,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--cpu", action="store_true", help="Run on the CPU even with a GPU; under torchrun, CPU processes over gloo."
     )
     parser.add_argument(
-        "--log_with", default="tensorboard" if is_tensorboard_available() else "none",
-        help="An Accelerate tracker (tensorboard, wandb, ...) or 'none'.",
+        "--log_with", default=default_tracker, help="An Accelerate tracker (tensorboard, wandb, ...) or 'none'."
     )
     parser.add_argument("--local_rank", type=int, default=0, help=argparse.SUPPRESS)  # torch.distributed.launch
-    return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
@@ -129,13 +133,22 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         "OVERWRITE_OUTPUT": True if args.overwrite_output else None,
     }
     config = load_config(args.config, args.opts, **{key: value for key, value in flags.items() if value is not None})
+    check_output_folder(config)
+    check_config_file_is_kept(Path(args.config), config)
+    return config
+
+
+def check_output_folder(config: ExperimentConfig) -> None:
+    """Refuses a config without `OUTPUT`, or whose `OUTPUT` cannot be a folder (a file, say), before anything runs.
+
+    Raises:
+        ConfigError: naming the folder and the problem.
+    """
     if not config.OUTPUT:
         raise ConfigError("No output folder: pass --output DIR (or set OUTPUT in the config).")
     problem = folder_problem(config.OUTPUT)
     if problem is not None:
         raise ConfigError(f"The output folder (--output) {config.OUTPUT!r} {problem}.")
-    check_config_file_is_kept(Path(args.config), config)
-    return config
 
 
 def check_training_extras() -> None:
@@ -545,7 +558,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """
     check_training_extras()
     args = parse_args(argv)
-    config = config_from_args(args)
+    return run(config_from_args(args), args)
+
+
+def run(config: ExperimentConfig, args: argparse.Namespace) -> dict[str, Any]:
+    """Trains as `config` says, or evaluates with `TEST.ONLY_TEST`, with the runtime switches of `args` (see
+    `add_runtime_arguments`); returns what it writes to metrics.json."""
     accelerator = build_accelerator(config, args)
     log_file = setup_logging(accelerator, Path(config.OUTPUT))
     try:
