@@ -1,6 +1,7 @@
 """Preparing a dataset for fast training input: frames kept in order, size and keyframe spacing as asked, resumable
 runs, rewritten lists, unreadable videos reported and left out."""
 
+import concurrent.futures
 import json
 import os
 import re
@@ -270,13 +271,21 @@ def test_problems_found_before_anything_is_written(dataset, tmp_path, case, erro
     assert not output.exists() or case == "same_folder"
 
 
-def test_the_command_prepares_in_parallel_processes(dataset, tmp_path, capsys):
+def test_the_command_prepares_in_parallel_processes(dataset, tmp_path, capsys, monkeypatch):
     root, video_list = dataset
     output = tmp_path / "prepared"
+    pools = []
+
+    class RecordedPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, max_workers, *args, **kwargs):
+            pools.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", RecordedPool)
     status = xclip_main(["prepare", "--input-root", str(root), "--output-root", str(output), "--lists",
                          str(video_list), "--short-side", "64", "--keyframe-interval", "4", "--workers", "2",
                          "--no-progress"])
-    assert status == 0
+    assert status == 0 and pools == [2]
     captured = capsys.readouterr()
     assert "3 videos prepared, 0 already prepared, 2 failed" in captured.out
     assert FAILURES_FILE in captured.err

@@ -187,11 +187,15 @@ def test_several_views_average_the_per_view_probabilities(zero_shot, model_and_p
     assert np.allclose([got[label] for label in LABELS], expected.numpy(), atol=1e-6)
 
 
-def test_bfloat16(model_dir, videos):
+def test_bfloat16_scores_are_float32s_within_bfloat16_rounding(model_dir, zero_shot, videos):
     classifier = pipeline("zero-shot-video-classification", model=str(model_dir), dtype=torch.bfloat16)
     assert classifier.model.dtype == torch.bfloat16
     predictions = classifier(videos[0], candidate_labels=LABELS)
     assert abs(sum(p["score"] for p in predictions) - 1) <= 1e-3
+    in_float32 = zero_shot(videos[0], candidate_labels=LABELS)
+    # bf16 keeps 8 bits of mantissa: its scores moved by 0.002 to 0.007 on these videos.
+    assert predictions[0]["label"] == in_float32[0]["label"]
+    assert_same_predictions(predictions, in_float32, atol=0.03)
 
 
 def test_a_folder_without_processor_files_uses_the_models_geometry(tmp_path, model_and_processor, zero_shot, videos):

@@ -178,8 +178,10 @@ def test_the_throughput_example(model_folder, workdir, monkeypatch):
     assert torch.allclose(probs.float().sum(-1), torch.ones(1), atol=1e-2)
 
 
-def test_before_and_after_give_the_same_probabilities(model_folder, workdir):
-    """The migration example: transformers' processor on frames sampled by hand, then xclip's on the files."""
+def test_the_migration_examples_before_and_after_both_run(model_folder, workdir):
+    """The migration example: transformers' processor on frames sampled by hand, then xclip's on the files. Their
+    probabilities are not compared: the halves score other inputs, preprocessed by other recipes (README's table);
+    test_modeling.py compares the two models on the same inputs."""
     source = on_tiny_model(example("Coming from transformers' x_clip"), model_folder)
     before, after = source.split("# After:")
     video = list(moving_texture_frames(NUM_FRAMES, 48, 64, seed=0))

@@ -175,9 +175,12 @@ def test_empty_indices_give_an_empty_batch(videos):
     assert read_frames(videos["gop"], []).shape == (0, 64, 64, 3)
 
 
-@pytest.mark.parametrize("indices", [[-1, 3], [[1, 2]], [0.5, 2.0]])
-def test_invalid_indices_raise_value_error(videos, indices):
-    with pytest.raises(ValueError, match="gop.mp4"):
+@pytest.mark.parametrize(
+    ("indices", "reason"),
+    [([-1, 3], "must be >= 0"), ([[1, 2]], "1-D sequence of integers"), ([0.5, 2.0], "1-D sequence of integers")],
+)
+def test_invalid_indices_raise_value_error_naming_the_file_and_why(videos, indices, reason):
+    with pytest.raises(ValueError, match=rf"gop\.mp4.*{reason}|{reason}.*gop\.mp4"):
         read_frames(videos["gop"], indices)
 
 
