@@ -404,6 +404,45 @@ def test_an_unreadable_video_among_many_is_reported_and_the_others_are_scored(mo
     assert records[1]["error"].startswith("Cannot read video") and records[3]["error"] == records[1]["error"]
 
 
+def test_after_an_unreadable_video_the_others_are_still_scored_in_batches(model_dir, videos, tmp_path, capsys,
+                                                                          monkeypatch):
+    """Only the batch that holds the unreadable video is scored one video at a time (every video was, before)."""
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(np.random.default_rng(0).bytes(4096))
+    calls = []
+    load_pipeline = xclip.cli._load_pipeline
+
+    def recording_load(args):
+        classifier = load_pipeline(args)
+
+        def call(videos, **options):
+            calls.append(len(videos))
+            return classifier(videos, **options)
+
+        return call
+
+    monkeypatch.setattr(xclip.cli, "_load_pipeline", recording_load)
+    inputs = [videos[0], videos[1], str(broken), videos[0], videos[1], videos[0]]
+    argv = ["classify", *inputs, "--labels", ",".join(LABELS), "--model", model_dir, "--json", "--batch-size", "2"]
+    status, out, _ = run(argv, capsys)
+    # All six in batches of 2; the failed batch (3rd and 4th video) one by one; the last two in a batch again.
+    assert status == 1 and calls == [6, 1, 1, 2]
+    records = json.loads(out)
+    assert [record["video"] for record in records] == inputs
+    assert ["error" in record for record in records] == [False, False, True, False, False, False]
+    assert records[3]["predictions"] == records[0]["predictions"] == records[5]["predictions"]
+
+
+def test_many_videos_on_a_terminal_show_a_progress_bar(model_dir, videos, capsys, monkeypatch):
+    argv = ["classify", *videos, videos[0], "--labels", ",".join(LABELS), "--model", model_dir]
+    _, _, err = run(argv, capsys)
+    assert err == ""  # not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    status, out, err = run(argv, capsys)
+    assert status == 0 and out.count(videos[0]) == 2
+    assert "3/3" in err and "video" in err
+
+
 def test_a_video_cut_short_is_scored_with_a_one_line_warning(model_dir, tmp_path, capsys):
     full = write_video(
         tmp_path / "full.mp4", moving_texture_frames(60, 48, 64), options={"g": "10"},

@@ -193,19 +193,28 @@ def _classify(args: argparse.Namespace) -> int:
     options = dict(candidate_labels=labels, hypothesis_template=args.template, top_k=args.top_k,
                    num_clips=args.num_clips, num_crops=args.num_crops, batch_size=args.batch_size,
                    num_workers=args.num_workers)
-    outcomes = list(zip(args.videos, _classify_readable(classifier, list(args.videos), options)))
-    failures = [message for _, message in outcomes if isinstance(message, str)]
+    from tqdm.auto import tqdm
+
+    # Results are printed as they come, errors too; with many videos on a terminal, a progress bar (on stderr).
+    progress = tqdm(
+        total=len(args.videos), unit="video", file=sys.stderr, leave=False,
+        disable=len(args.videos) < 2 or not sys.stderr.isatty(),
+    )
+    records, failures = [], 0
+    for video, outcome in zip(args.videos, _classify_readable(classifier, list(args.videos), options)):
+        progress.update()
+        if isinstance(outcome, str):
+            failures += 1
+            tqdm.write(f"error: {outcome}", file=sys.stderr)
+        if args.json:
+            records.append({"video": video, "error": outcome} if isinstance(outcome, str) else
+                           {"video": video, "predictions": outcome})
+        elif not isinstance(outcome, str):
+            tqdm.write(("\n" if len(records) else "") + _format_table(video, outcome), file=sys.stdout)
+            records.append(video)
+    progress.close()
     if args.json:
-        records = [
-            {"video": video, "error": outcome} if isinstance(outcome, str) else {"video": video, "predictions": outcome}
-            for video, outcome in outcomes
-        ]
         print(json.dumps(records, indent=2))
-    elif len(failures) < len(outcomes):
-        tables = [_format_table(video, outcome) for video, outcome in outcomes if not isinstance(outcome, str)]
-        print("\n\n".join(tables))
-    for message in failures:
-        print(f"error: {message}", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -221,25 +230,30 @@ def _stored_labels(model: Any, name: str) -> list[str]:
     return labels
 
 
-def _classify_readable(classifier: Any, videos: list[str], options: dict[str, Any]) -> list[list[dict] | str]:
-    """Scores `videos` in one pipeline call; when one of them cannot be decoded, scores them one at a time so that
-    the others still get their scores (`clips/*.mp4` with one broken file). Returns one outcome per video, in order:
-    its scores, or the error that made it unreadable."""
+def _classify_readable(classifier: Any, videos: list[str], options: dict[str, Any]) -> Iterator[list[dict] | str]:
+    """One outcome per video, in order, as the pipeline streams them: its scores, or the error that made it
+    unreadable. A batch holding an unreadable video is scored one video at a time (`clips/*.mp4` with one broken
+    file); the videos after it stream on in batches."""
+    from torch.utils.data import Subset
+
     from .video import VideoDecodeError
 
-    try:
-        return classifier(videos, **options)
-    except VideoDecodeError:
-        pass
-    # One at a time in this process: an error from a decoding worker would come back as the worker's traceback.
-    options = {**options, "num_workers": 0}
-    outcomes = []
-    for video in videos:
+    position = 0
+    while position < len(videos):
         try:
-            outcomes.append(classifier([video], **options)[0])
-        except VideoDecodeError as error:
-            outcomes.append(first_line(error))
-    return outcomes
+            # A torch Dataset is streamed by the pipeline, where a list comes back whole at the end.
+            for outcome in classifier(Subset(videos, range(position, len(videos))), **options):
+                yield outcome
+                position += 1
+        except VideoDecodeError:
+            # One at a time in this process: an error from a decoding worker would come back as the worker's
+            # traceback, and batches start at `position`, so the failed one is the next `batch_size` videos.
+            for video in videos[position : position + options["batch_size"]]:
+                try:
+                    yield classifier([video], **{**options, "num_workers": 0})[0]
+                except VideoDecodeError as error:
+                    yield first_line(error)
+                position += 1
 
 
 def _forward(command: str, argv: list[str]) -> int:
@@ -363,8 +377,10 @@ def _plain_warnings() -> Iterator[None]:
     """Warnings (a video cut short, damaged frames) as `warning: ...` lines, without the package's source line that
     Python prints under each; restored after."""
 
+    from tqdm.auto import tqdm
+
     def show(message: Warning | str, *_details: Any, **_options: Any) -> None:
-        print(f"warning: {message}", file=sys.stderr)
+        tqdm.write(f"warning: {message}", file=sys.stderr)  # above classify's progress bar, if one is shown
 
     with warnings.catch_warnings():
         warnings.showwarning = show
