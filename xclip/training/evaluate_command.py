@@ -13,7 +13,7 @@ as the original tests, in --views clips x crops whose softmax probabilities are 
 val_per_class.csv, val_confusion.png and log.txt, as `xclip train --only_test` writes them; this is that run with
 the config filled in from the model and the files. --opts sets any other key of the training config, and wins over
 what the command derives (e.g. `--opts DATA.NUM_WORKERS 16`, or `DATA.NUM_FRAMES 16 MODEL.RESIZE_FRAMES True` to
-run an 8-frame model on 16).
+run an 8-frame model on 16). On several GPUs: `accelerate launch --multi_gpu --num_processes 8 -m xclip evaluate ...`.
 """
 
 from __future__ import annotations
