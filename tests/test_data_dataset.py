@@ -82,6 +82,25 @@ def frame_indices(pixel_values: torch.Tensor, white_above: float) -> list[int]:
     return [read_index_code(frame) for frame in white]
 
 
+def keep_decoded_frames(clip, generator):
+    """A training transform that keeps the decoded frames (0-255) whole, so their codes stay readable: the real one
+    crops and flips at random."""
+    return torch.from_numpy(clip).permute(0, 3, 1, 2).float()
+
+
+def index_coded_dataset(video, *, training: bool, **options) -> VideoClipDataset:
+    """The index-coded `video` as a one-item dataset whose frames `sampled_frames` reads back."""
+    transform = {"transform": keep_decoded_frames} if training else {}
+    return VideoClipDataset([VideoRecord(video, 0)], num_frames=NUM_FRAMES, training=training,
+                            image_size=IMAGE_SIZE, **transform, **options)
+
+
+def sampled_frames(dataset: VideoClipDataset) -> list[int]:
+    """The indices of the frames in the dataset's item (of the current epoch)."""
+    # Training items keep the decoded 0-255 frames; evaluation's normalisation puts black below 0 and white above.
+    return frame_indices(dataset[0]["pixel_values"], white_above=127 if dataset.training else 0)
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_dense_sampling(index_coded_video, training):
     interval = 2
@@ -90,25 +109,39 @@ def test_dense_sampling(index_coded_video, training):
     dataset = VideoClipDataset([VideoRecord(index_coded_video, 0)], **options)
     assert dataset[0]["pixel_values"].shape == (NUM_FRAMES, 3, IMAGE_SIZE, IMAGE_SIZE)
     if not training:
-        # The centred clip; the processor's normalisation puts black below 0 and white above.
+        # The centred clip.
         expected = sample_dense_indices(CODED_FRAMES, NUM_FRAMES, interval)[0].tolist()
-        assert frame_indices(dataset[0]["pixel_values"], white_above=0) == expected == [16, 18, 20, 22]
+        assert sampled_frames(dataset) == expected == [16, 18, 20, 22]
         return
-    # Training crops and flips at random; a transform that keeps the decoded frames (0-255) shows their codes.
-    def keep_frames(clip, generator):
-        return torch.from_numpy(clip).permute(0, 3, 1, 2).float()
-
-    dataset = VideoClipDataset([VideoRecord(index_coded_video, 0)], **options, transform=keep_frames)
+    dataset = index_coded_dataset(index_coded_video, training=True, sampling="dense", frame_interval=interval)
     starts = set()
     for epoch in range(4):
         dataset.set_epoch(epoch)
-        indices = frame_indices(dataset[0]["pixel_values"], white_above=127)
+        indices = sampled_frames(dataset)
         # Consecutive frames `interval` apart from a random start that keeps the clip inside the video (segment
         # sampling would take one frame from each quarter of the video instead).
         assert indices == [indices[0] + interval * step for step in range(NUM_FRAMES)], indices
         assert 0 <= indices[0] <= CODED_FRAMES - NUM_FRAMES * interval
         starts.add(indices[0])
     assert len(starts) > 1
+
+
+def test_segment_sampling_takes_one_frame_of_each_segment(index_coded_video):
+    """The default (TSN) sampling splits the 40 frames into 4 segments of 10: training takes a random frame of each
+    segment, drawn anew for every epoch and seed; evaluation takes the segment centres, `int(i * 10 + 5)`."""
+    assert sampled_frames(index_coded_dataset(index_coded_video, training=False)) == [5, 15, 25, 35]
+    segment = CODED_FRAMES // NUM_FRAMES
+    clips = []
+    for seed in range(3):
+        dataset = index_coded_dataset(index_coded_video, training=True, seed=seed)
+        for epoch in range(4):
+            dataset.set_epoch(epoch)
+            indices = sampled_frames(dataset)
+            assert [index // segment for index in indices] == list(range(NUM_FRAMES)), indices
+            clips.append(tuple(indices))
+    assert len(set(clips)) == len(clips)  # no two (seed, epoch) pairs drew the same clip here
+    offsets = {index % segment for clip_indices in clips for index in clip_indices}
+    assert len(offsets) >= 8, offsets  # anywhere in the segment, not only near its centre
 
 
 def test_training_draws_depend_on_seed_epoch_and_index_only(videos):

@@ -1,5 +1,6 @@
 """The original recipe on a tiny model: trainable parameters, the eight AdamW groups, the LR schedule,
-Mixup/CutMix with label smoothing, the text-feature cache, LoRA and gradient checkpointing; what an epoch reports."""
+Mixup/CutMix with label smoothing, the text-feature cache, LoRA and gradient checkpointing;
+what an epoch trains on (label-smoothed targets, clipped gradients) and reports."""
 
 import math
 import types
@@ -144,22 +145,29 @@ def constant_videos(batch: int) -> torch.Tensor:
 
 
 def test_cutmix_pastes_one_box_through_all_frames_and_weights_labels_by_its_area():
+    """Seeded: 9 of these 10 batches draw a box (the other an empty one), of areas from 1 % to 69 % of the frame."""
     blending = MixupCutmix(6, smoothing=0.0, mixup_alpha=0.0, cutmix_alpha=1.0, rng=np.random.default_rng(3))
     videos, labels = constant_videos(6), torch.arange(6)
+    pasted_areas = []
     for _ in range(10):
         mixed, targets = blending(videos, labels)
         pasted = mixed != videos  # [B, T, C, H, W]
         assert (pasted == pasted[:, :1, :1]).all()  # the same box in every frame and channel
         torch.testing.assert_close(targets.sum(1), torch.ones(6))
+        box = pasted[:, 0, 0].any(0)  # [H, W]: the batch's one box, seen in every video whose partner is another
+        assert torch.equal(box, box.any(1)[:, None] & box.any(0)[None, :])  # a rectangle
+        area = box.float().mean().item()  # lambda follows the box actually pasted (clipped at the borders)
         for sample in range(6):
-            box = pasted[sample, 0, 0]
-            if not box.any():  # its own partner, or an empty box: the label is unchanged
+            if not pasted[sample, 0, 0].any():  # its own partner, or an empty box: the label is unchanged
                 assert targets[sample, sample] == 1.0
                 continue
+            assert torch.equal(pasted[sample, 0, 0], box)
             (partner,) = mixed[sample, 0, 0][box].unique().long().tolist()
-            area = box.float().mean().item()  # lambda follows the box actually pasted (clipped at the borders)
             assert targets[sample, partner].item() == pytest.approx(area, abs=1e-6)
             assert targets[sample, sample].item() == pytest.approx(1 - area, abs=1e-6)
+        if box.any():
+            pasted_areas.append(area)
+    assert len(pasted_areas) >= 8 and min(pasted_areas) < 0.05 and max(pasted_areas) > 0.5, pasted_areas
 
 
 def test_mixup_blends_videos_and_targets_with_the_same_weight():
@@ -257,6 +265,25 @@ def test_text_is_re_encoded_only_when_some_text_parameter_trains():
     assert text_tower_trains(add_lora_adapters(tiny_model(), text_adapters))
 
 
+def tiny_batch(seed: int = 0) -> dict[str, torch.Tensor]:
+    return {"pixel_values": tiny_videos(seed=seed), "labels": torch.tensor([0, 2]),
+            "replaced": torch.zeros(2, dtype=torch.int64)}
+
+
+def train_tiny_epoch(model, batches, optimizer, **options) -> engine.EpochSummary:
+    """One `train_one_epoch` on the CPU over `batches` (anything with a length), at a constant LR, on the frozen class
+    texts, without Mixup; `options` override the other arguments (label smoothing 0.1, no clipping)."""
+    constant_lr = types.SimpleNamespace(
+        set_iteration=lambda iteration: None, get_last_lr=lambda: [0.0], step_iteration_before=lambda *args: 0
+    )
+    arguments = dict(
+        accelerator=Accelerator(cpu=True), model=model, dataloader=batches, optimizer=optimizer,
+        lr_schedule=constant_lr, texts=ClassTexts(CLASSES, frozen=True), blending=None, label_smoothing=0.1,
+        max_grad_norm=0.0, epoch=0, on_step=lambda record: None,
+    )
+    return engine.train_one_epoch(**{**arguments, **options})
+
+
 def test_an_epoch_reports_the_share_of_time_spent_waiting_for_batches(monkeypatch, fresh_accelerate_state):
     """On a clock that only the loader (3 s per batch) and the step (1 s) move, the wait after the first batch is
     3 x 3 s of the 3 x 3 + 4 x 1 s that follow it."""
@@ -270,22 +297,61 @@ def test_an_epoch_reports_the_share_of_time_spent_waiting_for_batches(monkeypatc
         def __iter__(self):
             for _ in range(4):
                 clock.now += 3.0
-                yield {"pixel_values": tiny_videos(), "labels": torch.tensor([0, 1]),
-                       "replaced": torch.zeros(2, dtype=torch.int64)}
+                yield tiny_batch()
 
     model = tiny_model()
-    lr_schedule = types.SimpleNamespace(
-        set_iteration=lambda iteration: None, get_last_lr=lambda: [0.0], step_iteration_before=lambda *args: 0
-    )
-    summary = engine.train_one_epoch(
-        accelerator=Accelerator(cpu=True), model=model, dataloader=SlowLoader(),
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.0), lr_schedule=lr_schedule,
-        texts=ClassTexts(CLASSES, frozen=True), blending=None, label_smoothing=0.1, max_grad_norm=0.0, epoch=0,
+    summary = train_tiny_epoch(
+        model, SlowLoader(), torch.optim.SGD(model.parameters(), lr=0.0),
         on_step=lambda record: setattr(clock, "now", clock.now + 1.0),
     )
     assert summary.data_wait_fraction == pytest.approx(9 / 13)
     assert summary.clips_per_second == pytest.approx(8 / 16)
     assert summary.as_log()["train_data_wait_fraction"] == summary.data_wait_fraction
+
+
+def test_an_epoch_trains_on_label_smoothed_targets_and_reports_their_mean_loss(fresh_accelerate_state):
+    model = tiny_model()
+    logits = []  # what the model gave the loop, whatever the loop then did with it
+    model.register_forward_hook(lambda module, inputs, output: logits.append(output.logits_per_video.detach()))
+    batches = [tiny_batch(seed) for seed in range(3)]
+    summary = train_tiny_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.0), label_smoothing=0.1)
+    assert len(logits) == len(batches)
+
+    def mean_soft_cross_entropy(smoothing: float) -> float:
+        """The epoch's loss against targets of `smoothing / K` on every class plus `1 - smoothing` on the true one."""
+        losses = []
+        for batch_logits, batch in zip(logits, batches):
+            targets = torch.full(batch_logits.shape, smoothing / len(CLASSES))
+            targets[torch.arange(len(targets)), batch["labels"]] += 1 - smoothing
+            losses.append(-(targets * batch_logits.log_softmax(1)).sum(1).mean())
+        return torch.stack(losses).mean().item()
+
+    assert summary.loss == pytest.approx(mean_soft_cross_entropy(0.1), rel=1e-5)
+    assert abs(mean_soft_cross_entropy(0.1) - mean_soft_cross_entropy(0.0)) > 0.01  # the smoothing shows in the loss
+
+
+def test_max_grad_norm_clips_the_gradients_the_optimizer_steps_with(fresh_accelerate_state):
+    def gradients_at_the_step(max_grad_norm: float) -> torch.Tensor:
+        """All gradients of the step of a one-batch epoch, as the optimizer saw them, flattened into one vector."""
+        model = tiny_model()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # the model stays as it is for the next call
+        seen = []
+        inner_step = optimizer.step
+
+        def recording_step(*args, **kwargs):
+            seen.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+            return inner_step(*args, **kwargs)
+
+        optimizer.step = recording_step
+        train_tiny_epoch(model, [tiny_batch()], optimizer, max_grad_norm=max_grad_norm)
+        (gradients,) = seen
+        return gradients
+
+    unclipped = gradients_at_the_step(0.0)  # TRAIN.MAX_GRAD_NORM 0: no clipping
+    norm = unclipped.norm().item()
+    assert norm > 0
+    torch.testing.assert_close(gradients_at_the_step(norm / 4), unclipped / 4, rtol=1e-4, atol=1e-9)
+    torch.testing.assert_close(gradients_at_the_step(norm * 4), unclipped)  # under the bound: left as they are
 
 
 def test_accumulation_and_lr_per_optimizer_step_as_in_the_original(fresh_accelerate_state):

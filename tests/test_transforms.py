@@ -166,6 +166,26 @@ def test_color_jitter_equals_torchvisions_adjustments():
     assert not torch.allclose(transform.finish(frames, colour), unjittered)
 
 
+def test_color_jitter_is_drawn_in_the_originals_ranges_for_80_percent_of_clips():
+    """The original: torchvision `ColorJitter(0.4, 0.4, 0.2, 0.1)` with probability 0.8 (`AUG.COLOR_JITTER`), so
+    brightness and contrast factors in [0.6, 1.4], saturation in [0.8, 1.2] and hue shifts in [-0.1, 0.1]."""
+    frames = clip(num_frames=8, height=24, width=32)
+    always = XCLIPTrainTransform(image_size=16, color_jitter_prob=1.0)
+    factors = torch.cat([always.prepare(frames, generator=np.random.default_rng(seed))[1]["factors"]
+                         for seed in range(100)])  # 800 frames, each with its own draws
+    lowest, highest = factors.min(0).values, factors.max(0).values
+    bounds = torch.tensor([[0.6, 1.4], [0.6, 1.4], [0.8, 1.2], [-0.1, 0.1]])
+    assert (bounds[:, 0] <= lowest).all() and (highest <= bounds[:, 1]).all(), (lowest, highest)
+    # 800 uniform draws come within 2 % of the range of either end (each end missed with probability 1e-7).
+    margin = 0.02 * (bounds[:, 1] - bounds[:, 0])
+    assert (lowest < bounds[:, 0] + margin).all() and (highest > bounds[:, 1] - margin).all(), (lowest, highest)
+
+    default = XCLIPTrainTransform(image_size=16)
+    jittered = [bool(default.prepare(frames, generator=np.random.default_rng(seed))[1]["jitter"])
+                for seed in range(200)]
+    assert 0.7 < np.mean(jittered) < 0.9
+
+
 def test_a_batch_finishes_like_its_clips_one_by_one():
     """What a training loop does on the GPU: the colour half of a whole batch at once, every clip with its draws."""
     transform = XCLIPTrainTransform(image_size=48, color_jitter_prob=0.5, grayscale_prob=0.5)
