@@ -195,16 +195,17 @@ def test_set_labels_replaces_the_classes(xclip_and_processor):
     assert (got - reference_logits(model, processor, videos, ["cooking", "swimming"])).abs().max() <= 1e-5
 
 
-def test_a_classifier_built_from_a_config_alone_warns_once_that_it_has_no_classes(
-    xclip_and_processor, classifier, tmp_path, caplog, forget_warnings_given_once
+def test_a_classifier_whose_label_embeddings_are_zero_warns_once_at_its_first_call(
+    xclip_and_processor, classifier, tmp_path, caplog
 ):
-    """Its label embeddings stay zeros until set: it scored every class alike without a word."""
+    """XCLIPForVideoClassification(config) leaves its label embeddings zero: it scored every class alike without a
+    word. However they were set later, a classifier holding classes does not warn."""
     model, processor = xclip_and_processor
     videos = random_videos(model.config, batch_size=1)
-    classifier.save_pretrained(tmp_path)
+    classifier.save_pretrained(tmp_path / "classes")
+    XCLIPForVideoClassification(classifier.config).save_pretrained(tmp_path / "zeros")
 
     def warnings_running(*classifiers) -> list[str]:
-        forget_warnings_given_once()
         caplog.clear()
         with torch.no_grad(), caplog.at_level(logging.WARNING, logger="xclip"):
             for built in classifiers:
@@ -212,18 +213,23 @@ def test_a_classifier_built_from_a_config_alone_warns_once_that_it_has_no_classe
         return [record.getMessage() for record in caplog.records if "label_embeds" in record.getMessage()]
 
     fresh = XCLIPForVideoClassification(classifier.config)
-    warned = warnings_running(fresh, fresh)
-    assert len(warned) == 1 and "never set: it scores every class alike" in warned[0]
+    warned = warnings_running(fresh, fresh, XCLIPForVideoClassification.from_pretrained(tmp_path / "zeros"))
+    assert len(warned) == 2 and "are all zero: it scores every class alike" in warned[0]
+
     restored = XCLIPForVideoClassification(classifier.config)
     restored.load_state_dict(classifier.state_dict())
     relabelled = XCLIPForVideoClassification(classifier.config)
     relabelled.set_labels(processor, LABELS)
+    copied = XCLIPForVideoClassification(classifier.config)
+    with torch.no_grad():
+        copied.label_embeds.copy_(classifier.label_embeds)
     assert not warnings_running(
         XCLIPForVideoClassification.from_xclip(model, processor, LABELS),
-        XCLIPForVideoClassification.from_pretrained(tmp_path),
-        AutoModelForVideoClassification.from_pretrained(tmp_path),
+        XCLIPForVideoClassification.from_pretrained(tmp_path / "classes"),
+        AutoModelForVideoClassification.from_pretrained(tmp_path / "classes"),
         restored,
         relabelled,
+        copied,
     )
 
 

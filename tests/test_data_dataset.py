@@ -384,6 +384,8 @@ def test_decoded_frames_without_frames_are_an_unreadable_video_like_a_file_witho
     """An empty row stopped the dataset when its record was built, where a video file without frames is replaced in
     training and reported at evaluation."""
     datasets = pytest.importorskip("datasets")
+    from PIL import Image
+
     frames = [moving_texture_frames(6, 32, 32, seed=seed) for seed in (1, 2)]
     no_frames = np.zeros((0, 32, 32, 3), np.uint8)
     options = {"num_frames": NUM_FRAMES, "training": training, "image_size": IMAGE_SIZE}
@@ -392,10 +394,14 @@ def test_decoded_frames_without_frames_are_an_unreadable_video_like_a_file_witho
         return [VideoRecord(frames[0], 0), VideoRecord(empty_video, 1), VideoRecord(frames[1], 2)]
 
     empty_file = VideoClipDataset(around(write_video(tmp_path / "empty.mp4", no_frames)), **options)
-    # A nested-list column gives an empty row as `[]`.
+    # A nested-list column gives an empty row as `[]`; so does a column of images, whose schema gives no dtype.
     hf_dataset = datasets.Dataset.from_dict({"video": [frames[0], no_frames, frames[1]], "label": [0, 1, 2]})
+    images = [[Image.fromarray(frame) for frame in video] for video in frames]
+    image_dataset = datasets.Dataset.from_dict({"video": [images[0], [], images[1]], "label": [0, 1, 2]})
+    image_dataset = image_dataset.cast_column("video", datasets.Sequence(datasets.Image()))
     with caplog.at_level(logging.WARNING, logger="xclip.data"):
-        for without_frames in (from_hf_dataset(hf_dataset, **options), VideoClipDataset(around(no_frames), **options)):
+        for without_frames in (from_hf_dataset(hf_dataset, **options), from_hf_dataset(image_dataset, **options),
+                               VideoClipDataset(around(no_frames), **options)):
             items = [without_frames[index] for index in range(3)]
             replaced_by_the_next = (2, 1, 1) if training else (1, 0, 0)
             assert (items[1]["labels"].item(), items[1]["replaced"], items[1]["valid"]) == replaced_by_the_next
@@ -405,7 +411,7 @@ def test_decoded_frames_without_frames_are_an_unreadable_video_like_a_file_witho
                     assert torch.equal(value, file_item[key]) if key == "pixel_values" else value == file_item[key]
     for shape in ("(0,)", "(0, 32, 32, 3)"):
         assert f"Unreadable video (position 1): Cannot read video '<decoded frames {shape}>'" in caplog.text
-    assert caplog.text.count(": contains no video frames") == 2
+    assert caplog.text.count(": contains no video frames") == 3
 
 
 @pytest.mark.parametrize("label, shown", [("x", "'x'"), (1.0, "1.0"), (True, "True")])

@@ -66,8 +66,9 @@ def test_the_config_takes_the_models_frames_and_size_and_the_labels_count(tmp_pa
         ({"--labels": "missing.csv"}, "missing.csv"),
         ({"--list": "missing.txt"}, "missing.txt"),
         ({"--opts": "TEST.NUM_CROPS"}, "TEST.NUM_CROPS"),
+        ({"--opts": "DATA.ROOT"}, "--opts DATA.ROOT: it is set by --root here"),
     ],
-    ids=["model", "labels", "list", "opts key"],
+    ids=["model", "labels", "list", "opts key", "a flag's key in opts"],
 )
 def test_bad_input_ends_with_one_line_naming_it(tmp_path, toy, model_folder, capsys, change, message):
     argv = evaluate_argv(model_folder, toy, tmp_path / "out")
@@ -79,6 +80,26 @@ def test_bad_input_ends_with_one_line_naming_it(tmp_path, toy, model_folder, cap
     assert cli.main(["evaluate", *argv]) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: ") and message in error
+
+
+def test_without_root_the_lists_paths_are_relative_to_the_current_folder(tmp_path, toy, model_folder, monkeypatch):
+    """Paths given to the command were read as YAML: an empty --root as null, and refused, a path cut at a '#'."""
+    output = tmp_path / "out #1"
+    argv = evaluate_argv(model_folder, toy, output)
+    root_at = argv.index("--root")
+    del argv[root_at : root_at + 2]
+    monkeypatch.chdir(toy)
+    config = config_from_args(parse_args(argv))
+    assert (config.DATA.ROOT, config.OUTPUT) == (".", str(output))
+    assert cli.main(["evaluate", *argv]) == cli.EXIT_OK
+    assert json.loads((output / "metrics.json").read_text())["num_videos"] == 8
+
+
+def test_a_hub_id_that_cannot_be_reached_is_named_with_the_offline_advice(tmp_path, toy, capsys):
+    argv = evaluate_argv("someone/no-such-xclip", toy, tmp_path / "out")
+    assert cli.main(["evaluate", *argv]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: --model: cannot load model 'someone/no-such-xclip'")
 
 
 def test_views_must_read_clips_x_crops(tmp_path, toy, model_folder, capsys):

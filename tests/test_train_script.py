@@ -369,9 +369,15 @@ def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tm
     run(other, toy, "TRAIN.EPOCHS", "1", "TRAIN.BATCH_SIZE", "4", "SEED", "7", "TEST.MULTI_VIEW_AT_END", "False")
 
     # --only_test would replace the run's metrics.json and config.yaml.
-    with pytest.raises(ConfigError, match=rf"{output} holds a training run .* --only_test would replace. Write the "
+    with pytest.raises(ConfigError, match=rf"{output} holds a training run .* an evaluation would replace. Write the "
                                           rf"evaluation elsewhere, e.g. --output {output / 'test'}"):
         run(output, toy, flags=("--log_with", "none", "--only_test", "--resume", str(output)))
+    # Replacing the run would delete the model this run loads (to evaluate it or to train from it).
+    for flags in (("--only_test",), ()):
+        with pytest.raises(ConfigError, match=rf"The model this run loads, {output / 'best_model'}, is in "
+                                              rf"{output / 'best_model'}, which --overwrite_output would delete"):
+            run(output, toy, flags=("--log_with", "none", "--overwrite_output", "--pretrained",
+                                    str(output / "best_model"), *flags))
     # Another run's checkpoint, or an earlier epoch of this run, would leave epoch_2 beside the new checkpoints.
     for checkpoint in (other / "checkpoints" / "epoch_1", output / "checkpoints" / "epoch_1"):
         with pytest.raises(ConfigError, match=rf"--resume {checkpoint}: {output} holds a training run .* whose latest "
@@ -398,7 +404,7 @@ def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tm
     assert sorted(path.name for path in (again / "checkpoints").iterdir()) == ["epoch_3"]
     # With --overwrite_output, an evaluation replaces the run it is written over.
     run(branch, toy, flags=("--log_with", "none", "--only_test", "--overwrite_output", "--pretrained",
-                            str(branch / "best_model")))
+                            str(output / "best_model")))
     assert not (branch / "checkpoints").exists() and "history" not in json.loads((branch / "metrics.json").read_text())
 
     # Evaluating a checkpoint of another model is refused before anything is written.

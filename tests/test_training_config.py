@@ -79,6 +79,17 @@ def test_original_yaml_with_base_inheritance_and_overrides(tmp_path):
     assert config.TRAIN.EPOCHS == 30  # untouched keys keep the defaults
 
 
+def test_paths_and_names_on_the_command_line_are_taken_as_written():
+    """They were read as YAML: a '#' cut them (a comment), "1e5" became a number and was refused, "" became null."""
+    opts = ["DATA.ROOT", "videos #2", "DATA.VAL_FILE", "1e5", "DATA.DATASET", "", "MODEL.PRETRAINED", "null",
+            "MODEL.LORA.TARGET_MODULES", "[q_proj, v_proj]", "TRAIN.LR", "1e-5"]
+    config = load_config(None, opts, OUTPUT="runs/a #1", **{"MODEL.RESUME": "~"})
+    assert (config.DATA.ROOT, config.DATA.VAL_FILE, config.DATA.DATASET) == ("videos #2", "1e5", "")
+    assert config.MODEL.PRETRAINED is None  # YAML's null word, where the key allows None
+    assert config.MODEL.LORA.TARGET_MODULES == ["q_proj", "v_proj"] and config.TRAIN.LR == 1e-5  # YAML where typed
+    assert (config.OUTPUT, config.MODEL.RESUME) == ("runs/a #1", "~")  # the flags' values, as they are
+
+
 def test_yaml_round_trip(tmp_path):
     config = load_config(opts=["MODEL.LORA.TARGET_MODULES", "[q_proj, v_proj]", "TEST.ZERO_SHOT.SPLIT_FILES", "a.txt"])
     assert config.MODEL.LORA.TARGET_MODULES == ["q_proj", "v_proj"]

@@ -29,7 +29,7 @@ from . import __version__
 from .model_source import ModelFolderError, check_model_folder, load_checked_config
 from .text_utils import first_line, short_first_line
 
-__all__ = ["int_at_least", "main", "read_label_file", "subcommand_parser"]
+__all__ = ["int_at_least", "main", "model_load_error", "read_label_file", "subcommand_parser"]
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 # Subcommands whose arguments belong to another program's parser, passed on untouched (`--help` included).
@@ -159,22 +159,28 @@ def _check_model(model: str) -> None:
 
 def _load_pipeline(args: argparse.Namespace) -> Any:
     # `import xclip` (which importing this module implies) has registered the pipeline task.
-    from huggingface_hub.errors import LocalEntryNotFoundError
     from safetensors import SafetensorError
     from transformers import pipeline
 
     try:
         return pipeline("zero-shot-video-classification", model=args.model, device=args.device, dtype=args.dtype)
     except (OSError, ValueError, TypeError) as error:
-        message = f"cannot load model {args.model!r}: {first_line(error)}"
-        if isinstance(error.__cause__, LocalEntryNotFoundError):  # transformers' advice is on a line first_line drops
-            message += f" Without a connection, pass a local folder, or download it once and set {OFFLINE_VARIABLE}=1."
-        raise CommandError(message) from error
+        raise CommandError(model_load_error(args.model, error)) from error
     except SafetensorError as error:
         # check_model_folder reads the headers first; this is a weights file that broke past its header.
         raise CommandError(
             f"cannot load model {args.model!r}: a weights file is corrupt or truncated ({short_first_line(error)})"
         ) from error
+
+
+def model_load_error(model: str, error: BaseException) -> str:
+    """One line saying why `model` (a folder or Hub id) cannot be loaded, from transformers' or xclip's `error`."""
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    message = f"cannot load model {model!r}: {first_line(error)}"
+    if isinstance(error.__cause__, LocalEntryNotFoundError):  # transformers' advice is on a line first_line drops
+        message += f" Without a connection, pass a local folder, or download it once and set {OFFLINE_VARIABLE}=1."
+    return message
 
 
 def _format_table(video: str, predictions: list[dict[str, Any]]) -> str:

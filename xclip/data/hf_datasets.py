@@ -101,6 +101,9 @@ class HFVideoRecords(Sequence):
             return bytes(value)
         if isinstance(value, (list, tuple)) and value and isinstance(value[0], PIL.Image.Image):
             return np.stack([_rgb_on_white(image, f"Row {index} of column {self.video_column!r}") for image in value])
+        if isinstance(value, (list, tuple)) and not value:
+            # No frames, whatever the column holds (an image column's schema gives no dtype): an unreadable video.
+            return np.empty((0,), np.uint8)
         if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
             # Rows of nested lists come back as Python numbers, and formatted ones (`with_format("torch")`) as int64:
             # the column's schema keeps their real dtype.

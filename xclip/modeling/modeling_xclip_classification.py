@@ -167,7 +167,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
     `(num_labels, projection_dim)`, saved in the checkpoint; the text encoder is kept so that `set_labels` can
     replace the classes. An X-CLIP folder without that buffer but with class names in `config.id2label` (a converted
     model-zoo checkpoint) loads as a classifier too: its class names are encoded on load. One built from a config alone
-    has zero `label_embeds`, and warns at its first call until `set_labels` or `load_state_dict` fills them.
+    has zero `label_embeds`, and warns at its first call if they are still zero then.
 
     Logits are exactly `XCLIPModel`'s `logits_per_video` for the same class texts; with several views per video
     (`(batch_size, num_views, num_frames, 3, S, S)` from `XCLIPVideoProcessor(num_clips=..., num_crops=...)`) they
@@ -191,9 +191,9 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("video",)
     _label_embeds_missing = False  # set while loading an X-CLIP folder that stores class names, not embeddings
-    # Whether `label_embeds` holds classes: loaded, restored or encoded. A plain Python flag, so that `forward` can
-    # warn about the zeros `__init__` leaves without reading the tensor back from the device at every call.
-    _label_embeds_set = False
+    # Whether the first call has checked `label_embeds` for the zeros `__init__` leaves: read back from the device
+    # once, not at every call.
+    _label_embeds_checked = False
     _rebuilt_when_mismatched = ("label_embeds",)
 
     def __init__(self, config: XCLIPConfig):
@@ -241,8 +241,6 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         other_classes = any(key in cls._rebuilt_when_mismatched for key, _, _ in loading_info["mismatched_keys"])
         if model._label_embeds_missing or other_classes:  # a config of other classes: encode its class names
             model._encode_config_labels()
-        else:
-            model._label_embeds_set = True  # loaded from the checkpoint
         return (model, loading_info) if return_loading_info else model
 
     def _adjust_missing_and_unexpected_keys(self, loading_info: Any) -> None:
@@ -253,14 +251,6 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         if "label_embeds" in loading_info.missing_keys:
             loading_info.missing_keys.discard("label_embeds")
             self._label_embeds_missing = True
-
-    def _load_from_state_dict(
-        self, state_dict: dict[str, torch.Tensor], prefix: str, *args: Any, **kwargs: Any
-    ) -> None:
-        """PyTorch's `load_state_dict` of this module; a state dict holding `label_embeds` restores the classes."""
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        if f"{prefix}label_embeds" in state_dict:
-            self._label_embeds_set = True
 
     def _encode_config_labels(self) -> None:
         labels = stored_class_names(self.config)
@@ -285,7 +275,6 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
         """
         texts = format_label_texts(labels, hypothesis_template)
         self.label_embeds = encode_label_texts(self.x_clip, processor, texts)
-        self._label_embeds_set = True
         set_class_names(self.config, labels)
 
     @can_return_tuple
@@ -315,13 +304,15 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
                 "stored label embeddings (label_embeds, one per class of config.id2label). Change the classes with "
                 "set_labels(processor, labels), or score other texts with XCLIPModel (classifier.x_clip)."
             )
-        if not self._label_embeds_set:
-            logger.warning_once(
-                "The label embeddings (label_embeds) of this XCLIPForVideoClassification were never set: it scores "
-                "every class alike. XCLIPForVideoClassification(config) leaves them zero; build the classifier with "
-                "XCLIPForVideoClassification.from_xclip(model, processor, labels), load a saved one with "
-                "from_pretrained, or call set_labels(processor, labels)."
-            )
+        if not self._label_embeds_checked:
+            self._label_embeds_checked = True
+            if not self.label_embeds.any():
+                logger.warning(
+                    "The label embeddings (label_embeds) of this XCLIPForVideoClassification are all zero: it scores "
+                    "every class alike. XCLIPForVideoClassification(config) leaves them zero; build the classifier "
+                    "with XCLIPForVideoClassification.from_xclip(model, processor, labels), load a saved one with "
+                    "from_pretrained, or call set_labels(processor, labels)."
+                )
         num_labels = self.label_embeds.shape[0]
         if labels is not None:
             check_label_ids(labels, num_labels, "classes in this classifier", batch_size=pixel_values.shape[0])

@@ -297,17 +297,18 @@ def load_config(
     if path is not None:
         _merge_file(config, Path(path), chain=())
     apply_overrides(config, _pairs(opts), source="--opts")
-    apply_overrides(config, overrides.items(), source="command line")
+    apply_overrides(config, overrides.items(), source="command line", from_text=False)
     config.validate()
     return config
 
 
-def apply_overrides(config: ExperimentConfig, pairs: Iterable[tuple[str, Any]], source: str) -> None:
-    """Sets dotted keys (`"TRAIN.LR"`) to values; strings are parsed as YAML, then checked against the key's type."""
+def apply_overrides(
+    config: ExperimentConfig, pairs: Iterable[tuple[str, Any]], source: str, from_text: bool = True
+) -> None:
+    """Sets dotted keys (`"TRAIN.LR"`) to values, checked against each key's type. With `from_text` (`--opts`), a
+    string value is read as its key's type says (see `_read_text`); otherwise values are taken as they are."""
     for key, value in pairs:
-        if isinstance(value, str):
-            value = _parse_scalar(value)
-        _set(config, key.split("."), value, source)
+        _set(config, key.split("."), value, source, from_text=from_text and isinstance(value, str))
 
 
 def _merge_file(config: ExperimentConfig, path: Path, chain: tuple[Path, ...]) -> None:
@@ -341,8 +342,9 @@ def _merge_file(config: ExperimentConfig, path: Path, chain: tuple[Path, ...]) -
         _set(config, key.split("."), value, source=str(path))
 
 
-def _set(node: Any, parts: list[str], value: Any, source: str) -> None:
-    """Assigns `value` to the field named by `parts` under `node`, checking the key and converting the type."""
+def _set(node: Any, parts: list[str], value: Any, source: str, from_text: bool = False) -> None:
+    """Assigns `value` to the field named by `parts` under `node`, checking the key and converting the type; a
+    `from_text` value is first read from the command line's text."""
     key = ".".join(parts)
     if key in _REMOVED_KEYS:
         logger.warning("%s: %s is no longer used and is ignored: %s", source, key, _REMOVED_KEYS[key])
@@ -357,7 +359,7 @@ def _set(node: Any, parts: list[str], value: Any, source: str) -> None:
             if is_dataclass(getattr(node, part)):
                 group_keys = ", ".join(_keys(getattr(node, part), key))
                 raise ConfigError(f"{source}: {key!r} is a group; set its keys ({group_keys}).")
-            setattr(node, part, _convert(value, hint, key, source))
+            setattr(node, part, _convert(_read_text(value, hint) if from_text else value, hint, key, source))
             return
         node = getattr(node, part)
         if not is_dataclass(node):
@@ -393,6 +395,19 @@ def _type_name(option: Any) -> str:
     if get_origin(option) is list:
         return "a list of strings"
     return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(option, str(option))
+
+
+def _read_text(text: str, hint: Any) -> Any:
+    """A command-line value for a key of type `hint`. A string key takes the text as written: a path or name may hold
+    `#` (a YAML comment) or read as a number. YAML's null words give None where the key allows it. Other keys read the
+    text as YAML (numbers, booleans, lists)."""
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    if str in options and not any(get_origin(option) is list for option in options):
+        return None if type(None) in options and text in _NULL_WORDS else text
+    return _parse_scalar(text)
+
+
+_NULL_WORDS = ("null", "Null", "NULL", "~", "None")
 
 
 def _parse_scalar(text: str) -> Any:

@@ -12,8 +12,8 @@ as the original tests, in --views clips x crops whose softmax probabilities are 
 (top-1, top-5, mean class accuracy, per-class accuracy, the count of unreadable videos, which are left out),
 val_per_class.csv, val_confusion.png and log.txt, as `xclip train --only_test` writes them; this is that run with
 the config filled in from the model and the files. --opts sets any other key of the training config, and wins over
-what the command derives (e.g. `--opts DATA.NUM_WORKERS 16`, or `DATA.NUM_FRAMES 16 MODEL.RESIZE_FRAMES True` to
-run an 8-frame model on 16). On several GPUs: `accelerate launch --multi_gpu --num_processes 8 -m xclip evaluate ...`.
+what the command reads from the model and labels (e.g. `--opts DATA.NUM_FRAMES 16 MODEL.RESIZE_FRAMES True` runs an
+8-frame model on 16). On several GPUs: `accelerate launch --multi_gpu --num_processes 8 -m xclip evaluate ...`.
 """
 
 from __future__ import annotations
@@ -22,15 +22,29 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from ..cli import int_at_least, subcommand_parser
+from ..cli import int_at_least, model_load_error, subcommand_parser
 from ..data import read_label_names
-from ..model_source import ModelFolderError, load_checked_config
+from ..model_source import load_checked_config
 from ..modeling import XCLIPConfig, XCLIPModel
-from ..text_utils import first_line
 from .config import ConfigError, ExperimentConfig, load_config
 from .run import add_runtime_arguments, check_output_folder, check_training_extras, run
 
 __all__ = ["config_from_args", "main", "parse_args"]
+
+# The config keys this command's own flags set, which --opts may not set too.
+FLAG_KEYS = {
+    "MODEL.PRETRAINED": "--model",
+    "DATA.VAL_FILE": "--list",
+    "DATA.LABEL_LIST": "--labels",
+    "DATA.ROOT": "--root",
+    "TEST.NUM_CLIP": "--views",
+    "TEST.NUM_CROP": "--views",
+    "TEST.ONLY_TEST": "this command (it only evaluates)",
+    "TRAIN.BATCH_SIZE": "--batch-size",
+    "DATA.NUM_WORKERS": "--num-workers",
+    "OUTPUT": "--output",
+    "OVERWRITE_OUTPUT": "--overwrite_output",
+}
 
 
 def views(text: str) -> tuple[int, int]:
@@ -46,7 +60,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", required=True, help="X-CLIP model folder or Hub id (MODEL.PRETRAINED)")
     parser.add_argument("--list", required=True, help="the labelled video list (DATA.VAL_FILE)")
     parser.add_argument("--labels", required=True, help="the classes' id,name CSV (DATA.LABEL_LIST)")
-    parser.add_argument("--root", default="", help="the folder the list's paths are relative to (DATA.ROOT)")
+    parser.add_argument(
+        "--root", default=".", help="the folder the list's paths are relative to (DATA.ROOT; default: the current one)"
+    )
     parser.add_argument("--output", required=True, help="folder for metrics.json and the reports (OUTPUT)")
     parser.add_argument(
         "--views", type=views, default=(1, 1), metavar="CLIPSxCROPS",
@@ -61,7 +77,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--num-workers", type=int_at_least(0), help="processes decoding videos (DATA.NUM_WORKERS; default 8)"
     )
     parser.add_argument(
-        "--overwrite_output", action="store_true", help="replace an earlier evaluation's reports in --output"
+        "--overwrite_output", action="store_true",
+        help="replace a training run in --output, deleting its checkpoints and best model (an earlier evaluation's "
+        "reports are replaced without it)",
     )
     parser.add_argument("--opts", nargs="+", default=[], metavar="KEY VALUE", help="any other config key")
     add_runtime_arguments(parser, default_tracker="none")
@@ -69,28 +87,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
-    """The training config of `xclip train --only_test` for `args`: the files, the views, and the model's frame count
-    and size. `--opts` wins over every derived key.
+    """The training config of `xclip train --only_test` for `args`: the flags' keys, and the frame count and size read
+    from the model and the class count from the labels, which `--opts` may set otherwise (it may not set the flags').
 
     Raises:
-        ConfigError: the model folder is missing or broken (named), a key of `--opts` is unknown or its value wrong,
-            or the output folder cannot be written.
-        OSError: transformers cannot load the model's config (e.g. a Hub id that cannot be reached).
+        ConfigError: the model cannot be loaded (a missing or broken folder, a Hub id that cannot be reached), a key
+            of `--opts` is unknown, has a wrong value or is a flag's, or the output folder cannot be written.
         AnnotationError: the labels CSV is missing or malformed.
     """
+    given_in_opts = set(args.opts[::2])
+    for key, flag in FLAG_KEYS.items():
+        if key in given_in_opts:
+            raise ConfigError(f"--opts {key}: it is set by {flag} here.")
     try:
         vision_config = load_checked_config(args.model, XCLIPConfig, XCLIPModel).vision_config
-    except (ModelFolderError, ValueError) as error:  # their messages do not repeat the model's name
-        raise ConfigError(f"cannot load the model {args.model!r} (--model): {first_line(error)}") from error
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"--model: {model_load_error(args.model, error)}") from error
     clips, crops = args.views
-    derived = {
+    flags = {
         "MODEL.PRETRAINED": args.model,
         "DATA.VAL_FILE": args.list,
         "DATA.ROOT": args.root,
         "DATA.LABEL_LIST": args.labels,
-        "DATA.NUM_CLASSES": len(read_label_names(args.labels)),
-        "DATA.NUM_FRAMES": vision_config.num_frames,
-        "DATA.INPUT_SIZE": vision_config.image_size,
         "TEST.NUM_CLIP": clips,
         "TEST.NUM_CROP": crops,
         "TEST.ONLY_TEST": True,
@@ -99,8 +117,13 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         "OUTPUT": args.output,
         "OVERWRITE_OUTPUT": args.overwrite_output,
     }
-    given_in_opts = set(args.opts[::2])
-    overrides = {key: value for key, value in derived.items() if value is not None and key not in given_in_opts}
+    derived = {
+        "DATA.NUM_CLASSES": len(read_label_names(args.labels)),
+        "DATA.NUM_FRAMES": vision_config.num_frames,
+        "DATA.INPUT_SIZE": vision_config.image_size,
+    }
+    overrides = {key: value for key, value in derived.items() if key not in given_in_opts}
+    overrides.update((key, value) for key, value in flags.items() if value is not None)
     config = load_config(None, args.opts, **overrides)
     check_output_folder(config)
     return config

@@ -25,6 +25,7 @@ __all__ = [
     "RUN_CONFIG",
     "RUN_OUTPUTS",
     "check_config_file_is_kept",
+    "check_keeps_the_model",
     "earlier_run_outputs",
     "evaluation_replaces",
     "interrupt_advice",
@@ -128,6 +129,7 @@ def earlier_run_outputs(config: ExperimentConfig, resumed: Path | None) -> list[
             f"{output_dir} already holds a training run ({', '.join(earlier)}). Pass --resume {output_dir} to "
             "continue it, --overwrite_output to replace it, or choose another --output."
         )
+    check_keeps_the_model(config, earlier)
     return earlier
 
 
@@ -192,10 +194,31 @@ def evaluation_replaces(config: ExperimentConfig) -> list[str]:
     if training_outputs and not config.OVERWRITE_OUTPUT:
         raise ConfigError(
             f"{output_dir} holds a training run ({', '.join(training_outputs)}), whose {METRICS_FILE} and "
-            f"{RUN_CONFIG} --only_test would replace. Write the evaluation elsewhere, e.g. --output "
+            f"{RUN_CONFIG} an evaluation would replace. Write the evaluation elsewhere, e.g. --output "
             f"{output_dir / 'test'}, or pass --overwrite_output to replace the run."
         )
+    check_keeps_the_model(config, training_outputs)
     return training_outputs
+
+
+def check_keeps_the_model(config: ExperimentConfig, replaced: Sequence[str]) -> None:
+    """Refuses to replace an earlier run's outputs when the model this run starts from (`MODEL.PRETRAINED`, e.g. the
+    earlier run's `best_model`) is among them: `--overwrite_output` would delete the model the new results describe.
+
+    Raises:
+        ConfigError: naming the model and the output it lies in.
+    """
+    if not config.MODEL.PRETRAINED or not Path(config.MODEL.PRETRAINED).expanduser().exists():
+        return  # a Hub id, or a file checked where it is loaded
+    model = Path(config.MODEL.PRETRAINED).expanduser().resolve()
+    for name in replaced:
+        output = (Path(config.OUTPUT) / name).resolve()
+        if model == output or output in model.parents:
+            raise ConfigError(
+                f"The model this run loads, {config.MODEL.PRETRAINED}, is in {Path(config.OUTPUT) / name}, which "
+                "--overwrite_output would delete, leaving results of a model that no longer exists. Choose another "
+                "--output, or copy the model elsewhere first."
+            )
 
 
 def interrupt_advice(output_dir: Path) -> str:
