@@ -433,6 +433,21 @@ def test_after_an_unreadable_video_the_others_are_still_scored_in_batches(model_
     assert records[3]["predictions"] == records[0]["predictions"] == records[5]["predictions"]
 
 
+def test_interrupted_json_output_still_holds_the_videos_scored_so_far(model_dir, videos, capsys, monkeypatch):
+    classify_readable = xclip.cli._classify_readable
+
+    def interrupted_after_one(*args, **kwargs):
+        outcomes = classify_readable(*args, **kwargs)
+        yield next(outcomes)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xclip.cli, "_classify_readable", interrupted_after_one)
+    argv = ["classify", *videos, "--labels", ",".join(LABELS), "--model", model_dir, "--json"]
+    status, out, _ = run(argv, capsys)
+    assert status == xclip.cli.EXIT_INTERRUPTED
+    assert [record["video"] for record in json.loads(out)] == videos[:1]
+
+
 def test_many_videos_on_a_terminal_show_a_progress_bar(model_dir, videos, capsys, monkeypatch):
     argv = ["classify", *videos, videos[0], "--labels", ",".join(LABELS), "--model", model_dir]
     _, _, err = run(argv, capsys)

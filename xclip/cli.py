@@ -207,20 +207,22 @@ def _classify(args: argparse.Namespace) -> int:
         disable=len(args.videos) < 2 or not sys.stderr.isatty(),
     )
     records, failures = [], 0
-    for video, outcome in zip(args.videos, _classify_readable(classifier, list(args.videos), options)):
-        progress.update()
-        if isinstance(outcome, str):
-            failures += 1
-            tqdm.write(f"error: {outcome}", file=sys.stderr)
+    try:
+        for video, outcome in zip(args.videos, _classify_readable(classifier, list(args.videos), options)):
+            progress.update()
+            if isinstance(outcome, str):
+                failures += 1
+                tqdm.write(f"error: {outcome}", file=sys.stderr)
+            if args.json:
+                records.append({"video": video, "error": outcome} if isinstance(outcome, str) else
+                               {"video": video, "predictions": outcome})
+            elif not isinstance(outcome, str):
+                tqdm.write(("\n" if len(records) else "") + _format_table(video, outcome), file=sys.stdout)
+                records.append(video)
+    finally:  # interrupted (Ctrl-C), the videos scored so far are still printed
+        progress.close()
         if args.json:
-            records.append({"video": video, "error": outcome} if isinstance(outcome, str) else
-                           {"video": video, "predictions": outcome})
-        elif not isinstance(outcome, str):
-            tqdm.write(("\n" if len(records) else "") + _format_table(video, outcome), file=sys.stdout)
-            records.append(video)
-    progress.close()
-    if args.json:
-        print(json.dumps(records, indent=2))
+            print(json.dumps(records, indent=2))
     return EXIT_ERROR if failures else EXIT_OK
 
 

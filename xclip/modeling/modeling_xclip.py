@@ -598,7 +598,8 @@ class _HeldBackLoadReport(Filter):
         self._dropped = False
 
     def filter(self, record: LogRecord) -> bool:
-        if record.thread == self._thread and record.funcName == self._report_function:
+        # Filters run in the thread that logs (`record.thread` is None when `logging.logThreads` is off).
+        if threading.get_ident() == self._thread and record.funcName == self._report_function:
             self._held.append(record)
             return False
         return True
