@@ -74,6 +74,41 @@ def test_few_shot_list_is_seeded(tmp_path):
     assert draw(0, "a.txt") != draw(1, "c.txt")
 
 
+def chosen_video_numbers(chosen) -> dict[int, list[int]]:
+    """Per class, the numbers of the chosen videos (`full_training_list` numbers them in list order)."""
+    numbers = {}
+    for record in chosen:
+        numbers.setdefault(record.label, []).append(int(Path(record.relative_path).stem.removeprefix("video")))
+    return numbers
+
+
+def test_few_shot_picks_are_distinct_videos_in_list_order_for_any_seed(tmp_path):
+    records = read_video_list(full_training_list(tmp_path, (7, 7)), tmp_path, num_classes=2)
+    for seed in range(20):
+        chosen = build_few_shot_list(records, k=4, seed=seed, output_path=tmp_path / "k4.txt")
+        for label, numbers in chosen_video_numbers(chosen).items():
+            assert len(set(numbers)) == 4, f"seed {seed}, class {label}: a video is repeated in {numbers}"
+            assert numbers == sorted(numbers), f"seed {seed}, class {label}: {numbers} is not in list order"
+
+
+def test_few_shot_draws_of_different_seeds_are_independent(tmp_path):
+    # A generator seeded with seed + class would give (seed 0, class 1) and (seed 1, class 0) the same draw.
+    records = read_video_list(full_training_list(tmp_path, (7, 7)), tmp_path, num_classes=2)
+
+    def drawn(seed, label):
+        return chosen_video_numbers(build_few_shot_list(records, k=3, seed=seed, output_path=tmp_path / "k3.txt"))[label]
+
+    assert drawn(seed=0, label=1) != drawn(seed=1, label=0)
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_few_shot_list_needs_a_positive_k(tmp_path, k):
+    records = read_video_list(full_training_list(tmp_path), tmp_path, num_classes=3)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        build_few_shot_list(records, k=k, seed=0, output_path=tmp_path / "k.txt")
+    assert not (tmp_path / "k.txt").exists()
+
+
 def test_few_shot_list_rejects_classes_with_fewer_than_k_videos(tmp_path):
     records = read_video_list(full_training_list(tmp_path, (5, 2, 7)), tmp_path, num_classes=3)
     with pytest.raises(ValueError, match=r"1 class\(es\) have fewer than k=4 videos \(class 1: 2\)"):
@@ -106,6 +141,34 @@ def test_kinetics600_has_exactly_220_new_classes():
     assert sorted(set(literal) - set(novel) - renamed) == ["passing american football (not in game)"]
     assert "hugging baby" in novel and "hugging (not baby)" not in novel
     assert novel == [name for name in k600_names if name in set(novel)]  # Kinetics-600 order
+
+
+def synthetic_kinetics_label_files(tmp_path, num_novel: int):
+    """A 400-class and a 600-class label file whose 600 classes include `num_novel` new ones, the 600 in reverse
+    alphabetical order (the original's CSVs are alphabetical, so they cannot tell file order from sorted order)."""
+    k400_names = [f"old class {index:03d}" for index in range(400)]
+    k600_names = k400_names[: 600 - num_novel] + [f"new class {index:03d}" for index in range(num_novel)]
+    k400 = write_label_names(k400_names, tmp_path / "k400.csv")
+    k600 = write_label_names(sorted(k600_names, reverse=True), tmp_path / "k600.csv")
+    return k400, k600
+
+
+def test_kinetics600_new_classes_come_in_the_label_files_order(tmp_path):
+    k400, k600 = synthetic_kinetics_label_files(tmp_path, num_novel=220)
+    novel = kinetics600_novel_classes(k400, k600)
+    # The 160-class splits are drawn from this list, so its order decides which classes a seed picks.
+    assert novel == [name for name in read_label_names(k600) if name.startswith("new class")]
+    assert novel[0] == "new class 219"
+
+
+@pytest.mark.parametrize("num_novel, warns", [(220, False), (221, True), (200, True)])
+def test_kinetics600_warns_unless_it_finds_220_new_classes(tmp_path, caplog, num_novel, warns):
+    k400, k600 = synthetic_kinetics_label_files(tmp_path, num_novel)
+    with caplog.at_level("WARNING", logger="xclip.data.kinetics"):
+        assert len(kinetics600_novel_classes(k400, k600)) == num_novel
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == warns
+    assert all(f"Found {num_novel} Kinetics-600 classes" in message for message in warnings)
 
 
 def test_rename_table_matches_the_label_files():

@@ -99,6 +99,34 @@ def test_a_failure_while_saving_leaves_the_previous_checkpoint_intact(tmp_path, 
     assert latest_checkpoint(tmp_path) == second
 
 
+def write_checkpoint_folder(output_dir: Path, epoch: int, complete: bool = True) -> Path:
+    """A checkpoint folder as `checkpoint_folders` sees it: complete once its trainer state is written."""
+    folder = output_dir / "checkpoints" / f"epoch_{epoch}"
+    folder.mkdir(parents=True)
+    if complete:
+        (folder / "trainer_state.json").write_text(json.dumps({"epoch": epoch}))
+    return folder
+
+
+def test_checkpoints_are_ordered_by_epoch_number_not_by_name(tmp_path, accelerator):
+    # By name, "epoch_9" sorts after "epoch_10": auto-resume would restart from epoch 9 and pruning delete epoch 10.
+    for epoch in (2, 9, 10):
+        write_checkpoint_folder(tmp_path, epoch)
+    assert [folder.name for folder in checkpoint_folders(tmp_path)] == ["epoch_2", "epoch_9", "epoch_10"]
+    assert latest_checkpoint(tmp_path).name == "epoch_10"
+
+    prepared(accelerator)  # something for Accelerate to save
+    save_training_state(accelerator, tmp_path, TrainerState(epoch=11), keep_last=2)
+    assert sorted(path.name for path in (tmp_path / "checkpoints").iterdir()) == ["epoch_10", "epoch_11"]
+
+
+def test_a_checkpoint_without_trainer_state_is_not_resumed_from(tmp_path):
+    complete = write_checkpoint_folder(tmp_path, 2)
+    write_checkpoint_folder(tmp_path, 3, complete=False)  # e.g. written by hand or by an older, non-atomic save
+    assert checkpoint_folders(tmp_path) == [complete]
+    assert latest_checkpoint(tmp_path) == complete
+
+
 def test_corrupt_trainer_state_is_reported(tmp_path, accelerator):
     folder = tmp_path / "checkpoints" / "epoch_1"
     folder.mkdir(parents=True)
@@ -122,6 +150,7 @@ def test_best_model_export_is_a_transformers_folder(tmp_path):
     torch.testing.assert_close(actual, expected)
     processor = XCLIPProcessor.from_pretrained(folder)
     assert processor.video_processor.crop_size["height"] == 32
+    assert processor.video_processor.num_frames == 4  # DATA.NUM_FRAMES, not the processor's default of 8
     card = (folder / "README.md").read_text()
     assert "moving sideways" in card and "top1: 75.00" in card and "library_name: transformers" in card
     assert json.loads((folder / "config.json").read_text())["vision_config"]["num_frames"] == 4
