@@ -238,6 +238,7 @@ def test_a_classifier_whose_label_embeddings_are_zero_warns_once_at_its_first_ca
     [
         ([], "{}", "Got no labels"),
         (["run", ""], "{}", "Label 1 is ''"),
+        (["run", "   "], "{}", "Label 1 is '   '; every label must be a non-empty string"),
         (["run", "jump", "run"], "{}", "Label 2 repeats 'run' \\(first given as label 0\\)"),
         (["run", "Run  "], "{}", "Label 1 .Run  . repeats label 0 .run. up to case or spacing"),
         ("run,jump", "{}", "Labels must be a list of strings"),

@@ -175,7 +175,13 @@ def test_labels_become_id2label(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     assert config["id2label"] == {"0": "brush hair", "1": "ApplyEyeMakeup", "2": "ride bike"}
     assert config["label2id"] == {"brush hair": 0, "ApplyEyeMakeup": 1, "ride bike": 2}
-    assert "3 classes of `labels.csv`" in (folder / "README.md").read_text()
+    card = ModelCard.load(folder / "README.md")
+    assert "3 classes of `labels.csv`" in card.text
+    # A classifier's card runs its own classes, not the zero-shot example labels.
+    assert card.data.pipeline_tag == "video-classification"
+    assert 'pipeline("video-classification", model="out")' in card.text
+    assert "labels = list(model.config.id2label.values())" in card.text
+    assert "playing guitar" not in card.text
 
 
 def test_model_card_metadata_for_an_unknown_file(converted_folder):

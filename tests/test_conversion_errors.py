@@ -72,6 +72,11 @@ FILE_CASES = {
         edited_fixture(lambda w: w.update({"visual.head.weight": torch.zeros(3)})),
         r"1 checkpoint weight\(s\) with no place in the model: 'visual.head.weight'",
     ),
+    # The decoder rows map any name, so the model's weight list is what must reject this one.
+    "extra-decoder-weight": (
+        edited_fixture(lambda w: w.update({"prompts_generator.decoder.0.extra": torch.zeros(3)})),
+        r"1 checkpoint weight\(s\) with no place in the model: 'prompts_generator.decoder.0.extra'",
+    ),
     "non-tensor-entry": (
         edited_fixture(lambda w: w.update({"logit_scale": 4.6})),
         "entry 'logit_scale' is a float, not a tensor",
@@ -109,10 +114,11 @@ def test_missing_checkpoint(tmp_path):
     [
         ("title\nabseiling\n", "the header must name the columns 'id,name'"),
         ("id,name\n0,a\n1,\n", "line 3: empty class name"),
+        ("id,name\n0,a\n1,   \n", "line 3: empty class name"),
         ("id,name\n0,a\n1,a\n", "line 3: class name 'a' already appears on line 2"),
         ("id,name\n", "has a header but no classes"),
     ],
-    ids=["no-header", "empty-name", "duplicate", "no-rows"],
+    ids=["no-header", "empty-name", "blank-name", "duplicate", "no-rows"],
 )
 def test_bad_labels_file_is_named_before_any_work(content, message, tmp_path):
     labels = tmp_path / "labels.csv"

@@ -2,11 +2,13 @@
 as the original does."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from open_clip.model import CLIP as OpenClipModel
 from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+from safetensors.torch import load_file, save_file
 from transformers import CLIPConfig, CLIPModel
 
 from xclip import XCLIPModel
@@ -19,20 +21,39 @@ BOS, EOS = VOCAB - 2, VOCAB - 1  # the end-of-text id is the largest, as in CLIP
 NUM_FRAMES = 4
 
 
-@pytest.fixture(scope="module")
-def transformers_clip(tmp_path_factory):
-    """A tiny random transformers CLIP saved as a folder (the `openai/clip-vit-*` layout)."""
+# A CLIP that deviates from OpenAI's QuickGELU and 1e-5 in both towers; X-CLIP must keep its settings.
+NON_DEFAULT_TOWER_SETTINGS = {"hidden_act": "gelu", "layer_norm_eps": 1e-6}
+
+
+def save_tiny_clip(folder: Path, **tower_settings) -> CLIPModel:
+    """A tiny random transformers CLIP saved in `folder` (the `openai/clip-vit-*` layout); `tower_settings` apply to
+    both towers."""
     torch.manual_seed(0)
-    tower = dict(hidden_size=WIDTH, intermediate_size=4 * WIDTH, num_hidden_layers=2, num_attention_heads=2)
+    tower = dict(
+        hidden_size=WIDTH, intermediate_size=4 * WIDTH, num_hidden_layers=2, num_attention_heads=2, **tower_settings
+    )
     text = dict(tower, vocab_size=VOCAB, max_position_embeddings=77, bos_token_id=BOS, eos_token_id=EOS, pad_token_id=0)
     vision = dict(tower, image_size=32, patch_size=16)
     config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=WIDTH)
     model = CLIPModel(config).eval()
     with torch.no_grad():
         model.logit_scale.fill_(math.log(100.0))  # a trained CLIP's value, not the init
-    folder = tmp_path_factory.mktemp("clip") / "tiny-clip"
     model.save_pretrained(folder)
-    return folder, model
+    return model
+
+
+@pytest.fixture(scope="module")
+def transformers_clip(tmp_path_factory):
+    """A tiny random transformers CLIP with OpenAI's settings, saved as a folder."""
+    folder = tmp_path_factory.mktemp("clip") / "tiny-clip"
+    return folder, save_tiny_clip(folder)
+
+
+@pytest.fixture(scope="module")
+def gelu_clip(tmp_path_factory):
+    """A tiny random transformers CLIP with `NON_DEFAULT_TOWER_SETTINGS`, saved as a folder."""
+    folder = tmp_path_factory.mktemp("clip") / "tiny-gelu-clip"
+    return folder, save_tiny_clip(folder, **NON_DEFAULT_TOWER_SETTINGS)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +116,9 @@ def assert_xclip_parts_initialised_as_the_original(model: XCLIPModel, clip_weigh
     assert message_fc.std().item() == pytest.approx(1 / math.sqrt(3 * WIDTH), rel=0.1)
 
 
-def test_from_transformers_folder_copies_clip_exactly(transformers_clip):
-    folder, clip = transformers_clip
+@pytest.mark.parametrize("clip_fixture", ["transformers_clip", "gelu_clip"])
+def test_from_transformers_folder_copies_clip_exactly(clip_fixture, request):
+    folder, clip = request.getfixturevalue(clip_fixture)
 
     model = XCLIPModel.from_clip(folder, num_frames=NUM_FRAMES)
 
@@ -107,6 +129,11 @@ def test_from_transformers_folder_copies_clip_exactly(transformers_clip):
     for name, tensor in clip.state_dict().items():
         assert torch.equal(ours[name.replace("pre_layrnorm", "pre_layernorm")], tensor), name
     config = model.config
+    # Each tower keeps CLIP's activation and epsilon, not OpenAI's QuickGELU and 1e-5: the text features above show
+    # it for the text tower; the frame encoder's outputs differ from CLIP's by design (message tokens).
+    for tower in ("text_config", "vision_config"):
+        our_tower, clip_tower = getattr(config, tower), getattr(clip.config, tower)
+        assert (our_tower.hidden_act, our_tower.layer_norm_eps) == (clip_tower.hidden_act, clip_tower.layer_norm_eps)
     assert (config.vision_config.num_frames, config.vision_config.mit_num_hidden_layers) == (NUM_FRAMES, 1)
     assert (config.prompt_layers, config.prompt_alpha) == (2, 0.1)
     assert config.vision_config.num_attention_heads == config.text_config.num_attention_heads == 2  # from CLIP
@@ -193,6 +220,17 @@ def test_bad_sources_are_named(tmp_path, openai_clip):
     torch.save(weights, incomplete)
     with pytest.raises(ConversionError, match=r"incomplete.pt: 1 model weight\(s\) not in the checkpoint"):
         xclip_from_clip(incomplete)
+
+
+def test_clip_folder_missing_a_weight_is_refused_not_filled_at_random(tmp_path):
+    folder = tmp_path / "incomplete-clip"
+    save_tiny_clip(folder)
+    weights = load_file(folder / "model.safetensors")
+    del weights["text_model.final_layer_norm.bias"]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+
+    with pytest.raises(ConversionError, match=r"incomplete-clip: .*lacks .*'text_model\.final_layer_norm\.bias'"):
+        xclip_from_clip(folder, num_frames=NUM_FRAMES)
 
 
 def test_xclip_folder_is_not_a_clip_source(transformers_clip, tmp_path):

@@ -31,6 +31,7 @@ TRICKY = [
     "a\u0301 combining accent",
     "ÇAĞRI İstanbul ß",
     "&amp; &lt;tag&gt; &amp;amp; double-escaped",
+    "<b>tag</b> &amp;amp; (a literal tag stops ftfy unescaping)",
     "Ã©mojibake fixed by ftfy",
     "ﬁ ligature",
     "😀 emoji 👍🏽",
@@ -92,6 +93,8 @@ def test_literal_end_of_text_is_the_special_token(tokenizer):
 
 def test_clean_up():
     assert clean_clip_text("  a &amp;amp; b\t\n c  ") == "a & b c"
+    # ftfy leaves entities alone in text with a literal "<", so both of the original's unescapes are needed here.
+    assert clean_clip_text("<b> &amp;amp; </b>") == "<b> & </b>"
     assert clean_clip_text("Ã©") == "é"
 
 
