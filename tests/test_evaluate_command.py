@@ -66,7 +66,7 @@ def test_the_config_takes_the_models_frames_and_size_and_the_labels_count(tmp_pa
         ({"--labels": "missing.csv"}, "missing.csv"),
         ({"--list": "missing.txt"}, "missing.txt"),
         ({"--opts": "TEST.NUM_CROPS"}, "TEST.NUM_CROPS"),
-        ({"--opts": "DATA.ROOT"}, "--opts DATA.ROOT: it is set by --root here"),
+        ({"--opts": "DATA.ROOT"}, "--opts DATA.ROOT: set by this command's own flags here"),
     ],
     ids=["model", "labels", "list", "opts key", "a flag's key in opts"],
 )

@@ -397,6 +397,9 @@ def _type_name(option: Any) -> str:
     return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(option, str(option))
 
 
+_NULL_WORDS = ("null", "Null", "NULL", "~", "None")  # YAML's, and Python's
+
+
 def _read_text(text: str, hint: Any) -> Any:
     """A command-line value for a key of type `hint`. A string key takes the text as written: a path or name may hold
     `#` (a YAML comment) or read as a number. YAML's null words give None where the key allows it. Other keys read the
@@ -406,8 +409,6 @@ def _read_text(text: str, hint: Any) -> Any:
         return None if type(None) in options and text in _NULL_WORDS else text
     return _parse_scalar(text)
 
-
-_NULL_WORDS = ("null", "Null", "NULL", "~", "None")
 
 
 def _parse_scalar(text: str) -> Any:

@@ -31,22 +31,6 @@ from .run import add_runtime_arguments, check_output_folder, check_training_extr
 
 __all__ = ["config_from_args", "main", "parse_args"]
 
-# The config keys this command's own flags set, which --opts may not set too.
-FLAG_KEYS = {
-    "MODEL.PRETRAINED": "--model",
-    "DATA.VAL_FILE": "--list",
-    "DATA.LABEL_LIST": "--labels",
-    "DATA.ROOT": "--root",
-    "TEST.NUM_CLIP": "--views",
-    "TEST.NUM_CROP": "--views",
-    "TEST.ONLY_TEST": "this command (it only evaluates)",
-    "TRAIN.BATCH_SIZE": "--batch-size",
-    "DATA.NUM_WORKERS": "--num-workers",
-    "OUTPUT": "--output",
-    "OVERWRITE_OUTPUT": "--overwrite_output",
-}
-
-
 def views(text: str) -> tuple[int, int]:
     """`"4x3"` -> (4 clips, 3 crops)."""
     clips, separator, crops = text.lower().partition("x")
@@ -78,10 +62,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--overwrite_output", action="store_true",
-        help="replace a training run in --output, deleting its checkpoints and best model (an earlier evaluation's "
-        "reports are replaced without it)",
+        help="replace a training run in --output, deleting its checkpoints and best model (OVERWRITE_OUTPUT; an "
+        "earlier evaluation's reports are replaced without it)",
     )
-    parser.add_argument("--opts", nargs="+", default=[], metavar="KEY VALUE", help="any other config key")
+    parser.add_argument(
+        "--opts", nargs="+", default=[], metavar="KEY VALUE", help="any other config key (TEST.ONLY_TEST is set)"
+    )
     add_runtime_arguments(parser, default_tracker="none")
     return parser.parse_args(argv)
 
@@ -95,14 +81,6 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
             of `--opts` is unknown, has a wrong value or is a flag's, or the output folder cannot be written.
         AnnotationError: the labels CSV is missing or malformed.
     """
-    given_in_opts = set(args.opts[::2])
-    for key, flag in FLAG_KEYS.items():
-        if key in given_in_opts:
-            raise ConfigError(f"--opts {key}: it is set by {flag} here.")
-    try:
-        vision_config = load_checked_config(args.model, XCLIPConfig, XCLIPModel).vision_config
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"--model: {model_load_error(args.model, error)}") from error
     clips, crops = args.views
     flags = {
         "MODEL.PRETRAINED": args.model,
@@ -117,6 +95,16 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         "OUTPUT": args.output,
         "OVERWRITE_OUTPUT": args.overwrite_output,
     }
+    given_in_opts = set(args.opts[::2])
+    if given_in_opts & flags.keys():
+        raise ConfigError(
+            f"--opts {', '.join(sorted(given_in_opts & flags.keys()))}: set by this command's own flags here "
+            "(--help names the key of each)."
+        )
+    try:
+        vision_config = load_checked_config(args.model, XCLIPConfig, XCLIPModel).vision_config
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"--model: {model_load_error(args.model, error)}") from error
     derived = {
         "DATA.NUM_CLASSES": len(read_label_names(args.labels)),
         "DATA.NUM_FRAMES": vision_config.num_frames,
