@@ -245,6 +245,7 @@ def test_a_classifier_whose_label_embeddings_are_zero_warns_once_at_its_first_ca
         (["run"], "a video", "exactly one '\\{\\}'"),
         (["run"], "{} and {}", "exactly one '\\{\\}'"),
         (["run"], "{label}", "exactly one '\\{\\}'"),
+        (["run"], "{} of {what}", "exactly one '\\{\\}'"),  # formatting would raise a KeyError
     ],
 )
 def test_bad_labels_and_templates_are_rejected(labels, template, message):
