@@ -372,12 +372,15 @@ def test_a_run_is_neither_mixed_with_another_nor_overwritten_by_an_evaluation(tm
     with pytest.raises(ConfigError, match=rf"{output} holds a training run .* an evaluation would replace. Write the "
                                           rf"evaluation elsewhere, e.g. --output {output / 'test'}"):
         run(output, toy, flags=("--log_with", "none", "--only_test", "--resume", str(output)))
-    # Replacing the run would delete the model this run loads (to evaluate it or to train from it).
+    # Replacing the run would delete the model this run loads (to evaluate it or to train from it), or the
+    # checkpoint an evaluation reads.
     for flags in (("--only_test",), ()):
         with pytest.raises(ConfigError, match=rf"The model this run loads, {output / 'best_model'}, is in "
                                               rf"{output / 'best_model'}, which --overwrite_output would delete"):
             run(output, toy, flags=("--log_with", "none", "--overwrite_output", "--pretrained",
                                     str(output / "best_model"), *flags))
+    with pytest.raises(ConfigError, match=rf"The model this run loads, {output}, is in {output / 'checkpoints'}"):
+        run(output, toy, flags=("--log_with", "none", "--overwrite_output", "--only_test", "--resume", str(output)))
     # Another run's checkpoint, or an earlier epoch of this run, would leave epoch_2 beside the new checkpoints.
     for checkpoint in (other / "checkpoints" / "epoch_1", output / "checkpoints" / "epoch_1"):
         with pytest.raises(ConfigError, match=rf"--resume {checkpoint}: {output} holds a training run .* whose latest "

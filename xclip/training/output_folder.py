@@ -202,23 +202,25 @@ def evaluation_replaces(config: ExperimentConfig) -> list[str]:
 
 
 def check_keeps_the_model(config: ExperimentConfig, replaced: Sequence[str]) -> None:
-    """Refuses to replace an earlier run's outputs when the model this run starts from (`MODEL.PRETRAINED`, e.g. the
-    earlier run's `best_model`) is among them: `--overwrite_output` would delete the model the new results describe.
+    """Refuses to replace an earlier run's outputs when the weights this run loads (`MODEL.PRETRAINED`, e.g. the
+    earlier run's `best_model`, or the `MODEL.RESUME` checkpoint an evaluation reads) are among them:
+    `--overwrite_output` would delete the model the new results describe.
 
     Raises:
         ConfigError: naming the model and the output it lies in.
     """
-    if not config.MODEL.PRETRAINED or not Path(config.MODEL.PRETRAINED).expanduser().exists():
-        return  # a Hub id, or a file checked where it is loaded
-    model = Path(config.MODEL.PRETRAINED).expanduser().resolve()
-    for name in replaced:
-        output = (Path(config.OUTPUT) / name).resolve()
-        if model == output or output in model.parents:
-            raise ConfigError(
-                f"The model this run loads, {config.MODEL.PRETRAINED}, is in {Path(config.OUTPUT) / name}, which "
-                "--overwrite_output would delete, leaving results of a model that no longer exists. Choose another "
-                "--output, or copy the model elsewhere first."
-            )
+    for loaded in (config.MODEL.PRETRAINED, config.MODEL.RESUME):
+        if not loaded or not Path(loaded).expanduser().exists():
+            continue  # unset, a Hub id, or a path checked where it is loaded
+        model = Path(loaded).expanduser().resolve()
+        for name in replaced:
+            output = (Path(config.OUTPUT) / name).resolve()
+            if model == output or output in model.parents or model in output.parents:
+                raise ConfigError(
+                    f"The model this run loads, {loaded}, is in {Path(config.OUTPUT) / name}, which --overwrite_output "
+                    "would delete, leaving results of a model that no longer exists. Choose another --output, or copy "
+                    "the model elsewhere first."
+                )
 
 
 def interrupt_advice(output_dir: Path) -> str:
