@@ -31,10 +31,8 @@ import torch
 import transformers
 
 import xclip
-from transformers.models.clip.modeling_clip import CLIPAttention
 
 from xclip import XCLIPConfig, XCLIPModel
-from xclip.modeling.modeling_xclip import XCLIPAttention
 from xclip.training.model_setup import ARCHITECTURES
 from xclip.training.optimization import build_optimizer, freeze_text_tower
 
@@ -271,19 +269,8 @@ def zero_shot_case(bench: Bench, geometry: Geometry, ours: XCLIPModel, theirs: t
     ours.float()
 
 
-@contextlib.contextmanager
-def separate_qkv_products():
-    """xclip's frame attention with CLIP's three q/k/v products instead of one: measures what the fusion buys."""
-    fused = XCLIPAttention.forward
-    XCLIPAttention.forward = CLIPAttention.forward
-    try:
-        yield
-    finally:
-        XCLIPAttention.forward = fused
-
-
 def video_case(bench: Bench, geometry: Geometry, ours: XCLIPModel, theirs: transformers.XCLIPModel, *,
-               savvy_peer: bool = False, mode: str = "default", unfused: bool = False, batch: int | None = None,
+               savvy_peer: bool = False, mode: str = "default", batch: int | None = None,
                fp32: bool = False, **_) -> None:
     """`fp32` also runs both models in float32, uncompiled."""
     batch = batch or geometry.batch["video"]
@@ -308,12 +295,6 @@ def video_case(bench: Bench, geometry: Geometry, ours: XCLIPModel, theirs: trans
         with torch.inference_mode():
             timing = bench.timer(lambda: features(pixel_values=videos_bf16))
         bench.record(geometry, "video", f"{label} (bf16 weights, compile={mode})", batch, timing)
-        if label == "xclip" and unfused:
-            torch._dynamo.reset()
-            with separate_qkv_products(), torch.inference_mode():
-                features = compiled(model.get_video_features, mode)
-                timing = bench.timer(lambda: features(pixel_values=videos_bf16))
-            bench.record(geometry, "video", f"xclip, separate q/k/v products (compile={mode})", batch, timing)
         model.float()
 
 
@@ -415,7 +396,7 @@ GPU_PLAN = [
     ("b32-8", "zero_shot", {"modes": ("default",)}),
     ("b16-8", "zero_shot", {"modes": ("gemm-autotune",), "peer": False}),
     ("b32-8", "zero_shot", {"modes": ("gemm-autotune",), "peer": False}),
-    ("b16-8", "video", {"savvy_peer": True, "unfused": True}),
+    ("b16-8", "video", {"savvy_peer": True}),
     ("b32-8", "train", {}),
     ("b16-32", "zero_shot", {}),
     ("l14-8", "zero_shot", {}),
@@ -424,31 +405,31 @@ GPU_PLAN = [
     ("b16-32", "video", {}),
     ("l14-8", "video", {}),
 ]
-# The next lease: the zero-shot and video paths after the patch embedding became a matrix product (the second lease
-# measured them before, and found CUDA graphs +1%, cuDNN attention +0% and batches past 64 (B/16) or 128 (B/32)
-# +1%), then the B/16 training step, all against the peer in the same run.
+# The third lease's (2026-11-27): the zero-shot and video paths after the patch embedding became a matrix product (the
+# second lease measured them before, and found CUDA graphs +1%, cuDNN attention +0% and batches past 64 (B/16) or
+# 128 (B/32) +1%), then the B/16 training step, all against the peer in the same run.
 FOLLOWUP_PLAN = [
     ("b32-8", "zero_shot", {"modes": ("reduce-overhead",), "batch_scales": (1, 2, 4), "profile": True}),
     ("b16-8", "zero_shot", {"modes": ("reduce-overhead",), "batch_scales": (1, 2), "profile": True}),
-    ("b16-8", "video", {"savvy_peer": True, "unfused": True}),
+    ("b16-8", "video", {"savvy_peer": True}),
     ("b32-8", "video", {"savvy_peer": True}),
     ("b16-8", "train", {}),
     ("b16-32", "zero_shot", {}),
     ("l14-8", "zero_shot", {}),
     ("b16-32", "train", {}),
 ]
-# A CPU's plan: the two cheapest geometries at batches that take seconds, both precisions (bf16 is only fast on CPUs
-# with bf16 matrix instructions), and the fused q/k/v products against CLIP's three. No training step: the peer's
-# re-encodes 400 texts forward and backward, minutes a step on a few cores.
+# A CPU's plan: the two cheapest geometries at batches that take seconds, and both precisions (bf16 is only fast on
+# CPUs with bf16 matrix instructions). No training step: the peer's re-encodes 400 texts forward and backward, minutes
+# a step on a few cores.
 CPU_PLAN = [
     ("b32-8", "zero_shot", {"batch": 8, "modes": ("none",), "fp32": True}),
-    ("b32-8", "video", {"batch": 8, "mode": "none", "fp32": True, "savvy_peer": True, "unfused": True}),
+    ("b32-8", "video", {"batch": 8, "mode": "none", "fp32": True, "savvy_peer": True}),
     ("b16-8", "zero_shot", {"batch": 4, "modes": ("none",), "fp32": True}),
 ]
 PLANS = {"gpu": GPU_PLAN, "followup": FOLLOWUP_PLAN, "cpu": CPU_PLAN}
 CASES = {"zero_shot": zero_shot_case, "video": video_case, "train": train_case}
 # `--tiny` without a plan: every case with every option, so that CI reaches each code path.
-SMOKE_PLAN = [("tiny", case, {"savvy_peer": True, "unfused": True, "attention": "cudnn", "profile": True, "fp32": True})
+SMOKE_PLAN = [("tiny", case, {"savvy_peer": True, "attention": "cudnn", "profile": True, "fp32": True})
               for case in CASES]
 
 

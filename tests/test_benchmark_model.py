@@ -35,7 +35,7 @@ def test_followup_plan_of_the_gpu_lease_runs_every_case(tmp_path):
                              "--markdown", ""])
     assert not report["errors"] and not report["skipped"]
     variants = {(r["case"], r["variant"]) for r in report["results"] if "clips_per_s" in r}
-    assert any(case == "video" and "separate q/k/v" in variant for case, variant in variants)
+    assert any(case == "video" and variant.startswith("transformers (bf16 weights") for case, variant in variants)
     assert {case for case, _ in variants} >= {"zero_shot", "video", "train"}
     # The plan's own options reach the cases: its zero-shot batch scales 1, 2 and 4 over tiny's batch of 2.
     ours = {r["batch"] for r in report["results"] if r["case"] == "zero_shot" and r["variant"].startswith("xclip")}
@@ -49,7 +49,7 @@ def test_cpu_plan_compares_both_precisions_against_the_fastest_peer(tmp_path):
     assert not report["errors"] and not report["skipped"]
     variants = {(r["case"], r["variant"]) for r in report["results"] if "clips_per_s" in r}
     assert {("zero_shot", "xclip (fp32, labels cached)"), ("video", "transformers (fp32)"),
-            ("video", "xclip (fp32)"), ("video", "xclip, separate q/k/v products (compile=none)")} <= variants
+            ("video", "xclip (fp32)"), ("video", "xclip (bf16 weights, compile=none)")} <= variants
     assert not any(case == "train" for case, _ in variants)
 
 

@@ -309,34 +309,6 @@ def _check_video_shape(
         )
 
 
-class XCLIPAttention(CLIPAttention):
-    """CLIP attention computing queries, keys and values in one matrix product.
-
-    The weights stay the separate `q_proj`/`k_proj`/`v_proj` of CLIP's checkpoints; concatenating them per call is
-    a few MB, while the frame encoder's input is read once instead of three times. When a projection is not a plain
-    `nn.Linear` (a PEFT adapter wraps it, say), its own forward must run, so CLIP's three products are used.
-    """
-
-    def forward(
-        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs: Any
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """`hidden_states`: `(batch, seq_len, embed_dim)` -> `(batch, seq_len, embed_dim)` and the attention weights
-        (eager only)."""
-        projections = (self.q_proj, self.k_proj, self.v_proj)
-        if any(type(projection) is not nn.Linear for projection in projections):
-            return super().forward(hidden_states, attention_mask, **kwargs)
-        input_shape = hidden_states.shape[:-1]
-        weight = torch.cat([projection.weight for projection in projections])
-        bias = torch.cat([projection.bias for projection in projections])
-        # (batch, seq_len, 3, num_heads, head_dim) -> three (batch, num_heads, seq_len, head_dim)
-        qkv = nn.functional.linear(hidden_states, weight, bias).view(*input_shape, 3, -1, self.head_dim)
-        queries, keys, values = (states.transpose(1, 2) for states in qkv.unbind(-3))
-
-        attn_output, attn_weights = attend(self, queries, keys, values, attention_mask, **kwargs)
-        attn_output = self.out_proj(attn_output.reshape(*input_shape, -1))
-        return attn_output, attn_weights
-
-
 class XCLIPPatchEmbedding(nn.Conv2d):
     """CLIP's patch embedding, a convolution whose stride equals its kernel, computed as one matrix product.
 
@@ -384,9 +356,9 @@ class XCLIPVisionEncoderLayer(GradientCheckpointingLayer):
         self.embed_dim = config.hidden_size
         self.message_fc = nn.Linear(self.embed_dim, self.embed_dim)
         self.message_ln = nn.LayerNorm(self.embed_dim, eps=config.layer_norm_eps)
-        self.message_attn = XCLIPAttention(config)
+        self.message_attn = CLIPAttention(config)
         self.layer_norm1 = nn.LayerNorm(self.embed_dim, eps=config.layer_norm_eps)
-        self.self_attn = XCLIPAttention(config)
+        self.self_attn = CLIPAttention(config)
         self.layer_norm2 = nn.LayerNorm(self.embed_dim, eps=config.layer_norm_eps)
         self.mlp = CLIPMLP(config)
         self.drop_path = BeitDropPath(drop_path_rate) if drop_path_rate > 0.0 else nn.Identity()

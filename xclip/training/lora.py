@@ -29,9 +29,6 @@ def add_lora_adapters(model: nn.Module, settings: LoraSettings) -> PeftModel:
     parts when `settings.TRAIN_XCLIP_MODULES` (training from CLIP, they start random, so adapters alone cannot
     learn them).
 
-    The frame encoder's attention fuses its q/k/v products only while the projections are plain `nn.Linear`; once
-    peft wraps them, each projection runs its own forward, so adapters on `q_proj`/`k_proj`/`v_proj` take effect.
-
     Raises:
         ValueError: the target pattern matches no layer of the model.
     """
