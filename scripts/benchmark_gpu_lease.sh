@@ -9,8 +9,9 @@
 #
 # `model` first: its figures decide the zero-shot targets, and the machine's start-up also counts against the lease.
 #
-# The device image has torch, transformers and accelerate but not PyAV or ftfy: download their wheels into .wheels/
-# here first (see BENCHMARKS.md, "Running the GPU benchmarks") and carry that folder with the call.
+# The device image has torch, transformers, accelerate and peft but not PyAV, ftfy, open_clip_torch (the CLIP
+# vocabulary) or the training extras' evaluate and datasets: download their wheels into .wheels/ here first (see
+# BENCHMARKS.md, "Running the GPU benchmarks") and carry that folder with the call.
 set -uo pipefail
 part=${1:-}
 if [[ "$part" != checks && "$part" != model ]]; then echo "usage: $0 checks|model" >&2; exit 2; fi

@@ -71,6 +71,9 @@ class Timed:
         return result
 
     def __getattr__(self, name):
+        # Only called for names not set on the wrapper; unpickling (in spawned workers) asks before `wrapped` exists.
+        if name == "wrapped":
+            raise AttributeError(name)
         return getattr(self.wrapped, name)
 
 

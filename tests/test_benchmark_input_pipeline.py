@@ -1,10 +1,12 @@
 """The input-pipeline benchmark runs end to end on tiny generated videos (CPU)."""
 
 import json
+import pickle
 
 import pytest
 
 from script_loader import load_script
+from xclip.processing import XCLIPTrainTransform
 
 
 def test_quick_benchmark_reports_loader_rate_and_one_core_split(tmp_path):
@@ -56,3 +58,10 @@ def test_evaluation_items_are_timed_with_their_views(tmp_path, on_device):
 def test_bad_views_are_a_usage_error():
     with pytest.raises(SystemExit):
         load_script("benchmark_input_pipeline").main(["--quick", "--views", "4x2"])
+
+
+def test_timed_parts_survive_pickling_as_spawned_workers_receive_them():
+    # Decoding on a GPU starts the loader workers with `spawn`, which pickles the dataset and its timed transform.
+    script = load_script("benchmark_input_pipeline")
+    timed = pickle.loads(pickle.dumps(script.Timed(XCLIPTrainTransform(32))))
+    assert timed.image_size == 32 and timed.seconds == 0.0
