@@ -230,6 +230,13 @@ def test_model_card_of_the_zero_shot_model_lists_every_evaluation(tmp_path):
     assert "| 65.2 | 86.1* |" in card.text
 
 
+def test_model_card_tags_the_few_shot_setting_and_not_full_supervision(tmp_path):
+    write_model_card(tmp_path / "few.md", "few", B32_GEOMETRY, "few_hmdb_2.pth", MODEL_ZOO["few_hmdb_2"])
+    write_model_card(tmp_path / "full.md", "full", B32_GEOMETRY, "k400_32_8.pth", MODEL_ZOO["k400_32_8"])
+    few, full = (ModelCard.load(tmp_path / name).data.tags for name in ("few.md", "full.md"))
+    assert set(few) - set(full) == {"2-shot"} and "fully supervised" not in full
+
+
 def test_model_zoo_file_name_with_other_weights_leaves_results_out(tmp_path, caplog):
     renamed = tmp_path / "k400_32_8.pth"
     renamed.write_bytes(FIXTURE.read_bytes())

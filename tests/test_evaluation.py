@@ -77,6 +77,21 @@ def test_accuracy_input_errors(scores, labels, message):
         compute_video_accuracy(scores, labels)
 
 
+def test_scores_for_another_number_of_classes_than_expected_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="scores have 6 classes, expected num_classes=7"):
+        compute_video_accuracy(SCORES, LABELS, num_classes=7)
+    metric = load_video_accuracy(experiment_id="test-num-classes", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="expected num_classes=7"):
+        metric.compute(predictions=SCORES.tolist(), references=LABELS.tolist(), num_classes=7)
+    # The training script's report passes its class list's length: scores from a model with other classes are refused.
+    from xclip.training.engine import Predictions
+    from xclip.training.reporting import evaluation_report
+
+    predictions = Predictions(torch.from_numpy(SCORES), torch.from_numpy(LABELS), torch.ones(len(LABELS), dtype=bool))
+    with pytest.raises(ValueError, match="expected num_classes=7"):
+        evaluation_report(predictions, [f"class {index}" for index in range(7)], metric, num_views=1)
+
+
 def test_evaluate_module_loads_offline_and_accumulates_batches(monkeypatch, tmp_path):
     def no_network(*args, **kwargs):
         raise OSError("network access attempted while loading the metric")

@@ -91,6 +91,12 @@ def test_literal_end_of_text_is_the_special_token(tokenizer):
     assert tokenizer("<|endoftext|> inside").input_ids == [BOS, EOS, 2912, EOS]
 
 
+def test_the_second_text_of_a_pair_is_cleaned_too(tokenizer):
+    cleaned = tokenizer("a photo of & cat", add_special_tokens=False).input_ids
+    paired = tokenizer("a cat", "  a photo\tof &amp;amp; cat  ", add_special_tokens=False).input_ids
+    assert paired[2:] == cleaned
+
+
 def test_clean_up():
     assert clean_clip_text("  a &amp;amp; b\t\n c  ") == "a & b c"
     # ftfy leaves entities alone in text with a literal "<", so both of the original's unescapes are needed here.

@@ -604,6 +604,17 @@ def test_step_log_is_strict_json_with_a_diverged_step(tmp_path):
     assert all(math.isnan(step.loss) for step in StepLog.read(tmp_path))
 
 
+def test_trackers_get_every_print_freq_th_step_and_the_file_every_step(tmp_path, monkeypatch):
+    logged = []
+    monkeypatch.setattr(Accelerator, "log", lambda self, values, step=None, log_kwargs=None: logged.append(step))
+    step_log = StepLog(Accelerator(cpu=True), tmp_path, print_freq=3)
+    for iteration in range(8):
+        step_log.write(StepRecord(epoch=1, iteration=iteration, loss=1.0, lr=1e-3))
+    step_log.close()
+    assert logged == [0, 3, 6]
+    assert [step.iteration for step in StepLog.read(tmp_path)] == list(range(8))
+
+
 def test_trackers_get_steps_that_never_decrease(tmp_path, toy, monkeypatch):
     """Per-iteration and per-epoch metrics share one step count (wandb drops a metric logged at an earlier step)."""
     logged = []

@@ -230,6 +230,15 @@ def training_configuration(card: ModelCard) -> dict:
     return yaml.safe_load(card.text.split("```yaml\n")[1].split("```")[0])
 
 
+def test_card_lists_the_first_20_classes_and_says_when_there_are_more():
+    config = load_config(opts=TINY_OPTS)
+    for count, ending in ((20, "`class 19`"), (21, "`class 19` ...")):
+        card = tiny_card(config, class_names=[f"class {index}" for index in range(count)])
+        classes = card.text.split("## Classes")[1].split("## Usage")[0]
+        assert classes.startswith(f"\n\n{count} classes") and classes.count("`class ") == 20, classes
+        assert classes.rstrip().endswith(ending), classes
+
+
 def test_card_describes_the_saved_models_geometry_not_model_arch(tmp_path):
     # Fine-tuning from an X-CLIP folder keeps that folder's geometry whatever MODEL.ARCH (here ViT-B/32) says.
     other_geometry = CLIPArchitecture(None, 16, 192, 2, 3, 32, 2, 2, 32, xclip_heads=2).xclip_geometry(4, 32)
