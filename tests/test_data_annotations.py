@@ -345,7 +345,8 @@ def test_decoded_frames_without_a_pixel_are_refused_naming_their_origin(shape, m
     # without frames, it is an unreadable video (tests/test_data_dataset.py).
     with pytest.raises(ValueError, match=rf"^Row 3 of column 'video' holds uint8 frames of shape .*no {missing}\.$"):
         VideoRecord(np.zeros(shape, np.uint8), 0, frames_origin="Row 3 of column 'video'")
-    assert len(VideoRecord(np.zeros((0, 8, 8, 3), np.uint8), 0).source) == 0
+    for no_frames in ((0, 8, 8, 3), (0, 0, 0, 3)):
+        assert len(VideoRecord(np.zeros(no_frames, np.uint8), 0).source) == 0
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
     A wrong array is a wrong dataset rather than an unreadable video, so it is an error instead of a
     `VideoDecodeError` that training would skip. Other dtypes are refused rather than cast, since casting cannot
     know whether float frames are in [0, 1] or [0, 255], and wraps integers outside [0, 255] around. An array without
-    frames, `(0, H, W, 3)` or the `(0,)` of an empty row, passes: like a video file without frames, it is an
+    frames, `(0, H, W, 3)` (whatever H and W) or the `(0,)` of an empty row, passes: like a video file without frames, it is an
     unreadable video, which `VideoClipDataset` skips in training and reports at evaluation.
 
     Args:
@@ -119,7 +119,8 @@ def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
     is_empty_row = frames.shape == (0,)
     if not is_empty_row and (frames.ndim != 4 or frames.shape[-1] != 3):
         raise ValueError(f"{found}; expected an RGB array [T, H, W, 3].")
-    empty = [name for name, size in zip(("height", "width"), frames.shape[1:3]) if size == 0]
+    # Without frames (`(0, 0, 0, 3)` too) there is no frame size to check: an unreadable video, as said above.
+    empty = [name for name, size in zip(("height", "width"), frames.shape[1:3]) if size == 0 and len(frames)]
     if empty:
         # Resizing would divide by the zero size, far from the dataset that holds the array.
         raise ValueError(f"{found}; expected an RGB array [T, H, W, 3], not frames with no {' or '.join(empty)}.")
