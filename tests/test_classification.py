@@ -233,6 +233,16 @@ def test_a_classifier_whose_label_embeddings_are_zero_warns_once_at_its_first_ca
     )
 
 
+def test_a_fresh_classifier_compiles_into_one_graph_like_the_eager_one(xclip_and_processor, classifier):
+    # Its first call checks the label embeddings once, a read of values that torch.compile cannot trace: skipped there.
+    videos = random_videos(xclip_and_processor[0].config, batch_size=2)
+    fresh = XCLIPForVideoClassification(classifier.config).eval()
+    fresh.load_state_dict(classifier.state_dict())
+    with torch.no_grad():
+        compiled = torch.compile(fresh, fullgraph=True, backend="eager")(pixel_values=videos).logits
+        torch.testing.assert_close(compiled, classifier(pixel_values=videos).logits)
+
+
 @pytest.mark.parametrize(
     ("labels", "template", "message"),
     [

@@ -192,7 +192,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
     input_modalities = ("video",)
     _label_embeds_missing = False  # set while loading an X-CLIP folder that stores class names, not embeddings
     # Whether the first call has checked `label_embeds` for the zeros `__init__` leaves: read back from the device
-    # once, not at every call.
+    # once, not at every call, and not under `torch.compile`, where reading values would break the graph.
     _label_embeds_checked = False
     _rebuilt_when_mismatched = ("label_embeds",)
 
@@ -304,7 +304,7 @@ class XCLIPForVideoClassification(XCLIPPreTrainedModel):
                 "stored label embeddings (label_embeds, one per class of config.id2label). Change the classes with "
                 "set_labels(processor, labels), or score other texts with XCLIPModel (classifier.x_clip)."
             )
-        if not self._label_embeds_checked:
+        if not self._label_embeds_checked and not torch.compiler.is_compiling():
             self._label_embeds_checked = True
             if not self.label_embeds.any():
                 logger.warning(
