@@ -96,7 +96,8 @@ def test_few_shot_draws_of_different_seeds_are_independent(tmp_path):
     records = read_video_list(full_training_list(tmp_path, (7, 7)), tmp_path, num_classes=2)
 
     def drawn(seed, label):
-        return chosen_video_numbers(build_few_shot_list(records, k=3, seed=seed, output_path=tmp_path / "k3.txt"))[label]
+        chosen = build_few_shot_list(records, k=3, seed=seed, output_path=tmp_path / "k3.txt")
+        return chosen_video_numbers(chosen)[label]
 
     assert drawn(seed=0, label=1) != drawn(seed=1, label=0)
 

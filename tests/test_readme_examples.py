@@ -46,7 +46,8 @@ def readme_examples(language: str = "python") -> dict[str, str]:
         elif block is None and line.strip() == f"```{language}":
             block = []
         elif block is not None and line.strip() == "```":
-            name = heading if heading not in examples else f"{heading} ({sum(k.startswith(heading) for k in examples) + 1})"
+            repeats = sum(name.startswith(heading) for name in examples)
+            name = heading if heading not in examples else f"{heading} ({repeats + 1})"
             examples[name] = "\n".join(block)
             block = None
         elif block is not None:

@@ -103,8 +103,8 @@ def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
     A wrong array is a wrong dataset rather than an unreadable video, so it is an error instead of a
     `VideoDecodeError` that training would skip. Other dtypes are refused rather than cast, since casting cannot
     know whether float frames are in [0, 1] or [0, 255], and wraps integers outside [0, 255] around. An array without
-    frames, `(0, H, W, 3)` (whatever H and W) or the `(0,)` of an empty row, passes: like a video file without frames, it is an
-    unreadable video, which `VideoClipDataset` skips in training and reports at evaluation.
+    frames, `(0, H, W, 3)` whatever H and W or the `(0,)` of an empty row, passes: like a video file without frames,
+    it is an unreadable video, which `VideoClipDataset` skips in training and reports at evaluation.
 
     Args:
         frames: The frames.
@@ -115,12 +115,10 @@ def check_decoded_frames(frames: np.ndarray, origin: str) -> None:
         TypeError: They are not uint8.
     """
     found = f"{origin} holds {frames.dtype} frames of shape {tuple(frames.shape)}"
-    # An empty row of a nested-list column reads as `(0,)`: it has no frames, so no frame shape to check.
-    is_empty_row = frames.shape == (0,)
-    if not is_empty_row and (frames.ndim != 4 or frames.shape[-1] != 3):
+    # An empty row of a nested-list column reads as `(0,)`; without frames there is no frame size to check.
+    if frames.shape != (0,) and (frames.ndim != 4 or frames.shape[-1] != 3):
         raise ValueError(f"{found}; expected an RGB array [T, H, W, 3].")
-    # Without frames (`(0, 0, 0, 3)` too) there is no frame size to check: an unreadable video, as said above.
-    empty = [name for name, size in zip(("height", "width"), frames.shape[1:3]) if size == 0 and len(frames)]
+    empty = [name for name, size in zip(("height", "width"), frames.shape[1:3]) if size == 0] if len(frames) else []
     if empty:
         # Resizing would divide by the zero size, far from the dataset that holds the array.
         raise ValueError(f"{found}; expected an RGB array [T, H, W, 3], not frames with no {' or '.join(empty)}.")

@@ -410,7 +410,6 @@ def _read_text(text: str, hint: Any) -> Any:
     return _parse_scalar(text)
 
 
-
 def _parse_scalar(text: str) -> Any:
     """`--opts` values as YAML scalars ("1e-5" -> 1e-05, "True" -> True, "[a, b]" -> list), else the raw string."""
     try:

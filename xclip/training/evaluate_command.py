@@ -31,6 +31,7 @@ from .run import add_runtime_arguments, check_output_folder, check_training_extr
 
 __all__ = ["config_from_args", "main", "parse_args"]
 
+
 def views(text: str) -> tuple[int, int]:
     """`"4x3"` -> (4 clips, 3 crops)."""
     clips, separator, crops = text.lower().partition("x")
